@@ -63,20 +63,21 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 @asynccontextmanager
 async def write_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
-    """One unit of work that writes: commits on success, rolls back on any error.
+    """One unit of work that writes: commits on success, undoes everything on any error.
 
     A read transaction still open on the session is ended first, so the write starts fresh
-    (and on SQLite takes the write lock up front with ``BEGIN IMMEDIATE``).
+    (and on SQLite takes the write lock up front with ``BEGIN IMMEDIATE``). The work runs in
+    a SAVEPOINT: a failure rolls back only that, so objects the caller loaded earlier stay
+    usable (a full rollback would expire them all), and the empty transaction is then closed.
     """
     if session.in_transaction():
         await session.commit()
     await session.connection(execution_options={IMMEDIATE: True})
     try:
-        yield session
-    except BaseException:
-        await session.rollback()
-        raise
-    await session.commit()
+        async with session.begin_nested():
+            yield session
+    finally:
+        await session.commit()
 
 
 def alembic_config() -> Config:
@@ -105,3 +106,12 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
     async with engine.connect() as connection:
         return await connection.run_sync(read)
+
+
+def upsert(session: AsyncSession, table: Any) -> Any:
+    """An ``INSERT`` supporting ``on_conflict_do_update`` for the session's dialect."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)

@@ -1,0 +1,66 @@
+"""Domain errors: each carries what a caller needs to explain the problem to a person."""
+
+from __future__ import annotations
+
+
+class ShopError(Exception):
+    """Base of everything the services refuse to do, with a stable ``code``."""
+
+    code = "shop_error"
+
+
+class ProductNotFound(ShopError):
+    code = "product_not_found"
+
+    def __init__(self, ref: int | str) -> None:
+        super().__init__(f"no product {ref!r}")
+        self.ref = ref
+
+
+class ProductUnavailable(ShopError):
+    """The product exists but is hidden from sale."""
+
+    code = "product_unavailable"
+
+    def __init__(self, product_id: int, name: str) -> None:
+        super().__init__(f"product {name!r} is not on sale")
+        self.product_id = product_id
+        self.name = name
+
+
+class OutOfStock(ShopError):
+    code = "out_of_stock"
+
+    def __init__(self, product_id: int, name: str, available: int) -> None:
+        super().__init__(f"only {available} of {name!r} available")
+        self.product_id = product_id
+        self.name = name
+        self.available = available
+
+
+class EmptyCart(ShopError):
+    code = "empty_cart"
+
+
+class OrderNotFound(ShopError):
+    code = "order_not_found"
+
+
+class IllegalTransition(ShopError):
+    code = "illegal_transition"
+
+    def __init__(self, order_id: int, current: str | None, target: str) -> None:
+        super().__init__(f"order {order_id}: cannot go from {current} to {target}")
+        self.order_id = order_id
+        self.current = current
+        self.target = target
+
+
+class StockWouldGoNegative(ShopError):
+    code = "stock_negative"
+
+    def __init__(self, sku: str, stock: int, delta: int) -> None:
+        super().__init__(f"{sku}: stock {stock} cannot change by {delta}")
+        self.sku = sku
+        self.stock = stock
+        self.delta = delta

@@ -1,0 +1,203 @@
+"""The shopper's cart, kept in the database: one line per product, never above stock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.db import upsert, write_transaction
+from shopbot.errors import OutOfStock, ProductNotFound, ProductUnavailable
+from shopbot.models import CartLine, Product
+
+
+class LineIssue(StrEnum):
+    UNAVAILABLE = "unavailable"  # hidden or deleted since it was added
+    OUT_OF_STOCK = "out_of_stock"  # stock is now 0
+    REDUCED = "reduced"  # stock dropped below the quantity in the cart
+
+
+@dataclass(frozen=True)
+class CartItem:
+    product_id: int
+    sku: str
+    name: str
+    unit_price: int
+    quantity: int
+    stock: int
+    active: bool
+
+    @property
+    def line_total(self) -> int:
+        return self.unit_price * self.quantity
+
+    @property
+    def issue(self) -> LineIssue | None:
+        if not self.active:
+            return LineIssue.UNAVAILABLE
+        if self.stock == 0:
+            return LineIssue.OUT_OF_STOCK
+        if self.quantity > self.stock:
+            return LineIssue.REDUCED
+        return None
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """What :func:`reconcile` changed, so the shopper can be told."""
+
+    name: str
+    issue: LineIssue
+    old_quantity: int
+    new_quantity: int
+
+
+@dataclass(frozen=True)
+class Cart:
+    items: list[CartItem]
+    adjustments: list[Adjustment] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(item.line_total for item in self.items if item.issue is None)
+
+    @property
+    def count(self) -> int:
+        return sum(item.quantity for item in self.items)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.items
+
+    @property
+    def can_check_out(self) -> bool:
+        return bool(self.items) and all(item.issue is None for item in self.items)
+
+    def quantity_of(self, product_id: int) -> int:
+        return next((i.quantity for i in self.items if i.product_id == product_id), 0)
+
+
+async def get_cart(session: AsyncSession, user_id: int) -> Cart:
+    """The cart as it stands, each line flagged if the product changed since it was added."""
+    rows = await session.execute(
+        select(
+            Product.id,
+            Product.sku,
+            Product.name,
+            Product.price,
+            CartLine.quantity,
+            Product.stock,
+            Product.active,
+        )
+        .join(CartLine, CartLine.product_id == Product.id)
+        .where(CartLine.user_id == user_id)
+        .order_by(CartLine.added_at, CartLine.id)
+    )
+    return Cart(items=[CartItem(*row) for row in rows])
+
+
+async def quantity_in_cart(session: AsyncSession, user_id: int, product_id: int) -> int:
+    quantity = await session.scalar(
+        select(CartLine.quantity).where(
+            CartLine.user_id == user_id, CartLine.product_id == product_id
+        )
+    )
+    return quantity or 0
+
+
+async def add(session: AsyncSession, user_id: int, product_id: int, quantity: int = 1) -> int:
+    """Add units of a product; returns the new quantity in the cart (capped at stock).
+
+    Raises ProductUnavailable for a hidden product and OutOfStock when none is left
+    (or the cart already holds all there is).
+    """
+    if quantity < 1:
+        raise ValueError("quantity must be positive")
+    async with write_transaction(session):
+        product = await _product_for_sale(session, product_id)
+        current = await quantity_in_cart(session, user_id, product_id)
+        new_quantity = min(current + quantity, product.stock)
+        if new_quantity <= current:
+            raise OutOfStock(product.id, product.name, product.stock)
+        await _store_quantity(session, user_id, product_id, new_quantity)
+    return new_quantity
+
+
+async def set_quantity(session: AsyncSession, user_id: int, product_id: int, quantity: int) -> int:
+    """Set a line's quantity (0 removes it); capped at stock. Returns the stored quantity."""
+    if quantity <= 0:
+        await remove(session, user_id, product_id)
+        return 0
+    async with write_transaction(session):
+        product = await _product_for_sale(session, product_id)
+        if product.stock == 0:
+            raise OutOfStock(product.id, product.name, 0)
+        quantity = min(quantity, product.stock)
+        await _store_quantity(session, user_id, product_id, quantity)
+    return quantity
+
+
+async def remove(session: AsyncSession, user_id: int, product_id: int) -> None:
+    async with write_transaction(session):
+        await session.execute(
+            delete(CartLine).where(CartLine.user_id == user_id, CartLine.product_id == product_id)
+        )
+
+
+async def clear(session: AsyncSession, user_id: int) -> None:
+    async with write_transaction(session):
+        await session.execute(delete(CartLine).where(CartLine.user_id == user_id))
+
+
+async def reconcile(session: AsyncSession, user_id: int) -> Cart:
+    """Bring the cart in line with the shop: drop hidden or sold-out lines, cap quantities.
+
+    Returns the adjusted cart with the list of what changed (empty when nothing did).
+    """
+    cart = await get_cart(session, user_id)
+    broken = [item for item in cart.items if item.issue is not None]
+    if not broken:
+        return cart
+    adjustments = []
+    async with write_transaction(session):
+        for item in broken:
+            if item.issue is LineIssue.REDUCED:
+                await session.execute(
+                    update(CartLine)
+                    .where(CartLine.user_id == user_id, CartLine.product_id == item.product_id)
+                    .values(quantity=item.stock)
+                )
+            else:
+                await session.execute(
+                    delete(CartLine).where(
+                        CartLine.user_id == user_id, CartLine.product_id == item.product_id
+                    )
+                )
+            new_quantity = item.stock if item.issue is LineIssue.REDUCED else 0
+            adjustments.append(Adjustment(item.name, item.issue, item.quantity, new_quantity))
+    fresh = await get_cart(session, user_id)
+    return Cart(items=fresh.items, adjustments=adjustments)
+
+
+async def _product_for_sale(session: AsyncSession, product_id: int) -> Product:
+    product = await session.scalar(
+        select(Product).where(Product.id == product_id).execution_options(populate_existing=True)
+    )
+    if product is None:
+        raise ProductNotFound(product_id)
+    if not product.active:
+        raise ProductUnavailable(product.id, product.name)
+    return product
+
+
+async def _store_quantity(session: AsyncSession, user_id: int, product_id: int, qty: int) -> None:
+    statement = upsert(session, CartLine).values(
+        user_id=user_id, product_id=product_id, quantity=qty
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[CartLine.user_id, CartLine.product_id], set_={"quantity": qty}
+        )
+    )

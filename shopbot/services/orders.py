@@ -1,0 +1,373 @@
+"""Orders: placing them from a cart, and the one guarded state machine for their status.
+
+Every status change is a compare-and-set ``UPDATE ... WHERE status IN (allowed)`` plus an
+event-log row, in one transaction; stock moves with it (returned when an unpaid order is
+cancelled or expires, taken again when a late payment arrives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.db import write_transaction
+from shopbot.errors import (
+    EmptyCart,
+    IllegalTransition,
+    OrderNotFound,
+    OutOfStock,
+    ProductUnavailable,
+)
+from shopbot.models import (
+    CartLine,
+    DeliveryMethod,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Product,
+    utcnow,
+)
+
+S = OrderStatus
+
+# target status -> the statuses it may be reached from
+TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
+    S.PAID: frozenset({S.AWAITING_PAYMENT, S.EXPIRED, S.CANCELLED}),
+    S.CONFIRMED: frozenset({S.AWAITING_CONFIRMATION}),
+    S.SHIPPED: frozenset({S.PAID, S.CONFIRMED}),
+    S.DELIVERED: frozenset({S.SHIPPED}),
+    S.CANCELLED: frozenset({S.AWAITING_PAYMENT, S.AWAITING_CONFIRMATION, S.PAID, S.CONFIRMED}),
+    S.EXPIRED: frozenset({S.AWAITING_PAYMENT}),
+    S.REFUNDED: frozenset({S.PAID, S.CONFIRMED, S.SHIPPED, S.DELIVERED, S.CANCELLED}),
+}
+# Statuses whose order lines are taken out of the stock that can be sold.
+HOLDS_STOCK = frozenset({S.AWAITING_PAYMENT, S.AWAITING_CONFIRMATION, S.PAID, S.CONFIRMED})
+# Statuses where goods have left the shop: refunds do not put them back on the shelf.
+GOODS_GONE = frozenset({S.SHIPPED, S.DELIVERED})
+UNPAID = frozenset({S.AWAITING_PAYMENT, S.AWAITING_CONFIRMATION})
+
+
+def next_statuses(current: OrderStatus) -> list[OrderStatus]:
+    """Statuses an order may move to from ``current``, in the state machine's order."""
+    return [target for target, sources in TRANSITIONS.items() if current in sources]
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """What the shopper told us at checkout (prices are never taken from here)."""
+
+    contact_name: str
+    contact_phone: str
+    delivery_method: DeliveryMethod
+    delivery_address: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    order: Order
+    previous: OrderStatus
+    stock_returned: bool
+    stock_taken: bool
+
+
+async def place_order(
+    session: AsyncSession,
+    user_id: int,
+    checkout: Checkout,
+    *,
+    token: str,
+    payment_provider: str,
+    payment_timeout: timedelta | None,
+    actor: str | None = None,
+) -> Order:
+    """Turn the user's cart into an order in one transaction.
+
+    ``token`` identifies one checkout: calling again with the same token (a double tap, a
+    retry) returns the order already placed. Stock is reserved line by line with a
+    conditional update, so two buyers never get the same last unit; if any line cannot be
+    reserved, nothing is written and OutOfStock/ProductUnavailable names the product.
+    Online payments get an expiry; cash orders wait for the shop to confirm them.
+    """
+    existing = await _order_by_token(session, token)
+    if existing is not None:
+        return existing
+    online = payment_provider != "cash"
+    status = S.AWAITING_PAYMENT if online else S.AWAITING_CONFIRMATION
+    now = utcnow()
+    try:
+        async with write_transaction(session):
+            rows = (
+                await session.execute(
+                    select(CartLine.quantity, Product)
+                    .join(Product, Product.id == CartLine.product_id)
+                    .where(CartLine.user_id == user_id)
+                    .order_by(CartLine.product_id)
+                )
+            ).all()
+            if not rows:
+                raise EmptyCart()
+            for quantity, product in rows:
+                if not product.active:
+                    raise ProductUnavailable(product.id, product.name)
+                await _take_stock(session, product.id, quantity, product.name)
+            subtotal = sum(quantity * product.price for quantity, product in rows)
+            order_id = await session.scalar(
+                insert(Order)
+                .values(
+                    user_id=user_id,
+                    checkout_token=token,
+                    status=status,
+                    subtotal=subtotal,
+                    delivery_price=0,
+                    total=subtotal,
+                    contact_name=checkout.contact_name,
+                    contact_phone=checkout.contact_phone,
+                    delivery_method=checkout.delivery_method,
+                    delivery_address=checkout.delivery_address,
+                    comment=checkout.comment,
+                    payment_provider=payment_provider,
+                    created_at=now,
+                    updated_at=now,
+                    expires_at=now + payment_timeout if online and payment_timeout else None,
+                )
+                .returning(Order.id)
+            )
+            assert order_id is not None
+            await session.execute(
+                update(Order).where(Order.id == order_id).values(number=format_number(order_id))
+            )
+            await session.execute(
+                insert(OrderLine),
+                [
+                    {
+                        "order_id": order_id,
+                        "product_id": product.id,
+                        "sku": product.sku,
+                        "name": product.name,
+                        "unit_price": product.price,
+                        "quantity": quantity,
+                        "vat_code": product.vat_code,
+                    }
+                    for quantity, product in rows
+                ],
+            )
+            await session.execute(delete(CartLine).where(CartLine.user_id == user_id))
+            await _log(
+                session,
+                order_id,
+                actor or f"user:{user_id}",
+                "placed",
+                None,
+                status,
+                {"total": subtotal, "lines": len(rows)},
+            )
+    except IntegrityError:
+        # The same checkout committed concurrently: its order is the answer.
+        existing = await _order_by_token(session, token)
+        if existing is None:
+            raise
+        return existing
+    return await get_order(session, order_id)
+
+
+def format_number(order_id: int) -> str:
+    """A short number people can read out on the phone: 1 -> ``1001``."""
+    return str(1000 + order_id)
+
+
+async def transition(
+    session: AsyncSession,
+    order_id: int,
+    target: OrderStatus,
+    *,
+    actor: str,
+    details: dict[str, Any] | None = None,
+    expect: OrderStatus | None = None,
+) -> Transition:
+    """Move an order to ``target`` if the state machine allows it from its current status.
+
+    ``expect`` narrows the allowed sources to one status (for callers that acted on what
+    they saw). Raises IllegalTransition, and for a late payment on an order whose stock was
+    released, OutOfStock when it cannot be taken again (nothing changes then).
+    """
+    sources = TRANSITIONS[target]
+    if expect is not None:
+        sources = sources & {expect}
+    async with write_transaction(session):
+        current = await session.scalar(select(Order.status).where(Order.id == order_id))
+        if current is None:
+            raise OrderNotFound(order_id)
+        if current not in sources:
+            raise IllegalTransition(order_id, current, target)
+        now = utcnow()
+        values: dict[str, Any] = {"status": target, "updated_at": now}
+        if target is S.PAID:
+            values["paid_at"] = now
+        result = await session.execute(
+            update(Order).where(Order.id == order_id, Order.status == current).values(**values)
+        )
+        if result.rowcount != 1:
+            # Someone else moved it between our read and our write.
+            raise IllegalTransition(order_id, None, target)
+        stock_taken = current not in HOLDS_STOCK | GOODS_GONE and target in HOLDS_STOCK
+        stock_returned = current in HOLDS_STOCK and target not in HOLDS_STOCK | GOODS_GONE
+        lines = (
+            await session.execute(
+                select(OrderLine.product_id, OrderLine.quantity, OrderLine.name).where(
+                    OrderLine.order_id == order_id, OrderLine.product_id.is_not(None)
+                )
+            )
+        ).all()
+        if stock_taken:
+            for product_id, quantity, name in lines:
+                await _take_stock(session, product_id, quantity, name)
+        if stock_returned:
+            for product_id, quantity, _name in lines:
+                await session.execute(
+                    update(Product)
+                    .where(Product.id == product_id)
+                    .values(stock=Product.stock + quantity)
+                )
+        await _log(session, order_id, actor, "status", current, target, details)
+    order = await get_order(session, order_id)
+    return Transition(order, current, stock_returned=stock_returned, stock_taken=stock_taken)
+
+
+async def flag_for_attention(
+    session: AsyncSession, order_id: int, reason: str, *, actor: str, details: dict | None = None
+) -> None:
+    """Mark an order for the owner's eyes (e.g. an amount mismatch) without changing status."""
+    async with write_transaction(session):
+        await session.execute(update(Order).where(Order.id == order_id).values(attention=reason))
+        await _log(
+            session, order_id, actor, "attention", None, None, {"reason": reason, **(details or {})}
+        )
+
+
+async def log_event(
+    session: AsyncSession, order_id: int, kind: str, *, actor: str, details: dict | None = None
+) -> None:
+    """Record something that happened to an order that is not a status change."""
+    async with write_transaction(session):
+        await _log(session, order_id, actor, kind, None, None, details)
+
+
+async def expire_due(session: AsyncSession, now: datetime | None = None) -> list[Transition]:
+    """Expire unpaid orders past their expiry, returning their stock. Safe to run anywhere:
+    an order paid in the meantime simply fails its compare-and-set and is skipped."""
+    now = now or utcnow()
+    due = (
+        await session.scalars(
+            select(Order.id).where(Order.status == S.AWAITING_PAYMENT, Order.expires_at <= now)
+        )
+    ).all()
+    if session.in_transaction():
+        await session.commit()
+    expired = []
+    for order_id in due:
+        try:
+            expired.append(
+                await transition(
+                    session, order_id, S.EXPIRED, actor="system", expect=S.AWAITING_PAYMENT
+                )
+            )
+        except IllegalTransition:
+            continue
+    return expired
+
+
+async def get_order(session: AsyncSession, order_id: int) -> Order:
+    order = await session.get(Order, order_id, populate_existing=True)
+    if order is None:
+        raise OrderNotFound(order_id)
+    return order
+
+
+async def order_of_user(session: AsyncSession, user_id: int, order_id: int) -> Order:
+    """An order only if it belongs to this user (callback data is never trusted for that)."""
+    order = await session.scalar(
+        select(Order).where(Order.id == order_id, Order.user_id == user_id)
+    )
+    if order is None:
+        raise OrderNotFound(order_id)
+    return order
+
+
+async def orders_of_user(
+    session: AsyncSession, user_id: int, *, limit: int, offset: int = 0
+) -> tuple[list[Order], int]:
+    total = await session.scalar(
+        select(func.count()).select_from(Order).where(Order.user_id == user_id)
+    )
+    orders = await session.scalars(
+        select(Order)
+        .where(Order.user_id == user_id)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(orders), total or 0
+
+
+async def events_of(session: AsyncSession, order_id: int) -> list[OrderEvent]:
+    return list(
+        await session.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
+        )
+    )
+
+
+async def held_units(session: AsyncSession, product_ids: list[int]) -> dict[int, int]:
+    """Units of each product held by orders not yet paid (already out of sellable stock)."""
+    rows = await session.execute(
+        select(OrderLine.product_id, func.sum(OrderLine.quantity))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.product_id.in_(product_ids), Order.status.in_(UNPAID))
+        .group_by(OrderLine.product_id)
+    )
+    return {product_id: int(total) for product_id, total in rows}
+
+
+async def _take_stock(session: AsyncSession, product_id: int, quantity: int, name: str) -> None:
+    result = await session.execute(
+        update(Product)
+        .where(Product.id == product_id, Product.stock >= quantity)
+        .values(stock=Product.stock - quantity)
+    )
+    if result.rowcount != 1:
+        available = await session.scalar(select(Product.stock).where(Product.id == product_id))
+        raise OutOfStock(product_id, name, available or 0)
+
+
+async def _order_by_token(session: AsyncSession, token: str) -> Order | None:
+    return await session.scalar(select(Order).where(Order.checkout_token == token))
+
+
+async def _log(
+    session: AsyncSession,
+    order_id: int,
+    actor: str,
+    kind: str,
+    from_status: str | None,
+    to_status: str | None,
+    details: dict[str, Any] | None,
+) -> None:
+    await session.execute(
+        insert(OrderEvent).values(
+            order_id=order_id,
+            at=utcnow(),
+            actor=actor,
+            kind=kind,
+            from_status=from_status,
+            to_status=to_status,
+            details=details,
+        )
+    )

@@ -1,0 +1,94 @@
+"""Stock changes by SKU from people (admins, imports), each recorded with who did it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.db import write_transaction
+from shopbot.errors import ProductNotFound, StockWouldGoNegative
+from shopbot.models import Product, StockEvent, utcnow
+
+
+@dataclass(frozen=True)
+class StockChange:
+    product_id: int
+    sku: str
+    name: str
+    old: int
+    new: int
+
+
+async def set_stock(session: AsyncSession, sku: str, value: int, *, actor: str) -> StockChange:
+    """Set the sellable stock of a product to ``value`` (>= 0)."""
+    if value < 0:
+        raise ValueError("stock cannot be negative")
+    async with write_transaction(session):
+        product = await _locked(session, sku)
+        old = product.stock
+        await session.execute(update(Product).where(Product.id == product.id).values(stock=value))
+        await _record(session, product.id, actor, "set", old, value)
+    return StockChange(product.id, product.sku, product.name, old, value)
+
+
+async def adjust_stock(session: AsyncSession, sku: str, delta: int, *, actor: str) -> StockChange:
+    """Add or remove units in one conditional update; refuses to go below zero."""
+    async with write_transaction(session):
+        new = await session.scalar(
+            update(Product)
+            .where(Product.sku == sku, Product.stock + delta >= 0)
+            .values(stock=Product.stock + delta)
+            .returning(Product.stock)
+        )
+        product = await session.scalar(
+            select(Product).where(Product.sku == sku).execution_options(populate_existing=True)
+        )
+        if product is None:
+            raise ProductNotFound(sku)
+        if new is None:
+            raise StockWouldGoNegative(sku, product.stock, delta)
+        await _record(session, product.id, actor, "adjust", new - delta, new)
+    return StockChange(product.id, product.sku, product.name, new - delta, new)
+
+
+async def stock_history(
+    session: AsyncSession, product_id: int, limit: int = 10
+) -> list[StockEvent]:
+    return list(
+        await session.scalars(
+            select(StockEvent)
+            .where(StockEvent.product_id == product_id)
+            .order_by(StockEvent.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+async def _locked(session: AsyncSession, sku: str) -> Product:
+    product = await session.scalar(
+        select(Product)
+        .where(Product.sku == sku)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if product is None:
+        raise ProductNotFound(sku)
+    return product
+
+
+async def _record(
+    session: AsyncSession, product_id: int, actor: str, reason: str, old: int, new: int
+) -> None:
+    await session.execute(
+        insert(StockEvent).values(
+            product_id=product_id,
+            at=utcnow(),
+            actor=actor,
+            reason=reason,
+            old_stock=old,
+            new_stock=new,
+            delta=new - old,
+        )
+    )
