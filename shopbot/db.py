@@ -58,7 +58,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    """Sessions whose objects stay usable after commits and failed units of work.
+
+    Bulk ``update()``/``delete()`` statements do not touch objects in the session
+    (``synchronize_session=False``): services re-read what they need, and a rolled-back
+    SAVEPOINT then has nothing to expire.
+    """
+    return async_sessionmaker(
+        engine,
+        expire_on_commit=False,
+        autoflush=False,
+        execution_options={"synchronize_session": False},
+    )
 
 
 @asynccontextmanager

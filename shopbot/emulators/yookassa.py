@@ -14,6 +14,7 @@ YooKassa notifications.
 
 from __future__ import annotations
 
+import base64
 import copy
 import hmac
 import html
@@ -194,7 +195,10 @@ class YooKassaEmulator:
     # -- the shopper's side and test controls ---------------------------------------------
 
     async def succeed(self, payment_id: str, *, notify: bool = True) -> dict[str, Any]:
-        """The shopper paid: ``succeeded``, or ``waiting_for_capture`` when capture is false."""
+        """The shopper paid: ``succeeded``, or ``waiting_for_capture`` when capture is false.
+
+        Raises KeyError for an unknown payment and ValueError unless it is pending.
+        """
         payment = self._pending(payment_id)
         now = _now()
         payment["paid"] = True
@@ -278,28 +282,34 @@ class YooKassaEmulator:
             "status": None,
         }
         self.requests.append(entry)
+        unreadable: _ApiError | None = None
         try:
-            entry["json"] = request["body"] = await _read_json(request)
+            entry["json"] = _parse_json(await request.read())
+        except _ApiError as error:
+            unreadable = error
+        try:
             self._raise_injected(request.path)
             if not entry["auth_ok"]:
                 raise _ApiError(401, "Login or password is incorrect: check shopId and secret key")
+            if unreadable is not None:
+                raise unreadable
             response = await handler(request)
         except _ApiError as error:
             response = error.response()
         except web.HTTPNotFound:
             response = _ApiError(404, f"Resource {request.path} is not found").response()
         except web.HTTPMethodNotAllowed:
-            response = _ApiError(405, f"Method {request.method} is not allowed here").response()
+            response = _ApiError(
+                405, f"Method {request.method} is not allowed here", code="invalid_request"
+            ).response()
         entry["status"] = response.status
         return response
 
     def _authorized(self, request: web.Request) -> bool:
-        try:
-            auth = aiohttp.BasicAuth.decode(request.headers.get("Authorization", ""))
-        except ValueError:
-            return False
-        return hmac.compare_digest(auth.login, self.shop_id) and hmac.compare_digest(
-            auth.password, self.secret_key
+        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        expected = base64.b64encode(f"{self.shop_id}:{self.secret_key}".encode())
+        return scheme.lower() == "basic" and hmac.compare_digest(
+            credentials.strip().encode(), expected
         )
 
     def _raise_injected(self, path: str) -> None:
@@ -321,7 +331,8 @@ class YooKassaEmulator:
             raise _ApiError(
                 400, f"Idempotence-Key is longer than {IDEMPOTENCE_KEY_MAX}", "Idempotence-Key"
             )
-        fingerprint = (request.method, request.path, json.dumps(request["body"], sort_keys=True))
+        body = _parse_json(await request.read())  # checked by the middleware already
+        fingerprint = (request.method, request.path, json.dumps(body, sort_keys=True))
         replay = self._replays.get(key)
         if replay is not None:
             if replay.fingerprint != fingerprint:
@@ -331,7 +342,7 @@ class YooKassaEmulator:
                     "Idempotence-Key",
                 )
             return web.json_response(text=replay.text)
-        payload, events = operation(request["body"])
+        payload, events = operation(body)
         text = json.dumps(payload)
         self._replays[key] = _Replay(fingerprint, text)
         for event, obj in events:
@@ -345,7 +356,7 @@ class YooKassaEmulator:
     async def _post_notification(
         self, url: str, event: str, obj: dict[str, Any], headers: dict[str, str] | None
     ) -> int:
-        body = {"type": "notification", "event": event, "object": obj}
+        body = {"type": "notification", "event": event, "object": copy.deepcopy(obj)}
         try:
             async with (
                 aiohttp.ClientSession(timeout=NOTIFICATION_TIMEOUT) as session,
@@ -581,7 +592,6 @@ class YooKassaEmulator:
         return_url = html.escape(self._checkouts[payment["id"]].return_url)
         body = f"""
 <p class="amount">{_format_rub(payment["amount"]["value"])}</p>
-<p class="status">{title}</p>
 <a class="back" href="{return_url}">Вернуться в магазин</a>"""
         return _html(title, body)
 
@@ -595,8 +605,7 @@ def _require_object(value: Any, parameter: str) -> dict[str, Any]:
     return value
 
 
-async def _read_json(request: web.Request) -> Any:
-    raw = await request.read()
+def _parse_json(raw: bytes) -> Any:
     if not raw:
         return None
     try:
@@ -688,7 +697,8 @@ def _receipt(value: Any, total: Decimal) -> dict[str, Any]:
     if items_total != total:
         raise _ApiError(
             400,
-            f"Receipt items add up to {items_total} (price * quantity), but the amount is {total}",
+            f"Receipt items add up to {_plain(items_total)} (price * quantity), "
+            f"but the amount is {_plain(total)}",
             "receipt",
         )
     return copy.deepcopy(value)
@@ -762,6 +772,11 @@ def _public(obj: dict[str, Any]) -> dict[str, Any]:
     return {key: copy.deepcopy(value) for key, value in obj.items() if key != "receipt"}
 
 
+def _plain(value: Decimal) -> str:
+    """A sum for messages: kopecks shown always, finer fractions only when present."""
+    return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else f"{value:f}"
+
+
 def _money(value: Decimal) -> dict[str, str]:
     return {"value": f"{value:.2f}", "currency": CURRENCY}
 
@@ -804,7 +819,6 @@ def _html(title: str, body: str, *, status: int = 200) -> web.Response:
   .what {{ margin: 4px 0 16px; }}
   .amount {{ font-size: 32px; font-weight: 700; margin: 8px 0 16px; white-space: nowrap; }}
   .hint {{ color: #6b6f76; font-size: 13px; }}
-  .status {{ font-size: 18px; }}
   form {{ margin: 12px 0 0; }}
   button {{ width: 100%; padding: 14px; border: 0; border-radius: 10px; font-size: 16px;
            cursor: pointer; }}

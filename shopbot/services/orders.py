@@ -110,9 +110,13 @@ async def place_order(
                     .join(Product, Product.id == CartLine.product_id)
                     .where(CartLine.user_id == user_id)
                     .order_by(CartLine.product_id)
+                    .execution_options(populate_existing=True)
                 )
             ).all()
             if not rows:
+                # A concurrent tap may have placed this very checkout while we waited.
+                if await _order_by_token(session, token) is not None:
+                    raise _AlreadyPlaced()
                 raise EmptyCart()
             for quantity, product in rows:
                 if not product.active:
@@ -169,13 +173,17 @@ async def place_order(
                 status,
                 {"total": subtotal, "lines": len(rows)},
             )
-    except IntegrityError:
+    except (IntegrityError, _AlreadyPlaced):
         # The same checkout committed concurrently: its order is the answer.
         existing = await _order_by_token(session, token)
         if existing is None:
             raise
         return existing
     return await get_order(session, order_id)
+
+
+class _AlreadyPlaced(Exception):
+    """Internal: unwinds the unit of work when a concurrent tap placed the order first."""
 
 
 def format_number(order_id: int) -> str:
