@@ -125,7 +125,14 @@ class _Checkout:
 
 
 class YooKassaEmulator:
-    """An in-process YooKassa: state in plain dicts, an aiohttp app serving API and checkout."""
+    """An in-process YooKassa: state in plain dicts, an aiohttp app serving API and checkout.
+
+    ``payments`` / ``refunds`` hold the objects as the API shows them, plus the validated
+    ``receipt`` (kept for inspection; the API never returns it). ``requests`` records every
+    API call as ``{method, path, idempotence_key, json, auth_ok, status}`` with the full path
+    (``/v3/payments``); ``notifications`` records ``{url, event, body, status}``, status 0
+    when the webhook could not be reached.
+    """
 
     def __init__(
         self,
@@ -549,7 +556,7 @@ class YooKassaEmulator:
         payment_id = request.match_info["payment_id"]
         payment = self.payments.get(payment_id)
         if payment is None:
-            return _html("Платёж не найден", "<p>Такого платежа нет.</p>", status=404)
+            return _missing_payment_page()
         if payment["status"] != "pending":
             return self._status_page(payment)
         description = html.escape(payment.get("description", ""))
@@ -569,7 +576,7 @@ class YooKassaEmulator:
     async def _checkout_pay(self, request: web.Request) -> web.Response:
         payment = self.payments.get(request.match_info["payment_id"])
         if payment is None:
-            return _html("Платёж не найден", "<p>Такого платежа нет.</p>", status=404)
+            return _missing_payment_page()
         if payment["status"] == "pending":
             await self.succeed(payment["id"])
         return self._status_page(payment)
@@ -577,7 +584,7 @@ class YooKassaEmulator:
     async def _checkout_cancel(self, request: web.Request) -> web.Response:
         payment = self.payments.get(request.match_info["payment_id"])
         if payment is None:
-            return _html("Платёж не найден", "<p>Такого платежа нет.</p>", status=404)
+            return _missing_payment_page()
         if payment["status"] == "pending":
             await self.cancel_by_user(payment["id"])
         return self._status_page(payment)
@@ -799,6 +806,10 @@ def _format_rub(value: str) -> str:
     """``"1299.00"`` -> ``"1 299,00 ₽"``."""
     whole, fraction = f"{Decimal(value):.2f}".split(".")
     return f"{int(whole):,}".replace(",", " ") + f",{fraction} ₽"
+
+
+def _missing_payment_page() -> web.Response:
+    return _html("Платёж не найден", "<p>Такого платежа нет.</p>", status=404)
 
 
 def _html(title: str, body: str, *, status: int = 200) -> web.Response:

@@ -1,0 +1,163 @@
+"""The ``shopbot`` command: migrate, import a catalogue, run the bot."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from shopbot.config import Settings, SettingsError, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"shopbot: {exc}", file=sys.stderr)
+        return 2
+    return args.handler(settings, args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shopbot",
+        description="An open-source Telegram shop. Settings come from the environment or .env.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the database to the latest schema",
+        description="Apply all database migrations (DATABASE_URL; SQLite file by default).",
+    )
+    migrate.set_defaults(handler=_migrate)
+
+    importer = commands.add_parser(
+        "import",
+        help="import a catalogue CSV",
+        description=(
+            "Import products from a CSV file (sku, name, price, stock, category, description, "
+            "image, active). UTF-8 or Windows-1251; comma, semicolon or tab. All or nothing: "
+            "any bad row and nothing is written; every problem is listed with its line."
+        ),
+    )
+    importer.add_argument(
+        "path", type=Path, help="the CSV file; image paths resolve from its folder"
+    )
+    importer.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
+    importer.add_argument(
+        "--deactivate-missing",
+        action="store_true",
+        help="hide products whose SKU is not in the file",
+    )
+    importer.set_defaults(handler=_import)
+
+    run = commands.add_parser(
+        "run",
+        help="run the bot (long polling) and its web server",
+        description="Run the bot with long polling against Telegram (BOT_TOKEN required).",
+    )
+    run.set_defaults(handler=_run)
+    return parser
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from shopbot.db import create_engine, current_revision, migrate
+
+    async def go() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate(engine)
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    revision = asyncio.run(go())
+    print(f"database is at revision {revision}")
+    return 0
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from shopbot.db import create_engine, create_session_factory, migrate
+    from shopbot.importer import ImportOptions, import_file
+
+    if not args.path.is_file():
+        print(f"shopbot import: no such file: {args.path}", file=sys.stderr)
+        return 2
+    options = ImportOptions(
+        media_dir=settings.media_dir,
+        dry_run=args.dry_run,
+        deactivate_missing=args.deactivate_missing,
+        actor="cli",
+    )
+    bar = _ProgressBar() if sys.stderr.isatty() else None
+
+    async def go():
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate(engine)
+            return await import_file(
+                create_session_factory(engine), args.path, options, progress=bar
+            )
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(go())
+    if bar:
+        bar.finish()
+    for problem in report.warnings:
+        print(f"warning: {_where(problem)}{problem.message}", file=sys.stderr)
+    for problem in report.errors:
+        print(f"error: {_where(problem)}{problem.message}", file=sys.stderr)
+    if not report.ok:
+        print(
+            f"import failed: {len(report.errors)} problem(s); nothing was changed", file=sys.stderr
+        )
+        return 1
+    verb = "would be" if report.dry_run else "were"
+    print(
+        f"{report.rows} rows: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.deactivated} deactivated {verb} written; "
+        f"images: {report.images_processed} processed, {report.images_reused} reused; "
+        f"{len(report.warnings)} warning(s)"
+    )
+    return 0
+
+
+def _where(problem: object) -> str:
+    line = getattr(problem, "line", None)
+    column = getattr(problem, "column", None)
+    parts = [f"line {line}" if line else "", f"column {column}" if column else ""]
+    text = ", ".join(part for part in parts if part)
+    return f"{text}: " if text else ""
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr for terminals."""
+
+    width = 30
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = self.width * done // total if total else self.width
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total}")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        sys.stderr.write("\n")
+
+
+def _run(settings: Settings, _args: argparse.Namespace) -> int:
+    from shopbot.app import run_bot
+
+    if settings.bot_token is None:
+        print("shopbot: invalid setting BOT_TOKEN: required to run the bot", file=sys.stderr)
+        return 2
+    asyncio.run(run_bot(settings))
+    return 0
