@@ -293,3 +293,14 @@ class StockEvent(Base):
     old_stock: Mapped[int | None] = mapped_column(Integer)
     new_stock: Mapped[int | None] = mapped_column(Integer)
     delta: Mapped[int] = mapped_column(Integer)
+
+
+class FsmState(Base):
+    """A conversation's step and data (aiogram FSM), keyed by bot/chat/user."""
+
+    __tablename__ = "fsm_state"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[str | None] = mapped_column(String(255))
+    data: Mapped[dict | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,1 @@
+"""The Telegram side of shopbot: aiogram routers, keyboards, callback data, middlewares, texts."""

@@ -1,0 +1,105 @@
+"""Building the aiogram Bot and Dispatcher for the shop."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shopbot.bot.i18n import LANGUAGES, ShopI18nMiddleware, create_i18n
+from shopbot.bot.middlewares import DbSessionMiddleware, RetryAfterMiddleware, ShopperMiddleware
+from shopbot.bot.routers import build_root_router
+from shopbot.bot.storage import DatabaseStorage
+from shopbot.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_bot(settings: Settings) -> Bot:
+    assert settings.bot_token is not None
+    session = (
+        AiohttpSession(
+            api=TelegramAPIServer.from_base(settings.telegram_api_url)
+            if settings.telegram_api_url
+            else None
+        )
+        if settings.telegram_api_url
+        else AiohttpSession()
+    )
+    session.middleware(RetryAfterMiddleware())
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_storage(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    """FSM state in the shop's database, or in Redis (with cross-process isolation) when set."""
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+        storage = RedisStorage.from_url(settings.redis_url)
+        return storage, RedisEventIsolation(storage.redis)
+    return DatabaseStorage(session_factory), SimpleEventIsolation()
+
+
+def create_dispatcher(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> Dispatcher:
+    storage, isolation = create_storage(settings, session_factory)
+    dispatcher = Dispatcher(storage=storage, events_isolation=isolation, settings=settings)
+    dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
+    dispatcher.update.outer_middleware(ShopperMiddleware(settings.admin_ids))
+    ShopI18nMiddleware(create_i18n(settings.default_language)).setup(dispatcher)
+    dispatcher.include_router(build_root_router())
+    dispatcher.errors.register(apologise)
+    return dispatcher
+
+
+async def apologise(event: ErrorEvent) -> bool:
+    """Log the failure with its update id, tell the shopper, keep serving everyone else."""
+    update = event.update
+    log.error("update %s failed", update.update_id, exc_info=event.exception)
+    text = _("Sorry, something went wrong on our side. Please try again.")
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.message is not None:
+            await update.message.answer(text)
+    except TelegramAPIError:
+        log.warning("could not apologise for update %s", update.update_id)
+    return True
+
+
+async def register_commands(bot: Bot) -> None:
+    """The command menu in Russian and English."""
+    i18n = create_i18n()
+    for language in LANGUAGES:
+        with i18n.context(), i18n.use_locale(language):
+            commands = [
+                BotCommand(command="start", description=_("Main menu")),
+                BotCommand(command="catalog", description=_("Catalogue")),
+                BotCommand(command="search", description=_("Search products")),
+                BotCommand(command="cart", description=_("Cart")),
+                BotCommand(command="orders", description=_("My orders")),
+                BotCommand(command="help", description=_("Help")),
+                BotCommand(command="cancel", description=_("Leave checkout")),
+            ]
+        await bot.set_my_commands(
+            commands,
+            scope=BotCommandScopeDefault(),
+            language_code=None if language == "ru" else language,
+        )

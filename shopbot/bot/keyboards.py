@@ -1,0 +1,289 @@
+"""Keyboard builders. Labels are translated; callback data comes from callbacks.py."""
+
+from __future__ import annotations
+
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from shopbot.bot.callbacks import (
+    CartAction,
+    CartCb,
+    CatalogAction,
+    CatalogCb,
+    CheckoutAction,
+    CheckoutCb,
+    OrdersAction,
+    OrdersCb,
+    SearchCb,
+)
+from shopbot.bot.texts import status_label
+from shopbot.models import Order
+from shopbot.money import format_price
+from shopbot.services.cart import Cart
+from shopbot.services.catalogue import CategoryView, Page, ProductSummary
+
+MENU_CATALOG = __("🛍 Catalogue")
+MENU_CART = __("🛒 Cart")
+MENU_ORDERS = __("📦 Orders")
+MENU_SEARCH = __("🔍 Search")
+MENU_HELP = __("❓ Help")
+MAIN_MENU = (MENU_CATALOG, MENU_CART, MENU_ORDERS, MENU_SEARCH, MENU_HELP)
+
+
+def main_menu() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=str(MENU_CATALOG)), KeyboardButton(text=str(MENU_CART))],
+            [
+                KeyboardButton(text=str(MENU_ORDERS)),
+                KeyboardButton(text=str(MENU_SEARCH)),
+                KeyboardButton(text=str(MENU_HELP)),
+            ],
+        ],
+        resize_keyboard=True,
+        is_persistent=True,
+    )
+
+
+def _pager(builder: InlineKeyboardBuilder, page: Page, make: object) -> None:
+    """◀ 2/5 ▶ — arrows only where there is somewhere to go."""
+    if page.pages <= 1:
+        return
+    buttons = []
+    if page.has_prev:
+        buttons.append(InlineKeyboardButton(text="◀", callback_data=make(page.page - 1)))
+    buttons.append(
+        InlineKeyboardButton(
+            text=f"{page.page + 1}/{page.pages}",
+            callback_data=CatalogCb(action=CatalogAction.NOOP).pack(),
+        )
+    )
+    if page.has_next:
+        buttons.append(InlineKeyboardButton(text="▶", callback_data=make(page.page + 1)))
+    builder.row(*buttons)
+
+
+def product_line(product: ProductSummary) -> str:
+    mark = "" if product.stock > 0 else " ⛔"
+    return f"{product.name} — {format_price(product.price)}{mark}"
+
+
+def category_keyboard(view: CategoryView) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    category_id = view.category.id if view.category else 0
+    for child in view.children:
+        builder.row(
+            InlineKeyboardButton(
+                text=f"📁 {child.name} ({child.product_count})",
+                callback_data=CatalogCb(action=CatalogAction.LIST, category_id=child.id).pack(),
+            )
+        )
+    for product in view.products.items:
+        builder.row(
+            InlineKeyboardButton(
+                text=product_line(product),
+                callback_data=CatalogCb(
+                    action=CatalogAction.PRODUCT,
+                    category_id=category_id,
+                    page=view.products.page,
+                    product_id=product.id,
+                ).pack(),
+            )
+        )
+    _pager(
+        builder,
+        view.products,
+        lambda page: CatalogCb(
+            action=CatalogAction.LIST, category_id=category_id, page=page
+        ).pack(),
+    )
+    if view.category is not None:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("⬅ Back"),
+                callback_data=CatalogCb(
+                    action=CatalogAction.LIST, category_id=view.category.parent_id or 0
+                ).pack(),
+            )
+        )
+    return builder.as_markup()
+
+
+def product_keyboard(
+    product_id: int, in_cart: int, available: bool, category_id: int, page: int
+) -> InlineKeyboardMarkup:
+    def cb(action: CatalogAction) -> str:
+        return CatalogCb(
+            action=action, category_id=category_id, page=page, product_id=product_id
+        ).pack()
+
+    builder = InlineKeyboardBuilder()
+    if in_cart:
+        builder.row(
+            InlineKeyboardButton(text="➖", callback_data=cb(CatalogAction.DEC)),
+            InlineKeyboardButton(
+                text=_("{n} pcs").format(n=in_cart), callback_data=cb(CatalogAction.NOOP)
+            ),
+            InlineKeyboardButton(text="➕", callback_data=cb(CatalogAction.INC)),
+        )
+        builder.row(
+            InlineKeyboardButton(
+                text=_("✅ In cart: {n} — open cart").format(n=in_cart),
+                callback_data=CartCb(action=CartAction.SHOW).pack(),
+            )
+        )
+    elif available:
+        builder.row(
+            InlineKeyboardButton(text=_("🛒 Add to cart"), callback_data=cb(CatalogAction.ADD))
+        )
+    builder.row(
+        InlineKeyboardButton(
+            text=_("⬅ Back to list"),
+            callback_data=CatalogCb(
+                action=CatalogAction.LIST, category_id=category_id, page=page
+            ).pack(),
+        )
+    )
+    return builder.as_markup()
+
+
+def search_keyboard(page: Page[ProductSummary]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for product in page.items:
+        builder.row(
+            InlineKeyboardButton(
+                text=product_line(product),
+                callback_data=CatalogCb(action=CatalogAction.PRODUCT, product_id=product.id).pack(),
+            )
+        )
+    _pager(builder, page, lambda number: SearchCb(page=number).pack())
+    return builder.as_markup()
+
+
+def cart_keyboard(cart: Cart) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for item in cart.items:
+
+        def cb(action: CartAction, product_id: int = item.product_id) -> str:
+            return CartCb(action=action, product_id=product_id).pack()
+
+        builder.row(
+            InlineKeyboardButton(text="➖", callback_data=cb(CartAction.DEC)),
+            InlineKeyboardButton(
+                text=f"{item.name[:24]} ×{item.quantity}", callback_data=cb(CartAction.NOOP)
+            ),
+            InlineKeyboardButton(text="➕", callback_data=cb(CartAction.INC)),
+            InlineKeyboardButton(text="✖", callback_data=cb(CartAction.REMOVE)),
+        )
+    if not cart.is_empty:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("🧹 Clear"), callback_data=CartCb(action=CartAction.CLEAR).pack()
+            ),
+            InlineKeyboardButton(
+                text=_("✅ Check out"), callback_data=CartCb(action=CartAction.CHECKOUT).pack()
+            ),
+        )
+    return builder.as_markup()
+
+
+def delivery_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("🏬 Pickup"),
+                    callback_data=CheckoutCb(action=CheckoutAction.PICKUP).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=_("🚚 Courier"),
+                    callback_data=CheckoutCb(action=CheckoutAction.COURIER).pack(),
+                ),
+            ]
+        ]
+    )
+
+
+def name_keyboard(name: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=name[:60], callback_data=CheckoutCb(action=CheckoutAction.USE_NAME).pack()
+                )
+            ]
+        ]
+    )
+
+
+def phone_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def skip_comment_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("Skip"),
+                    callback_data=CheckoutCb(action=CheckoutAction.SKIP_COMMENT).pack(),
+                )
+            ]
+        ]
+    )
+
+
+def confirm_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("✅ Confirm"),
+                    callback_data=CheckoutCb(action=CheckoutAction.CONFIRM).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=_("✖ Cancel"),
+                    callback_data=CheckoutCb(action=CheckoutAction.CANCEL).pack(),
+                ),
+            ]
+        ]
+    )
+
+
+def orders_keyboard(orders: list[Order], page: Page) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for order in orders:
+        builder.row(
+            InlineKeyboardButton(
+                text=(
+                    f"№{order.number} · {format_price(order.total)} · {status_label(order.status)}"
+                ),
+                callback_data=OrdersCb(action=OrdersAction.SHOW, order_id=order.id).pack(),
+            )
+        )
+    _pager(builder, page, lambda number: OrdersCb(action=OrdersAction.LIST, page=number).pack())
+    return builder.as_markup()
+
+
+def order_keyboard(page: int = 0) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("⬅ All orders"),
+                    callback_data=OrdersCb(action=OrdersAction.LIST, page=page).pack(),
+                )
+            ]
+        ]
+    )

@@ -1,0 +1,77 @@
+"""The cart: lines with −/+/remove, clear, and the way into checkout."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.bot.callbacks import CartAction, CartCb
+from shopbot.bot.keyboards import MENU_CART, cart_keyboard
+from shopbot.bot.routers.filters import menu_button
+from shopbot.bot.texts import adjustments_text, cart_text
+from shopbot.bot.ui import show
+from shopbot.errors import OutOfStock, ProductNotFound, ProductUnavailable
+from shopbot.services import cart
+
+router = Router(name="cart")
+
+
+async def render_cart(target: CallbackQuery | Message, session: AsyncSession, user_id: int) -> None:
+    """Show the cart after bringing it in line with current stock, saying what changed."""
+    current = await cart.reconcile(session, user_id)
+    text = cart_text(current)
+    if current.adjustments:
+        text = adjustments_text(current.adjustments) + "\n\n" + text
+    await show(target, text, cart_keyboard(current))
+
+
+@router.message(Command("cart"))
+@router.message(menu_button(MENU_CART))
+async def open_cart(message: Message, session: AsyncSession) -> None:
+    await render_cart(message, session, message.chat.id)
+
+
+@router.callback_query(CartCb.filter(F.action == CartAction.SHOW))
+async def show_cart(query: CallbackQuery, session: AsyncSession) -> None:
+    await render_cart(query, session, query.from_user.id)
+    await query.answer()
+
+
+@router.callback_query(
+    CartCb.filter(F.action.in_({CartAction.INC, CartAction.DEC, CartAction.REMOVE}))
+)
+async def change_line(query: CallbackQuery, callback_data: CartCb, session: AsyncSession) -> None:
+    # The user id comes from Telegram, never from the button: a forged button can only
+    # ever touch the presser's own cart.
+    user_id = query.from_user.id
+    product_id = callback_data.product_id
+    notice = None
+    current = await cart.quantity_in_cart(session, user_id, product_id)
+    try:
+        if callback_data.action is CartAction.REMOVE or current == 0:
+            await cart.remove(session, user_id, product_id)
+        elif callback_data.action is CartAction.DEC:
+            await cart.set_quantity(session, user_id, product_id, current - 1)
+        else:
+            await cart.add(session, user_id, product_id)
+    except OutOfStock as exc:
+        notice = _("Sorry, only {n} in stock.").format(n=exc.available)
+    except (ProductNotFound, ProductUnavailable):
+        notice = _("Sorry, this product is not available any more.")
+    await render_cart(query, session, user_id)
+    await query.answer(notice)
+
+
+@router.callback_query(CartCb.filter(F.action == CartAction.CLEAR))
+async def clear_cart(query: CallbackQuery, session: AsyncSession) -> None:
+    await cart.clear(session, query.from_user.id)
+    await render_cart(query, session, query.from_user.id)
+    await query.answer(_("Cart cleared"))
+
+
+@router.callback_query(CartCb.filter(F.action == CartAction.NOOP))
+async def informational(query: CallbackQuery) -> None:
+    await query.answer()

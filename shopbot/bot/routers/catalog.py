@@ -1,0 +1,117 @@
+"""Browsing: categories, pages of products, product cards, and −/+ on a card."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.bot.callbacks import CatalogAction, CatalogCb
+from shopbot.bot.keyboards import MENU_CATALOG, category_keyboard
+from shopbot.bot.routers.filters import menu_button
+from shopbot.bot.texts import category_title
+from shopbot.bot.ui import show, show_product
+from shopbot.config import Settings
+from shopbot.errors import OutOfStock, ProductNotFound, ProductUnavailable
+from shopbot.services import cart, catalogue
+
+router = Router(name="catalog")
+PAGE_SIZE = 8
+
+
+async def _render_category(
+    target: CallbackQuery | Message, session: AsyncSession, category_id: int, page: int
+) -> bool:
+    try:
+        view = await catalogue.browse(session, category_id or None, page, PAGE_SIZE)
+    except LookupError:
+        return False
+    name = view.category.name if view.category else None
+    await show(target, category_title(name, view.products.total), category_keyboard(view))
+    return True
+
+
+@router.message(Command("catalog"))
+@router.message(menu_button(MENU_CATALOG))
+async def open_catalog(message: Message, session: AsyncSession) -> None:
+    await _render_category(message, session, 0, 0)
+
+
+@router.callback_query(CatalogCb.filter(F.action == CatalogAction.LIST))
+async def list_category(
+    query: CallbackQuery, callback_data: CatalogCb, session: AsyncSession
+) -> None:
+    if await _render_category(query, session, callback_data.category_id, callback_data.page):
+        await query.answer()
+    else:
+        await query.answer(_("This category is gone. Here is the catalogue."))
+        await _render_category(query, session, 0, 0)
+
+
+@router.callback_query(CatalogCb.filter(F.action == CatalogAction.PRODUCT))
+async def open_product(
+    query: CallbackQuery, callback_data: CatalogCb, session: AsyncSession, settings: Settings
+) -> None:
+    product = await catalogue.get_product(session, callback_data.product_id)
+    if product is None or not product.active:
+        await query.answer(_("Sorry, this product is not available any more."), show_alert=True)
+        return
+    in_cart = await cart.quantity_in_cart(session, query.from_user.id, product.id)
+    await show_product(
+        query,
+        session,
+        product,
+        in_cart=in_cart,
+        category_id=callback_data.category_id,
+        page=callback_data.page,
+        media_dir=settings.media_dir,
+    )
+    await query.answer()
+
+
+@router.callback_query(
+    CatalogCb.filter(F.action.in_({CatalogAction.ADD, CatalogAction.INC, CatalogAction.DEC}))
+)
+async def change_quantity(
+    query: CallbackQuery, callback_data: CatalogCb, session: AsyncSession, settings: Settings
+) -> None:
+    user_id = query.from_user.id
+    product_id = callback_data.product_id
+    notice = None
+    try:
+        if callback_data.action is CatalogAction.DEC:
+            current = await cart.quantity_in_cart(session, user_id, product_id)
+            await cart.set_quantity(session, user_id, product_id, current - 1)
+        else:
+            await cart.add(session, user_id, product_id)
+            if callback_data.action is CatalogAction.ADD:
+                notice = _("Added to cart ✅")
+    except OutOfStock as exc:
+        notice = (
+            _("Sorry, only {n} in stock.").format(n=exc.available)
+            if exc.available
+            else _("Sorry, it is out of stock.")
+        )
+    except (ProductNotFound, ProductUnavailable):
+        await query.answer(_("Sorry, this product is not available any more."), show_alert=True)
+        return
+    product = await catalogue.get_product(session, product_id)
+    assert product is not None
+    in_cart = await cart.quantity_in_cart(session, user_id, product_id)
+    await show_product(
+        query,
+        session,
+        product,
+        in_cart=in_cart,
+        category_id=callback_data.category_id,
+        page=callback_data.page,
+        media_dir=settings.media_dir,
+    )
+    await query.answer(notice)
+
+
+@router.callback_query(CatalogCb.filter(F.action == CatalogAction.NOOP))
+async def informational(query: CallbackQuery) -> None:
+    await query.answer()

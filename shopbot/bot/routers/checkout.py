@@ -1,0 +1,279 @@
+"""Checkout as a conversation: name → phone → delivery (→ address) → comment → confirm.
+
+The step and answers live in FSM storage (the shop's database by default), so a restart in
+the middle of checkout loses nothing. The order itself is placed by the core service with
+a checkout token kept in FSM data: a double tap on Confirm yields one order.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.bot.callbacks import CartAction, CartCb, CheckoutAction, CheckoutCb
+from shopbot.bot.keyboards import (
+    confirm_keyboard,
+    delivery_keyboard,
+    main_menu,
+    name_keyboard,
+    phone_keyboard,
+    skip_comment_keyboard,
+)
+from shopbot.bot.routers.cart import render_cart
+from shopbot.bot.routers.filters import plain_text
+from shopbot.bot.texts import adjustments_text, checkout_summary, order_placed
+from shopbot.bot.ui import show
+from shopbot.config import Settings
+from shopbot.errors import EmptyCart, OutOfStock, ProductUnavailable
+from shopbot.models import DeliveryMethod
+from shopbot.services import cart, orders
+from shopbot.services.orders import Checkout
+from shopbot.services.users import save_phone
+
+router = Router(name="checkout")
+
+NAME_LIMIT = 100
+ADDRESS_LIMIT = 500
+COMMENT_LIMIT = 500
+_PHONE_CHARS = re.compile(r"[\s()\-.]")
+
+
+class CheckoutForm(StatesGroup):
+    name = State()
+    phone = State()
+    delivery = State()
+    address = State()
+    comment = State()
+    confirm = State()
+
+
+def normalise_phone(text: str) -> str | None:
+    """``8 (900) 123-45-67`` / ``+7 900 123 45 67`` -> ``+79001234567``; None if not a phone."""
+    digits = _PHONE_CHARS.sub("", text.strip())
+    if digits.startswith("8") and len(digits) == 11:
+        digits = "+7" + digits[1:]
+    if not digits.startswith("+"):
+        digits = "+" + digits
+    if not re.fullmatch(r"\+\d{10,15}", digits):
+        return None
+    return digits
+
+
+@router.message(Command("cancel"))
+async def cancel(message: Message, state: FSMContext) -> None:
+    if await state.get_state() is None:
+        await message.answer(_("There is nothing to cancel."), reply_markup=main_menu())
+        return
+    await state.clear()
+    await message.answer(_("Checkout cancelled. Your cart is kept."), reply_markup=main_menu())
+
+
+@router.callback_query(CartCb.filter(F.action == CartAction.CHECKOUT))
+async def begin(query: CallbackQuery, session: AsyncSession, state: FSMContext) -> None:
+    current = await cart.reconcile(session, query.from_user.id)
+    if current.adjustments or not current.can_check_out:
+        await query.answer(_("Your cart changed, please check it."), show_alert=True)
+        await render_cart(query, session, query.from_user.id)
+        return
+    await state.clear()
+    await state.set_state(CheckoutForm.name)
+    await query.answer()
+    assert query.message is not None
+    await query.message.answer(
+        _("Checkout. /cancel leaves it at any step.\n\nWhat name should the order be under?"),
+        reply_markup=name_keyboard(query.from_user.full_name),
+    )
+
+
+async def _ask_phone(message: Message, state: FSMContext) -> None:
+    await state.set_state(CheckoutForm.phone)
+    await message.answer(
+        _("Your phone number? Tap the button below to share it, or type it."),
+        reply_markup=phone_keyboard(),
+    )
+
+
+@router.callback_query(CheckoutForm.name, CheckoutCb.filter(F.action == CheckoutAction.USE_NAME))
+async def name_from_profile(query: CallbackQuery, state: FSMContext) -> None:
+    await state.update_data(name=query.from_user.full_name[:NAME_LIMIT])
+    await query.answer()
+    assert isinstance(query.message, Message)
+    await _ask_phone(query.message, state)
+
+
+@router.message(CheckoutForm.name, plain_text())
+async def name_typed(message: Message, state: FSMContext) -> None:
+    name = (message.text or "").strip()
+    if not name or len(name) > NAME_LIMIT:
+        await message.answer(_("Please type a name (up to {n} characters).").format(n=NAME_LIMIT))
+        return
+    await state.update_data(name=name)
+    await _ask_phone(message, state)
+
+
+@router.message(CheckoutForm.phone, F.contact)
+async def phone_shared(message: Message, state: FSMContext, session: AsyncSession) -> None:
+    contact = message.contact
+    assert contact is not None and message.from_user is not None
+    if contact.user_id is not None and contact.user_id != message.from_user.id:
+        await message.answer(_("Please share your own number, or type it."))
+        return
+    phone = normalise_phone(contact.phone_number)
+    if phone is None:
+        await message.answer(_("This does not look like a phone number. Please type it."))
+        return
+    await save_phone(session, message.from_user.id, phone)
+    await _phone_done(message, state, phone)
+
+
+@router.message(CheckoutForm.phone, plain_text())
+async def phone_typed(message: Message, state: FSMContext) -> None:
+    phone = normalise_phone(message.text or "")
+    if phone is None:
+        await message.answer(_("This does not look like a phone number. Example: +7 900 123-45-67"))
+        return
+    await _phone_done(message, state, phone)
+
+
+async def _phone_done(message: Message, state: FSMContext, phone: str) -> None:
+    await state.update_data(phone=phone)
+    await state.set_state(CheckoutForm.delivery)
+    await message.answer(
+        _("Phone saved: {phone}").format(phone=phone), reply_markup=ReplyKeyboardRemove()
+    )
+    await message.answer(
+        _("How would you like to get your order?"), reply_markup=delivery_keyboard()
+    )
+
+
+@router.callback_query(
+    CheckoutForm.delivery,
+    CheckoutCb.filter(F.action.in_({CheckoutAction.PICKUP, CheckoutAction.COURIER})),
+)
+async def delivery_chosen(
+    query: CallbackQuery, callback_data: CheckoutCb, state: FSMContext
+) -> None:
+    await query.answer()
+    assert isinstance(query.message, Message)
+    if callback_data.action is CheckoutAction.PICKUP:
+        await state.update_data(delivery=DeliveryMethod.PICKUP.value, address=None)
+        await show(query, _("Delivery: pickup."))
+        await _ask_comment(query.message, state)
+        return
+    await state.update_data(delivery=DeliveryMethod.COURIER.value)
+    await state.set_state(CheckoutForm.address)
+    await show(query, _("Delivery: courier."))
+    await query.message.answer(_("Delivery address (city, street, house, flat)?"))
+
+
+@router.message(CheckoutForm.address, plain_text())
+async def address_typed(message: Message, state: FSMContext) -> None:
+    address = (message.text or "").strip()
+    if not 5 <= len(address) <= ADDRESS_LIMIT:
+        await message.answer(_("Please type the full address (city, street, house)."))
+        return
+    await state.update_data(address=address)
+    await _ask_comment(message, state)
+
+
+async def _ask_comment(message: Message, state: FSMContext) -> None:
+    await state.set_state(CheckoutForm.comment)
+    await message.answer(
+        _("Any comment for the shop? Type it, or skip."), reply_markup=skip_comment_keyboard()
+    )
+
+
+@router.callback_query(
+    CheckoutForm.comment, CheckoutCb.filter(F.action == CheckoutAction.SKIP_COMMENT)
+)
+async def comment_skipped(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+    await state.update_data(comment=None)
+    await query.answer()
+    await _summary(query, state, session)
+
+
+@router.message(CheckoutForm.comment, plain_text())
+async def comment_typed(message: Message, state: FSMContext, session: AsyncSession) -> None:
+    comment = (message.text or "").strip()[:COMMENT_LIMIT]
+    await state.update_data(comment=comment or None)
+    await _summary(message, state, session)
+
+
+async def _summary(
+    target: CallbackQuery | Message, state: FSMContext, session: AsyncSession
+) -> None:
+    user_id = target.from_user.id if target.from_user else 0
+    current = await cart.reconcile(session, user_id)
+    if current.is_empty:
+        await state.clear()
+        await show(target, _("Your cart is empty, so there is nothing to order."))
+        return
+    # A fresh token per summary: Confirm on this summary places exactly one order.
+    await state.update_data(token=secrets.token_urlsafe(16))
+    await state.set_state(CheckoutForm.confirm)
+    text = checkout_summary(current, await state.get_data())
+    if current.adjustments:
+        text = adjustments_text(current.adjustments) + "\n\n" + text
+    await show(target, text, confirm_keyboard())
+
+
+@router.callback_query(CheckoutCb.filter(F.action == CheckoutAction.CANCEL))
+async def cancel_pressed(query: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await show(query, _("Checkout cancelled. Your cart is kept."))
+    await query.answer()
+
+
+@router.callback_query(CheckoutForm.confirm, CheckoutCb.filter(F.action == CheckoutAction.CONFIRM))
+async def confirm(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, settings: Settings
+) -> None:
+    data = await state.get_data()
+    details = Checkout(
+        contact_name=data["name"],
+        contact_phone=data["phone"],
+        delivery_method=DeliveryMethod(data["delivery"]),
+        delivery_address=data.get("address"),
+        comment=data.get("comment"),
+    )
+    try:
+        order = await orders.place_order(
+            session,
+            query.from_user.id,
+            details,
+            token=data["token"],
+            payment_provider=settings.payment_provider,
+            payment_timeout=timedelta(minutes=settings.order_payment_timeout),
+        )
+    except (OutOfStock, ProductUnavailable) as exc:
+        await query.answer(_("Sorry, {name} just ran out.").format(name=exc.name), show_alert=True)
+        await state.set_state(None)
+        await render_cart(query, session, query.from_user.id)
+        return
+    except EmptyCart:
+        await state.clear()
+        await query.answer(_("Your cart is empty."), show_alert=True)
+        return
+    await state.clear()
+    await query.answer(_("Order placed"))
+    await show(query, order_placed(order))
+
+
+@router.callback_query(CheckoutCb.filter())
+async def stale_checkout_button(query: CallbackQuery) -> None:
+    """A checkout button from a finished or abandoned checkout."""
+    await query.answer(_("This checkout is already finished."), show_alert=True)
+
+
+@router.message(StateFilter(CheckoutForm), ~F.text)
+async def unexpected_in_checkout(message: Message) -> None:
+    await message.answer(_("Please answer with text, or /cancel to leave checkout."))

@@ -1,0 +1,27 @@
+"""Whatever nothing else handled: a short friendly answer, never silence."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from shopbot.bot.keyboards import main_menu
+
+router = Router(name="fallback")
+
+
+@router.callback_query()
+async def stale_button(query: CallbackQuery) -> None:
+    """An old or forged button: every callback query gets an answer."""
+    await query.answer(
+        _("This button is out of date. Please open the menu again."), show_alert=True
+    )
+
+
+@router.message()
+async def unknown_message(message: Message) -> None:
+    await message.answer(
+        _("Sorry, I did not understand that. Use the menu below or /help."),
+        reply_markup=main_menu(),
+    )

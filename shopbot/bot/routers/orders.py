@@ -1,0 +1,61 @@
+"""The shopper's own orders: a list newest first, and an order card."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.bot.callbacks import OrdersAction, OrdersCb
+from shopbot.bot.keyboards import MENU_ORDERS, order_keyboard, orders_keyboard
+from shopbot.bot.routers.filters import menu_button
+from shopbot.bot.texts import order_card
+from shopbot.bot.ui import show
+from shopbot.errors import OrderNotFound
+from shopbot.services import orders
+from shopbot.services.catalogue import Page
+
+router = Router(name="orders")
+PAGE_SIZE = 6
+
+
+async def _render_list(
+    target: CallbackQuery | Message, session: AsyncSession, user_id: int, page: int
+) -> None:
+    found, total = await orders.orders_of_user(
+        session, user_id, limit=PAGE_SIZE, offset=max(page, 0) * PAGE_SIZE
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
+    if total == 0:
+        await show(target, _("You have no orders yet."))
+        return
+    text = _("📦 <b>Your orders</b> ({total})").format(total=total)
+    await show(
+        target, text, orders_keyboard(found, Page(found, min(page, pages - 1), pages, total))
+    )
+
+
+@router.message(Command("orders"))
+@router.message(menu_button(MENU_ORDERS))
+async def list_orders(message: Message, session: AsyncSession) -> None:
+    await _render_list(message, session, message.chat.id, 0)
+
+
+@router.callback_query(OrdersCb.filter(F.action == OrdersAction.LIST))
+async def list_page(query: CallbackQuery, callback_data: OrdersCb, session: AsyncSession) -> None:
+    await _render_list(query, session, query.from_user.id, callback_data.page)
+    await query.answer()
+
+
+@router.callback_query(OrdersCb.filter(F.action == OrdersAction.SHOW))
+async def show_order(query: CallbackQuery, callback_data: OrdersCb, session: AsyncSession) -> None:
+    try:
+        # Ownership is checked against the presser, whatever id the button carries.
+        order = await orders.order_of_user(session, query.from_user.id, callback_data.order_id)
+    except OrderNotFound:
+        await query.answer(_("Order not found."), show_alert=True)
+        return
+    await show(query, order_card(order), order_keyboard())
+    await query.answer()

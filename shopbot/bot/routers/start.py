@@ -1,0 +1,75 @@
+"""/start (with product deep links), /help and the main menu."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.bot.keyboards import MENU_HELP, main_menu
+from shopbot.bot.render import h
+from shopbot.bot.routers.filters import menu_button
+from shopbot.bot.ui import show_product
+from shopbot.config import Settings
+from shopbot.services import cart, catalogue
+
+router = Router(name="start")
+
+DEEP_LINK_PREFIX = "p_"
+
+
+@router.message(CommandStart(deep_link=True))
+async def start_with_link(
+    message: Message, command: CommandObject, session: AsyncSession, settings: Settings
+) -> None:
+    """``/start p_<SKU>``: open that product straight away."""
+    argument = command.args or ""
+    product = None
+    if argument.startswith(DEEP_LINK_PREFIX):
+        product = await catalogue.get_product_by_sku(session, argument[len(DEEP_LINK_PREFIX) :])
+    if product is None or not product.active:
+        await message.answer(
+            _("Sorry, this product is not available any more."), reply_markup=main_menu()
+        )
+        return
+    await message.answer(_("Here it is 👇"), reply_markup=main_menu())
+    in_cart = await cart.quantity_in_cart(session, message.chat.id, product.id)
+    await show_product(
+        message,
+        session,
+        product,
+        in_cart=in_cart,
+        category_id=product.category_id or 0,
+        page=0,
+        media_dir=settings.media_dir,
+    )
+
+
+@router.message(CommandStart())
+async def start(message: Message, settings: Settings) -> None:
+    name = message.from_user.first_name if message.from_user else ""
+    await message.answer(
+        _(
+            "Hello, {name}! 👋\nWelcome to {shop}.\n\n"
+            "Browse the catalogue, put what you like in the cart and order in a few taps."
+        ).format(name=h(name), shop=h(settings.shop_name)),
+        reply_markup=main_menu(),
+    )
+
+
+@router.message(Command("help"))
+@router.message(menu_button(MENU_HELP))
+async def help_(message: Message, settings: Settings) -> None:
+    text = _(
+        "<b>What I can do</b>\n"
+        "/catalog — browse the catalogue\n"
+        "/search <i>text</i> — find a product\n"
+        "/cart — your cart and checkout\n"
+        "/orders — your orders and their status\n"
+        "/cancel — leave checkout\n"
+    )
+    if settings.shop_contact:
+        text += "\n" + _("Contact the shop: {contact}").format(contact=h(settings.shop_contact))
+    await message.answer(text, reply_markup=main_menu())
