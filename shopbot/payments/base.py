@@ -1,0 +1,126 @@
+"""The payment provider interface, the values it hands back and its errors.
+
+Every method that may change an order takes the notifier: a provider's answer can pay,
+cancel or refund an order, and the people concerned are told by the call that changed it.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.errors import ShopError
+from shopbot.models import Order, OrderStatus, PaymentStatus
+from shopbot.services import orders
+from shopbot.services.notifications import OrderNotifier
+
+
+class PaymentError(ShopError):
+    """The provider refused a request or could not be asked; the message says why."""
+
+    code = "payment_error"
+
+
+class ProviderUnavailable(PaymentError):
+    """The provider could not be reached or failed on its side: try again later."""
+
+    code = "payment_provider_unavailable"
+
+
+class NotPayable(PaymentError):
+    """The order cannot be paid now (already paid, cancelled, expired, or paid by cash)."""
+
+    code = "not_payable"
+
+    def __init__(self, order_id: int, status: OrderStatus) -> None:
+        super().__init__(f"order {order_id} is {status}: it cannot be paid now")
+        self.order_id = order_id
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PaymentLink:
+    """Where the shopper pays, and how much (kopecks)."""
+
+    url: str
+    amount: int
+    provider_payment_id: str
+
+
+class RefundStatus(enum.StrEnum):
+    REFUNDED = "refunded"  # the money went back through the provider
+    PENDING = "pending"  # the provider accepted the refund; the order follows when it is done
+    MANUAL = "manual"  # this provider cannot refund: the owner returns the money by hand
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    status: RefundStatus
+    order: Order
+    refund_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentReport:
+    """What a provider's API says about one of its payments (amounts in kopecks)."""
+
+    provider_payment_id: str
+    status: PaymentStatus
+    amount: int
+    currency: str
+    metadata_order_id: str | None
+    cancellation_reason: str | None = None
+
+
+class PaymentProvider(ABC):
+    name: ClassVar[str]
+
+    @abstractmethod
+    async def start(self, session: AsyncSession, order: Order) -> PaymentLink | None:
+        """Create (or reuse) the payment of an order awaiting payment; None: no link to follow
+        (cash orders wait for the shop, Telegram invoices are sent by the bot)."""
+
+    @abstractmethod
+    async def refresh(
+        self, session: AsyncSession, order: Order, *, notifier: OrderNotifier
+    ) -> Order:
+        """Ask the provider about the order's payments, apply its answer, return the order."""
+
+    @abstractmethod
+    async def cancel(self, session: AsyncSession, order: Order, *, notifier: OrderNotifier) -> None:
+        """Cancel the order's payments still open at the provider (e.g. once it expired)."""
+
+    @abstractmethod
+    async def refund(
+        self, session: AsyncSession, order: Order, actor: str, *, notifier: OrderNotifier
+    ) -> RefundResult:
+        """Return the money of a paid order through the provider, where it can."""
+
+    async def capture(self, provider_payment_id: str) -> PaymentReport:
+        """Take the money of a payment the shopper authorised (two-stage payments)."""
+        raise PaymentError(f"{self.name} has no two-stage payments to capture")
+
+
+class OfflineProvider(PaymentProvider):
+    """A provider shopbot cannot query or instruct: nothing to refresh or cancel, and the
+    owner returns money by hand (then marks the order refunded)."""
+
+    async def refresh(
+        self, session: AsyncSession, order: Order, *, notifier: OrderNotifier
+    ) -> Order:
+        return await orders.get_order(session, order.id)
+
+    async def cancel(self, session: AsyncSession, order: Order, *, notifier: OrderNotifier) -> None:
+        return None
+
+    async def refund(
+        self, session: AsyncSession, order: Order, actor: str, *, notifier: OrderNotifier
+    ) -> RefundResult:
+        await orders.log_event(
+            session, order.id, "refund_manual", actor=actor, details={"provider": self.name}
+        )
+        return RefundResult(RefundStatus.MANUAL, await orders.get_order(session, order.id))

@@ -1,0 +1,51 @@
+"""Asking the provider about payments still open: catches lost notifications and lets a
+shop without a public webhook (polling only) learn about its payments."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shopbot.models import Payment
+from shopbot.payments.base import PaymentError, PaymentProvider, ProviderUnavailable
+from shopbot.payments.service import OPEN_PAYMENTS
+from shopbot.services import orders
+from shopbot.services.notifications import OrderNotifier
+
+logger = logging.getLogger(__name__)
+
+
+async def reconcile_pending(
+    session_factory: async_sessionmaker[AsyncSession],
+    provider: PaymentProvider,
+    notifier: OrderNotifier,
+) -> int:
+    """Refresh every order with an open payment at ``provider``; returns how many were
+    checked. Stops early (until the next pass) when the provider cannot be reached."""
+    async with session_factory() as session:
+        order_ids = list(
+            await session.scalars(
+                select(Payment.order_id)
+                .where(
+                    Payment.provider == provider.name,
+                    Payment.status.in_(OPEN_PAYMENTS),
+                    Payment.provider_payment_id.is_not(None),
+                )
+                .distinct()
+                .order_by(Payment.order_id)
+            )
+        )
+        checked = 0
+        for order_id in order_ids:
+            order = await orders.get_order(session, order_id)
+            try:
+                await provider.refresh(session, order, notifier=notifier)
+            except ProviderUnavailable as exc:
+                logger.warning("reconciling stopped, %s is unavailable: %s", provider.name, exc)
+                break
+            except PaymentError as exc:
+                logger.warning("could not reconcile order %s: %s", order_id, exc)
+            checked += 1
+    return checked

@@ -1,0 +1,301 @@
+"""The single place where a provider's verified word about a payment changes an order.
+
+Callers pass what the provider's API said (never what a notification claimed). The report
+must name a payment we created, for the order it was created for, with the order's exact
+amount and currency; anything else never pays an order, and when money moved the owner is
+told. Order changes go through the order state machine, so a report repeated any number of
+times changes the order once, and only the call that changed it notifies anyone.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.db import write_transaction
+from shopbot.errors import IllegalTransition, OutOfStock
+from shopbot.models import Order, OrderStatus, Payment, PaymentStatus, utcnow
+from shopbot.money import format_price
+from shopbot.payments.base import PaymentError, PaymentProvider, PaymentReport
+from shopbot.services import orders
+from shopbot.services.notifications import OrderNotifier, notify_safely
+
+logger = logging.getLogger(__name__)
+
+S = OrderStatus
+P = PaymentStatus
+
+OPEN_PAYMENTS = frozenset({P.PENDING, P.WAITING_FOR_CAPTURE})
+# Statuses in which the shopper's money has moved (or moved back).
+MONEY_MOVED = frozenset({P.WAITING_FOR_CAPTURE, P.SUCCEEDED, P.REFUNDED})
+# payment status -> the statuses it may be reached from
+PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
+    P.WAITING_FOR_CAPTURE: frozenset({P.PENDING}),
+    P.SUCCEEDED: frozenset({P.PENDING, P.WAITING_FOR_CAPTURE}),
+    P.CANCELED: frozenset({P.PENDING, P.WAITING_FOR_CAPTURE}),
+    P.REFUNDED: frozenset({P.PENDING, P.WAITING_FOR_CAPTURE, P.SUCCEEDED}),
+}
+
+
+class Result(enum.StrEnum):
+    APPLIED = "applied"  # this call changed the order
+    UNCHANGED = "unchanged"  # nothing (more) to do: already applied, or not applicable
+    FLAGGED = "flagged"  # the report did not check out or could not be applied: owner told
+    IGNORED = "ignored"  # a payment we know nothing about
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    order: Order | None
+    previous: OrderStatus | None = None
+    reason: str | None = None
+
+
+async def apply_payment_state(
+    session: AsyncSession,
+    *,
+    provider: PaymentProvider,
+    notifier: OrderNotifier,
+    provider_payment_id: str,
+    status: PaymentStatus,
+    amount_kopecks: int,
+    currency: str,
+    metadata_order_id: str | None,
+    actor: str,
+    cancellation_reason: str | None = None,
+) -> Outcome:
+    """Apply one verified report about a provider payment to our payment row and its order."""
+    if session.in_transaction():
+        # Start from what is committed now, not from an older snapshot of this session.
+        await session.commit()
+    details: dict[str, Any] = {
+        "provider": provider.name,
+        "provider_payment_id": provider_payment_id,
+        "payment_status": str(status),
+        "amount": amount_kopecks,
+        "currency": currency,
+    }
+    payment = await session.scalar(
+        select(Payment)
+        .where(
+            Payment.provider == provider.name, Payment.provider_payment_id == provider_payment_id
+        )
+        .execution_options(populate_existing=True)
+    )
+    if payment is None:
+        return await _unknown_payment(session, notifier, status, metadata_order_id, actor, details)
+    order = await orders.get_order(session, payment.order_id)
+    problem = _mismatch(payment, order, amount_kopecks, currency, metadata_order_id)
+    if problem is not None:
+        reason = f"payment {provider_payment_id} does not match the order ({problem}): never paid"
+        outcome = await _flag(session, notifier, order, reason, actor, details)
+        # The row still follows the provider, so the reconciler stops asking once it is final.
+        await _set_payment_status(session, payment, status, actor, details)
+        return outcome
+
+    if status is P.WAITING_FOR_CAPTURE:
+        captured = await provider.capture(provider_payment_id)
+        if captured.status is P.WAITING_FOR_CAPTURE:
+            raise PaymentError(f"payment {provider_payment_id} is still waiting for capture")
+        return await apply_report(
+            session, captured, provider=provider, notifier=notifier, actor=actor
+        )
+    # The order first, then the payment row: the reconciler revisits open payment rows, so
+    # an interruption in between is repaired by the next pass.
+    outcome = await _apply_to_order(
+        session, notifier, payment, order, status, actor, details, cancellation_reason
+    )
+    await _set_payment_status(session, payment, status, actor, details)
+    return outcome
+
+
+async def apply_report(
+    session: AsyncSession,
+    report: PaymentReport,
+    *,
+    provider: PaymentProvider,
+    notifier: OrderNotifier,
+    actor: str,
+) -> Outcome:
+    """:func:`apply_payment_state` for a report read from a provider's API."""
+    return await apply_payment_state(
+        session,
+        provider=provider,
+        notifier=notifier,
+        provider_payment_id=report.provider_payment_id,
+        status=report.status,
+        amount_kopecks=report.amount,
+        currency=report.currency,
+        metadata_order_id=report.metadata_order_id,
+        actor=actor,
+        cancellation_reason=report.cancellation_reason,
+    )
+
+
+def _mismatch(
+    payment: Payment,
+    order: Order,
+    amount: int,
+    currency: str,
+    metadata_order_id: str | None,
+) -> str | None:
+    if metadata_order_id != str(payment.order_id):
+        return f"metadata names order {metadata_order_id!r}"
+    if currency != order.currency:
+        return f"currency {currency}, order in {order.currency}"
+    if amount != order.total or amount != payment.amount:
+        return f"amount {format_price(amount)}, order total {format_price(order.total)}"
+    return None
+
+
+async def _apply_to_order(
+    session: AsyncSession,
+    notifier: OrderNotifier,
+    payment: Payment,
+    order: Order,
+    status: PaymentStatus,
+    actor: str,
+    details: dict[str, Any],
+    cancellation_reason: str | None,
+) -> Outcome:
+    if status is P.SUCCEEDED:
+        try:
+            change = await orders.transition(
+                session, order.id, S.PAID, actor=actor, details=details
+            )
+        except IllegalTransition:
+            return await _unchanged(session, order)
+        except OutOfStock as exc:
+            reason = (
+                f"paid after expiry, no stock: refund (payment {payment.provider_payment_id}, "
+                f"{exc.name})"
+            )
+            details = {**details, "product_id": exc.product_id, "available": exc.available}
+            return await _flag(session, notifier, order, reason, actor, details)
+        await notify_safely(
+            notifier.order_status_changed(change.order, change.previous), f"order {order.id} paid"
+        )
+        await notify_safely(notifier.new_paid_order(change.order), f"order {order.id} to admins")
+        return Outcome(Result.APPLIED, change.order, change.previous)
+
+    if status is P.CANCELED:
+        if not await _is_latest(session, payment):
+            return await _unchanged(session, order)  # a newer attempt carries on
+        try:
+            change = await orders.transition(
+                session,
+                order.id,
+                S.CANCELLED,
+                actor=actor,
+                details={**details, "reason": cancellation_reason},
+                expect=S.AWAITING_PAYMENT,
+            )
+        except IllegalTransition:
+            return await _unchanged(session, order)
+        await notify_safely(
+            notifier.order_status_changed(
+                change.order, change.previous, reason=cancellation_reason
+            ),
+            f"order {order.id} cancelled",
+        )
+        return Outcome(Result.APPLIED, change.order, change.previous, cancellation_reason)
+
+    if status is P.REFUNDED:
+        try:
+            change = await orders.transition(
+                session, order.id, S.REFUNDED, actor=actor, details=details
+            )
+        except IllegalTransition:
+            return await _unchanged(session, order)
+        await notify_safely(
+            notifier.order_status_changed(change.order, change.previous),
+            f"order {order.id} refunded",
+        )
+        return Outcome(Result.APPLIED, change.order, change.previous)
+
+    return await _unchanged(session, order)  # pending: nothing has happened yet
+
+
+async def _set_payment_status(
+    session: AsyncSession,
+    payment: Payment,
+    status: PaymentStatus,
+    actor: str,
+    details: dict[str, Any],
+) -> None:
+    sources = PAYMENT_TRANSITIONS.get(status)
+    if not sources:
+        return
+    async with write_transaction(session):
+        previous = await session.scalar(select(Payment.status).where(Payment.id == payment.id))
+        result = await session.execute(
+            update(Payment)
+            .where(Payment.id == payment.id, Payment.status.in_(sources))
+            .values(status=status, updated_at=utcnow())
+        )
+    if result.rowcount == 1:
+        await orders.log_event(
+            session,
+            payment.order_id,
+            "payment",
+            actor=actor,
+            details={**details, "previous_payment_status": str(previous)},
+        )
+
+
+async def _unknown_payment(
+    session: AsyncSession,
+    notifier: OrderNotifier,
+    status: PaymentStatus,
+    metadata_order_id: str | None,
+    actor: str,
+    details: dict[str, Any],
+) -> Outcome:
+    """A payment the shop did not create. It never changes an order, but if it names one
+    of ours and money moved, someone paid the shop outside checkout: the owner must look."""
+    order = None
+    if metadata_order_id is not None and metadata_order_id.isdecimal():
+        order = await session.get(Order, int(metadata_order_id), populate_existing=True)
+    if order is None or status not in MONEY_MOVED:
+        logger.warning("ignored a report about an unknown payment: %s", details)
+        return Outcome(Result.IGNORED, None)
+    reason = (
+        f"payment {details['provider_payment_id']} ({status}, "
+        f"{format_price(details['amount'])}) was not created by the shop: never paid"
+    )
+    return await _flag(session, notifier, order, reason, actor, details)
+
+
+async def _flag(
+    session: AsyncSession,
+    notifier: OrderNotifier,
+    order: Order,
+    reason: str,
+    actor: str,
+    details: dict[str, Any],
+) -> Outcome:
+    """Flag the order for the owner, once per distinct reason (reports repeat)."""
+    if order.attention != reason:
+        logger.warning("order %s needs attention: %s", order.id, reason)
+        await orders.flag_for_attention(session, order.id, reason, actor=actor, details=details)
+        order = await orders.get_order(session, order.id)
+        await notify_safely(notifier.needs_attention(order, reason), f"order {order.id} flagged")
+    return Outcome(Result.FLAGGED, order, reason=reason)
+
+
+async def _unchanged(session: AsyncSession, order: Order) -> Outcome:
+    return Outcome(Result.UNCHANGED, await orders.get_order(session, order.id))
+
+
+async def _is_latest(session: AsyncSession, payment: Payment) -> bool:
+    latest = await session.scalar(
+        select(func.max(Payment.id)).where(Payment.order_id == payment.order_id)
+    )
+    return latest == payment.id

@@ -1,0 +1,447 @@
+"""YooKassa through its official SDK (synchronous: every call runs in a worker thread).
+
+The SDK's configuration is global and ``Configuration.configure`` resets the API URL, so it
+is set again right before each call. Outgoing POSTs carry idempotence keys derived from
+what they are for, so a retry (after a timeout, a crash, a double tap) never creates a
+second payment, refund or capture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from yookassa import Configuration
+from yookassa import Payment as YooPayment
+from yookassa import Refund as YooRefund
+from yookassa.domain.exceptions import (
+    ApiError,
+    InternalServerError,
+    NotFoundError,
+    ResponseProcessingError,
+    TooManyRequestsError,
+)
+from yookassa.domain.response import PaymentResponse
+
+from shopbot.config import Settings, SettingsError
+from shopbot.db import write_transaction
+from shopbot.models import Order, OrderStatus, Payment, PaymentStatus, utcnow
+from shopbot.money import from_api_value, to_api_value
+from shopbot.payments.base import (
+    NotPayable,
+    PaymentError,
+    PaymentLink,
+    PaymentProvider,
+    PaymentReport,
+    ProviderUnavailable,
+    RefundResult,
+    RefundStatus,
+)
+from shopbot.payments.service import OPEN_PAYMENTS, Outcome, apply_report
+from shopbot.services import orders
+from shopbot.services.notifications import OrderNotifier
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+S = OrderStatus
+P = PaymentStatus
+
+API_TIMEOUT = 30  # seconds; the SDK itself never times out
+DESCRIPTION_MAX = 128
+DELIVERY_ITEM = "Доставка"
+_NOT_DIGITS = re.compile(r"\D")
+# Errors on YooKassa's side: the same request may well succeed later.
+_TRANSIENT = (InternalServerError, TooManyRequestsError, ResponseProcessingError)
+
+
+class _NotFound(Exception):
+    """YooKassa has no object with this id."""
+
+
+class YooKassaProvider(PaymentProvider):
+    name = "yookassa"
+
+    def __init__(self, settings: Settings, *, bot_username: str) -> None:
+        if not settings.yookassa_shop_id or settings.yookassa_secret_key is None:
+            raise SettingsError(
+                "YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY are required with "
+                "PAYMENT_PROVIDER=yookassa"
+            )
+        self._settings = settings
+        self._return_url = settings.yookassa_return_url or f"https://t.me/{bot_username}"
+
+    # -- the provider interface -----------------------------------------------------------
+
+    async def start(self, session: AsyncSession, order: Order) -> PaymentLink:
+        """The payment link of an order awaiting payment: the open payment if there is one,
+        else a new one. Raises NotPayable, or PaymentError when YooKassa refuses or is down
+        (calling again retries with the same idempotence key)."""
+        order = await orders.get_order(session, order.id)
+        overdue = order.expires_at is not None and order.expires_at <= utcnow()
+        if order.status is not S.AWAITING_PAYMENT or overdue:
+            raise NotPayable(order.id, order.status)
+        payment = await self._attempt(session, order)
+        if payment.provider_payment_id is not None and payment.confirmation_url is not None:
+            return PaymentLink(
+                payment.confirmation_url, payment.amount, payment.provider_payment_id
+            )
+        created = await self._call(
+            YooPayment.create, self._payment_request(order), payment.idempotence_key
+        )
+        url = created.confirmation.confirmation_url
+        async with write_transaction(session):
+            result = await session.execute(
+                update(Payment)
+                .where(Payment.id == payment.id, Payment.provider_payment_id.is_(None))
+                .values(provider_payment_id=created.id, confirmation_url=url, updated_at=utcnow())
+            )
+        if result.rowcount == 1:  # not already recorded by a concurrent tap
+            await orders.log_event(
+                session,
+                order.id,
+                "payment_created",
+                actor=self.name,
+                details={
+                    "provider_payment_id": created.id,
+                    "idempotence_key": payment.idempotence_key,
+                    "amount": payment.amount,
+                },
+            )
+        return PaymentLink(url, payment.amount, created.id)
+
+    async def refresh(
+        self, session: AsyncSession, order: Order, *, notifier: OrderNotifier
+    ) -> Order:
+        """Apply YooKassa's word on the order's open payments and its latest one. A payment
+        still open for an order that is no longer awaiting payment is cancelled."""
+        payments = list(
+            await session.scalars(
+                select(Payment)
+                .where(
+                    Payment.order_id == order.id,
+                    Payment.provider == self.name,
+                    Payment.provider_payment_id.is_not(None),
+                )
+                .order_by(Payment.id)
+                .execution_options(populate_existing=True)
+            )
+        )
+        to_check = [p for p in payments[:-1] if p.status in OPEN_PAYMENTS] + payments[-1:]
+        actor = f"{self.name}:refresh"
+        for payment in to_check:
+            assert payment.provider_payment_id is not None
+            applied = await self._apply_fetched(
+                session, payment.provider_payment_id, notifier, actor
+            )
+            if applied is None:
+                continue
+            report, outcome = applied
+            if (
+                report.status is P.PENDING
+                and outcome.order is not None
+                and outcome.order.status in (S.EXPIRED, S.CANCELLED)
+            ):
+                await self._cancel_payment(session, report.provider_payment_id, notifier, actor)
+        return await orders.get_order(session, order.id)
+
+    async def cancel(self, session: AsyncSession, order: Order, *, notifier: OrderNotifier) -> None:
+        """Cancel the order's open YooKassa payments. One paid meanwhile is applied instead
+        (a late payment). Raises ProviderUnavailable when YooKassa cannot be reached."""
+        open_ids = list(
+            await session.scalars(
+                select(Payment.provider_payment_id).where(
+                    Payment.order_id == order.id,
+                    Payment.provider == self.name,
+                    Payment.status.in_(OPEN_PAYMENTS),
+                    Payment.provider_payment_id.is_not(None),
+                )
+            )
+        )
+        for provider_payment_id in open_ids:
+            assert provider_payment_id is not None
+            await self._cancel_payment(
+                session, provider_payment_id, notifier, f"{self.name}:cancel"
+            )
+
+    async def refund(
+        self, session: AsyncSession, order: Order, actor: str, *, notifier: OrderNotifier
+    ) -> RefundResult:
+        """Return in full the money of the order's succeeded YooKassa payment; the order then
+        becomes refunded where its status allows (a late payment flagged on an expired order
+        is refunded too, the order stays expired). Raises PaymentError when there is no such
+        payment (e.g. refunded already) or YooKassa refuses."""
+        order = await orders.get_order(session, order.id)
+        payment = await session.scalar(
+            select(Payment)
+            .where(
+                Payment.order_id == order.id,
+                Payment.provider == self.name,
+                Payment.status == P.SUCCEEDED,
+            )
+            .order_by(Payment.id.desc())
+            .limit(1)
+            .execution_options(populate_existing=True)
+        )
+        if payment is None or payment.provider_payment_id is None:
+            raise PaymentError(f"order {order.id} has no YooKassa payment to refund")
+        params: dict[str, Any] = {
+            "payment_id": payment.provider_payment_id,
+            "amount": {"value": to_api_value(payment.amount), "currency": payment.currency},
+            "description": f"Возврат по заказу №{order.number or order.id}",
+        }
+        if self._settings.yookassa_receipts:
+            params["receipt"] = build_receipt(order, self._settings)
+        created = await self._call(
+            YooRefund.create, params, f"refund-{payment.provider_payment_id}"
+        )
+        await orders.log_event(
+            session,
+            order.id,
+            "refund_requested",
+            actor=actor,
+            details={
+                "provider_payment_id": payment.provider_payment_id,
+                "refund_id": created.id,
+                "refund_status": created.status,
+            },
+        )
+        applied = await self._apply_fetched(session, payment.provider_payment_id, notifier, actor)
+        refunded = applied is not None and applied[0].status is P.REFUNDED
+        return RefundResult(
+            RefundStatus.REFUNDED if refunded else RefundStatus.PENDING,
+            await orders.get_order(session, order.id),
+            created.id,
+        )
+
+    async def capture(self, provider_payment_id: str) -> PaymentReport:
+        captured = await self._call(
+            YooPayment.capture, provider_payment_id, None, f"capture-{provider_payment_id}"
+        )
+        return _report(captured)
+
+    # -- reading the truth ----------------------------------------------------------------
+
+    async def fetch_payment(self, provider_payment_id: str) -> PaymentReport | None:
+        """What the API says about a payment; None if YooKassa does not know it."""
+        try:
+            return _report(await self._call(YooPayment.find_one, provider_payment_id))
+        except _NotFound:
+            return None
+
+    async def notification_report(self, event: str, object_id: str) -> PaymentReport | None:
+        """The API's word on the payment a notification is about (for ``refund.*`` events,
+        the refund's payment). None when YooKassa knows no such object."""
+        if event.startswith("refund."):
+            try:
+                refund = await self._call(YooRefund.find_one, object_id)
+            except _NotFound:
+                return None
+            object_id = refund.payment_id
+        return await self.fetch_payment(object_id)
+
+    # -- internals ------------------------------------------------------------------------
+
+    async def _attempt(self, session: AsyncSession, order: Order) -> Payment:
+        """The payment row to use: the latest if still pending, else a new attempt (after a
+        cancelled one). The row and its idempotence key exist before YooKassa is asked."""
+        latest = await session.scalar(
+            select(Payment)
+            .where(Payment.order_id == order.id)
+            .order_by(Payment.id.desc())
+            .limit(1)
+            .execution_options(populate_existing=True)
+        )
+        if latest is not None and latest.status is P.PENDING:
+            return latest
+        if latest is not None and latest.status is not P.CANCELED:
+            raise NotPayable(order.id, order.status)  # paid already; the order will follow
+        attempts = await session.scalar(
+            select(func.count()).select_from(Payment).where(Payment.order_id == order.id)
+        )
+        key = idempotence_key(order, (attempts or 0) + 1)
+        try:
+            async with write_transaction(session):
+                await session.execute(
+                    insert(Payment).values(
+                        order_id=order.id,
+                        provider=self.name,
+                        status=P.PENDING,
+                        amount=order.total,
+                        currency=order.currency,
+                        idempotence_key=key,
+                    )
+                )
+        except IntegrityError:
+            pass  # a concurrent tap created this very attempt: share it
+        payment = await session.scalar(
+            select(Payment)
+            .where(Payment.idempotence_key == key)
+            .execution_options(populate_existing=True)
+        )
+        assert payment is not None
+        return payment
+
+    def _payment_request(self, order: Order) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "amount": {"value": to_api_value(order.total), "currency": order.currency},
+            "confirmation": {"type": "redirect", "return_url": self._return_url},
+            "capture": True,
+            "description": f"Заказ №{order.number or order.id}"[:DESCRIPTION_MAX],
+            "metadata": {"order_id": str(order.id)},
+        }
+        if self._settings.yookassa_receipts:
+            params["receipt"] = build_receipt(order, self._settings)
+        return params
+
+    async def _apply_fetched(
+        self, session: AsyncSession, provider_payment_id: str, notifier: OrderNotifier, actor: str
+    ) -> tuple[PaymentReport, Outcome] | None:
+        """Fetch a payment and apply it; None (logged) if YooKassa does not know it."""
+        report = await self.fetch_payment(provider_payment_id)
+        if report is None:
+            logger.warning("YooKassa does not know payment %s", provider_payment_id)
+            return None
+        outcome = await apply_report(session, report, provider=self, notifier=notifier, actor=actor)
+        return report, outcome
+
+    async def _cancel_payment(
+        self, session: AsyncSession, provider_payment_id: str, notifier: OrderNotifier, actor: str
+    ) -> None:
+        try:
+            canceled = await self._call(
+                YooPayment.cancel, provider_payment_id, f"cancel-{provider_payment_id}"
+            )
+        except ProviderUnavailable:
+            raise
+        except PaymentError as exc:
+            # Typically paid a moment ago: apply what it is now (a late payment).
+            logger.info("YooKassa refused to cancel %s: %s", provider_payment_id, exc)
+            await self._apply_fetched(session, provider_payment_id, notifier, actor)
+            return
+        await apply_report(
+            session, _report(canceled), provider=self, notifier=notifier, actor=actor
+        )
+
+    async def _call(self, method: Callable[..., T], *args: Any) -> T:
+        """Run an SDK call in a thread, turning its failures into PaymentError and
+        ProviderUnavailable (the SDK raises AttributeError when the API is unreachable)."""
+        settings = self._settings
+        assert settings.yookassa_secret_key is not None
+        shop_id, secret = settings.yookassa_shop_id, settings.yookassa_secret_key.get_secret_value()
+        options = {"api_url": settings.yookassa_api_url} if settings.yookassa_api_url else {}
+
+        def call() -> T:
+            Configuration.configure(shop_id, secret, **options)
+            return method(*args)
+
+        try:
+            async with asyncio.timeout(API_TIMEOUT):
+                return await asyncio.to_thread(call)
+        except NotFoundError as exc:
+            raise _NotFound() from exc
+        except _TRANSIENT as exc:
+            raise ProviderUnavailable(f"YooKassa: {_describe(exc)}") from exc
+        except ApiError as exc:
+            raise PaymentError(f"YooKassa: {_describe(exc)}") from exc
+        except (AttributeError, requests.RequestException, TimeoutError) as exc:
+            raise ProviderUnavailable(f"YooKassa could not be reached: {exc!r}") from exc
+        except ValueError as exc:  # the SDK's own validation of a request
+            raise PaymentError(f"YooKassa SDK refused the request: {exc}") from exc
+
+
+def idempotence_key(order: Order, attempt: int) -> str:
+    """The key of one payment attempt. The checkout token's digest keeps keys unique
+    across databases (a reset database reuses order ids; YooKassa remembers keys)."""
+    digest = hashlib.sha256(order.checkout_token.encode()).hexdigest()[:16]
+    return f"shopbot-{order.id}-{attempt}-{digest}"
+
+
+def build_receipt(order: Order, settings: Settings) -> dict[str, Any]:
+    """The 54-FZ receipt for an order: one item per line (plus delivery, if charged).
+
+    Raises PaymentError if the items do not add up to the order total exactly: YooKassa
+    would refuse the payment, and a receipt must never disagree with what was charged.
+    """
+    item_total = 0
+    items: list[dict[str, Any]] = []
+
+    def add(description: str, unit_price: int, quantity: int, vat_code: int, subject: str) -> None:
+        nonlocal item_total
+        item_total += unit_price * quantity
+        items.append(
+            {
+                "description": description[:DESCRIPTION_MAX],
+                "quantity": str(quantity),
+                "amount": {"value": to_api_value(unit_price), "currency": order.currency},
+                "vat_code": vat_code,
+                "payment_subject": subject,
+                "payment_mode": settings.yookassa_payment_mode,
+            }
+        )
+
+    for line in order.lines:
+        add(
+            line.name,
+            line.unit_price,
+            line.quantity,
+            line.vat_code or settings.yookassa_vat_code,
+            settings.yookassa_payment_subject,
+        )
+    if order.delivery_price:
+        add(DELIVERY_ITEM, order.delivery_price, 1, settings.yookassa_vat_code, "service")
+    if item_total != order.total:
+        raise PaymentError(
+            f"order {order.id}: receipt items add up to {item_total} kopecks, "
+            f"the order total is {order.total}"
+        )
+    receipt: dict[str, Any] = {
+        "customer": {"phone": receipt_phone(order.contact_phone)},
+        "items": items,
+    }
+    if settings.yookassa_tax_system_code is not None:
+        receipt["tax_system_code"] = settings.yookassa_tax_system_code
+    return receipt
+
+
+def receipt_phone(phone: str) -> str:
+    """Digits only, Russian numbers with the 7 country code: ``8 (900) 123-45-67`` ->
+    ``79001234567``."""
+    digits = _NOT_DIGITS.sub("", phone)
+    if len(digits) == 11 and digits.startswith("8"):
+        return "7" + digits[1:]
+    if len(digits) == 10:
+        return "7" + digits
+    return digits
+
+
+def _report(payment: PaymentResponse) -> PaymentReport:
+    """A payment object as a report. A fully refunded payment stays ``succeeded`` at
+    YooKassa (with ``refunded_amount``); for us it is refunded."""
+    amount = from_api_value(payment.amount.value)
+    status = PaymentStatus(payment.status)
+    refunded = payment.refunded_amount
+    if status is P.SUCCEEDED and refunded is not None and from_api_value(refunded.value) >= amount:
+        status = P.REFUNDED
+    details = payment.cancellation_details
+    return PaymentReport(
+        provider_payment_id=payment.id,
+        status=status,
+        amount=amount,
+        currency=payment.amount.currency,
+        metadata_order_id=(payment.metadata or {}).get("order_id"),
+        cancellation_reason=details.reason if details is not None else None,
+    )
+
+
+def _describe(error: ApiError) -> str:
+    content = error.content or {}
+    return str(content.get("description") or content.get("code") or type(error).__name__)

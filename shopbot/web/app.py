@@ -1,0 +1,54 @@
+"""The web application: ``GET /healthz`` and, with YooKassa, ``POST /yookassa/webhook``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shopbot.config import Settings
+from shopbot.payments.base import PaymentProvider
+from shopbot.payments.yookassa import YooKassaProvider
+from shopbot.services.notifications import OrderNotifier
+from shopbot.web.yookassa import WEBHOOK_PATH, YooKassaWebhook
+
+logger = logging.getLogger(__name__)
+
+HEALTH_TIMEOUT = 5  # seconds
+
+
+def create_web_app(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    provider: PaymentProvider,
+    notifier: OrderNotifier,
+) -> web.Application:
+    """The shop's web app; the bot layer may add routes of its own before starting it."""
+    app = web.Application()
+
+    async def healthz(_request: web.Request) -> web.Response:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT), session_factory() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:
+            logger.warning("health check: the database is unavailable: %r", exc)
+            return web.json_response({"status": "error", "database": "unavailable"}, status=503)
+        return web.json_response({"status": "ok", "database": "ok"})
+
+    app.router.add_get("/healthz", healthz)
+    if isinstance(provider, YooKassaProvider):
+        webhook = YooKassaWebhook(settings, session_factory, provider, notifier)
+        app.router.add_post(WEBHOOK_PATH, webhook.handle)
+    return app
+
+
+async def start_web(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Serve ``app`` on ``host:port`` (port 0 picks a free one: see ``runner.addresses``);
+    stop it with ``await runner.cleanup()``."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
