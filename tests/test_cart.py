@@ -59,7 +59,10 @@ async def test_reconcile_reports_and_fixes_changes_since_adding(session: AsyncSe
 
     flagged = await cart.get_cart(session, 1)
     assert [i.issue for i in flagged.items] == [
-        None, LineIssue.REDUCED, LineIssue.OUT_OF_STOCK, LineIssue.UNAVAILABLE,
+        None,
+        LineIssue.REDUCED,
+        LineIssue.OUT_OF_STOCK,
+        LineIssue.UNAVAILABLE,
     ]
     assert not flagged.can_check_out
 

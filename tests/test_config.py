@@ -11,7 +11,8 @@ def test_defaults_and_comma_separated_admins(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.database_url.startswith("sqlite+aiosqlite:///")
     assert settings.currency == "RUB"
     assert "TOPSECRET" not in repr(settings) and "TOPSECRET" not in str(settings.model_dump())
-    assert settings.bot_token is not None and settings.bot_token.get_secret_value() == "123:TOPSECRET"
+    assert settings.bot_token is not None
+    assert settings.bot_token.get_secret_value() == "123:TOPSECRET"
 
 
 @pytest.mark.parametrize(

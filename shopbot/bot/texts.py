@@ -38,11 +38,8 @@ def availability(stock: int) -> str:
 
 def product_card(product: Product, *, photo: bool) -> str:
     """Name, price, availability, then as much of the description as the limit allows."""
-    head = (
-        f"<b>{h(product.name)}</b>\n"
-        f"{_('Price')}: <b>{format_price(product.price)}</b>\n"
-        f"{availability(product.stock)}\n"
-    )
+    price = _("Price: <b>{price}</b>").format(price=format_price(product.price))
+    head = f"<b>{h(product.name)}</b>\n{price}\n{availability(product.stock)}\n"
     if product.description:
         head += "\n"
     return fit(head, product.description, CAPTION_LIMIT if photo else TEXT_LIMIT)

@@ -34,6 +34,8 @@ async def show(
     message is text (skipped when nothing would change — Telegram refuses identical edits),
     or deleted and re-sent when it is a photo (a photo cannot become text).
     """
+    if markup is not None and not any(markup.inline_keyboard):
+        markup = None  # Telegram drops an empty keyboard; sending none keeps edits comparable
     if isinstance(target, Message):
         return await target.answer(text, reply_markup=markup)
     message = target.message
@@ -42,7 +44,7 @@ async def show(
             return None
         return await target.bot.send_message(target.from_user.id, text, reply_markup=markup)
     if message.text is not None:
-        if message.html_text == text and message.reply_markup == markup:
+        if _unchanged(message, text, markup):
             return message
         try:
             edited = await message.edit_text(text, reply_markup=markup)
@@ -53,6 +55,17 @@ async def show(
         return edited if isinstance(edited, Message) else message
     await _delete_quietly(message)
     return await message.answer(text, reply_markup=markup)
+
+
+def _unchanged(message: Message, html: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """Would an edit change nothing? (Telegram refuses such edits with an error.)
+
+    Markups are compared by content: objects parsed from an update carry bot context that
+    makes ``==`` unequal to a freshly built keyboard.
+    """
+    current = message.reply_markup.model_dump(exclude_none=True) if message.reply_markup else None
+    wanted = markup.model_dump(exclude_none=True) if markup else None
+    return message.html_text == html and current == wanted
 
 
 async def _delete_quietly(message: Message) -> None:
@@ -85,7 +98,7 @@ async def show_product(
     message = target if isinstance(target, Message) else target.message
     if isinstance(target, CallbackQuery) and isinstance(message, Message) and message.photo:
         # Same card re-rendered (quantity changed): edit the caption/keyboard in place.
-        if message.html_text == caption and message.reply_markup == markup:
+        if _unchanged(message, caption, markup):
             return
         try:
             await message.edit_caption(caption=caption, reply_markup=markup)

@@ -1,4 +1,8 @@
-"""One router per area of the shop; ``build_root_router`` puts them in handling order."""
+"""One router per area of the shop; ``build_root_router`` puts them in handling order.
+
+Routers are built fresh for each dispatcher (an aiogram router can belong to one parent
+only), so several dispatchers can live in one process — tests, a restart, the demo.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,12 @@ def build_root_router() -> Router:
     root = Router(name="shopbot")
     # checkout first: while a shopper is in checkout, their typed text belongs to it.
     root.include_routers(
-        checkout.router,
-        start.router,
-        catalog.router,
-        cart.router,
-        orders.router,
-        search.router,
-        fallback.router,
+        checkout.create_router(),
+        start.create_router(),
+        catalog.create_router(),
+        cart.create_router(),
+        orders.create_router(),
+        search.create_router(),
+        fallback.create_router(),
     )
     return root

@@ -16,8 +16,6 @@ from shopbot.bot.ui import show
 from shopbot.errors import OutOfStock, ProductNotFound, ProductUnavailable
 from shopbot.services import cart
 
-router = Router(name="cart")
-
 
 async def render_cart(target: CallbackQuery | Message, session: AsyncSession, user_id: int) -> None:
     """Show the cart after bringing it in line with current stock, saying what changed."""
@@ -28,21 +26,15 @@ async def render_cart(target: CallbackQuery | Message, session: AsyncSession, us
     await show(target, text, cart_keyboard(current))
 
 
-@router.message(Command("cart"))
-@router.message(menu_button(MENU_CART))
 async def open_cart(message: Message, session: AsyncSession) -> None:
     await render_cart(message, session, message.chat.id)
 
 
-@router.callback_query(CartCb.filter(F.action == CartAction.SHOW))
 async def show_cart(query: CallbackQuery, session: AsyncSession) -> None:
     await render_cart(query, session, query.from_user.id)
     await query.answer()
 
 
-@router.callback_query(
-    CartCb.filter(F.action.in_({CartAction.INC, CartAction.DEC, CartAction.REMOVE}))
-)
 async def change_line(query: CallbackQuery, callback_data: CartCb, session: AsyncSession) -> None:
     # The user id comes from Telegram, never from the button: a forged button can only
     # ever touch the presser's own cart.
@@ -65,13 +57,25 @@ async def change_line(query: CallbackQuery, callback_data: CartCb, session: Asyn
     await query.answer(notice)
 
 
-@router.callback_query(CartCb.filter(F.action == CartAction.CLEAR))
 async def clear_cart(query: CallbackQuery, session: AsyncSession) -> None:
     await cart.clear(session, query.from_user.id)
     await render_cart(query, session, query.from_user.id)
     await query.answer(_("Cart cleared"))
 
 
-@router.callback_query(CartCb.filter(F.action == CartAction.NOOP))
 async def informational(query: CallbackQuery) -> None:
     await query.answer()
+
+
+def create_router() -> Router:
+    router = Router(name="cart")
+    router.message.register(open_cart, Command("cart"))
+    router.message.register(open_cart, menu_button(MENU_CART))
+    router.callback_query.register(show_cart, CartCb.filter(F.action == CartAction.SHOW))
+    router.callback_query.register(
+        change_line,
+        CartCb.filter(F.action.in_({CartAction.INC, CartAction.DEC, CartAction.REMOVE})),
+    )
+    router.callback_query.register(clear_cart, CartCb.filter(F.action == CartAction.CLEAR))
+    router.callback_query.register(informational, CartCb.filter(F.action == CartAction.NOOP))
+    return router

@@ -17,7 +17,6 @@ from shopbot.config import Settings
 from shopbot.errors import OutOfStock, ProductNotFound, ProductUnavailable
 from shopbot.services import cart, catalogue
 
-router = Router(name="catalog")
 PAGE_SIZE = 8
 
 
@@ -33,13 +32,10 @@ async def _render_category(
     return True
 
 
-@router.message(Command("catalog"))
-@router.message(menu_button(MENU_CATALOG))
 async def open_catalog(message: Message, session: AsyncSession) -> None:
     await _render_category(message, session, 0, 0)
 
 
-@router.callback_query(CatalogCb.filter(F.action == CatalogAction.LIST))
 async def list_category(
     query: CallbackQuery, callback_data: CatalogCb, session: AsyncSession
 ) -> None:
@@ -50,7 +46,6 @@ async def list_category(
         await _render_category(query, session, 0, 0)
 
 
-@router.callback_query(CatalogCb.filter(F.action == CatalogAction.PRODUCT))
 async def open_product(
     query: CallbackQuery, callback_data: CatalogCb, session: AsyncSession, settings: Settings
 ) -> None:
@@ -71,9 +66,6 @@ async def open_product(
     await query.answer()
 
 
-@router.callback_query(
-    CatalogCb.filter(F.action.in_({CatalogAction.ADD, CatalogAction.INC, CatalogAction.DEC}))
-)
 async def change_quantity(
     query: CallbackQuery, callback_data: CatalogCb, session: AsyncSession, settings: Settings
 ) -> None:
@@ -112,6 +104,21 @@ async def change_quantity(
     await query.answer(notice)
 
 
-@router.callback_query(CatalogCb.filter(F.action == CatalogAction.NOOP))
 async def informational(query: CallbackQuery) -> None:
     await query.answer()
+
+
+def create_router() -> Router:
+    router = Router(name="catalog")
+    router.message.register(open_catalog, Command("catalog"))
+    router.message.register(open_catalog, menu_button(MENU_CATALOG))
+    router.callback_query.register(list_category, CatalogCb.filter(F.action == CatalogAction.LIST))
+    router.callback_query.register(
+        open_product, CatalogCb.filter(F.action == CatalogAction.PRODUCT)
+    )
+    router.callback_query.register(
+        change_quantity,
+        CatalogCb.filter(F.action.in_({CatalogAction.ADD, CatalogAction.INC, CatalogAction.DEC})),
+    )
+    router.callback_query.register(informational, CatalogCb.filter(F.action == CatalogAction.NOOP))
+    return router

@@ -39,8 +39,6 @@ from shopbot.services import cart, orders
 from shopbot.services.orders import Checkout
 from shopbot.services.users import save_phone
 
-router = Router(name="checkout")
-
 NAME_LIMIT = 100
 ADDRESS_LIMIT = 500
 COMMENT_LIMIT = 500
@@ -68,7 +66,6 @@ def normalise_phone(text: str) -> str | None:
     return digits
 
 
-@router.message(Command("cancel"))
 async def cancel(message: Message, state: FSMContext) -> None:
     if await state.get_state() is None:
         await message.answer(_("There is nothing to cancel."), reply_markup=main_menu())
@@ -77,7 +74,6 @@ async def cancel(message: Message, state: FSMContext) -> None:
     await message.answer(_("Checkout cancelled. Your cart is kept."), reply_markup=main_menu())
 
 
-@router.callback_query(CartCb.filter(F.action == CartAction.CHECKOUT))
 async def begin(query: CallbackQuery, session: AsyncSession, state: FSMContext) -> None:
     current = await cart.reconcile(session, query.from_user.id)
     if current.adjustments or not current.can_check_out:
@@ -102,7 +98,6 @@ async def _ask_phone(message: Message, state: FSMContext) -> None:
     )
 
 
-@router.callback_query(CheckoutForm.name, CheckoutCb.filter(F.action == CheckoutAction.USE_NAME))
 async def name_from_profile(query: CallbackQuery, state: FSMContext) -> None:
     await state.update_data(name=query.from_user.full_name[:NAME_LIMIT])
     await query.answer()
@@ -110,7 +105,6 @@ async def name_from_profile(query: CallbackQuery, state: FSMContext) -> None:
     await _ask_phone(query.message, state)
 
 
-@router.message(CheckoutForm.name, plain_text())
 async def name_typed(message: Message, state: FSMContext) -> None:
     name = (message.text or "").strip()
     if not name or len(name) > NAME_LIMIT:
@@ -120,7 +114,6 @@ async def name_typed(message: Message, state: FSMContext) -> None:
     await _ask_phone(message, state)
 
 
-@router.message(CheckoutForm.phone, F.contact)
 async def phone_shared(message: Message, state: FSMContext, session: AsyncSession) -> None:
     contact = message.contact
     assert contact is not None and message.from_user is not None
@@ -135,7 +128,6 @@ async def phone_shared(message: Message, state: FSMContext, session: AsyncSessio
     await _phone_done(message, state, phone)
 
 
-@router.message(CheckoutForm.phone, plain_text())
 async def phone_typed(message: Message, state: FSMContext) -> None:
     phone = normalise_phone(message.text or "")
     if phone is None:
@@ -155,10 +147,6 @@ async def _phone_done(message: Message, state: FSMContext, phone: str) -> None:
     )
 
 
-@router.callback_query(
-    CheckoutForm.delivery,
-    CheckoutCb.filter(F.action.in_({CheckoutAction.PICKUP, CheckoutAction.COURIER})),
-)
 async def delivery_chosen(
     query: CallbackQuery, callback_data: CheckoutCb, state: FSMContext
 ) -> None:
@@ -175,7 +163,6 @@ async def delivery_chosen(
     await query.message.answer(_("Delivery address (city, street, house, flat)?"))
 
 
-@router.message(CheckoutForm.address, plain_text())
 async def address_typed(message: Message, state: FSMContext) -> None:
     address = (message.text or "").strip()
     if not 5 <= len(address) <= ADDRESS_LIMIT:
@@ -192,16 +179,12 @@ async def _ask_comment(message: Message, state: FSMContext) -> None:
     )
 
 
-@router.callback_query(
-    CheckoutForm.comment, CheckoutCb.filter(F.action == CheckoutAction.SKIP_COMMENT)
-)
 async def comment_skipped(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
     await state.update_data(comment=None)
     await query.answer()
     await _summary(query, state, session)
 
 
-@router.message(CheckoutForm.comment, plain_text())
 async def comment_typed(message: Message, state: FSMContext, session: AsyncSession) -> None:
     comment = (message.text or "").strip()[:COMMENT_LIMIT]
     await state.update_data(comment=comment or None)
@@ -226,14 +209,12 @@ async def _summary(
     await show(target, text, confirm_keyboard())
 
 
-@router.callback_query(CheckoutCb.filter(F.action == CheckoutAction.CANCEL))
 async def cancel_pressed(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await show(query, _("Checkout cancelled. Your cart is kept."))
     await query.answer()
 
 
-@router.callback_query(CheckoutForm.confirm, CheckoutCb.filter(F.action == CheckoutAction.CONFIRM))
 async def confirm(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, settings: Settings
 ) -> None:
@@ -268,12 +249,43 @@ async def confirm(
     await show(query, order_placed(order))
 
 
-@router.callback_query(CheckoutCb.filter())
 async def stale_checkout_button(query: CallbackQuery) -> None:
     """A checkout button from a finished or abandoned checkout."""
     await query.answer(_("This checkout is already finished."), show_alert=True)
 
 
-@router.message(StateFilter(CheckoutForm), ~F.text)
 async def unexpected_in_checkout(message: Message) -> None:
     await message.answer(_("Please answer with text, or /cancel to leave checkout."))
+
+
+def create_router() -> Router:
+    router = Router(name="checkout")
+    router.message.register(cancel, Command("cancel"))
+    router.callback_query.register(begin, CartCb.filter(F.action == CartAction.CHECKOUT))
+    router.callback_query.register(
+        name_from_profile, CheckoutForm.name, CheckoutCb.filter(F.action == CheckoutAction.USE_NAME)
+    )
+    router.message.register(name_typed, CheckoutForm.name, plain_text())
+    router.message.register(phone_shared, CheckoutForm.phone, F.contact)
+    router.message.register(phone_typed, CheckoutForm.phone, plain_text())
+    router.callback_query.register(
+        delivery_chosen,
+        CheckoutForm.delivery,
+        CheckoutCb.filter(F.action.in_({CheckoutAction.PICKUP, CheckoutAction.COURIER})),
+    )
+    router.message.register(address_typed, CheckoutForm.address, plain_text())
+    router.callback_query.register(
+        comment_skipped,
+        CheckoutForm.comment,
+        CheckoutCb.filter(F.action == CheckoutAction.SKIP_COMMENT),
+    )
+    router.message.register(comment_typed, CheckoutForm.comment, plain_text())
+    router.callback_query.register(
+        cancel_pressed, CheckoutCb.filter(F.action == CheckoutAction.CANCEL)
+    )
+    router.callback_query.register(
+        confirm, CheckoutForm.confirm, CheckoutCb.filter(F.action == CheckoutAction.CONFIRM)
+    )
+    router.callback_query.register(stale_checkout_button, CheckoutCb.filter())
+    router.message.register(unexpected_in_checkout, StateFilter(CheckoutForm), ~F.text)
+    return router

@@ -8,10 +8,7 @@ from aiogram.utils.i18n import gettext as _
 
 from shopbot.bot.keyboards import main_menu
 
-router = Router(name="fallback")
 
-
-@router.callback_query()
 async def stale_button(query: CallbackQuery) -> None:
     """An old or forged button: every callback query gets an answer."""
     await query.answer(
@@ -19,9 +16,15 @@ async def stale_button(query: CallbackQuery) -> None:
     )
 
 
-@router.message()
 async def unknown_message(message: Message) -> None:
     await message.answer(
         _("Sorry, I did not understand that. Use the menu below or /help."),
         reply_markup=main_menu(),
     )
+
+
+def create_router() -> Router:
+    router = Router(name="fallback")
+    router.callback_query.register(stale_button)
+    router.message.register(unknown_message)
+    return router

@@ -17,7 +17,6 @@ from shopbot.errors import OrderNotFound
 from shopbot.services import orders
 from shopbot.services.catalogue import Page
 
-router = Router(name="orders")
 PAGE_SIZE = 6
 
 
@@ -37,19 +36,15 @@ async def _render_list(
     )
 
 
-@router.message(Command("orders"))
-@router.message(menu_button(MENU_ORDERS))
 async def list_orders(message: Message, session: AsyncSession) -> None:
     await _render_list(message, session, message.chat.id, 0)
 
 
-@router.callback_query(OrdersCb.filter(F.action == OrdersAction.LIST))
 async def list_page(query: CallbackQuery, callback_data: OrdersCb, session: AsyncSession) -> None:
     await _render_list(query, session, query.from_user.id, callback_data.page)
     await query.answer()
 
 
-@router.callback_query(OrdersCb.filter(F.action == OrdersAction.SHOW))
 async def show_order(query: CallbackQuery, callback_data: OrdersCb, session: AsyncSession) -> None:
     try:
         # Ownership is checked against the presser, whatever id the button carries.
@@ -59,3 +54,12 @@ async def show_order(query: CallbackQuery, callback_data: OrdersCb, session: Asy
         return
     await show(query, order_card(order), order_keyboard())
     await query.answer()
+
+
+def create_router() -> Router:
+    router = Router(name="orders")
+    router.message.register(list_orders, Command("orders"))
+    router.message.register(list_orders, menu_button(MENU_ORDERS))
+    router.callback_query.register(list_page, OrdersCb.filter(F.action == OrdersAction.LIST))
+    router.callback_query.register(show_order, OrdersCb.filter(F.action == OrdersAction.SHOW))
+    return router

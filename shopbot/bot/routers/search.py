@@ -17,7 +17,6 @@ from shopbot.bot.routers.filters import menu_button, plain_text
 from shopbot.bot.ui import show
 from shopbot.services import catalogue
 
-router = Router(name="search")
 PAGE_SIZE = 8
 QUERY_LIMIT = 100
 
@@ -39,7 +38,6 @@ async def _results(
     await show(target, text, search_keyboard(found))
 
 
-@router.message(Command("search"))
 async def search_command(
     message: Message, command: CommandObject, session: AsyncSession, state: FSMContext
 ) -> None:
@@ -51,7 +49,6 @@ async def search_command(
     await _results(message, session, query, 0)
 
 
-@router.message(menu_button(MENU_SEARCH))
 async def search_button(message: Message, state: FSMContext) -> None:
     await _ask(message, state)
 
@@ -61,7 +58,6 @@ async def _ask(message: Message, state: FSMContext) -> None:
     await message.answer(_("What are you looking for? Type a word or two."))
 
 
-@router.message(SearchForm.query, plain_text())
 async def query_typed(message: Message, session: AsyncSession, state: FSMContext) -> None:
     query = (message.text or "").strip()[:QUERY_LIMIT]
     await state.set_state(None)
@@ -69,7 +65,6 @@ async def query_typed(message: Message, session: AsyncSession, state: FSMContext
     await _results(message, session, query, 0)
 
 
-@router.callback_query(SearchCb.filter())
 async def results_page(
     query: CallbackQuery, callback_data: SearchCb, session: AsyncSession, state: FSMContext
 ) -> None:
@@ -79,3 +74,12 @@ async def results_page(
         return
     await _results(query, session, text, callback_data.page)
     await query.answer()
+
+
+def create_router() -> Router:
+    router = Router(name="search")
+    router.message.register(search_command, Command("search"))
+    router.message.register(search_button, menu_button(MENU_SEARCH))
+    router.message.register(query_typed, SearchForm.query, plain_text())
+    router.callback_query.register(results_page, SearchCb.filter())
+    return router

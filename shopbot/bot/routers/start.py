@@ -15,12 +15,9 @@ from shopbot.bot.ui import show_product
 from shopbot.config import Settings
 from shopbot.services import cart, catalogue
 
-router = Router(name="start")
-
 DEEP_LINK_PREFIX = "p_"
 
 
-@router.message(CommandStart(deep_link=True))
 async def start_with_link(
     message: Message, command: CommandObject, session: AsyncSession, settings: Settings
 ) -> None:
@@ -47,7 +44,6 @@ async def start_with_link(
     )
 
 
-@router.message(CommandStart())
 async def start(message: Message, settings: Settings) -> None:
     name = message.from_user.first_name if message.from_user else ""
     await message.answer(
@@ -59,8 +55,6 @@ async def start(message: Message, settings: Settings) -> None:
     )
 
 
-@router.message(Command("help"))
-@router.message(menu_button(MENU_HELP))
 async def help_(message: Message, settings: Settings) -> None:
     text = _(
         "<b>What I can do</b>\n"
@@ -73,3 +67,12 @@ async def help_(message: Message, settings: Settings) -> None:
     if settings.shop_contact:
         text += "\n" + _("Contact the shop: {contact}").format(contact=h(settings.shop_contact))
     await message.answer(text, reply_markup=main_menu())
+
+
+def create_router() -> Router:
+    router = Router(name="start")
+    router.message.register(start_with_link, CommandStart(deep_link=True))
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help"))
+    router.message.register(help_, menu_button(MENU_HELP))
+    return router

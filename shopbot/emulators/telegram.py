@@ -1,0 +1,1294 @@
+"""A fake Telegram Bot API served over real HTTP, for the shop's tests and the browser demo.
+
+Point a real aiogram ``Bot`` at it::
+
+    api = TelegramAPIServer.from_base(emulator.base_url)
+    bot = Bot(token, session=AiohttpSession(api=api))
+
+Method URLs are ``{base}/bot{token}/{Method}`` (names case-insensitive, like Telegram's) and
+file downloads ``{base}/file/bot{token}/{file_path}``. Requests are validated the way
+Telegram validates them and answered with Telegram's JSON, error descriptions and HTTP
+statuses, so the shop's error handling runs against realistic failures.
+
+People are played by :class:`EmulatedUser`: each action becomes an update the bot fetches
+with ``getUpdates`` long polling, and by default waits until the bot has handled it (see
+:meth:`TelegramEmulator.wait_handled`), so a test can read the bot's answer right after.
+Only private chats exist; a private chat's id is the user's id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import itertools
+import json
+import mimetypes
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from shopbot.emulators.telegram_files import DOCUMENT_MAX_BYTES, DOWNLOAD_MAX_BYTES, FileStore
+from shopbot.emulators.telegram_format import (
+    ApiFailure,
+    FormattedText,
+    ReplyMarkup,
+    bad_request,
+    format_text,
+    parse_reply_markup,
+    utf16_len,
+)
+
+TEXT_MAX = 4096
+CAPTION_MAX = 1024
+CALLBACK_ANSWER_MAX = 200
+# How long the bot must stay silent before wait_handled() trusts it is done.
+QUIET_PERIOD = 0.05
+NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
+QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+    "is running"
+)
+CHAT_ACTIONS = frozenset(
+    {
+        "typing", "upload_photo", "record_video", "upload_video", "record_voice",
+        "upload_voice", "upload_document", "choose_sticker", "find_location",
+        "record_video_note", "upload_video_note",
+    }
+)  # fmt: skip
+COMMAND_SCOPES = frozenset(
+    {
+        "default", "all_private_chats", "all_group_chats", "all_chat_administrators", "chat",
+        "chat_administrators", "chat_member",
+    }
+)  # fmt: skip
+_DEFAULT_DESCRIPTIONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden: bot was blocked by the user",
+    404: "Not Found",
+    409: "Conflict",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+_COMMAND = re.compile(r"[a-z0-9_]{1,32}")
+_LANGUAGE = re.compile(r"[a-z]{2}")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_LEADING_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
+# Message fields a copy keeps (reply markup, replies and service content are not copied).
+_COPIED_FIELDS = ("text", "entities", "photo", "document", "caption", "caption_entities", "contact")
+_MEDIA_FIELDS = ("photo", "document")
+_CHAT_KEYS = frozenset({"first_name", "last_name", "username"})
+# Not part of what Telegram compares when it decides whether an edit changes anything.
+_UNCOMPARED_FIELDS = frozenset({"date", "edit_date", "html_text"})
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One request the bot made, its values as received.
+
+    Form values are strings, nested objects JSON strings (as aiogram sends them); uploaded
+    files are listed in ``files`` and referenced from ``params`` as ``attach://<field>``.
+    """
+
+    method: str
+    params: dict[str, Any]
+    files: dict[str, str] = field(default_factory=dict)  # multipart field -> file name
+
+
+@dataclass(frozen=True)
+class ApiError:
+    """One request answered with ``ok: false``; ``injected`` when made by ``fail_next``."""
+
+    method: str
+    error_code: int
+    description: str
+    params: dict[str, Any]
+    injected: bool = False
+
+
+@dataclass(frozen=True)
+class CallbackAnswer:
+    """What the bot answered to a button press (``answerCallbackQuery``)."""
+
+    text: str | None
+    show_alert: bool
+    url: str | None
+    cache_time: int
+
+
+@dataclass(frozen=True)
+class _Upload:
+    filename: str
+    content: bytes
+    content_type: str
+
+
+class _InjectedFailure(ApiFailure):
+    """A failure scheduled by ``fail_next`` rather than caused by the request."""
+
+
+@dataclass
+class _Injection:
+    failure: _InjectedFailure
+    remaining: int
+
+
+@dataclass
+class _Poll:
+    terminated: bool = False
+
+
+class _Params:
+    """Request values read the Bot API way: strings from forms, native values from JSON."""
+
+    def __init__(self, values: dict[str, Any], uploads: dict[str, _Upload]) -> None:
+        self.values = values
+        self.uploads = uploads
+
+    def given(self, name: str) -> bool:
+        return self.values.get(name) not in (None, "")
+
+    def text(self, name: str) -> str | None:
+        value = self.values.get(name)
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(value)
+
+    def integer(self, name: str) -> int | None:
+        """``None`` when absent; like Telegram, a malformed number reads as 0."""
+        value = self.values.get(name)
+        if value is None or value == "":
+            return None
+        if isinstance(value, int):
+            return int(value)
+        try:
+            return int(str(value))
+        except ValueError:
+            return 0
+
+    def flag(self, name: str) -> bool:
+        value = self.values.get(name)
+        return value is True or (isinstance(value, str) and value.lower() in ("true", "1"))
+
+    def json(self, name: str) -> Any:
+        value = self.values.get(name)
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise bad_request(f"can't parse {name} JSON object") from None
+
+    def file(self, name: str) -> _Upload | str | None:
+        """A file sent as a multipart field of that name, ``attach://<field>`` or a file_id."""
+        if name in self.uploads:
+            return self.uploads[name]
+        return self.resolve(self.values.get(name))
+
+    def resolve(self, value: Any) -> _Upload | str | None:
+        if not isinstance(value, str) or not value:
+            return None
+        if value.startswith("attach://"):
+            upload = self.uploads.get(value.removeprefix("attach://"))
+            if upload is None:
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            return upload
+        return value
+
+
+async def _read_request(
+    request: web.Request,
+) -> tuple[dict[str, Any], dict[str, _Upload], ApiFailure | None]:
+    """Query, form, multipart or JSON values; a body that can't be read yields a failure."""
+    values: dict[str, Any] = dict(request.query)
+    uploads: dict[str, _Upload] = {}
+    if not request.body_exists:
+        return values, uploads, None
+    try:
+        if request.content_type == "application/json":
+            body = await request.json()
+            if not isinstance(body, dict):
+                return values, uploads, bad_request("can't parse request JSON object")
+            values.update(body)
+            return values, uploads, None
+        form = await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        return values, uploads, ApiFailure(413, "Request Entity Too Large")
+    except ValueError:
+        return values, uploads, bad_request("can't parse request JSON object")
+    for key, value in form.items():
+        if isinstance(value, web.FileField):
+            uploads[key] = _Upload(value.filename, value.file.read(), value.content_type)
+        else:
+            values[key] = value
+    return values, uploads, None
+
+
+def _public(message: dict[str, Any]) -> dict[str, Any]:
+    """A stored message as the Bot API shows it (without the emulator's ``html_text``)."""
+    return {key: copy.deepcopy(value) for key, value in message.items() if key != "html_text"}
+
+
+def _text_fields(text: FormattedText) -> dict[str, Any]:
+    fields: dict[str, Any] = {"text": text.text, "html_text": text.html}
+    if text.entities:
+        fields["entities"] = text.entities
+    return fields
+
+
+def _caption_fields(caption: FormattedText) -> dict[str, Any]:
+    if not caption.text:
+        return {}
+    fields: dict[str, Any] = {"caption": caption.text, "html_text": caption.html}
+    if caption.entities:
+        fields["caption_entities"] = caption.entities
+    return fields
+
+
+def _compared(message: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in message.items() if key not in _UNCOMPARED_FIELDS}
+
+
+class TelegramEmulator:
+    """An in-process Bot API for one bot: state in plain dicts, an aiohttp app serving it.
+
+    Inspect what the bot did through ``calls`` (every request, ``getUpdates`` included),
+    ``errors`` (every ``ok: false`` answer, injected ones flagged; failed downloads appear as
+    method ``"file"``), ``upload_count``, ``commands`` (keyed by scope type — ``"chat:<id>"``
+    for chat scopes — and language), ``callback_answers`` (by query id) and the chats of
+    :meth:`user`. ``base_url`` is set by :meth:`start`; ``app`` may be served elsewhere.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        bot_id: int = 7000000001,
+        bot_username: str = "shopbot_test_bot",
+        bot_first_name: str = "Shop",
+    ) -> None:
+        self.token = token
+        self.bot_user: dict[str, Any] = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": bot_first_name,
+            "username": bot_username,
+        }
+        self.base_url = ""
+        self.calls: list[ApiCall] = []
+        self.errors: list[ApiError] = []
+        self.upload_count = 0
+        self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.callback_answers: dict[str, CallbackAnswer] = {}
+        self._files = FileStore()
+        self._users: dict[int, EmulatedUser] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+        self._allowed_updates: frozenset[str] | None = None
+        self._open_callbacks: dict[str, tuple[int, int]] = {}  # query id -> chat, message
+        self._open_checkouts: set[str] = set()
+        self._checkout_answers: dict[str, bool] = {}
+        self._invoices: dict[tuple[int, int], dict[str, Any]] = {}  # chat, message -> details
+        self._injections: dict[str, list[_Injection]] = {}
+        self._subscribers: list[asyncio.Queue[dict[str, Any]]] = []
+        self._in_flight = 0
+        self._last_activity = 0.0
+        self._changed = asyncio.Event()
+        self._poll: _Poll | None = None
+        self._closing = False
+        self._runner: web.AppRunner | None = None
+        self._methods: dict[str, Callable[[_Params], Any]] = {
+            "getMe": self._get_me,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "sendMessage": self._send_message,
+            "sendPhoto": self._send_photo,
+            "sendDocument": self._send_document,
+            "editMessageText": self._edit_message_text,
+            "editMessageCaption": self._edit_message_caption,
+            "editMessageMedia": self._edit_message_media,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "deleteMessage": self._delete_message,
+            "answerCallbackQuery": self._answer_callback_query,
+            "getFile": self._get_file,
+            "sendChatAction": self._send_chat_action,
+            "copyMessage": self._copy_message,
+            "sendInvoice": self._send_invoice,
+            "answerPreCheckoutQuery": self._answer_pre_checkout_query,
+        }
+        self._method_names = {name.lower(): name for name in [*self._methods, "getUpdates"]}
+        self.app = web.Application(client_max_size=DOCUMENT_MAX_BYTES + 1024 * 1024)
+        self.app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
+        self.app.router.add_get("/file/bot{token}/{path:.+}", self._handle_download)
+        self.app.on_shutdown.append(self._on_shutdown)
+
+    # ----------------------------------------------------------------- serving
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Serve the app on its own runner; port 0 picks a free port (see ``base_url``)."""
+        self._closing = False
+        self._runner = web.AppRunner(
+            self.app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+        )
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        self.base_url = f"http://{host}:{self._runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        """End pending long polls (answered ``[]``) and stop serving."""
+        self._closing = True
+        self._notify()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _on_shutdown(self, _app: web.Application) -> None:
+        self._closing = True
+        self._notify()
+
+    # -------------------------------------------------------------- test API
+
+    def user(
+        self,
+        user_id: int,
+        first_name: str = "Иван",
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str = "ru",
+    ) -> EmulatedUser:
+        """The user with this id (created on first use; later calls return the same one)."""
+        if user_id not in self._users:
+            self._users[user_id] = EmulatedUser(
+                self, user_id, first_name, last_name, username, language_code
+            )
+        return self._users[user_id]
+
+    def count(self, method: str) -> int:
+        return sum(1 for call in self.calls if call.method == method)
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        error_code: int = 429,
+        description: str | None = None,
+        retry_after: int | None = 1,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with this error instead of running it.
+
+        The description defaults to Telegram's for the code ("Too Many Requests: retry
+        after N" for 429); ``retry_after`` is only sent with 429, as Telegram does.
+        """
+        name = self._method_names.get(method.lower())
+        if name is None:
+            raise ValueError(f"the emulator has no Bot API method {method!r}")
+        if description is None:
+            description = (
+                f"Too Many Requests: retry after {retry_after}"
+                if error_code == 429
+                else _DEFAULT_DESCRIPTIONS.get(error_code, "Error")
+            )
+        failure = _InjectedFailure(
+            error_code, description, retry_after=retry_after if error_code == 429 else None
+        )
+        self._injections.setdefault(name, []).append(_Injection(failure, times))
+
+    async def wait_handled(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 (public API)
+        """Wait until the bot acknowledged every update and then stayed quiet a moment.
+
+        An update counts as handled once a ``getUpdates`` call confirms it with a higher
+        offset — with ``handle_as_tasks=False`` that happens after its handler returned. The
+        bot must then make no API call for ``QUIET_PERIOD`` so work it left to background
+        tasks lands too.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            quiet_left = self._last_activity + QUIET_PERIOD - now
+            if not self._updates and not self._in_flight and quiet_left <= 0:
+                return
+            if now >= deadline:
+                pending = [update["update_id"] for update in self._updates]
+                raise AssertionError(
+                    f"the bot did not finish within {timeout} s: pending update ids {pending}, "
+                    f"{self._in_flight} API call(s) in progress (is the dispatcher polling?)"
+                )
+            busy = self._updates or self._in_flight
+            await self._wait_change(deadline - now if busy else min(quiet_left, deadline - now))
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
+        """A queue of live events for a UI.
+
+        ``{"type": "message" | "edit" | "delete", "chat_id", "message"}`` (user and bot
+        messages, ``html_text`` included) and ``{"type": "callback_answer", "chat_id",
+        "message", "answer"}``.
+        """
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._subscribers.append(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        with contextlib.suppress(ValueError):
+            self._subscribers.remove(queue)
+
+    def add_file(self, content: bytes, filename: str, mime_type: str) -> dict[str, Any]:
+        """Store a file as if a user uploaded it; returns its ``Document``."""
+        return self._files.add_document(content, filename, mime_type)
+
+    # ------------------------------------------------------------- internals
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _wait_change(self, seconds: float) -> None:
+        """Sleep until the state changes (an update, a call, an acknowledgement) or ``seconds``."""
+        event = self._changed
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), seconds)
+
+    def _touch(self) -> None:
+        self._last_activity = time.monotonic()
+        self._notify()
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        for queue in self._subscribers:
+            queue.put_nowait(copy.deepcopy(event))
+
+    def _publish(self, kind: str, chat_id: int, message: dict[str, Any]) -> None:
+        self._emit({"type": kind, "chat_id": chat_id, "message": message})
+
+    def _new_query_id(self) -> str:
+        return f"{self.bot_user['id']}{next(self._query_ids):08d}"
+
+    def _enqueue(self, user: EmulatedUser, kind: str, payload: dict[str, Any]) -> bool:
+        """Queue an update unless the bot's ``allowed_updates`` excludes it (then dropped)."""
+        user.started = True
+        user.blocked = False
+        if self._allowed_updates is not None and kind not in self._allowed_updates:
+            return False
+        self._updates.append({"update_id": next(self._update_ids), kind: payload})
+        self._notify()
+        return True
+
+    async def _deliver(
+        self, user: EmulatedUser, kind: str, payload: dict[str, Any], wait: bool
+    ) -> None:
+        if self._enqueue(user, kind, payload) and wait:
+            await self.wait_handled()
+
+    def _acknowledge(self, offset: int) -> None:
+        before = len(self._updates)
+        if offset < 0:
+            self._updates = self._updates[offset:]
+        elif offset > 0:
+            self._updates = [update for update in self._updates if update["update_id"] >= offset]
+        if len(self._updates) != before:
+            self._touch()
+
+    def _user_message(self, user: EmulatedUser, content: dict[str, Any]) -> dict[str, Any]:
+        message = {
+            "message_id": next(user._message_ids),
+            "from": user.as_user(),
+            "chat": user.as_chat(),
+            "date": int(time.time()),
+            **content,
+        }
+        user.history[message["message_id"]] = message
+        self._publish("message", user.chat_id, message)
+        return _public(message)
+
+    def _bot_message(
+        self,
+        user: EmulatedUser,
+        content: dict[str, Any],
+        markup: ReplyMarkup | None,
+        reply_to: dict[str, Any] | None,
+        p: _Params,
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": next(user._message_ids),
+            "from": dict(self.bot_user),
+            "chat": user.as_chat(),
+            "date": int(time.time()),
+        }
+        if reply_to is not None:
+            message["reply_to_message"] = {
+                key: value for key, value in _public(reply_to).items() if key != "reply_to_message"
+            }
+        message.update(copy.deepcopy(content))
+        if p.flag("protect_content"):
+            message["has_protected_content"] = True
+        if markup is not None and markup.kind == "inline":
+            message["reply_markup"] = markup.data
+        elif markup is not None and markup.kind == "keyboard":
+            user.reply_keyboard = markup.data
+        elif markup is not None and markup.kind == "remove":
+            user.reply_keyboard = None
+        user.history[message["message_id"]] = message
+        self._publish("message", user.chat_id, message)
+        return _public(message)
+
+    # ------------------------------------------------------------------ HTTP
+
+    async def _handle_method(self, request: web.Request) -> web.Response:
+        requested = request.match_info["method"]
+        method = self._method_names.get(requested.lower(), requested)
+        polling = method == "getUpdates"
+        if not polling:
+            self._in_flight += 1
+            self._touch()
+        try:
+            values, uploads, unreadable = await _read_request(request)
+            files = {name: upload.filename for name, upload in uploads.items()}
+            self.calls.append(ApiCall(method, values, files))
+            try:
+                if unreadable is not None:
+                    raise unreadable
+                result = await self._call(request, method, _Params(values, uploads))
+            except ApiFailure as failure:
+                injected = isinstance(failure, _InjectedFailure)
+                self.errors.append(
+                    ApiError(method, failure.status, failure.description, values, injected)
+                )
+                return web.json_response(failure.body(), status=failure.status)
+            return web.json_response({"ok": True, "result": result})
+        finally:
+            if not polling:
+                self._in_flight -= 1
+                self._touch()
+
+    async def _call(self, request: web.Request, method: str, p: _Params) -> Any:
+        if request.match_info["token"] != self.token:
+            raise ApiFailure(401, "Unauthorized")
+        if method.lower() not in self._method_names:
+            raise ApiFailure(404, "Not Found: method not found")
+        injections = self._injections.get(method)
+        if injections:
+            injection = injections[0]
+            injection.remaining -= 1
+            if injection.remaining <= 0:
+                injections.pop(0)
+            raise injection.failure
+        if method == "getUpdates":
+            return await self._get_updates(p, request)
+        return self._methods[method](p)
+
+    async def _handle_download(self, request: web.Request) -> web.Response:
+        self._in_flight += 1
+        self._touch()
+        try:
+            path = request.match_info["path"]
+            stored = self._files.by_path(path)
+            if request.match_info["token"] != self.token or stored is None:
+                self.errors.append(ApiError("file", 404, "Not Found", {"file_path": path}))
+                body = {"ok": False, "error_code": 404, "description": "Not Found"}
+                return web.json_response(body, status=404)
+            return web.Response(body=stored.content, content_type="application/octet-stream")
+        finally:
+            self._in_flight -= 1
+            self._touch()
+
+    # --------------------------------------------------------------- updates
+
+    async def _get_updates(self, p: _Params, request: web.Request) -> list[dict[str, Any]]:
+        offset = p.integer("offset") or 0
+        limit = min(max(p.integer("limit") or 100, 1), 100)
+        timeout = max(p.integer("timeout") or 0, 0)
+        allowed = p.json("allowed_updates")
+        if allowed is not None:
+            if not isinstance(allowed, list):
+                raise bad_request("can't parse allowed_updates JSON object")
+            self._allowed_updates = frozenset(allowed) or None
+        self._acknowledge(offset)
+        if self._poll is not None:
+            self._poll.terminated = True
+        poll = self._poll = _Poll()
+        self._notify()
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                if poll.terminated:
+                    if request.transport is None or request.transport.is_closing():
+                        return []  # the client is gone; nobody to tell
+                    raise ApiFailure(409, CONFLICT)
+                left = deadline - time.monotonic()
+                if self._updates or self._closing or left <= 0:
+                    return copy.deepcopy(self._updates[:limit])
+                await self._wait_change(left)
+        finally:
+            if self._poll is poll:
+                self._poll = None
+
+    # ------------------------------------------------------- request helpers
+
+    def _chat(self, p: _Params, name: str = "chat_id") -> EmulatedUser:
+        """The private chat ``name`` refers to; chats that never wrote to the bot are unknown."""
+        if not p.given(name):
+            raise bad_request(f"{name} is empty")
+        user = self._users.get(p.integer(name) or 0)
+        if user is None or not user.started:
+            raise bad_request("chat not found")
+        return user
+
+    def _recipient(self, p: _Params) -> EmulatedUser:
+        user = self._chat(p)
+        if user.blocked:
+            raise ApiFailure(403, "Forbidden: bot was blocked by the user")
+        return user
+
+    def _message(self, user: EmulatedUser, p: _Params, not_found: str) -> dict[str, Any]:
+        message_id = p.integer("message_id")
+        if message_id is None:
+            raise bad_request("message identifier is not specified")
+        message = user.history.get(message_id)
+        if message is None:
+            raise bad_request(not_found)
+        return message
+
+    def _editable(self, p: _Params) -> tuple[EmulatedUser, dict[str, Any]]:
+        if p.given("inline_message_id") and not p.given("chat_id"):
+            raise bad_request("MESSAGE_ID_INVALID")  # the emulator has no inline mode
+        user = self._chat(p)
+        message = self._message(user, p, "message to edit not found")
+        if message["from"]["id"] != self.bot_user["id"]:
+            raise bad_request("message can't be edited")
+        return user, message
+
+    def _reply_target(self, user: EmulatedUser, p: _Params) -> dict[str, Any] | None:
+        parameters = p.json("reply_parameters")
+        if parameters is None:
+            message_id = p.integer("reply_to_message_id")
+            allow_missing = p.flag("allow_sending_without_reply")
+        elif isinstance(parameters, dict):
+            message_id = parameters.get("message_id")
+            allow_missing = bool(parameters.get("allow_sending_without_reply"))
+        else:
+            raise bad_request("can't parse reply parameters JSON object")
+        if not message_id:
+            return None
+        target = user.history.get(message_id) if isinstance(message_id, int) else None
+        if target is None and not allow_missing:
+            raise bad_request("message to be replied not found")
+        return target
+
+    def _markup(self, p: _Params, *, inline_only: bool = False) -> ReplyMarkup | None:
+        value = p.values.get("reply_markup")
+        if value is None:
+            return None
+        markup = parse_reply_markup(value)
+        if inline_only and markup is not None and markup.kind != "inline":
+            raise bad_request("inline keyboard expected")
+        return markup
+
+    def _text(self, p: _Params) -> FormattedText:
+        text = format_text(p.text("text") or "", p.text("parse_mode"), p.json("entities"))
+        if not text.text:
+            raise bad_request("message text is empty")
+        if len(text.text) > TEXT_MAX:
+            raise bad_request("message is too long")
+        return text
+
+    def _caption(self, raw: Any, parse_mode: Any, entities: Any) -> FormattedText:
+        caption = format_text(
+            raw if isinstance(raw, str) else "",
+            parse_mode if isinstance(parse_mode, str) else None,
+            entities,
+        )
+        if len(caption.text) > CAPTION_MAX:
+            raise bad_request("message caption is too long")
+        return caption
+
+    def _photo(self, source: _Upload | str | None) -> list[dict[str, Any]]:
+        if source is None:
+            raise bad_request("there is no photo in the request")
+        if isinstance(source, _Upload):
+            sizes = self._files.add_photo(source.content)
+            self.upload_count += 1
+            return sizes
+        sizes = self._files.photo(source)
+        if sizes is None:
+            known = self._files.get(source) is not None
+            raise bad_request(
+                "type of file mismatch" if known else "wrong file identifier/HTTP URL specified"
+            )
+        return sizes
+
+    def _document(self, source: _Upload | str | None) -> dict[str, Any]:
+        if source is None:
+            raise bad_request("there is no document in the request")
+        if isinstance(source, _Upload):
+            mime_type = mimetypes.guess_type(source.filename)[0] or source.content_type
+            document = self._files.add_document(source.content, source.filename, mime_type)
+            self.upload_count += 1
+            return document
+        document = self._files.document(source)
+        if document is None:
+            known = self._files.get(source) is not None
+            raise bad_request(
+                "type of file mismatch" if known else "wrong file identifier/HTTP URL specified"
+            )
+        return document
+
+    def _apply_edit(
+        self,
+        user: EmulatedUser,
+        message: dict[str, Any],
+        fields: dict[str, Any],
+        replaced: tuple[str, ...],
+        markup: ReplyMarkup | None,
+    ) -> dict[str, Any]:
+        """Replace ``replaced`` by ``fields`` and the inline keyboard by ``markup`` (or none)."""
+        dropped = {*replaced, "reply_markup"}
+        edited = {key: value for key, value in message.items() if key not in dropped}
+        edited.update(fields)
+        if markup is not None:
+            edited["reply_markup"] = markup.data
+        if _compared(edited) == _compared(message):
+            raise bad_request(NOT_MODIFIED)
+        edited["edit_date"] = int(time.time())
+        user.history[message["message_id"]] = edited
+        self._publish("edit", user.chat_id, edited)
+        return _public(edited)
+
+    # --------------------------------------------------------------- methods
+
+    def _get_me(self, _p: _Params) -> dict[str, Any]:
+        return {
+            **self.bot_user,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    def _delete_webhook(self, p: _Params) -> bool:
+        if p.flag("drop_pending_updates"):
+            self._updates.clear()
+            self._touch()
+        return True
+
+    def _get_webhook_info(self, _p: _Params) -> dict[str, Any]:
+        return {
+            "url": "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    def _commands_key(self, p: _Params) -> tuple[str, str]:
+        scope = p.json("scope") or {"type": "default"}
+        if not isinstance(scope, dict) or scope.get("type") not in COMMAND_SCOPES:
+            raise bad_request("unsupported bot command scope type")
+        kind = scope["type"]
+        if kind in ("chat", "chat_administrators"):
+            kind = f"{kind}:{scope.get('chat_id')}"
+        elif kind == "chat_member":
+            kind = f"chat_member:{scope.get('chat_id')}:{scope.get('user_id')}"
+        language = p.text("language_code") or ""
+        if language and not _LANGUAGE.fullmatch(language):
+            raise bad_request("invalid language code specified")
+        return kind, language
+
+    def _set_my_commands(self, p: _Params) -> bool:
+        commands = p.json("commands")
+        if not isinstance(commands, list) or not all(isinstance(item, dict) for item in commands):
+            raise bad_request("can't parse commands JSON object")
+        for item in commands:
+            if not isinstance(item.get("command"), str) or not _COMMAND.fullmatch(item["command"]):
+                raise bad_request("BOT_COMMAND_INVALID")
+            description = item.get("description")
+            if not isinstance(description, str) or not 1 <= len(description.strip()) <= 256:
+                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+        key = self._commands_key(p)
+        if commands:
+            self.commands[key] = [
+                {"command": item["command"], "description": item["description"]}
+                for item in commands
+            ]
+        else:
+            self.commands.pop(key, None)
+        return True
+
+    def _get_my_commands(self, p: _Params) -> list[dict[str, Any]]:
+        return copy.deepcopy(self.commands.get(self._commands_key(p), []))
+
+    def _delete_my_commands(self, p: _Params) -> bool:
+        self.commands.pop(self._commands_key(p), None)
+        return True
+
+    def _send_message(self, p: _Params) -> dict[str, Any]:
+        text = self._text(p)
+        markup = self._markup(p)
+        user = self._recipient(p)
+        reply_to = self._reply_target(user, p)
+        return self._bot_message(user, _text_fields(text), markup, reply_to, p)
+
+    def _send_photo(self, p: _Params) -> dict[str, Any]:
+        caption = self._caption(p.text("caption"), p.text("parse_mode"), p.json("caption_entities"))
+        markup = self._markup(p)
+        user = self._recipient(p)
+        reply_to = self._reply_target(user, p)
+        content = {"photo": self._photo(p.file("photo")), **_caption_fields(caption)}
+        if p.flag("has_spoiler"):
+            content["has_media_spoiler"] = True
+        if p.flag("show_caption_above_media"):
+            content["show_caption_above_media"] = True
+        return self._bot_message(user, content, markup, reply_to, p)
+
+    def _send_document(self, p: _Params) -> dict[str, Any]:
+        caption = self._caption(p.text("caption"), p.text("parse_mode"), p.json("caption_entities"))
+        markup = self._markup(p)
+        user = self._recipient(p)
+        reply_to = self._reply_target(user, p)
+        content = {"document": self._document(p.file("document")), **_caption_fields(caption)}
+        return self._bot_message(user, content, markup, reply_to, p)
+
+    def _edit_message_text(self, p: _Params) -> dict[str, Any]:
+        text = self._text(p)
+        markup = self._markup(p, inline_only=True)
+        user, message = self._editable(p)
+        if "text" not in message:
+            raise bad_request("there is no text in the message to edit")
+        replaced = ("text", "entities", "html_text")
+        return self._apply_edit(user, message, _text_fields(text), replaced, markup)
+
+    def _edit_message_caption(self, p: _Params) -> dict[str, Any]:
+        caption = self._caption(p.text("caption"), p.text("parse_mode"), p.json("caption_entities"))
+        markup = self._markup(p, inline_only=True)
+        user, message = self._editable(p)
+        if not any(name in message for name in _MEDIA_FIELDS):
+            raise bad_request("there is no caption in the message to edit")
+        replaced = ("caption", "caption_entities", "html_text")
+        return self._apply_edit(user, message, _caption_fields(caption), replaced, markup)
+
+    def _edit_message_media(self, p: _Params) -> dict[str, Any]:
+        media = p.json("media")
+        if not isinstance(media, dict):
+            raise bad_request("can't parse InputMedia JSON object")
+        caption = self._caption(
+            media.get("caption"), media.get("parse_mode"), media.get("caption_entities")
+        )
+        markup = self._markup(p, inline_only=True)
+        user, message = self._editable(p)
+        if not any(name in message for name in _MEDIA_FIELDS):
+            raise bad_request("there is no media in the message to edit")
+        source = p.resolve(media.get("media"))
+        if media.get("type") == "photo":
+            fields: dict[str, Any] = {"photo": self._photo(source)}
+        elif media.get("type") == "document":
+            fields = {"document": self._document(source)}
+        else:
+            raise bad_request(f"media type {media.get('type')!r} is not supported by the emulator")
+        fields.update(_caption_fields(caption))
+        replaced = (*_MEDIA_FIELDS, "caption", "caption_entities", "html_text", "has_media_spoiler")
+        return self._apply_edit(user, message, fields, replaced, markup)
+
+    def _edit_message_reply_markup(self, p: _Params) -> dict[str, Any]:
+        markup = self._markup(p, inline_only=True)
+        user, message = self._editable(p)
+        return self._apply_edit(user, message, {}, (), markup)
+
+    def _delete_message(self, p: _Params) -> bool:
+        user = self._chat(p)
+        message = self._message(user, p, "message to delete not found")
+        del user.history[message["message_id"]]
+        self._publish("delete", user.chat_id, message)
+        return True
+
+    def _answer_callback_query(self, p: _Params) -> bool:
+        text = p.text("text")
+        if text is not None and len(text) > CALLBACK_ANSWER_MAX:
+            raise bad_request("MESSAGE_TOO_LONG")
+        query_id = p.text("callback_query_id") or ""
+        pressed = self._open_callbacks.pop(query_id, None)
+        if pressed is None:
+            raise bad_request(QUERY_TOO_OLD)
+        answer = CallbackAnswer(
+            text=text or None,
+            show_alert=p.flag("show_alert"),
+            url=p.text("url"),
+            cache_time=p.integer("cache_time") or 0,
+        )
+        self.callback_answers[query_id] = answer
+        chat_id, message_id = pressed
+        user = self._users[chat_id]
+        self._emit(
+            {
+                "type": "callback_answer",
+                "chat_id": chat_id,
+                "message": user.history.get(message_id),
+                "answer": asdict(answer),
+            }
+        )
+        return True
+
+    def _get_file(self, p: _Params) -> dict[str, Any]:
+        stored = self._files.get(p.text("file_id") or "")
+        if stored is None:
+            raise bad_request("wrong file_id or the file is temporarily unavailable")
+        if len(stored.content) > DOWNLOAD_MAX_BYTES:
+            raise bad_request("file is too big")
+        return stored.as_file()
+
+    def _send_chat_action(self, p: _Params) -> bool:
+        if p.text("action") not in CHAT_ACTIONS:
+            raise bad_request("wrong parameter action in request")
+        self._recipient(p)
+        return True
+
+    def _copy_message(self, p: _Params) -> dict[str, Any]:
+        markup = self._markup(p)
+        source = self._chat(p, "from_chat_id")
+        original = self._message(source, p, "message to copy not found")
+        user = self._recipient(p)
+        reply_to = self._reply_target(user, p)
+        content = {name: original[name] for name in _COPIED_FIELDS if name in original}
+        if not content:
+            raise bad_request("message can't be copied")
+        if "html_text" in original:
+            content["html_text"] = original["html_text"]
+        if p.values.get("caption") is not None and any(name in content for name in _MEDIA_FIELDS):
+            caption = self._caption(
+                p.text("caption"), p.text("parse_mode"), p.json("caption_entities")
+            )
+            for name in ("caption", "caption_entities", "html_text"):
+                content.pop(name, None)
+            content.update(_caption_fields(caption))
+        message = self._bot_message(user, content, markup, reply_to, p)
+        return {"message_id": message["message_id"]}
+
+    def _send_invoice(self, p: _Params) -> dict[str, Any]:
+        title, description = p.text("title") or "", p.text("description") or ""
+        payload, currency = p.text("payload") or "", p.text("currency") or ""
+        if not 1 <= len(title) <= 32:
+            raise bad_request("invoice title must be 1-32 characters long")
+        if not 1 <= len(description) <= 255:
+            raise bad_request("invoice description must be 1-255 characters long")
+        if not 1 <= len(payload.encode("utf-8")) <= 128:
+            raise bad_request("INVOICE_PAYLOAD_INVALID")
+        if not _CURRENCY.fullmatch(currency):
+            raise bad_request("CURRENCY_INVALID")
+        prices = p.json("prices")
+        if (
+            not isinstance(prices, list)
+            or not prices
+            or not all(
+                isinstance(price, dict)
+                and isinstance(price.get("label"), str)
+                and price["label"]
+                and isinstance(price.get("amount"), int)
+                for price in prices
+            )
+        ):
+            raise bad_request("can't parse prices JSON object")
+        total = sum(price["amount"] for price in prices)
+        stars = currency == "XTR"
+        if total <= 0 or (stars and len(prices) != 1):
+            raise bad_request("CURRENCY_TOTAL_AMOUNT_INVALID")
+        if stars == bool(p.text("provider_token")):
+            raise bad_request("PAYMENT_PROVIDER_INVALID")
+        markup = self._markup(p, inline_only=True)
+        user = self._recipient(p)
+        reply_to = self._reply_target(user, p)
+        invoice = {
+            "title": title,
+            "description": description,
+            "start_parameter": p.text("start_parameter") or "",
+            "currency": currency,
+            "total_amount": total,
+        }
+        message = self._bot_message(user, {"invoice": invoice}, markup, reply_to, p)
+        self._invoices[(user.chat_id, message["message_id"])] = {
+            "currency": currency,
+            "total_amount": total,
+            "invoice_payload": payload,
+        }
+        return message
+
+    def _answer_pre_checkout_query(self, p: _Params) -> bool:
+        query_id = p.text("pre_checkout_query_id") or ""
+        if query_id not in self._open_checkouts:
+            raise bad_request(QUERY_TOO_OLD)
+        self._open_checkouts.discard(query_id)
+        self._checkout_answers[query_id] = p.flag("ok")
+        return True
+
+
+class EmulatedUser:
+    """A person chatting with the bot in a private chat, driven from tests or the demo.
+
+    Actions (``send_text``, ``press``...) queue an update and, unless ``wait=False``, return
+    once the bot has handled it. Acting also undoes :meth:`block_bot`, as Telegram's
+    "Restart" does.
+    """
+
+    def __init__(
+        self,
+        emulator: TelegramEmulator,
+        user_id: int,
+        first_name: str,
+        last_name: str | None,
+        username: str | None,
+        language_code: str,
+    ) -> None:
+        self._emulator = emulator
+        self.id = user_id
+        self.chat_id = user_id
+        self.first_name = first_name
+        self.last_name = last_name
+        self.username = username
+        self.language_code = language_code
+        self.reply_keyboard: dict[str, Any] | None = None
+        self.started = False  # has written to the bot, so the bot may message this chat
+        self.blocked = False
+        self.history: dict[int, dict[str, Any]] = {}  # every message of the chat, by id
+        self._message_ids = itertools.count(1)
+
+    def as_user(self) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.last_name:
+            user["last_name"] = self.last_name
+        if self.username:
+            user["username"] = self.username
+        user["language_code"] = self.language_code
+        return user
+
+    def as_chat(self) -> dict[str, Any]:
+        chat: dict[str, Any] = {"id": self.chat_id, "type": "private"}
+        chat.update({key: value for key, value in self.as_user().items() if key in _CHAT_KEYS})
+        return chat
+
+    # ------------------------------------------------------------ inspection
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The bot's messages in this chat, oldest first, as they are now (with html_text)."""
+        bot_id = self._emulator.bot_user["id"]
+        return [
+            copy.deepcopy(message)
+            for message in self.history.values()
+            if message["from"]["id"] == bot_id
+        ]
+
+    @property
+    def last(self) -> dict[str, Any]:
+        messages = self.messages
+        if not messages:
+            raise AssertionError(f"the bot has sent nothing to chat {self.chat_id}")
+        return messages[-1]
+
+    def texts(self) -> list[str]:
+        """Text or caption of each bot message ("" for messages with neither)."""
+        return [message.get("text", message.get("caption", "")) for message in self.messages]
+
+    def button(self, label: str, *, message: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The inline button (newest first) or reply-keyboard button with this text."""
+        found = self._inline_button(label, message)
+        if found is not None:
+            return copy.deepcopy(found[1])
+        keyboard_button = self._keyboard_button(label) if message is None else None
+        if keyboard_button is None:
+            raise AssertionError(self._missing_button(label))
+        return copy.deepcopy(keyboard_button)
+
+    # --------------------------------------------------------------- actions
+
+    async def send_text(self, text: str, *, wait: bool = True) -> dict[str, Any]:
+        """Write a message; a leading ``/command`` gets its ``bot_command`` entity."""
+        if not text.strip():
+            raise ValueError("Telegram does not let users send empty messages")
+        content: dict[str, Any] = {"text": text}
+        command = _LEADING_COMMAND.match(text)
+        if command is not None:
+            length = utf16_len(command.group())
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return await self._send(content, wait)
+
+    async def share_contact(
+        self, phone: str = "+79001234567", *, own: bool = True, wait: bool = True
+    ) -> dict[str, Any]:
+        """Send a contact: one's own (with ``user_id``) or someone else's."""
+        contact: dict[str, Any] = {"phone_number": phone}
+        if own:
+            contact["first_name"] = self.first_name
+            if self.last_name:
+                contact["last_name"] = self.last_name
+            contact["user_id"] = self.id
+        else:
+            contact["first_name"] = "Мария"
+        return await self._send({"contact": contact}, wait)
+
+    async def send_document(
+        self,
+        filename: str,
+        content: bytes,
+        *,
+        caption: str | None = None,
+        mime_type: str = "text/csv",
+        wait: bool = True,
+    ) -> dict[str, Any]:
+        document = self._emulator.add_file(content, filename, mime_type)
+        fields: dict[str, Any] = {"document": document}
+        if caption:
+            fields["caption"] = caption
+        return await self._send(fields, wait)
+
+    async def press(
+        self, label: str, *, message: dict[str, Any] | None = None, wait: bool = True
+    ) -> CallbackAnswer | None:
+        """Press a button by its visible text.
+
+        Inline buttons are looked up on ``message`` or else on the newest bot message that
+        has one with this text; the bot's ``answerCallbackQuery`` is returned (``None`` if it
+        never answered or ``wait=False``). Without such an inline button a reply-keyboard
+        button is pressed: its text (or, for ``request_contact``, the contact) is sent and
+        ``None`` returned. URL and other non-callback buttons raise ``ValueError``.
+        """
+        found = self._inline_button(label, message)
+        if found is None:
+            keyboard_button = self._keyboard_button(label) if message is None else None
+            if keyboard_button is None:
+                raise AssertionError(self._missing_button(label))
+            await self._press_keyboard_button(keyboard_button, wait)
+            return None
+        target, button = found
+        if "callback_data" not in button:
+            raise ValueError(
+                f"button {label!r} sends no callback ({button}); inspect it with "
+                f"user.button({label!r}) instead"
+            )
+        return await self._callback(target, button["callback_data"], wait)
+
+    async def press_data(
+        self, callback_data: str, *, message: dict[str, Any], wait: bool = True
+    ) -> CallbackAnswer | None:
+        """Send a callback query with arbitrary data from ``message`` (forged presses)."""
+        current = self.history.get(message["message_id"], message)
+        return await self._callback(current, callback_data, wait)
+
+    async def pay_invoice(
+        self, message: dict[str, Any] | None = None, *, order_info: dict[str, Any] | None = None
+    ) -> bool:
+        """Pay an invoice (default: the newest): the bot gets a ``pre_checkout_query``.
+
+        When the bot confirms it (``ok=True``), a ``successful_payment`` message follows and
+        ``True`` is returned; a refusal or no answer returns ``False``.
+        """
+        emulator = self._emulator
+        invoice_message = self._invoice_message(message)
+        details = emulator._invoices[(self.chat_id, invoice_message["message_id"])]
+        query_id = emulator._new_query_id()
+        query: dict[str, Any] = {"id": query_id, "from": self.as_user(), **details}
+        if order_info is not None:
+            query["order_info"] = order_info
+        emulator._open_checkouts.add(query_id)
+        await emulator._deliver(self, "pre_checkout_query", query, wait=True)
+        emulator._open_checkouts.discard(query_id)
+        if not emulator._checkout_answers.get(query_id, False):
+            return False
+        payment: dict[str, Any] = {
+            **details,
+            "telegram_payment_charge_id": f"tg_charge_{query_id}",
+            "provider_payment_charge_id": f"provider_charge_{query_id}",
+        }
+        if order_info is not None:
+            payment["order_info"] = order_info
+        await self._send({"successful_payment": payment}, wait=True)
+        return True
+
+    def block_bot(self) -> None:
+        """From now on the bot's messages to this chat fail with 403 until the user acts."""
+        self.blocked = True
+
+    # ------------------------------------------------------------- internals
+
+    async def _send(self, content: dict[str, Any], wait: bool) -> dict[str, Any]:
+        message = self._emulator._user_message(self, content)
+        await self._emulator._deliver(self, "message", message, wait)
+        return message
+
+    async def _callback(
+        self, message: dict[str, Any], data: str, wait: bool
+    ) -> CallbackAnswer | None:
+        emulator = self._emulator
+        query_id = emulator._new_query_id()
+        emulator._open_callbacks[query_id] = (self.chat_id, message["message_id"])
+        query = {
+            "id": query_id,
+            "from": self.as_user(),
+            "message": _public(message),
+            "chat_instance": f"{emulator.bot_user['id']}{self.chat_id}",
+            "data": data,
+        }
+        await emulator._deliver(self, "callback_query", query, wait)
+        return emulator.callback_answers.get(query_id) if wait else None
+
+    async def _press_keyboard_button(self, button: dict[str, Any], wait: bool) -> None:
+        if self.reply_keyboard is not None and self.reply_keyboard.get("one_time_keyboard"):
+            self.reply_keyboard = None
+        if button.get("request_contact"):
+            await self.share_contact(wait=wait)
+        else:
+            await self.send_text(button["text"], wait=wait)
+
+    def _inline_button(
+        self, label: str, message: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        if message is not None:
+            current = self.history.get(message["message_id"])
+            if current is None:
+                raise AssertionError(f"message {message['message_id']} is no longer in the chat")
+            candidates = [current]
+        else:
+            candidates = list(reversed(self.history.values()))
+        for candidate in candidates:
+            for row in candidate.get("reply_markup", {}).get("inline_keyboard", []):
+                for button in row:
+                    if button["text"] == label:
+                        return candidate, button
+        return None
+
+    def _keyboard_button(self, label: str) -> dict[str, Any] | None:
+        rows = self.reply_keyboard["keyboard"] if self.reply_keyboard is not None else []
+        return next((button for row in rows for button in row if button["text"] == label), None)
+
+    def _missing_button(self, label: str) -> str:
+        inline = [
+            button["text"]
+            for message in self.history.values()
+            for row in message.get("reply_markup", {}).get("inline_keyboard", [])
+            for button in row
+        ]
+        rows = self.reply_keyboard["keyboard"] if self.reply_keyboard is not None else []
+        keyboard = [button["text"] for row in rows for button in row]
+        return (
+            f"no button {label!r} in chat {self.chat_id}; inline buttons: {inline}, "
+            f"reply keyboard: {keyboard}"
+        )
+
+    def _invoice_message(self, message: dict[str, Any] | None) -> dict[str, Any]:
+        if message is not None:
+            current = self.history.get(message["message_id"])
+            if current is None or "invoice" not in current:
+                raise AssertionError(f"message {message['message_id']} is not an invoice")
+            return current
+        for candidate in reversed(self.history.values()):
+            if "invoice" in candidate:
+                return candidate
+        raise AssertionError(f"the bot has sent no invoice to chat {self.chat_id}")

@@ -1,0 +1,313 @@
+"""A shopper's journeys through the real dispatcher, over real HTTP to the Bot API emulator."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select, update
+
+from shopbot.bot.callbacks import CartAction, CartCb, OrdersAction, OrdersCb
+from shopbot.models import CartLine, Order, OrderStatus, Product, ProductImage
+from shopbot.services import cart
+from tests.bot.conftest import Catalogue, Shop
+
+
+def buttons(message: dict) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    return [button["text"] for row in markup.get("inline_keyboard", []) for button in row]
+
+
+async def stock_of(shop: Shop, sku: str) -> int:
+    async with shop.session_factory() as session:
+        return await session.scalar(select(Product.stock).where(Product.sku == sku))
+
+
+async def test_start_greets_shows_menu_and_registers_commands(shop: Shop) -> None:
+    anna = shop.emulator.user(101, "Анна")
+    await anna.send_text("/start")
+    assert "Здравствуйте, Анна!" in anna.last["text"]
+    menu = [button["text"] for row in anna.reply_keyboard["keyboard"] for button in row]
+    assert menu == ["🛍 Каталог", "🛒 Корзина", "📦 Заказы", "🔍 Поиск", "❓ Помощь"]
+    commands = shop.emulator.commands
+    ru = [c["command"] for c in commands[("default", "")]]
+    assert ru == ["start", "catalog", "search", "cart", "orders", "help", "cancel"]
+    assert commands[("default", "en")][1]["description"] == "Catalogue"
+    assert commands[("default", "")][1]["description"] == "Каталог"
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_whole_journey_from_start_to_a_placed_order(shop: Shop, catalogue: Catalogue) -> None:
+    anna = shop.emulator.user(101, "Анна", last_name="Петрова")
+    await anna.send_text("/start")
+    await anna.press("🛍 Каталог")
+    listing = anna.last
+    assert "Выберите категорию" in listing["text"]
+    assert buttons(listing) == ["📁 Кружки (2)", "📁 Одежда (12)"]
+
+    sent_before = len(anna.messages)
+    await anna.press("📁 Одежда (12)")
+    await anna.press("📁 Футболки (12)")
+    assert len(anna.messages) == sent_before  # navigation edits the same message
+    page = anna.last
+    assert "Футболки" in page["text"] and "12 товаров" in page["text"]
+    assert "1/2" in buttons(page) and "▶" in buttons(page) and "◀" not in buttons(page)
+    await anna.press("▶")
+    assert "2/2" in buttons(anna.last) and "◀" in buttons(anna.last)
+    await anna.press("Футболка 09 — 1\u00a0299\u00a0₽")
+
+    card = anna.last
+    assert "<b>Футболка 09</b>" in card["html_text"]
+    assert "1\u00a0299\u00a0₽" in card["text"] and "В наличии: 5 товаров" in card["text"]
+    answer = await anna.press("🛒 В корзину")
+    assert answer is not None and answer.text == "Добавлено в корзину ✅"
+    await anna.press("➕")
+    assert "2 шт." in buttons(anna.last)
+    await anna.press("✅ В корзине: 2 — открыть корзину")
+    assert "Футболка 09 × 2 = 2\u00a0598\u00a0₽" in anna.last["text"]
+    assert "Итого: 2\u00a0598\u00a0₽" in anna.last["text"]
+
+    await anna.press("✅ Оформить заказ")
+    assert "На какое имя оформить заказ?" in anna.last["text"]
+    await anna.press("Анна Петрова")
+    assert any(
+        button.get("request_contact") for row in anna.reply_keyboard["keyboard"] for button in row
+    )
+    await anna.share_contact("+7 900 123-45-67")
+    assert "Как вы хотите получить заказ?" in anna.last["text"]
+    await anna.press("🚚 Курьером")
+    await anna.send_text("Москва, ул. Ленина, д. 1, кв. 2")
+    await anna.press("Пропустить")
+    summary = anna.last["text"]
+    assert "Проверьте заказ" in summary and "Телефон: +79001234567" in summary
+    assert "Адрес: Москва, ул. Ленина, д. 1, кв. 2" in summary
+    await anna.press("✅ Подтвердить")
+    assert "Заказ №1001 на 2\u00a0598\u00a0₽ оформлен" in anna.last["text"]
+
+    async with shop.session_factory() as session:
+        order = await session.scalar(select(Order))
+        assert order is not None and order.status is OrderStatus.AWAITING_CONFIRMATION
+        assert (order.contact_name, order.contact_phone) == ("Анна Петрова", "+79001234567")
+        assert order.delivery_address == "Москва, ул. Ленина, д. 1, кв. 2"
+        assert (await cart.get_cart(session, 101)).is_empty
+    assert await stock_of(shop, "TS-09") == 3
+
+    await anna.send_text("/orders")
+    assert "Ваши заказы" in anna.last["text"]
+    await anna.press(buttons(anna.last)[0])
+    assert "Заказ №1001" in anna.last["text"] and "ожидает подтверждения" in anna.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_photos_are_uploaded_once_then_sent_by_file_id(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    for user_id in (201, 202):
+        shopper = shop.emulator.user(user_id, "Олег")
+        await shopper.send_text("/catalog")
+        await shopper.press("📁 Кружки (2)")
+        await shopper.press("Кружка «Утро» — 490\u00a0₽")
+        assert shopper.last.get("photo"), "the card is a photo"
+        assert "микроволновку" in shopper.last["caption"]
+    assert shop.emulator.upload_count == 1
+    assert shop.emulator.count("sendPhoto") == 2
+    async with shop.session_factory() as session:
+        assert await session.scalar(select(ProductImage.telegram_file_id)) is not None
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_deep_link_opens_a_product(shop: Shop, catalogue: Catalogue) -> None:
+    ivan = shop.emulator.user(301, "Иван")
+    await ivan.send_text("/start p_MUG-1")
+    assert ivan.last.get("photo") and "Кружка «Утро»" in ivan.last["caption"]
+    await ivan.press("🛒 В корзину")
+    assert "1 шт." in buttons(ivan.last)
+    await ivan.send_text("/start p_NOPE")
+    assert "больше недоступен" in ivan.last["text"]
+    await ivan.send_text("/start p_MUG-H")
+    assert "больше недоступен" in ivan.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_cart_edge_cases(shop: Shop, catalogue: Catalogue) -> None:
+    olga = shop.emulator.user(401, "Ольга")
+    await olga.send_text("/start p_MUG-1")
+    await olga.press("🛒 В корзину")
+    await olga.press("➕")
+    await olga.press("➕")
+    answer = await olga.press("➕")
+    assert answer is not None and answer.text == "Извините, в наличии только 3."
+    await olga.send_text("/start p_TS-01")
+    await olga.press("🛒 В корзину")
+
+    async with shop.session_factory() as session:
+        await session.execute(update(Product).where(Product.sku == "MUG-1").values(stock=1))
+        await session.execute(update(Product).where(Product.sku == "TS-01").values(active=False))
+        await session.commit()
+    await olga.send_text("/cart")
+    text = olga.last["text"]
+    assert "Кружка «Утро»: осталось только 1, количество уменьшено" in text
+    assert "Футболка 01: больше не продаётся, убран из корзины" in text
+    assert "Итого: 490\u00a0₽" in text
+
+    await olga.press("➖")
+    assert "Корзина пуста" in olga.last["text"]
+    await olga.send_text("/start p_MUG-1")
+    await olga.press("🛒 В корзину")
+    await olga.send_text("/cart")
+    await olga.press("🧹 Очистить")
+    assert "Корзина пуста" in olga.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def checkout_until_confirm(shop: Shop, user_id: int, sku: str) -> object:
+    shopper = shop.emulator.user(user_id, "Пётр")
+    await shopper.send_text(f"/start p_{sku}")
+    await shopper.press("🛒 В корзину")
+    await shopper.send_text("/cart")
+    await shopper.press("✅ Оформить заказ")
+    await shopper.send_text("Пётр")
+    await shopper.send_text("8 (900) 765-43-21")
+    await shopper.press("🏬 Самовывоз")
+    await shopper.send_text("Позвоните заранее")
+    return shopper
+
+
+async def test_checkout_survives_a_restart(shop: Shop, catalogue: Catalogue) -> None:
+    petr = shop.emulator.user(501, "Пётр")
+    await petr.send_text("/start p_TS-02")
+    await petr.press("🛒 В корзину")
+    await petr.send_text("/cart")
+    await petr.press("✅ Оформить заказ")
+    await petr.send_text("Пётр")
+
+    await shop.restart()
+
+    await petr.send_text("+7 900 765 43 21")
+    assert "Как вы хотите получить заказ?" in petr.last["text"]
+    await petr.press("🏬 Самовывоз")
+    await petr.press("Пропустить")
+    await petr.press("✅ Подтвердить")
+    assert "оформлен" in petr.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_cancel_leaves_checkout_and_keeps_the_cart(shop: Shop, catalogue: Catalogue) -> None:
+    petr = shop.emulator.user(502, "Пётр")
+    await petr.send_text("/start p_TS-03")
+    await petr.press("🛒 В корзину")
+    await petr.send_text("/cart")
+    await petr.press("✅ Оформить заказ")
+    await petr.send_text("/cancel")
+    assert "Оформление отменено. Корзина сохранена." in petr.last["text"]
+    await petr.send_text("Пётр")
+    assert "не понял" in petr.last["text"]
+    async with shop.session_factory() as session:
+        assert (await cart.get_cart(session, 502)).count == 1
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_double_tap_on_confirm_places_one_order(shop: Shop, catalogue: Catalogue) -> None:
+    petr = await checkout_until_confirm(shop, 601, "TS-04")
+    summary = petr.last
+    await asyncio.gather(
+        petr.press("✅ Подтвердить", message=summary),
+        petr.press("✅ Подтвердить", message=summary),
+    )
+    async with shop.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(Order)) == 1
+    assert await stock_of(shop, "TS-04") == 4
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_forged_callbacks_cannot_touch_another_shoppers_things(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    victim = await checkout_until_confirm(shop, 701, "TS-05")
+    await victim.press("✅ Подтвердить")
+    await victim.send_text("/start p_MUG-1")
+    await victim.press("🛒 В корзину")
+    async with shop.session_factory() as session:
+        order_id = await session.scalar(select(Order.id))
+        mug_id = await session.scalar(select(Product.id).where(Product.sku == "MUG-1"))
+
+    attacker = shop.emulator.user(702, "Мэллори")
+    await attacker.send_text("/orders")
+    bait = attacker.last
+    answer = await attacker.press_data(
+        OrdersCb(action=OrdersAction.SHOW, order_id=order_id).pack(), message=bait
+    )
+    assert answer is not None and answer.text == "Заказ не найден."
+    assert "Заказ №" not in attacker.last["text"]
+    await attacker.press_data(
+        CartCb(action=CartAction.REMOVE, product_id=mug_id).pack(), message=bait
+    )
+    await attacker.press_data(CartCb(action=CartAction.INC, product_id=mug_id).pack(), message=bait)
+    answer = await attacker.press_data("c:zz:garbage", message=bait)
+    assert answer is not None and "устарела" in answer.text
+    async with shop.session_factory() as session:
+        lines = (await session.execute(select(CartLine.user_id, CartLine.quantity))).all()
+    # The victim's cart is untouched; a "+" for a line the attacker does not have is stale.
+    assert lines == [(701, 1)]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_search_and_unknown_text(shop: Shop, catalogue: Catalogue) -> None:
+    vera = shop.emulator.user(801, "Вера")
+    await vera.send_text("/start")
+    await vera.send_text("/search КРУЖКА")
+    assert "Найдено по запросу «КРУЖКА»: 2" in vera.last["text"]
+    assert buttons(vera.last) == [
+        "Кружка «Утро» — 490\u00a0₽",
+        "Кружка распродана — 1\u00a0299\u00a0₽ ⛔",
+    ]
+    await vera.press("Кружка «Утро» — 490\u00a0₽")
+    assert vera.last.get("photo")
+    await vera.send_text("/search самокат")
+    assert "ничего не нашлось" in vera.last["text"]
+    await vera.press("🔍 Поиск")
+    assert "Что ищем?" in vera.last["text"]
+    await vera.send_text("футболка 07")
+    assert buttons(vera.last) == ["Футболка 07 — 1\u00a0299\u00a0₽"]
+    await vera.send_text("абракадабра")
+    assert "не понял" in vera.last["text"]
+    await vera.send_text("/help")
+    assert "/catalog" in vera.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_english_speakers_get_english(shop: Shop, catalogue: Catalogue) -> None:
+    john = shop.emulator.user(901, "John", language_code="en")
+    await john.send_text("/start")
+    assert "Hello, John!" in john.last["text"]
+    await john.press("🛍 Catalogue")
+    assert "Choose a category" in john.last["text"]
+    await john.send_text("/start p_TS-06")
+    assert "In stock: 5 items" in john.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_flood_control_is_waited_out(shop: Shop) -> None:
+    anna = shop.emulator.user(1001, "Анна")
+    shop.emulator.fail_next("sendMessage", error_code=429, retry_after=1)
+    await anna.send_text("/start")
+    assert "Здравствуйте" in anna.last["text"]
+    assert shop.emulator.count("sendMessage") == 2
+
+
+async def test_a_failing_handler_apologises_and_the_bot_goes_on(
+    shop: Shop, catalogue: Catalogue, monkeypatch, caplog
+) -> None:
+    from shopbot.services import catalogue as catalogue_service
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(catalogue_service, "browse", broken)
+    anna = shop.emulator.user(1101, "Анна")
+    await anna.send_text("/catalog")
+    assert "что-то пошло не так" in anna.last["text"]
+    assert any("failed" in record.message for record in caplog.records)
+    monkeypatch.undo()
+    await anna.send_text("/catalog")
+    assert "Выберите категорию" in anna.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]

@@ -1,0 +1,89 @@
+"""Unit checks for what the bot renders: limits, escaping, plural forms, translations."""
+
+from __future__ import annotations
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from shopbot.bot.i18n import LOCALES_DIR, create_i18n
+from shopbot.bot.render import CAPTION_LIMIT, fit, visible_length
+from shopbot.bot.routers.checkout import normalise_phone
+from shopbot.bot.texts import pieces, product_card
+from shopbot.models import Product
+
+i18n = create_i18n()
+
+
+def test_long_description_with_markup_characters_fits_a_caption() -> None:
+    product = Product(
+        name="Набор «Кофе & чай» <подарочный>",
+        price=249000,
+        stock=2,
+        description="<b>не тег</b> & амперсанд " * 200,
+    )
+    with i18n.context(), i18n.use_locale("ru"):
+        caption = product_card(product, photo=True)
+    assert visible_length(caption) <= CAPTION_LIMIT
+    assert "&lt;подарочный&gt;" in caption and "&amp;" in caption
+    assert "<b>не тег</b>" not in caption
+    assert caption.endswith("…")
+
+
+def test_fit_never_splits_an_entity() -> None:
+    text = fit("<b>x</b>\n", "&" * 50, 20)
+    assert visible_length(text) <= 20
+    assert text.count("&amp;") == text.count("&")
+
+
+@pytest.mark.parametrize(
+    ("n", "ru", "en"),
+    [
+        (1, "1 товар", "1 item"),
+        (2, "2 товара", "2 items"),
+        (5, "5 товаров", "5 items"),
+        (11, "11 товаров", "11 items"),
+        (21, "21 товар", "21 items"),
+        (22, "22 товара", "22 items"),
+    ],
+)
+def test_russian_plural_forms(n: int, ru: str, en: str) -> None:
+    with i18n.context(), i18n.use_locale("ru"):
+        assert pieces(n) == ru
+    with i18n.context(), i18n.use_locale("en"):
+        assert pieces(n) == en
+
+
+def test_every_message_in_the_code_has_a_russian_translation() -> None:
+    package = LOCALES_DIR.parent
+    in_code = {
+        (message[0] if isinstance(message, tuple) else message)
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(package),
+            method_map=[("**.py", "python")],
+            keywords={"_": None, "__": None, "ngettext": (1, 2)},
+        )
+    }
+    with (LOCALES_DIR / "ru" / "LC_MESSAGES" / "shopbot.po").open("rb") as po:
+        catalog = read_po(po, locale="ru")
+    translated = {
+        m.id[0] if isinstance(m.id, tuple) else m.id
+        for m in catalog
+        if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)
+    }
+    assert in_code - translated == set()
+
+
+@pytest.mark.parametrize(
+    ("typed", "phone"),
+    [
+        ("+7 900 123-45-67", "+79001234567"),
+        ("8 (900) 123-45-67", "+79001234567"),
+        ("79001234567", "+79001234567"),
+        ("+375 29 123 45 67", "+375291234567"),
+        ("позвоните мне", None),
+        ("12345", None),
+    ],
+)
+def test_phone_numbers(typed: str, phone: str | None) -> None:
+    assert normalise_phone(typed) == phone
