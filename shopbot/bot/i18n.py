@@ -12,6 +12,7 @@ from typing import Any
 
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -34,15 +35,22 @@ class PoI18n(I18n):
             I18n.reset_current(token)
 
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
+        """Every ``*.po`` of a locale (one per area: shopper, admin, payments) merged."""
         translations: dict[str, gettext.GNUTranslations] = {}
-        for po_path in sorted(Path(self.path).glob(f"*/LC_MESSAGES/{self.domain}.po")):
-            locale = po_path.parent.parent.name
-            with po_path.open("rb") as po_file:
-                catalog = read_po(po_file, locale=locale, domain=self.domain)
+        for locale_dir in sorted(Path(self.path).iterdir()):
+            files = sorted((locale_dir / "LC_MESSAGES").glob("*.po"))
+            if not files:
+                continue
+            merged = Catalog(locale=locale_dir.name, domain=self.domain)
+            for po_path in files:
+                with po_path.open("rb") as po_file:
+                    for message in read_po(po_file, locale=locale_dir.name):
+                        if message.id:
+                            merged[message.id] = message
             compiled = BytesIO()
-            write_mo(compiled, catalog)
+            write_mo(compiled, merged)
             compiled.seek(0)
-            translations[locale] = gettext.GNUTranslations(compiled)
+            translations[locale_dir.name] = gettext.GNUTranslations(compiled)
         return translations
 
 

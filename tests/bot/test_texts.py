@@ -64,13 +64,14 @@ def test_every_message_in_the_code_has_a_russian_translation() -> None:
             keywords={"_": None, "__": None, "ngettext": (1, 2)},
         )
     }
-    with (LOCALES_DIR / "ru" / "LC_MESSAGES" / "shopbot.po").open("rb") as po:
-        catalog = read_po(po, locale="ru")
-    translated = {
-        m.id[0] if isinstance(m.id, tuple) else m.id
-        for m in catalog
-        if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)
-    }
+    translated = set()
+    for po_path in (LOCALES_DIR / "ru" / "LC_MESSAGES").glob("*.po"):
+        with po_path.open("rb") as po:
+            translated |= {
+                m.id[0] if isinstance(m.id, tuple) else m.id
+                for m in read_po(po, locale="ru")
+                if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)
+            }
     assert in_code - translated == set()
 
 
