@@ -1,0 +1,192 @@
+"""How fast is the catalogue import next to the fastest possible insert of the same rows?
+
+Generates a realistic catalogue CSV (Russian names, categories, prices like ``1 299,00``,
+no images) in a temporary folder, then measures on two freshly migrated SQLite files:
+
+* raw: ``sqlite3.executemany`` of the already-parsed product rows (and their categories)
+  in one transaction, the floor for any importer;
+* shopbot: ``import_file`` of the CSV, which also decodes, parses and checks every row,
+  compares with the database and records a stock event per product with stock.
+
+    .venv/bin/python bench/import_bench.py [--rows N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import random
+import sqlite3
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shopbot.db import create_engine, create_session_factory, migrate
+from shopbot.importer import ImportOptions, import_file
+from shopbot.money import parse_price
+from shopbot.services.text import search_text
+
+CATEGORIES = {
+    "Одежда": ["Футболки", "Худи и свитшоты", "Головные уборы", "Носки"],
+    "Посуда": ["Кружки", "Термокружки", "Тарелки"],
+    "Канцелярия": ["Блокноты", "Открытки", "Стикеры", "Ручки и карандаши"],
+    "Сумки и аксессуары": ["Шопперы", "Значки", "Брелоки"],
+    "Декор": ["Постеры", "Свечи", "Магниты"],
+    "Подарочные наборы": [],
+}
+KINDS = ["Футболка", "Кружка", "Блокнот", "Шоппер", "Значок", "Постер", "Свеча", "Худи", "Набор"]
+THEMES = ["Северное сияние", "Кот-астроном", "Байкал", "Ёжик в тумане", "Лавка ремёсел", "Берёзы"]
+COLOURS = ["чёрный", "белый", "серый", "горчичный", "графит", "молочный", "синий"]
+# Shop prices cluster on price points (490, 1290, 12990 ...), as in real catalogues.
+PRICE_POINTS = [tens * 10 - 10 for tens in range(10, 600)] + [
+    hundreds * 100 - 10 for hundreds in range(60, 600)
+]
+PHRASES = [
+    "Хлопок 100%, плотность 180 г/м².",
+    "Рисунок нанесён шелкографией и не трескается после стирки.",
+    "Можно мыть в посудомоечной машине.",
+    "Упаковано в крафтовую коробку.",
+    "Сделано в мастерской в Твери.",
+    "Размеры от S до XXL.",
+]
+
+
+def write_csv(path: Path, rows: int, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    paths = [
+        f"{top} / {sub}" if sub else top for top, subs in CATEGORIES.items() for sub in subs or [""]
+    ]
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["sku", "name", "price", "stock", "category", "description", "active"])
+        for number in range(1, rows + 1):
+            roubles = rng.choice(PRICE_POINTS)
+            kopecks = rng.choice([0, 0, 0, 0, 50, 90])
+            price = rng.choice(
+                [
+                    f"{roubles:,}".replace(",", " ") + f",{kopecks:02d}",
+                    f"{roubles}.{kopecks:02d}",
+                    f"{roubles} ₽",
+                    str(roubles),
+                ]
+            )
+            name = (
+                f"{rng.choice(KINDS)} «{rng.choice(THEMES)}», {rng.choice(COLOURS)}, арт. {number}"
+            )
+            description = " ".join(rng.sample(PHRASES, 3))
+            writer.writerow(
+                [
+                    f"SKU-{number:06d}",
+                    name,
+                    price,
+                    rng.randrange(0, 500),
+                    rng.choice(paths),
+                    description,
+                    rng.choice(["1", "1", "1", "0"]),
+                ]
+            )
+
+
+async def migrated(path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await migrate(engine)
+    await engine.dispose()
+
+
+def raw_insert(csv_path: Path, db_path: Path) -> tuple[int, float]:
+    """Parse outside the clock; time only the inserts and the commit."""
+    with csv_path.open(encoding="utf-8", newline="") as file:
+        records = list(csv.DictReader(file))
+    category_ids: dict[str, int] = {}
+    categories: list[tuple[int, int | None, str, str, int]] = []
+    for record in records:
+        parts = record["category"].split(" / ")
+        for depth in range(1, len(parts) + 1):
+            path = " / ".join(parts[:depth])
+            if path not in category_ids:
+                category_ids[path] = len(category_ids) + 1
+                parent = category_ids.get(" / ".join(parts[: depth - 1]))
+                categories.append((category_ids[path], parent, parts[depth - 1], path, 0))
+    now = datetime.now(UTC).isoformat(sep=" ")
+    products = [
+        (
+            record["sku"],
+            record["name"],
+            record["description"],
+            parse_price(record["price"]),
+            int(record["stock"]),
+            record["active"] == "1",
+            category_ids[record["category"]],
+            search_text(record["sku"], record["name"], record["description"]),
+            False,
+            now,
+            now,
+        )
+        for record in records
+    ]
+    connection = sqlite3.connect(db_path, isolation_level=None)
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA foreign_keys=ON")
+    started = time.perf_counter()
+    connection.execute("BEGIN IMMEDIATE")
+    connection.executemany(
+        "INSERT INTO category (id, parent_id, name, path, position) VALUES (?, ?, ?, ?, ?)",
+        categories,
+    )
+    connection.executemany(
+        "INSERT INTO product (sku, name, description, price, stock, active, category_id, "
+        "search_text, low_stock_alerted, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        products,
+    )
+    connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return len(products), elapsed
+
+
+async def shopbot_import(
+    csv_path: Path, db_path: Path, options: ImportOptions
+) -> tuple[int, float]:
+    engine = create_engine(f"sqlite+aiosqlite:///{db_path}")
+    try:
+        started = time.perf_counter()
+        report = await import_file(create_session_factory(engine), csv_path, options)
+        elapsed = time.perf_counter() - started
+    finally:
+        await engine.dispose()
+    if not report.ok:
+        raise SystemExit(f"import failed: {report.errors[:5]}")
+    return report.created, elapsed
+
+
+def line(label: str, rows: int, seconds: float) -> str:
+    return f"{label}: {rows} rows in {seconds:.2f} s ({rows / seconds:,.0f} rows/s)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="rows in the CSV")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="shopbot-bench-") as folder:
+        root = Path(folder)
+        csv_path = root / "catalogue.csv"
+        write_csv(csv_path, args.rows)
+        print(f"csv: {args.rows} rows, {csv_path.stat().st_size / 1e6:.1f} MB")
+        asyncio.run(migrated(root / "raw.db"))
+        asyncio.run(migrated(root / "import.db"))
+        raw_rows, raw_seconds = raw_insert(csv_path, root / "raw.db")
+        # Realistic descriptions make 100k rows larger than the default 20 MB file limit.
+        options = ImportOptions(
+            media_dir=root / "media", max_file_bytes=2 * csv_path.stat().st_size
+        )
+        rows, seconds = asyncio.run(shopbot_import(csv_path, root / "import.db", options))
+    print(line("raw executemany", raw_rows, raw_seconds))
+    print(line("shopbot import", rows, seconds))
+    print(f"ratio: {seconds / raw_seconds:.1f}x (target <= 3x)")
+
+
+if __name__ == "__main__":
+    main()

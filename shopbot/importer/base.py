@@ -1,0 +1,57 @@
+"""What an import takes (options) and gives back (a report of counts and problems)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One thing wrong (or worth a warning) in the file: where, what kind, and a sentence."""
+
+    line: int | None
+    column: str | None
+    code: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    """Counts are what was written, or with ``dry_run`` what would have been.
+
+    ``images_processed``: distinct pictures (files or URLs) read and normalised;
+    ``images_reused``: those of them already stored (by an earlier import, or an identical
+    picture earlier in this file), so no new file was needed.
+    """
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    images_processed: int = 0
+    images_reused: int = 0
+    errors: list[ImportProblem] = field(default_factory=list)
+    warnings: list[ImportProblem] = field(default_factory=list)
+    dry_run: bool = False
+    rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    media_dir: Path
+    # Folder that image paths in the file are relative to; import_file uses the CSV's folder.
+    base_dir: Path | None = None
+    dry_run: bool = False
+    deactivate_missing: bool = False
+    allow_urls: bool = True
+    max_image_bytes: int = 20 * MB
+    max_file_bytes: int = 20 * MB
+    url_timeout: float = 10.0
+    actor: str = "import"

@@ -1,0 +1,428 @@
+"""Reading a catalogue CSV: bytes to text, the header, and every row checked field by field.
+
+Line numbers are physical 1-based file lines where a record starts (the header is line 1),
+so a quoted description spanning three lines moves the next record three lines down.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import accumulate, islice
+
+from shopbot.importer.base import ImportProblem
+from shopbot.money import MoneyError, parse_price
+
+COLUMNS = ("sku", "name", "price", "stock", "category", "description", "image", "active")
+REQUIRED = ("sku", "name", "price")
+DELIMITERS = (",", ";", "\t")
+IMAGE_SEPARATOR = "|"
+
+# Column sizes in the schema: a longer value would fail on PostgreSQL (SQLite ignores them).
+MAX_SKU = 64
+MAX_NAME = 256
+MAX_CATEGORY_NAME = 128
+MAX_CATEGORY_PATH = 512
+MAX_IMAGE_SOURCE = 1024
+MAX_STOCK = 2**31 - 1
+MAX_PRICE = 2**63 - 1
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "да"})
+FALSE_WORDS = frozenset({"0", "false", "no", "нет"})
+
+_STOCK = re.compile(r"[+-]?\d+")
+_DIGIT_GROUPS = re.compile(r"[\s\u00a0\u202f']")
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(slots=True)
+class Row:
+    """A data row with every field read; values of bad fields are placeholders."""
+
+    line: int
+    sku: str
+    name: str
+    price: int
+    stock: int
+    category: str  # normalised "A / B"; "" for none
+    description: str
+    images: list[str]  # references as written; empty: leave the product's images alone
+    active: bool
+
+
+@dataclass
+class Table:
+    """The rows of a file and what is wrong with it."""
+
+    columns: frozenset[str] = frozenset()  # the known columns the header has
+    rows: list[Row] = field(default_factory=list)
+    errors: list[ImportProblem] = field(default_factory=list)
+    warnings: list[ImportProblem] = field(default_factory=list)
+
+
+class NotCsv(Exception):
+    """The bytes are not a text file this importer can read."""
+
+
+def decode(data: bytes) -> str:
+    """Strict UTF-8 (a BOM is dropped), else Windows-1251, which is what Excel in Russia saves."""
+    if b"\0" in data:
+        if data.startswith(b"PK\x03\x04"):
+            raise NotCsv("The file is a ZIP archive (an Excel workbook?); save it as CSV.")
+        raise NotCsv("The file is binary (it contains NUL bytes), not a CSV text file.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1251")
+        except UnicodeDecodeError as exc:
+            raise NotCsv("The file is neither UTF-8 nor Windows-1251 text.") from exc
+    sample = text[:8192]
+    if len(_CONTROL.findall(sample)) * 100 > len(sample):
+        raise NotCsv("The file is full of control characters; it is not a CSV text file.")
+    return text
+
+
+def sniff_delimiter(first_line: str) -> str:
+    """The most frequent of comma, semicolon and tab in the header line (comma on a tie)."""
+    return max(DELIMITERS, key=first_line.count)
+
+
+def read_table(data: bytes) -> Table:
+    """Decode, parse and check every row; the returned table lists every problem found."""
+    table = Table()
+    try:
+        text = decode(data)
+    except NotCsv as exc:
+        table.errors.append(ImportProblem(None, None, "not_csv", str(exc)))
+        return table
+    lines = io.StringIO(text, newline="").readlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        table.errors.append(ImportProblem(None, None, "empty_file", "The file is empty."))
+        return table
+    delimiter = sniff_delimiter(lines[first])
+    records = _records(lines, first, delimiter, table.errors)
+    first_record = next(records, None)
+    if first_record is None or table.errors:  # the header itself is badly quoted
+        return table
+    checker = _RowChecker.from_header(*first_record, delimiter, table)
+    if checker is None:
+        return table
+    table.columns = frozenset(checker.index)
+    table.rows = checker.check_all(records)
+    if not table.rows and not table.errors:
+        table.errors.append(
+            ImportProblem(None, None, "empty_file", "The file has a header but no products.")
+        )
+    return table
+
+
+def _records(
+    lines: list[str], start: int, delimiter: str, errors: list[ImportProblem]
+) -> Iterator[tuple[int, list[str]]]:
+    """(line, fields) per record from ``lines[start:]``; bad quoting is reported in ``errors``."""
+    position = start
+    while position < len(lines):
+        reader = csv.reader(
+            islice(lines, position, None), delimiter=delimiter, strict=True, skipinitialspace=True
+        )
+        consumed = 0
+        try:
+            for fields in reader:
+                yield position + consumed + 1, fields
+                consumed = reader.line_num
+            return
+        except csv.Error:
+            record = position + consumed
+            opened, last = _scan_record(lines, record, delimiter)
+            if opened is None:
+                errors.append(
+                    ImportProblem(
+                        record + 1,
+                        None,
+                        "value_too_long",
+                        f"A value in the record starting here is longer than "
+                        f"{csv.field_size_limit()} characters.",
+                    )
+                )
+            else:
+                errors.append(
+                    ImportProblem(
+                        opened + 1,
+                        None,
+                        "bad_quoting",
+                        "A quoted value starting on this line is not closed properly "
+                        '(a quote inside a value must be doubled: "").',
+                    )
+                )
+            position = last + 1
+
+
+def _scan_record(lines: list[str], start: int, delimiter: str) -> tuple[int | None, int]:
+    """Find why the csv module refused the record starting at ``lines[start]``.
+
+    Returns the index of the line where a badly quoted field opens (None when the quoting
+    is fine, i.e. a field was merely too long) and the index of the record's last line.
+    """
+    text = "".join(lines[start:])
+    ends = list(accumulate(len(line) for line in lines[start:]))
+
+    def line_of(offset: int) -> int:
+        return start + bisect_right(ends, offset)
+
+    field_end = re.compile(f"[{re.escape(delimiter)}\r\n]")
+    size = len(text)
+    pos = 0
+    while True:
+        while pos < size and text[pos] == " ":
+            pos += 1
+        if pos < size and text[pos] == '"':
+            opened = pos
+            pos += 1
+            while True:
+                quote = text.find('"', pos)
+                if quote < 0:
+                    return line_of(opened), len(lines) - 1
+                if text.startswith('"', quote + 1):
+                    pos = quote + 2
+                    continue
+                pos = quote + 1
+                break
+            if pos >= size:
+                return None, len(lines) - 1
+            if text[pos] == delimiter:
+                pos += 1
+                continue
+            if text[pos] in "\r\n":
+                return None, line_of(pos)
+            return line_of(opened), line_of(pos)
+        match = field_end.search(text, pos)
+        if match is None:
+            return None, len(lines) - 1
+        if match.group() != delimiter:
+            return None, line_of(match.start())
+        pos = match.end()
+
+
+class _RowChecker:
+    """Checks data rows against the header's columns, remembering SKUs seen so far.
+
+    Hot path for 100k-row files: each field has a cheap common case (cached prices,
+    categories and flags; plain digits for stock), the careful check only on a miss.
+    """
+
+    def __init__(
+        self, index: dict[str, int], width: int, delimiter: str, errors: list[ImportProblem]
+    ) -> None:
+        self.index = index
+        self.width = width
+        self.delimiter = delimiter
+        self.errors = errors
+        self.first_line_of_sku: dict[str, int] = {}
+        # Shop files repeat the same prices, categories and flags on many rows: read each once.
+        self.prices: dict[str, int] = {}
+        self.categories: dict[str, str] = {"": ""}
+        self.flags: dict[str, bool] = {"": True}
+
+    @classmethod
+    def from_header(
+        cls, line: int, header: list[str], delimiter: str, table: Table
+    ) -> _RowChecker | None:
+        index: dict[str, int] = {}
+        for position, raw in enumerate(header):
+            name = raw.replace("\ufeff", "").strip()
+            if not name:
+                continue
+            if name.lower() not in COLUMNS:
+                table.warnings.append(
+                    ImportProblem(
+                        line,
+                        name,
+                        "unknown_column",
+                        f"Column {name!r} is not one the importer knows "
+                        f"({', '.join(COLUMNS)}); it is ignored.",
+                    )
+                )
+            elif name.lower() in index:
+                table.warnings.append(
+                    ImportProblem(
+                        line,
+                        name,
+                        "unknown_column",
+                        f"Column {name!r} appears twice; only the first one is used.",
+                    )
+                )
+            else:
+                index[name.lower()] = position
+        missing = [name for name in REQUIRED if name not in index]
+        for name in missing:
+            table.errors.append(
+                ImportProblem(line, name, "missing_column", f"The header has no {name!r} column.")
+            )
+        return None if missing else cls(index, len(header), delimiter, table.errors)
+
+    def problem(self, line: int, column: str | None, code: str, message: str) -> None:
+        self.errors.append(ImportProblem(line, column, code, message))
+
+    def check_all(self, records: Iterable[tuple[int, list[str]]]) -> list[Row]:
+        """One tight loop (locals, no per-field calls) over every record but blank ones."""
+        width = self.width
+        # Absent columns read an empty cell appended to every record.
+        sku_at, name_at, price_at, stock_at, category_at, description_at, image_at, active_at = (
+            self.index.get(column, -1) for column in COLUMNS
+        )
+        first_line_of_sku = self.first_line_of_sku
+        prices, categories, flags = self.prices, self.categories, self.flags
+        rows: list[Row] = []
+        for line, fields in records:
+            if not any(fields):  # blank lines and rows of empty cells (spreadsheets leave them)
+                continue
+            if len(fields) < width:
+                fields.extend([""] * (width - len(fields)))
+            elif len(fields) > width and any(fields[width:]):
+                self.too_many(line, len(fields))
+            fields.append("")
+            sku = fields[sku_at].strip()
+            if not sku or len(sku) > MAX_SKU:
+                self.bad_text(line, "sku", sku, MAX_SKU)
+            elif first_line_of_sku.setdefault(sku, line) != line:
+                self.problem(
+                    line,
+                    "sku",
+                    "duplicate_sku",
+                    f"SKU {sku!r} already appears on line {first_line_of_sku[sku]}.",
+                )
+            name = fields[name_at].strip()
+            if not name or len(name) > MAX_NAME:
+                self.bad_text(line, "name", name, MAX_NAME)
+            raw = fields[price_at].strip()
+            price = prices.get(raw)
+            if price is None:
+                price = self.price(raw, line)
+            raw = fields[stock_at].strip()
+            if raw.isdigit() and raw.isascii() and len(raw) < 10:
+                stock = int(raw)
+            else:
+                stock = self.stock(raw, line)
+            raw = fields[category_at].strip()
+            category = categories.get(raw)
+            if category is None:
+                category = self.category(raw, line)
+            raw = fields[active_at].strip()
+            active = flags.get(raw)
+            if active is None:
+                active = self.active(raw, line)
+            description = fields[description_at].strip()
+            if "\r" in description:
+                description = description.replace("\r\n", "\n").replace("\r", "\n")
+            raw = fields[image_at].strip()
+            images = self.images(raw, line) if raw else []
+            rows.append(Row(line, sku, name, price, stock, category, description, images, active))
+        return rows
+
+    def too_many(self, line: int, count: int) -> None:
+        """Most often a decimal comma or a delimiter in an unquoted value: the data has
+        shifted into the wrong columns, so it must not be imported."""
+        self.problem(
+            line,
+            None,
+            "too_many_values",
+            f"The row has {count} values but the header only {self.width} columns; "
+            f"a value containing {self.delimiter!r} must be in double quotes.",
+        )
+
+    def bad_text(self, line: int, column: str, value: str, limit: int) -> None:
+        if value:
+            self.too_long(line, column, value, limit)
+        else:
+            self.missing(line, column)
+
+    def missing(self, line: int, column: str) -> None:
+        self.problem(
+            line, column, "missing_value", f"Column {column!r} is empty; every product needs one."
+        )
+
+    def too_long(self, line: int, column: str, value: str, limit: int) -> None:
+        self.problem(
+            line,
+            column,
+            "value_too_long",
+            f"The {column} starting {value[:40]!r} is {len(value)} characters long; "
+            f"at most {limit} fit.",
+        )
+
+    def price(self, raw: str, line: int) -> int:
+        if not raw:
+            self.missing(line, "price")
+            return 0
+        try:
+            kopecks = parse_price(raw)
+        except MoneyError:
+            kopecks = MAX_PRICE + 1
+        if kopecks > MAX_PRICE:
+            self.problem(
+                line,
+                "price",
+                "bad_price",
+                f"The price {raw!r} is not a price; write it like 1299, 1299.00, 1 299,00 "
+                "or 1299 ₽.",
+            )
+            return 0
+        self.prices[raw] = kopecks
+        return kopecks
+
+    def stock(self, raw: str, line: int) -> int:
+        if not raw:
+            return 0
+        cleaned = _DIGIT_GROUPS.sub("", raw)
+        if not _STOCK.fullmatch(cleaned):
+            self.problem(line, "stock", "bad_stock", f"The stock {raw!r} is not a whole number.")
+            return 0
+        value = int(cleaned)
+        if value < 0:
+            self.problem(
+                line, "stock", "negative_stock", f"The stock {raw!r} is negative; 0 is the least."
+            )
+            return 0
+        if value > MAX_STOCK:
+            self.problem(line, "stock", "bad_stock", f"The stock {raw!r} is too large.")
+            return 0
+        return value
+
+    def category(self, raw: str, line: int) -> str:
+        names = [_SPACES.sub(" ", name).strip() for name in raw.split("/")]
+        path = " / ".join(name for name in names if name)
+        if len(path) > MAX_CATEGORY_PATH:
+            self.too_long(line, "category", path, MAX_CATEGORY_PATH)
+        elif any(len(name) > MAX_CATEGORY_NAME for name in names):
+            self.too_long(line, "category", path, MAX_CATEGORY_NAME)
+        else:
+            self.categories[raw] = path
+        return path
+
+    def images(self, raw: str, line: int) -> list[str]:
+        references = [part.strip() for part in raw.split(IMAGE_SEPARATOR)]
+        references = [reference for reference in references if reference]
+        for reference in references:
+            if len(reference) > MAX_IMAGE_SOURCE:
+                self.too_long(line, "image", reference, MAX_IMAGE_SOURCE)
+        return references
+
+    def active(self, raw: str, line: int) -> bool:
+        word = raw.lower()
+        if word in TRUE_WORDS or word in FALSE_WORDS:
+            self.flags[raw] = word in TRUE_WORDS
+            return word in TRUE_WORDS
+        self.problem(
+            line,
+            "active",
+            "bad_active",
+            f"Active {raw!r} is not one of 1/0, true/false, yes/no, да/нет.",
+        )
+        return False
