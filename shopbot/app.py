@@ -1,33 +1,95 @@
-"""Composition root: settings → database → bot, dispatcher (and, later, web server and jobs)."""
+"""Composition root: settings → database → bot, dispatcher, payment provider, web server and
+background jobs, all in one process and one event loop."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shopbot.bot.factory import create_bot, create_dispatcher, register_commands
+from shopbot.bot.i18n import create_i18n
+from shopbot.bot.notifier import BotNotifier
 from shopbot.config import Settings
 from shopbot.db import create_engine, create_session_factory, migrate
+from shopbot.payments import create_provider
+from shopbot.payments.base import PaymentProvider
+from shopbot.payments.jobs import BackgroundJobs
+from shopbot.web import create_web_app, start_web
 
 log = logging.getLogger(__name__)
 
 
-def _where(settings: Settings) -> str:
-    database = settings.database_url.split("@")[-1]
-    return f"Telegram at {settings.telegram_api_url or 'api.telegram.org'}, database {database}"
+@dataclass
+class ShopRuntime:
+    """A started shop minus the polling loop (``run_bot`` polls; tests and the demo too)."""
+
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    bot: Bot
+    dispatcher: Dispatcher
+    provider: PaymentProvider
+    notifier: BotNotifier
+    jobs: BackgroundJobs
+    web_runner: web.AppRunner
+
+    @property
+    def web_url(self) -> str:
+        host, port = self.web_runner.addresses[0][:2]
+        return f"http://{host}:{port}"
+
+    async def close(self) -> None:
+        await self.jobs.stop()
+        await self.web_runner.cleanup()
+        await self.dispatcher.storage.close()
+        await self.bot.session.close()
+        await self.engine.dispose()
 
 
-async def run_bot(settings: Settings) -> None:
-    """Migrate, then poll Telegram until Ctrl-C / SIGTERM; in-flight updates finish first."""
+async def start_shop(settings: Settings) -> ShopRuntime:
+    """Migrate, build everything, register the command menu, start the web server and jobs."""
     engine = create_engine(settings.database_url)
     await migrate(engine)
     session_factory = create_session_factory(engine)
     bot = create_bot(settings)
-    dispatcher = create_dispatcher(settings, session_factory)
+    me = await bot.get_me()
+    provider = create_provider(settings, bot_username=me.username or "")
+    notifier = BotNotifier(bot, settings, session_factory, create_i18n(settings.default_language))
+    dispatcher = create_dispatcher(
+        settings, session_factory, payment_provider=provider, notifier=notifier
+    )
+    await register_commands(bot)
+    web_runner = await start_web(
+        create_web_app(settings, session_factory, provider, notifier),
+        settings.web_host,
+        settings.web_port,
+    )
+    jobs = BackgroundJobs(settings, session_factory, provider, notifier)
+    jobs.start()
+    runtime = ShopRuntime(
+        settings, engine, session_factory, bot, dispatcher, provider, notifier, jobs, web_runner
+    )
+    log.info(
+        "shopbot @%s started: Telegram at %s, database %s, payments %s, web %s",
+        me.username,
+        settings.telegram_api_url or "api.telegram.org",
+        settings.database_url.split("@")[-1],
+        provider.name,
+        runtime.web_url,
+    )
+    return runtime
+
+
+async def run_bot(settings: Settings) -> None:
+    """Poll Telegram until Ctrl-C / SIGTERM; in-flight updates finish, then all closes."""
+    runtime = await start_shop(settings)
     try:
-        me = await bot.get_me()
-        await register_commands(bot)
-        log.info("shopbot @%s started: %s", me.username, _where(settings))
-        await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=True)
+        await runtime.dispatcher.start_polling(
+            runtime.bot, handle_signals=True, close_bot_session=False
+        )
     finally:
-        await dispatcher.storage.close()
-        await engine.dispose()
+        await runtime.close()

@@ -67,3 +67,13 @@ class SearchCb(CallbackData, prefix="s"):
     """A page of search results; the query itself lives in FSM data, not in the button."""
 
     page: int
+
+
+class PayAction(StrEnum):
+    PAY = "p"  # show (or re-create) the payment link / invoice
+    CHECK = "c"  # ask the provider now instead of waiting for its notification
+
+
+class PayCb(CallbackData, prefix="y"):
+    action: PayAction
+    order_id: int

@@ -21,6 +21,8 @@ from shopbot.bot.middlewares import DbSessionMiddleware, RetryAfterMiddleware, S
 from shopbot.bot.routers import build_root_router
 from shopbot.bot.storage import DatabaseStorage
 from shopbot.config import Settings
+from shopbot.payments.base import PaymentProvider
+from shopbot.services.notifications import OrderNotifier
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +59,21 @@ def create_storage(
 
 
 def create_dispatcher(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    payment_provider: PaymentProvider,
+    notifier: OrderNotifier,
 ) -> Dispatcher:
+    """The dispatcher; handlers get ``settings``, ``payment_provider`` and ``notifier``."""
     storage, isolation = create_storage(settings, session_factory)
-    dispatcher = Dispatcher(storage=storage, events_isolation=isolation, settings=settings)
+    dispatcher = Dispatcher(
+        storage=storage,
+        events_isolation=isolation,
+        settings=settings,
+        payment_provider=payment_provider,
+        notifier=notifier,
+    )
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
     dispatcher.update.outer_middleware(ShopperMiddleware(settings.admin_ids))
     ShopI18nMiddleware(create_i18n(settings.default_language)).setup(dispatcher)

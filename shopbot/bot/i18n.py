@@ -45,13 +45,18 @@ class PoI18n(I18n):
             for po_path in files:
                 with po_path.open("rb") as po_file:
                     for message in read_po(po_file, locale=locale_dir.name):
-                        if message.id:
+                        if message.id and _translated(message.string):
                             merged[message.id] = message
             compiled = BytesIO()
             write_mo(compiled, merged)
             compiled.seek(0)
             translations[locale_dir.name] = gettext.GNUTranslations(compiled)
         return translations
+
+
+def _translated(string: str | tuple[str, ...]) -> bool:
+    """An empty msgstr means "use the English msgid"; it must not hide another file's."""
+    return all(string) if isinstance(string, tuple) else bool(string)
 
 
 def create_i18n(default_language: str = "ru") -> PoI18n:

@@ -21,10 +21,12 @@ from shopbot.bot.callbacks import (
     CheckoutCb,
     OrdersAction,
     OrdersCb,
+    PayAction,
+    PayCb,
     SearchCb,
 )
 from shopbot.bot.texts import status_label
-from shopbot.models import Order
+from shopbot.models import Order, OrderStatus
 from shopbot.money import format_price
 from shopbot.services.cart import Cart
 from shopbot.services.catalogue import CategoryView, Page, ProductSummary
@@ -276,14 +278,27 @@ def orders_keyboard(orders: list[Order], page: Page) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def order_keyboard(page: int = 0) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
+def order_keyboard(order: Order) -> InlineKeyboardMarkup:
+    rows = []
+    if order.status is OrderStatus.AWAITING_PAYMENT:
+        rows.append(
             [
                 InlineKeyboardButton(
-                    text=_("⬅ All orders"),
-                    callback_data=OrdersCb(action=OrdersAction.LIST, page=page).pack(),
-                )
+                    text=_("💳 Pay"),
+                    callback_data=PayCb(action=PayAction.PAY, order_id=order.id).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=_("🔄 Check payment"),
+                    callback_data=PayCb(action=PayAction.CHECK, order_id=order.id).pack(),
+                ),
             ]
+        )
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=_("⬅ All orders"),
+                callback_data=OrdersCb(action=OrdersAction.LIST).pack(),
+            )
         ]
     )
+    return InlineKeyboardMarkup(inline_keyboard=rows)

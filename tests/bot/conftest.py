@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from aiogram import Bot, Dispatcher
 from PIL import Image
-from shopbot.emulators.telegram import TelegramEmulator
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shopbot.bot.factory import create_bot, create_dispatcher, register_commands
+from shopbot.app import ShopRuntime, start_shop
 from shopbot.config import Settings, load_settings
+from shopbot.emulators.telegram import TelegramEmulator
 from shopbot.models import Category, ProductImage
 from tests.factories import make_category, make_product
 
@@ -24,35 +24,47 @@ TOKEN = "123456:TEST-token"
 
 @dataclass
 class Shop:
-    """Everything a journey test touches: the emulator, the running bot, the database."""
+    """Everything a journey test touches: the emulator and the running shop (the same
+    composition root as ``shopbot run``, polling with ``handle_as_tasks=False`` so the
+    emulator knows when an update is fully handled)."""
 
     emulator: TelegramEmulator
-    bot: Bot
-    dispatcher: Dispatcher
     settings: Settings
     session_factory: async_sessionmaker[AsyncSession]
+    runtime: ShopRuntime | None = None
     polling: asyncio.Task[None] | None = None
 
+    @property
+    def bot(self) -> Bot:
+        assert self.runtime is not None
+        return self.runtime.bot
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        assert self.runtime is not None
+        return self.runtime.dispatcher
+
     async def start(self) -> None:
-        self.bot = create_bot(self.settings)
-        self.dispatcher = create_dispatcher(self.settings, self.session_factory)
-        await register_commands(self.bot)
+        self.runtime = await start_shop(self.settings)
         self.polling = asyncio.create_task(
             self.dispatcher.start_polling(
-                self.bot, handle_as_tasks=False, handle_signals=False, polling_timeout=1
+                self.bot,
+                handle_as_tasks=False,
+                handle_signals=False,
+                polling_timeout=1,
+                close_bot_session=False,
             )
         )
         await asyncio.sleep(0)
 
     async def stop(self) -> None:
-        """Stop polling as a shutdown would: in-flight updates finish, the session closes."""
-        if self.polling is None:
+        """Stop as a shutdown would: in-flight updates finish, then everything closes."""
+        if self.runtime is None or self.polling is None:
             return
         await self.dispatcher.stop_polling()
         await self.polling
-        self.polling = None
-        await self.bot.session.close()
-        await self.dispatcher.storage.close()
+        await self.runtime.close()
+        self.runtime = self.polling = None
 
     async def restart(self) -> None:
         await self.stop()
@@ -67,27 +79,45 @@ async def emulator() -> AsyncIterator[TelegramEmulator]:
     await emulator.stop()
 
 
+ShopFactory = Callable[..., Awaitable[Shop]]
+
+
 @pytest.fixture
-async def shop(
+async def shop_factory(
     emulator: TelegramEmulator,
     session_factory: async_sessionmaker[AsyncSession],
     database_url: str,
     media_dir: Path,
-) -> AsyncIterator[Shop]:
-    settings = load_settings(
-        bot_token=TOKEN,
-        telegram_api_url=emulator.base_url,
-        database_url=database_url,
-        media_dir=media_dir,
-        admin_ids=[],
-        payment_provider="cash",
-        shop_name="Лавка",
-        _env_file=None,
-    )
-    shop = Shop(emulator, None, None, settings, session_factory)  # type: ignore[arg-type]
-    await shop.start()
-    yield shop
-    await shop.stop()
+) -> AsyncIterator[ShopFactory]:
+    """Start a shop with settings overridden as a test needs (payment provider, admins...)."""
+    started: list[Shop] = []
+
+    async def make(**overrides: object) -> Shop:
+        defaults: dict[str, object] = {
+            "bot_token": TOKEN,
+            "telegram_api_url": emulator.base_url,
+            "database_url": database_url,
+            "media_dir": media_dir,
+            "admin_ids": [],
+            "payment_provider": "cash",
+            "shop_name": "Лавка",
+            "web_port": 0,
+            "reconcile_interval": 3600,
+        }
+        settings = load_settings(**{**defaults, **overrides}, _env_file=None)
+        shop = Shop(emulator, settings, session_factory)
+        await shop.start()
+        started.append(shop)
+        return shop
+
+    yield make
+    for shop in started:
+        await shop.stop()
+
+
+@pytest.fixture
+async def shop(shop_factory: ShopFactory) -> Shop:
+    return await shop_factory()
 
 
 @dataclass

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from shopbot.bot.routers import cart, catalog, checkout, fallback, orders, search, start
+from shopbot.bot.routers import (
+    cart,
+    catalog,
+    checkout,
+    fallback,
+    orders,
+    payments,
+    search,
+    start,
+)
 
 
 def build_root_router() -> Router:
@@ -21,6 +30,7 @@ def build_root_router() -> Router:
         cart.create_router(),
         orders.create_router(),
         search.create_router(),
+        payments.create_router(),
         fallback.create_router(),
     )
     return root

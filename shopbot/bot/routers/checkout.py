@@ -11,7 +11,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -30,12 +30,15 @@ from shopbot.bot.keyboards import (
 )
 from shopbot.bot.routers.cart import render_cart
 from shopbot.bot.routers.filters import plain_text
-from shopbot.bot.texts import adjustments_text, checkout_summary, order_placed
+from shopbot.bot.routers.payments import offer_payment
+from shopbot.bot.texts import adjustments_text, checkout_summary, order_card
 from shopbot.bot.ui import show
 from shopbot.config import Settings
 from shopbot.errors import EmptyCart, OutOfStock, ProductUnavailable
 from shopbot.models import DeliveryMethod
+from shopbot.payments.base import PaymentProvider
 from shopbot.services import cart, orders
+from shopbot.services.notifications import OrderNotifier
 from shopbot.services.orders import Checkout
 from shopbot.services.users import save_phone
 
@@ -216,7 +219,13 @@ async def cancel_pressed(query: CallbackQuery, state: FSMContext) -> None:
 
 
 async def confirm(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, settings: Settings
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    bot: Bot,
+    payment_provider: PaymentProvider,
+    notifier: OrderNotifier,
 ) -> None:
     data = await state.get_data()
     details = Checkout(
@@ -246,7 +255,16 @@ async def confirm(
         return
     await state.clear()
     await query.answer(_("Order placed"))
-    await show(query, order_placed(order))
+    await show(query, order_card(order))
+    await offer_payment(
+        bot,
+        query.from_user.id,
+        session,
+        order,
+        provider=payment_provider,
+        notifier=notifier,
+        settings=settings,
+    )
 
 
 async def stale_checkout_button(query: CallbackQuery) -> None:

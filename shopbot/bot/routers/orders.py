@@ -52,7 +52,7 @@ async def show_order(query: CallbackQuery, callback_data: OrdersCb, session: Asy
     except OrderNotFound:
         await query.answer(_("Order not found."), show_alert=True)
         return
-    await show(query, order_card(order), order_keyboard())
+    await show(query, order_card(order), order_keyboard(order))
     await query.answer()
 
 
