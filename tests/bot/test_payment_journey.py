@@ -1,0 +1,178 @@
+"""Paying for orders end to end: the real bot on the Bot API emulator, the real yookassa SDK
+on the fake YooKassa, notifications over HTTP to the shop's own webhook server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from shopbot.emulators.yookassa import YooKassaEmulator
+from shopbot.models import Order, OrderStatus, Product, utcnow
+from shopbot.payments.expiry import expire_orders
+from tests.bot.conftest import Catalogue, Shop, ShopFactory
+
+ADMIN = 9000
+
+
+@pytest.fixture
+async def yookassa() -> AsyncIterator[YooKassaEmulator]:
+    emulator = YooKassaEmulator("500100", "live_secret", require_receipt=True)
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture
+async def yk_shop(shop_factory: ShopFactory, yookassa: YooKassaEmulator) -> Shop:
+    shop = await shop_factory(
+        payment_provider="yookassa",
+        yookassa_shop_id="500100",
+        yookassa_secret_key="live_secret",
+        yookassa_api_url=yookassa.api_url,
+        yookassa_receipts=True,
+        yookassa_trusted_networks=["127.0.0.1/32"],
+        admin_ids=[ADMIN],
+    )
+    assert shop.runtime is not None
+    yookassa.webhook_url = f"{shop.runtime.web_url}/yookassa/webhook"
+    await shop.emulator.user(ADMIN, "Хозяйка").send_text("/start")
+    return shop
+
+
+async def place_order(shop: Shop, user_id: int, sku: str = "MUG-1") -> object:
+    shopper = shop.emulator.user(user_id, "Анна")
+    await shopper.send_text(f"/start p_{sku}")
+    await shopper.press("🛒 В корзину")
+    await shopper.send_text("/cart")
+    await shopper.press("✅ Оформить заказ")
+    await shopper.send_text("Анна")
+    await shopper.share_contact("+79001234567")
+    await shopper.press("🏬 Самовывоз")
+    await shopper.press("Пропустить")
+    await shopper.press("✅ Подтвердить")
+    return shopper
+
+
+async def order_in_db(shop: Shop) -> Order:
+    async with shop.session_factory() as session:
+        order = await session.scalar(select(Order))
+        assert order is not None
+        return order
+
+
+async def stock_of(shop: Shop, sku: str) -> int:
+    async with shop.session_factory() as session:
+        return await session.scalar(select(Product.stock).where(Product.sku == sku))
+
+
+async def test_pay_through_yookassa_marks_the_order_paid_and_tells_everyone(
+    yk_shop: Shop, yookassa: YooKassaEmulator, catalogue: Catalogue
+) -> None:
+    anna = await place_order(yk_shop, 101)
+    offer = anna.last
+    assert "Оплатите в течение 60 мин." in offer["text"]
+    pay = anna.button("💳 Оплатить 490\u00a0₽", message=offer)
+    assert pay["url"].startswith(yookassa.base_url + "/checkout/")
+    ((payment_id, payment),) = yookassa.payments.items()
+    assert payment["amount"] == {"value": "490.00", "currency": "RUB"}
+    receipt = payment["receipt"]
+    assert receipt["customer"] == {"phone": "79001234567"}
+    assert [(i["description"], i["amount"]["value"]) for i in receipt["items"]] == [
+        ("Кружка «Утро»", "490.00")
+    ]
+
+    await yookassa.succeed(payment_id)
+    await yk_shop.emulator.wait_handled()
+
+    order = await order_in_db(yk_shop)
+    assert order.status is OrderStatus.PAID
+    assert "Оплата 490\u00a0₽ получена. Заказ №1001 оплачен" in anna.last["text"]
+    admin = yk_shop.emulator.user(ADMIN, "Хозяйка")
+    assert "💰 Заказ №1001 оплачен" in admin.last["text"]
+    assert "+79001234567" in admin.last["text"]
+    assert await stock_of(yk_shop, "MUG-1") == 2
+
+    # YooKassa redelivers: nothing changes, nobody is told twice.
+    for _ in range(3):
+        assert await yookassa.notify("payment.succeeded", payment_id) == 200
+    await yk_shop.emulator.wait_handled()
+    paid_messages = [t for t in anna.texts() if "оплачен, спасибо" in t]
+    assert len(paid_messages) == 1
+    assert yk_shop.emulator.errors == []
+
+
+async def test_check_payment_picks_up_a_lost_notification(
+    yk_shop: Shop, yookassa: YooKassaEmulator, catalogue: Catalogue
+) -> None:
+    anna = await place_order(yk_shop, 102)
+    answer = await anna.press("🔄 Проверить оплату")
+    assert answer is not None and "Оплата пока не поступила" in answer.text
+    (payment_id,) = yookassa.payments
+    await yookassa.succeed(payment_id, notify=False)
+    answer = await anna.press("🔄 Проверить оплату")
+    assert answer is not None and "Заказ №1001 оплачен" in answer.text
+    assert (await order_in_db(yk_shop)).status is OrderStatus.PAID
+    assert yk_shop.emulator.errors == []
+
+
+async def test_forged_notification_changes_nothing(
+    yk_shop: Shop, yookassa: YooKassaEmulator, catalogue: Catalogue
+) -> None:
+    await place_order(yk_shop, 103)
+    ((payment_id, payment),) = yookassa.payments.items()
+    forged = {**payment, "status": "succeeded", "paid": True}
+    assert await yookassa.notify("payment.succeeded", payment_id, obj=forged) == 200
+    assert (await order_in_db(yk_shop)).status is OrderStatus.AWAITING_PAYMENT
+    assert yk_shop.emulator.errors == []
+
+
+async def test_unpaid_order_expires_and_returns_stock(
+    yk_shop: Shop, yookassa: YooKassaEmulator, catalogue: Catalogue
+) -> None:
+    anna = await place_order(yk_shop, 104)
+    assert await stock_of(yk_shop, "MUG-1") == 2
+    async with yk_shop.session_factory() as session:
+        await session.execute(update(Order).values(expires_at=utcnow() - timedelta(minutes=1)))
+        await session.commit()
+    runtime = yk_shop.runtime
+    assert runtime is not None
+    await expire_orders(yk_shop.session_factory, runtime.provider, runtime.notifier)
+    await yk_shop.emulator.wait_handled()
+    assert (await order_in_db(yk_shop)).status is OrderStatus.EXPIRED
+    assert await stock_of(yk_shop, "MUG-1") == 3
+    assert "не оплачен вовремя и отменён" in anna.last["text"]
+    (payment,) = yookassa.payments.values()
+    assert payment["status"] == "canceled"
+    assert yk_shop.emulator.errors == []
+
+
+async def test_telegram_invoice_is_paid_after_a_rechecked_pre_checkout(
+    shop_factory: ShopFactory, catalogue: Catalogue
+) -> None:
+    shop = await shop_factory(payment_provider="telegram", telegram_provider_token="381764678:TEST")
+    anna = await place_order(shop, 105)
+    invoice = anna.last
+    assert invoice["invoice"]["total_amount"] == 49000
+    assert invoice["invoice"]["currency"] == "RUB"
+    assert await anna.pay_invoice(invoice) is True
+    assert (await order_in_db(shop)).status is OrderStatus.PAID
+    assert "Заказ №1001 оплачен" in anna.last["text"]
+    # Paying the same invoice again is refused at pre-checkout: the order is no longer unpaid.
+    assert await anna.pay_invoice(invoice) is False
+    assert shop.emulator.errors == []
+
+
+async def test_cash_order_goes_to_the_shop_for_confirmation(
+    shop_factory: ShopFactory, catalogue: Catalogue
+) -> None:
+    shop = await shop_factory(payment_provider="cash", admin_ids=[ADMIN])
+    await shop.emulator.user(ADMIN, "Хозяйка").send_text("/start")
+    anna = await place_order(shop, 106)
+    assert "Магазин свяжется с вами для подтверждения" in anna.last["text"]
+    admin = shop.emulator.user(ADMIN, "Хозяйка")
+    assert "🆕 Новый заказ №1001 (оплата при получении)" in admin.last["text"]
+    assert (await order_in_db(shop)).status is OrderStatus.AWAITING_CONFIRMATION
+    assert shop.emulator.errors == []
