@@ -1,0 +1,98 @@
+"""``shopbot run`` as a real process: starts against the emulator, serves, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from shopbot.emulators.telegram import TelegramEmulator
+from tests.bot.conftest import TOKEN
+
+
+async def test_run_serves_shoppers_and_stops_cleanly_on_sigterm(
+    emulator: TelegramEmulator, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+        "MEDIA_DIR": str(tmp_path / "media"),
+        "WEB_PORT": "0",
+    }
+    env.pop("SHOPBOT_TEST_DATABASE_URL", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "shopbot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        anna = emulator.user(42, "Анна")
+        for _ in range(200):  # until the bot polls
+            if emulator.count("getUpdates"):
+                break
+            await asyncio.sleep(0.05)
+        await anna.send_text("/start")
+        # In production updates run as tasks: wait for the answer itself.
+        for _ in range(200):
+            if anna.messages:
+                break
+            await asyncio.sleep(0.05)
+        assert "Здравствуйте, Анна!" in anna.last["text"]
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    log = output.decode()
+    assert process.returncode == 0, log
+    assert "shopbot @shopbot_test_bot started: Telegram at " + emulator.base_url in log
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log
+    assert "Traceback" not in log
+    assert emulator.commands[("default", "")][0]["command"] == "start"
+    assert emulator.errors == []
+
+
+async def test_run_without_a_token_says_so_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "shopbot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await process.communicate()
+    assert process.returncode == 2
+    assert stderr.decode().strip().splitlines() == [
+        "shopbot: invalid setting BOT_TOKEN: required to run the bot"
+    ]
+
+
+async def test_a_malformed_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "ADMIN_IDS": "12,abc"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "shopbot",
+        "migrate",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await process.communicate()
+    lines = stderr.decode().strip().splitlines()
+    assert process.returncode == 2 and len(lines) == 1 and "ADMIN_IDS" in lines[0]
