@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -54,7 +56,7 @@ def main_menu() -> ReplyKeyboardMarkup:
     )
 
 
-def _pager(builder: InlineKeyboardBuilder, page: Page, make: object) -> None:
+def _pager(builder: InlineKeyboardBuilder, page: Page, make: Callable[[int], str]) -> None:
     """◀ 2/5 ▶ — arrows only where there is somewhere to go."""
     if page.pages <= 1:
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiogram import F
 from babel.support import LazyProxy
+from magic_filter import MagicFilter
 
 from shopbot.bot.i18n import LANGUAGES, create_i18n
 from shopbot.bot.keyboards import MAIN_MENU
@@ -11,7 +12,7 @@ from shopbot.bot.keyboards import MAIN_MENU
 _i18n = create_i18n()
 
 
-def menu_button(label: LazyProxy) -> object:
+def menu_button(label: LazyProxy) -> MagicFilter:
     """Matches a reply-keyboard button's text in any of the shop's languages."""
     texts = set()
     for language in LANGUAGES:
@@ -20,7 +21,7 @@ def menu_button(label: LazyProxy) -> object:
     return F.text.in_(texts)
 
 
-def plain_text() -> object:
+def plain_text() -> MagicFilter:
     """Typed text that is an answer, not a command or a main-menu button."""
     menu = set()
     for language in LANGUAGES:
