@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.app import ShopRuntime, start_shop
 from shopbot.config import Settings, load_settings
-from shopbot.emulators.telegram import TelegramEmulator
+from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
 from shopbot.models import Category, ProductImage
 from tests.factories import make_category, make_product
 
@@ -164,3 +164,20 @@ async def catalogue(session: AsyncSession, media_dir: Path) -> Catalogue:
     await make_product(session, "Кружка распродана", sku="MUG-0", stock=0, category=mugs)
     await make_product(session, "Кружка скрытая", sku="MUG-H", active=False, category=mugs)
     return Catalogue(clothes, shirts, mugs)
+
+
+async def check_out(shop: Shop, user_id: int, sku: str, *, confirm: bool = True) -> EmulatedUser:
+    """A shopper puts one unit of ``sku`` in the cart and goes through checkout (pickup, a
+    typed phone and comment), pressing Confirm unless ``confirm`` is False."""
+    shopper = shop.emulator.user(user_id, "Пётр")
+    await shopper.send_text(f"/start p_{sku}")
+    await shopper.press("🛒 В корзину")
+    await shopper.send_text("/cart")
+    await shopper.press("✅ Оформить заказ")
+    await shopper.send_text("Пётр")
+    await shopper.send_text("8 (900) 765-43-21")
+    await shopper.press("🏬 Самовывоз")
+    await shopper.send_text("Позвоните заранее")
+    if confirm:
+        await shopper.press("✅ Подтвердить")
+    return shopper

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from shopbot.bot.callbacks import CartAction, CartCb, OrdersAction, OrdersCb
 from shopbot.models import CartLine, Order, OrderStatus, Product, ProductImage
 from shopbot.services import cart
-from tests.bot.conftest import Catalogue, Shop
+from tests.bot.conftest import Catalogue, Shop, check_out
 
 
 def buttons(message: dict) -> list[str]:
@@ -159,19 +159,6 @@ async def test_cart_edge_cases(shop: Shop, catalogue: Catalogue) -> None:
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
 
 
-async def checkout_until_confirm(shop: Shop, user_id: int, sku: str) -> object:
-    shopper = shop.emulator.user(user_id, "Пётр")
-    await shopper.send_text(f"/start p_{sku}")
-    await shopper.press("🛒 В корзину")
-    await shopper.send_text("/cart")
-    await shopper.press("✅ Оформить заказ")
-    await shopper.send_text("Пётр")
-    await shopper.send_text("8 (900) 765-43-21")
-    await shopper.press("🏬 Самовывоз")
-    await shopper.send_text("Позвоните заранее")
-    return shopper
-
-
 async def test_checkout_survives_a_restart(shop: Shop, catalogue: Catalogue) -> None:
     petr = shop.emulator.user(501, "Пётр")
     await petr.send_text("/start p_TS-02")
@@ -207,7 +194,7 @@ async def test_cancel_leaves_checkout_and_keeps_the_cart(shop: Shop, catalogue: 
 
 
 async def test_double_tap_on_confirm_places_one_order(shop: Shop, catalogue: Catalogue) -> None:
-    petr = await checkout_until_confirm(shop, 601, "TS-04")
+    petr = await check_out(shop, 601, "TS-04", confirm=False)
     summary = petr.last
     await asyncio.gather(
         petr.press("✅ Подтвердить", message=summary),
@@ -222,8 +209,7 @@ async def test_double_tap_on_confirm_places_one_order(shop: Shop, catalogue: Cat
 async def test_forged_callbacks_cannot_touch_another_shoppers_things(
     shop: Shop, catalogue: Catalogue
 ) -> None:
-    victim = await checkout_until_confirm(shop, 701, "TS-05")
-    await victim.press("✅ Подтвердить")
+    victim = await check_out(shop, 701, "TS-05")
     await victim.send_text("/start p_MUG-1")
     await victim.press("🛒 В корзину")
     async with shop.session_factory() as session:

@@ -14,6 +14,7 @@ from shopbot.bot.routers.filters import menu_button
 from shopbot.bot.texts import order_card
 from shopbot.bot.ui import show
 from shopbot.errors import OrderNotFound
+from shopbot.models import Order
 from shopbot.services import orders
 from shopbot.services.catalogue import Page
 
@@ -45,12 +46,18 @@ async def list_page(query: CallbackQuery, callback_data: OrdersCb, session: Asyn
     await query.answer()
 
 
-async def show_order(query: CallbackQuery, callback_data: OrdersCb, session: AsyncSession) -> None:
+async def presser_order(query: CallbackQuery, session: AsyncSession, order_id: int) -> Order | None:
+    """The order a button names, only if it belongs to whoever pressed it (answered if not)."""
     try:
-        # Ownership is checked against the presser, whatever id the button carries.
-        order = await orders.order_of_user(session, query.from_user.id, callback_data.order_id)
+        return await orders.order_of_user(session, query.from_user.id, order_id)
     except OrderNotFound:
         await query.answer(_("Order not found."), show_alert=True)
+        return None
+
+
+async def show_order(query: CallbackQuery, callback_data: OrdersCb, session: AsyncSession) -> None:
+    order = await presser_order(query, session, callback_data.order_id)
+    if order is None:
         return
     await show(query, order_card(order), order_keyboard(order))
     await query.answer()

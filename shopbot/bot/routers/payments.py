@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.callbacks import PayAction, PayCb
 from shopbot.bot.notifier import shopper_status_text
+from shopbot.bot.routers.orders import presser_order
 from shopbot.bot.texts import order_placed
 from shopbot.config import Settings
-from shopbot.errors import OrderNotFound
 from shopbot.models import Order, OrderStatus
 from shopbot.money import format_price
 from shopbot.payments.base import NotPayable, PaymentError, PaymentProvider, ProviderUnavailable
@@ -31,7 +31,6 @@ from shopbot.payments.telegram import (
     record_successful_payment,
     validate_pre_checkout,
 )
-from shopbot.services import orders
 from shopbot.services.notifications import OrderNotifier, notify_safely
 
 log = logging.getLogger(__name__)
@@ -132,10 +131,8 @@ async def pay_again(
     notifier: OrderNotifier,
     settings: Settings,
 ) -> None:
-    try:
-        order = await orders.order_of_user(session, query.from_user.id, callback_data.order_id)
-    except OrderNotFound:
-        await query.answer(_("Order not found."), show_alert=True)
+    order = await presser_order(query, session, callback_data.order_id)
+    if order is None:
         return
     if order.status is not OrderStatus.AWAITING_PAYMENT:
         await query.answer(shopper_status_text(order), show_alert=True)
@@ -159,10 +156,8 @@ async def check_payment(
     payment_provider: PaymentProvider,
     notifier: OrderNotifier,
 ) -> None:
-    try:
-        order = await orders.order_of_user(session, query.from_user.id, callback_data.order_id)
-    except OrderNotFound:
-        await query.answer(_("Order not found."), show_alert=True)
+    order = await presser_order(query, session, callback_data.order_id)
+    if order is None:
         return
     try:
         order = await payment_provider.refresh(session, order, notifier=notifier)
