@@ -10,6 +10,7 @@ from aiogram.exceptions import TelegramForbiddenError
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shopbot.bot.admin_alerts import alert_low_stock, alert_new_order
 from shopbot.bot.i18n import PoI18n
 from shopbot.bot.render import h
 from shopbot.bot.texts import order_card, status_label
@@ -54,20 +55,16 @@ class BotNotifier:
             await self._send(chat_id, text)
 
     async def new_paid_order(self, order: Order) -> None:
-        with self.i18n.context(), self.i18n.use_locale(self.settings.default_language):
-            headline = (
-                _("🆕 New order №{number} (cash)")
-                if order.status is OrderStatus.AWAITING_CONFIRMATION
-                else _("💰 Order №{number} is paid")
-            ).format(number=order.number)
-            contact = _("Contact: {name}, {phone}").format(
-                name=h(order.contact_name), phone=h(order.contact_phone)
+        """Staff get the order with buttons to act on it; products the sale brought down to
+        the low-stock threshold are alerted once."""
+        async with self.session_factory() as session:
+            await alert_new_order(self.bot, self.settings, session, order)
+            await alert_low_stock(
+                self.bot,
+                self.settings,
+                session,
+                [line.product_id for line in order.lines if line.product_id is not None],
             )
-            text = f"{headline}\n{contact}\n\n{order_card(order)}"
-            if order.comment:
-                text += "\n" + _("Comment: {comment}").format(comment=h(order.comment))
-        for chat_id in self.staff_chats():
-            await self._send(chat_id, text)
 
     def staff_chats(self) -> list[int]:
         if self.settings.admin_chat_id is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.db import write_transaction
@@ -21,25 +21,54 @@ class StockChange:
     new: int
 
 
-async def set_stock(session: AsyncSession, sku: str, value: int, *, actor: str) -> StockChange:
-    """Set the sellable stock of a product to ``value`` (>= 0)."""
+async def set_stock(
+    session: AsyncSession,
+    sku: str,
+    value: int,
+    *,
+    actor: str,
+    low_stock_threshold: int | None = None,
+) -> StockChange:
+    """Set the sellable stock of a product to ``value`` (>= 0).
+
+    With ``low_stock_threshold``, stock above it re-arms the product's low-stock alert.
+    """
     if value < 0:
         raise ValueError("stock cannot be negative")
     async with write_transaction(session):
         product = await _locked(session, sku)
         old = product.stock
-        await session.execute(update(Product).where(Product.id == product.id).values(stock=value))
+        values: dict[str, object] = {"stock": value}
+        if low_stock_threshold is not None and value > low_stock_threshold:
+            values["low_stock_alerted"] = False
+        await session.execute(update(Product).where(Product.id == product.id).values(**values))
         await _record(session, product.id, actor, "set", old, value)
     return StockChange(product.id, product.sku, product.name, old, value)
 
 
-async def adjust_stock(session: AsyncSession, sku: str, delta: int, *, actor: str) -> StockChange:
-    """Add or remove units in one conditional update; refuses to go below zero."""
+async def adjust_stock(
+    session: AsyncSession,
+    sku: str,
+    delta: int,
+    *,
+    actor: str,
+    low_stock_threshold: int | None = None,
+) -> StockChange:
+    """Add or remove units in one conditional update; refuses to go below zero.
+
+    With ``low_stock_threshold``, stock above it re-arms the product's low-stock alert.
+    """
+    values: dict[str, object] = {"stock": Product.stock + delta}
+    if low_stock_threshold is not None:
+        values["low_stock_alerted"] = case(
+            (Product.stock + delta > low_stock_threshold, False),
+            else_=Product.low_stock_alerted,
+        )
     async with write_transaction(session):
         new = await session.scalar(
             update(Product)
             .where(Product.sku == sku, Product.stock + delta >= 0)
-            .values(stock=Product.stock + delta)
+            .values(**values)
             .returning(Product.stock)
         )
         product = await session.scalar(

@@ -77,8 +77,9 @@ async def test_pay_through_yookassa_marks_the_order_paid_and_tells_everyone(
     assert order.status is OrderStatus.PAID
     assert "Оплата 490\u00a0₽ получена. Заказ №1001 оплачен" in anna.last["text"]
     admin = yk_shop.emulator.user(ADMIN, "Хозяйка")
-    assert "💰 Заказ №1001 оплачен" in admin.last["text"]
-    assert "+79007654321" in admin.last["text"]
+    alert = next(text for text in admin.texts() if "💰 Новый оплаченный заказ" in text)
+    assert "№1001" in alert and "+79007654321" in alert and "Кружка «Утро»" in alert
+    assert "📉" in admin.last["text"] and "Кружка «Утро» (MUG-1): осталось 2" in admin.last["text"]
     assert await stock_of(yk_shop, "MUG-1") == 2
 
     # YooKassa redelivers: nothing changes, nobody is told twice.
@@ -159,6 +160,7 @@ async def test_cash_order_goes_to_the_shop_for_confirmation(
     anna = await check_out(shop, 106, "MUG-1")
     assert "Магазин свяжется с вами для подтверждения" in anna.last["text"]
     admin = shop.emulator.user(ADMIN, "Хозяйка")
-    assert "🆕 Новый заказ №1001 (оплата при получении)" in admin.last["text"]
+    alert = next(text for text in admin.texts() if "🆕 Новый заказ с оплатой при получении" in text)
+    assert "№1001" in alert and "+79007654321" in alert
     assert (await order_in_db(shop)).status is OrderStatus.AWAITING_CONFIRMATION
     assert shop.emulator.errors == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from shopbot.bot.routers import (
+    admin,
     cart,
     catalog,
     checkout,
@@ -22,8 +23,10 @@ from shopbot.bot.routers import (
 
 def build_root_router() -> Router:
     root = Router(name="shopbot")
-    # checkout first: while a shopper is in checkout, their typed text belongs to it.
+    # admin first: its one filter lets only admins' updates in, and their commands win even
+    # in the middle of a checkout; checkout next: a shopper's typed text belongs to it.
     root.include_routers(
+        admin.create_router(),
         checkout.create_router(),
         start.create_router(),
         catalog.create_router(),

@@ -1,0 +1,77 @@
+"""Admin buttons: ids, small numbers and a pending import's token, never prices or text."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+from shopbot.models import OrderStatus
+
+# Statuses travel as their position here: the names would not fit in 64 bytes.
+STATUSES = list(OrderStatus)
+NO_STATUS = -1
+
+
+def status_code(status: OrderStatus | None) -> int:
+    return NO_STATUS if status is None else STATUSES.index(status)
+
+
+def status_of(code: int) -> OrderStatus | None:
+    return STATUSES[code] if 0 <= code < len(STATUSES) else None
+
+
+class MenuAction(StrEnum):
+    STATS = "s"
+    EXPORT = "e"
+
+
+class AdminMenuCb(CallbackData, prefix="am"):
+    action: MenuAction
+
+
+class AdminStockCb(CallbackData, prefix="as"):
+    """A page of the low-stock list."""
+
+    page: int = 0
+
+
+class ProductAction(StrEnum):
+    SHOW = "s"
+    ADJUST = "a"
+    HIDE = "h"
+    UNHIDE = "u"
+
+
+class AdminProductCb(CallbackData, prefix="ap"):
+    action: ProductAction
+    product_id: int
+    delta: int = 0
+
+
+class OrderAction(StrEnum):
+    LIST = "l"
+    SHOW = "s"
+    MOVE = "m"
+
+
+class AdminOrderCb(CallbackData, prefix="ao"):
+    """``status``: the list's filter; ``target``/``expect``: a move and the status it was
+    offered from, so a button pressed after the order moved on is refused."""
+
+    action: OrderAction
+    order_id: int = 0
+    page: int = 0
+    status: int = NO_STATUS
+    target: int = NO_STATUS
+    expect: int = NO_STATUS
+
+
+class ImportAction(StrEnum):
+    APPLY = "y"
+    CANCEL = "n"
+
+
+class AdminImportCb(CallbackData, prefix="ai"):
+    action: ImportAction
+    token: str

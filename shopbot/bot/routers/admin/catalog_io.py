@@ -1,0 +1,204 @@
+"""Catalogue import through the chat (dry run, then Apply / Cancel) and CSV exports.
+
+A checked file waits under ``MEDIA_DIR/import/pending/<token>.csv``; the buttons carry only
+the token. Image paths in the file resolve inside ``MEDIA_DIR/import`` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from datetime import timedelta
+from io import BytesIO
+from pathlib import Path
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import BufferedInputFile, CallbackQuery, Document, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.bot.routers.admin.callbacks import AdminImportCb, ImportAction
+from shopbot.bot.routers.admin.keyboards import import_keyboard
+from shopbot.bot.routers.admin.products import actor
+from shopbot.bot.routers.admin.texts import (
+    ERRORS_IN_MESSAGE,
+    import_errors,
+    import_summary,
+    problem_line,
+)
+from shopbot.bot.ui import show
+from shopbot.config import Settings
+from shopbot.db import create_session_factory
+from shopbot.importer import ImportOptions, ImportReport, import_catalog
+from shopbot.importer.base import MB
+from shopbot.models import utcnow
+from shopbot.services.export import catalogue_csv, orders_csv
+
+MAX_IMPORT_BYTES = 5 * MB
+CSV_TYPES = frozenset({"text/csv", "text/comma-separated-values", "application/csv"})
+_TOKEN = re.compile(r"[0-9a-f]{16}")
+MAX_EXPORT_DAYS = 3650
+
+
+class ImportStates(StatesGroup):
+    waiting_file = State()
+
+
+def _pending(settings: Settings, token: str) -> Path:
+    return settings.media_dir / "import" / "pending" / f"{token}.csv"
+
+
+def _options(settings: Settings, user_id: int, *, dry_run: bool) -> ImportOptions:
+    return ImportOptions(
+        media_dir=settings.media_dir,
+        base_dir=settings.media_dir / "import",
+        dry_run=dry_run,
+        allow_urls=True,
+        max_file_bytes=MAX_IMPORT_BYTES,
+        actor=actor(user_id),
+    )
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _claim(path: Path) -> bytes | None:
+    """Take a pending file exactly once (a second Apply finds nothing)."""
+    claimed = path.with_suffix(".applying")
+    try:
+        path.rename(claimed)
+    except FileNotFoundError:
+        return None
+    try:
+        return claimed.read_bytes()
+    finally:
+        claimed.unlink(missing_ok=True)
+
+
+async def ask_for_file(message: Message, state: FSMContext) -> None:
+    await state.set_state(ImportStates.waiting_file)
+    await message.answer(_("Send the catalogue as a CSV file (at most 5 MB)."))
+
+
+def _refusal(document: Document) -> str | None:
+    name = (document.file_name or "").lower()
+    if not name.endswith(".csv") and document.mime_type not in CSV_TYPES:
+        return _(
+            "That is not a CSV file. In Excel: File → Save as → CSV, then send it with /import."
+        )
+    if document.file_size is not None and document.file_size > MAX_IMPORT_BYTES:
+        return _("The file is {size:.1f} MB; an import takes at most 5 MB.").format(
+            size=document.file_size / MB
+        )
+    return None
+
+
+async def receive_file(
+    message: Message, bot: Bot, state: FSMContext, session: AsyncSession, settings: Settings
+) -> None:
+    await state.clear()
+    document = message.document
+    assert document is not None
+    refusal = _refusal(document)
+    if refusal is not None:
+        await message.answer(refusal)
+        return
+    try:
+        downloaded = await bot.download(document, destination=BytesIO())
+    except TelegramBadRequest as exc:
+        await message.answer(_("Could not download the file: {error}").format(error=exc.message))
+        return
+    assert downloaded is not None
+    data = downloaded.getvalue()
+    factory = create_session_factory(session.bind)  # type: ignore[arg-type]
+    report = await import_catalog(factory, data, _options(settings, message.chat.id, dry_run=True))
+    if not report.ok:
+        await _send_errors(message, report)
+        return
+    token = secrets.token_hex(8)
+    await asyncio.to_thread(_write, _pending(settings, token), data)
+    await message.answer(import_summary(report), reply_markup=import_keyboard(token))
+
+
+async def _send_errors(message: Message, report: ImportReport) -> None:
+    await message.answer(import_errors(report))
+    if len(report.errors) > ERRORS_IN_MESSAGE:
+        listing = "\n".join(problem_line(problem) for problem in report.errors) + "\n"
+        await message.answer_document(
+            BufferedInputFile(listing.encode("utf-8"), filename="import-errors.txt")
+        )
+
+
+async def import_button(
+    query: CallbackQuery, callback_data: AdminImportCb, session: AsyncSession, settings: Settings
+) -> None:
+    path = (
+        _pending(settings, callback_data.token) if _TOKEN.fullmatch(callback_data.token) else None
+    )
+    if callback_data.action is ImportAction.CANCEL:
+        if path is not None:
+            await asyncio.to_thread(path.unlink, True)
+        await show(query, _("Import cancelled. Nothing was changed."))
+        await query.answer()
+        return
+    data = await asyncio.to_thread(_claim, path) if path is not None else None
+    if data is None:
+        await query.answer(_("This import was already applied or cancelled."), show_alert=True)
+        return
+    await query.answer(_("Importing…"))
+    factory = create_session_factory(session.bind)  # type: ignore[arg-type]
+    report = await import_catalog(
+        factory, data, _options(settings, query.from_user.id, dry_run=False)
+    )
+    if report.ok:
+        await show(query, import_summary(report))
+    elif isinstance(query.message, Message):
+        await show(query, _("The import was not applied."))
+        await _send_errors(query.message, report)
+
+
+async def export_catalogue(target: Message | CallbackQuery, session: AsyncSession) -> None:
+    data = await catalogue_csv(session)
+    name = f"catalogue-{utcnow():%Y-%m-%d}.csv"
+    chat_id = target.chat.id if isinstance(target, Message) else target.from_user.id
+    assert target.bot is not None
+    await target.bot.send_document(
+        chat_id,
+        BufferedInputFile(data, filename=name),
+        caption=_("The catalogue. Edit it and send it back with /import."),
+    )
+
+
+async def export_command(message: Message, session: AsyncSession) -> None:
+    await export_catalogue(message, session)
+
+
+async def export_orders_command(
+    message: Message, command: CommandObject, session: AsyncSession
+) -> None:
+    raw = (command.args or "30").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_EXPORT_DAYS:
+        await message.answer(_("Usage: /export_orders [days], e.g. /export_orders 7 (30 if none)."))
+        return
+    days = int(raw)
+    data = await orders_csv(session, utcnow() - timedelta(days=days))
+    await message.answer_document(
+        BufferedInputFile(data, filename=f"orders-{days}d-{utcnow():%Y-%m-%d}.csv"),
+        caption=_("Orders of the last {days} days.").format(days=days),
+    )
+
+
+def register(router: Router) -> None:
+    router.message.register(receive_file, Command("import"), F.document)
+    router.message.register(ask_for_file, Command("import"))
+    router.message.register(receive_file, ImportStates.waiting_file, F.document)
+    router.callback_query.register(import_button, AdminImportCb.filter())
+    router.message.register(export_command, Command("export"))
+    router.message.register(export_orders_command, Command("export_orders"))

@@ -1,0 +1,222 @@
+"""/stock, /price, /hide, /show and /product: the owner's hand on the catalogue."""
+
+from __future__ import annotations
+
+import re
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.bot.render import h
+from shopbot.bot.routers.admin.callbacks import AdminProductCb, AdminStockCb, ProductAction
+from shopbot.bot.routers.admin.keyboards import low_stock_keyboard, product_admin_keyboard
+from shopbot.bot.routers.admin.texts import low_stock_title, product_admin_card, stock_changed
+from shopbot.bot.ui import show
+from shopbot.config import Settings
+from shopbot.errors import ProductNotFound, StockWouldGoNegative
+from shopbot.importer.reader import MAX_PRICE, MAX_STOCK
+from shopbot.money import MoneyError, format_price, parse_price
+from shopbot.services import admin, catalogue, orders, stock
+
+PAGE_SIZE = 10
+_SET = re.compile(r"\d{1,10}")
+_ADJUST = re.compile(r"[+-]\d{1,10}")
+
+
+def actor(user_id: int) -> str:
+    return f"admin:{user_id}"
+
+
+def _stock_usage() -> str:
+    return _(
+        "Usage: /stock SKU N sets the stock, /stock SKU +N or /stock SKU -N changes it, "
+        "/stock alone lists what runs low."
+    )
+
+
+def _not_found(sku: str) -> str:
+    return _("No product with SKU {sku}.").format(sku=h(sku))
+
+
+async def _held(session: AsyncSession, product_id: int) -> int:
+    return (await orders.held_units(session, [product_id])).get(product_id, 0)
+
+
+async def _render_low_stock(
+    target: Message | CallbackQuery, session: AsyncSession, settings: Settings, page: int
+) -> None:
+    threshold = settings.low_stock_threshold
+    found = await admin.low_stock(session, threshold, page, PAGE_SIZE)
+    await show(target, low_stock_title(threshold, found.total), low_stock_keyboard(found))
+
+
+async def stock_command(
+    message: Message, command: CommandObject, session: AsyncSession, settings: Settings
+) -> None:
+    args = (command.args or "").split()
+    if not args:
+        await _render_low_stock(message, session, settings, 0)
+        return
+    if len(args) != 2 or not (_SET.fullmatch(args[1]) or _ADJUST.fullmatch(args[1])):
+        await message.answer(_stock_usage())
+        return
+    sku, value = args
+    amount = int(value)
+    if abs(amount) > MAX_STOCK:
+        await message.answer(_stock_usage())
+        return
+    who = actor(message.chat.id)
+    threshold = settings.low_stock_threshold
+    try:
+        if value[0] in "+-":
+            change = await stock.adjust_stock(
+                session, sku, amount, actor=who, low_stock_threshold=threshold
+            )
+        else:
+            change = await stock.set_stock(
+                session, sku, amount, actor=who, low_stock_threshold=threshold
+            )
+    except ProductNotFound:
+        await message.answer(_not_found(sku))
+        return
+    except StockWouldGoNegative as exc:
+        await message.answer(
+            _("Refused: {sku} has {stock} for sale, so {delta} would go below zero.").format(
+                sku=h(sku), stock=exc.stock, delta=exc.delta
+            )
+        )
+        return
+    held = await _held(session, change.product_id)
+    await message.answer(stock_changed(change.name, change.sku, change.old, change.new, held))
+
+
+async def low_stock_page(
+    query: CallbackQuery, callback_data: AdminStockCb, session: AsyncSession, settings: Settings
+) -> None:
+    await _render_low_stock(query, session, settings, callback_data.page)
+    await query.answer()
+
+
+async def price_command(message: Message, command: CommandObject, session: AsyncSession) -> None:
+    sku, _sep, raw = (command.args or "").strip().partition(" ")
+    try:
+        price = parse_price(raw) if raw.strip() else None
+    except MoneyError:
+        price = None
+    if not sku or price is None or price > MAX_PRICE:
+        await message.answer(_("Usage: /price SKU price, e.g. /price TS-01 1299 or 1 299,00."))
+        return
+    try:
+        change = await admin.set_price(session, sku, price, actor=actor(message.chat.id))
+    except ProductNotFound:
+        await message.answer(_not_found(sku))
+        return
+    await message.answer(
+        _("{name} ({sku}): price {old} → <b>{new}</b>").format(
+            name=h(change.name),
+            sku=h(sku),
+            old=format_price(change.old),
+            new=format_price(change.new),
+        )
+    )
+
+
+async def _set_visibility(
+    message: Message, command: CommandObject, session: AsyncSession, active: bool
+) -> None:
+    args = (command.args or "").split()
+    if len(args) != 1:
+        await message.answer(_("Usage: /hide SKU or /show SKU."))
+        return
+    sku = args[0]
+    try:
+        change = await admin.set_active(session, sku, active, actor=actor(message.chat.id))
+    except ProductNotFound:
+        await message.answer(_not_found(sku))
+        return
+    if active:
+        text = _("{name} ({sku}) is visible to shoppers.")
+    else:
+        text = _("{name} ({sku}) is hidden from shoppers.")
+    text = text.format(name=h(change.name), sku=h(sku))
+    if not change.changed:
+        text += " " + _("(It already was.)")
+    await message.answer(text)
+
+
+async def hide_command(message: Message, command: CommandObject, session: AsyncSession) -> None:
+    await _set_visibility(message, command, session, False)
+
+
+async def show_command(message: Message, command: CommandObject, session: AsyncSession) -> None:
+    await _set_visibility(message, command, session, True)
+
+
+async def _render_product(
+    target: Message | CallbackQuery, session: AsyncSession, product_id: int
+) -> bool:
+    session.expire_all()  # the changes just made were bulk updates: reload what is shown
+    product = await catalogue.get_product(session, product_id)
+    if product is None:
+        return False
+    held = await _held(session, product.id)
+    history = await admin.product_history(session, product.id)
+    await show(target, product_admin_card(product, held, history), product_admin_keyboard(product))
+    return True
+
+
+async def product_command(message: Message, command: CommandObject, session: AsyncSession) -> None:
+    args = (command.args or "").split()
+    if len(args) != 1:
+        await message.answer(_("Usage: /product SKU."))
+        return
+    product = await catalogue.get_product_by_sku(session, args[0])
+    if product is None:
+        await message.answer(_not_found(args[0]))
+        return
+    await _render_product(message, session, product.id)
+
+
+async def product_button(
+    query: CallbackQuery, callback_data: AdminProductCb, session: AsyncSession, settings: Settings
+) -> None:
+    product = await catalogue.get_product(session, callback_data.product_id)
+    if product is None:
+        await query.answer(_("This product no longer exists."), show_alert=True)
+        return
+    who = actor(query.from_user.id)
+    note = None
+    if callback_data.action is ProductAction.ADJUST and callback_data.delta:
+        try:
+            change = await stock.adjust_stock(
+                session,
+                product.sku,
+                callback_data.delta,
+                actor=who,
+                low_stock_threshold=settings.low_stock_threshold,
+            )
+            note = _("Stock {old} → {new}").format(old=change.old, new=change.new)
+        except StockWouldGoNegative as exc:
+            await query.answer(
+                _("Refused: only {stock} for sale.").format(stock=exc.stock), show_alert=True
+            )
+            return
+    elif callback_data.action in (ProductAction.HIDE, ProductAction.UNHIDE):
+        active = callback_data.action is ProductAction.UNHIDE
+        await admin.set_active(session, product.sku, active, actor=who)
+        note = _("Visible to shoppers") if active else _("Hidden from shoppers")
+    await _render_product(query, session, product.id)
+    await query.answer(note)
+
+
+def register(router: Router) -> None:
+    router.message.register(stock_command, Command("stock"))
+    router.message.register(price_command, Command("price"))
+    router.message.register(hide_command, Command("hide"))
+    router.message.register(show_command, Command("show"))
+    router.message.register(product_command, Command("product"))
+    router.callback_query.register(low_stock_page, AdminStockCb.filter())
+    router.callback_query.register(product_button, AdminProductCb.filter())

@@ -1,0 +1,236 @@
+"""What the shop owner reads: admin cards, reports and usage lines, translated and escaped."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from shopbot.bot.render import TEXT_LIMIT, cut, h
+from shopbot.bot.texts import delivery_label, product_card, status_label
+from shopbot.importer import ImportProblem, ImportReport
+from shopbot.models import Order, OrderEvent, OrderStatus, Product, User
+from shopbot.money import format_price
+from shopbot.services.admin import HistoryEntry
+from shopbot.services.stats import MOSCOW, Figures
+
+# More errors than this go to the owner as a .txt file instead of a message.
+ERRORS_IN_MESSAGE = 20
+
+
+def when(moment: datetime) -> str:
+    return moment.astimezone(MOSCOW).strftime("%d.%m %H:%M")
+
+
+def units(n: int) -> str:
+    return ngettext("{n} unit", "{n} units", n).format(n=n)
+
+
+def admin_help() -> str:
+    return "\n".join(
+        [
+            _("🛠 <b>Shop admin</b>"),
+            "",
+            _("/stock — products running low"),
+            _("/stock SKU N — set stock; /stock SKU +N or -N — change it"),
+            _("/price SKU price — set the price (1299, 1 299,00, 1299 ₽)"),
+            _("/hide SKU, /show SKU — hide a product from shoppers or show it"),
+            _("/product SKU — the product card with admin buttons"),
+            _("/import — load a catalogue CSV (dry run first)"),
+            _("/export — the catalogue as CSV; /export_orders [days] — orders as CSV"),
+            _("/orders_admin [status] — all orders, newest first"),
+            _("/stats — sales today, in 7 and in 30 days"),
+        ]
+    )
+
+
+def stock_line(product: Product, held: int) -> str:
+    line = _("Stock: <b>{stock}</b> for sale").format(stock=product.stock)
+    if held:
+        line += _(" (+{held} held by unpaid orders)").format(held=held)
+    return line
+
+
+def history_line(entry: HistoryEntry) -> str:
+    old, new = entry.old, entry.new
+    if entry.kind == "price" and old is not None and new is not None:
+        change = _("price {old} → {new}").format(
+            old=format_price(int(old)), new=format_price(int(new))
+        )
+    elif entry.kind == "hidden":
+        change = _("hidden")
+    elif entry.kind == "shown":
+        change = _("shown")
+    elif entry.kind == "import":
+        change = _("import: stock {old} → {new}").format(old=old or 0, new=new)
+    else:
+        change = _("stock {old} → {new}").format(old=old, new=new)
+    return f"• {when(entry.at)} {h(entry.actor)}: {change}"
+
+
+def product_admin_card(product: Product, held: int, history: list[HistoryEntry]) -> str:
+    """The card shoppers see (its caption-sized form), then what only the owner sees."""
+    lines = [
+        product_card(product, photo=True),
+        "",
+        "———",
+        _("SKU: <code>{sku}</code>").format(sku=h(product.sku)),
+        stock_line(product, held),
+        _("Visible to shoppers") if product.active else _("🙈 Hidden from shoppers"),
+    ]
+    if history:
+        lines += ["", _("<b>Recent changes</b>")] + [history_line(entry) for entry in history]
+    return "\n".join(lines)
+
+
+def low_stock_title(threshold: int, total: int) -> str:
+    if total == 0:
+        return _("✅ No product has {threshold} or fewer units left.").format(threshold=threshold)
+    return _("📉 <b>Low stock</b> (≤ {threshold}): {count}").format(
+        threshold=threshold, count=total
+    )
+
+
+def stock_changed(name: str, sku: str, old: int, new: int, held: int) -> str:
+    text = _("{name} ({sku}): stock {old} → <b>{new}</b>").format(
+        name=h(name), sku=h(sku), old=old, new=new
+    )
+    if held:
+        text += "\n" + _("Held by unpaid orders: {held}").format(held=held)
+    return text
+
+
+def order_admin_card(order: Order, shopper: User | None, events: list[OrderEvent]) -> str:
+    lines = [
+        _("📦 <b>Order №{number}</b> — {status}").format(
+            number=order.number, status=status_label(order.status)
+        ),
+        _("Placed: {date}").format(
+            date=order.created_at.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M")
+        ),
+    ]
+    if order.attention:
+        lines.append(_("⚠ Needs attention: {reason}").format(reason=h(cut(order.attention, 300))))
+    who = h(shopper.first_name) if shopper else ""
+    if shopper and shopper.username:
+        who += f" @{h(shopper.username)}"
+    lines += [
+        _("Shopper: {who} (id {id})").format(who=who, id=order.user_id),
+        _("Contact: {name}, {phone}").format(
+            name=h(order.contact_name), phone=h(order.contact_phone)
+        ),
+        _("Delivery: {method}").format(method=delivery_label(order.delivery_method)),
+    ]
+    if order.delivery_address:
+        lines.append(_("Address: {address}").format(address=h(cut(order.delivery_address, 500))))
+    if order.comment:
+        lines.append(_("Comment: {comment}").format(comment=h(cut(order.comment, 500))))
+    lines.append(_("Payment: {provider}").format(provider=h(order.payment_provider)))
+    lines.append("")
+    for line in order.lines[:30]:
+        lines.append(
+            f"• {h(cut(line.name, 80))} ({h(line.sku)}) × {line.quantity} = "
+            f"{format_price(line.line_total)}"
+        )
+    if len(order.lines) > 30:
+        lines.append(_("… and {n} more lines").format(n=len(order.lines) - 30))
+    lines.append(_("Total: <b>{total}</b>").format(total=format_price(order.total)))
+    if events:
+        lines += ["", _("<b>History</b>")]
+        for event in events[-8:]:
+            if event.kind == "status" and event.to_status:
+                change = status_label(OrderStatus(event.to_status))
+                if event.from_status:
+                    change = f"{status_label(OrderStatus(event.from_status))} → {change}"
+            else:
+                change = h(event.kind)
+            lines.append(f"• {when(event.at)} {h(event.actor)}: {change}")
+    return "\n".join(lines)[:TEXT_LIMIT]
+
+
+def orders_title(status: OrderStatus | None, total: int) -> str:
+    if total == 0:
+        return _("No orders found.")
+    if status is None:
+        return _("📦 <b>All orders</b>: {count}").format(count=total)
+    return _("📦 <b>Orders {status}</b>: {count}").format(status=status_label(status), count=total)
+
+
+def statuses_usage() -> str:
+    names = ", ".join(status.value for status in OrderStatus)
+    return _("Usage: /orders_admin [status], where status is one of: {names}").format(names=names)
+
+
+def moved(order: Order) -> str:
+    return _("Order №{number} is now {status}.").format(
+        number=order.number, status=status_label(order.status)
+    )
+
+
+def problem_line(problem: ImportProblem) -> str:
+    where = []
+    if problem.line is not None:
+        where.append(_("line {n}").format(n=problem.line))
+    if problem.column:
+        where.append(problem.column)
+    prefix = f"{', '.join(where)}: " if where else ""
+    return prefix + problem.message
+
+
+def import_summary(report: ImportReport) -> str:
+    if report.dry_run:
+        head = _("🔎 <b>Checked {rows} rows.</b> The import would:").format(rows=report.rows)
+    else:
+        head = _("✅ <b>Import done ({rows} rows):</b>").format(rows=report.rows)
+    lines = [
+        head,
+        _("• create {n}").format(n=report.created),
+        _("• update {n}").format(n=report.updated),
+        _("• leave unchanged {n}").format(n=report.unchanged),
+    ]
+    if report.images_processed:
+        lines.append(_("• pictures {n}").format(n=report.images_processed))
+    if report.warnings:
+        lines += ["", _("Warnings:")]
+        lines += [f"• {h(cut(problem_line(w), 300))}" for w in report.warnings[:5]]
+    return "\n".join(lines)
+
+
+def import_errors(report: ImportReport) -> str:
+    """The errors (when few) with their lines; nothing was written."""
+    count = len(report.errors)
+    head = ngettext(
+        "❌ The file has {n} error. Nothing was changed.",
+        "❌ The file has {n} errors. Nothing was changed.",
+        count,
+    ).format(n=count)
+    if count > ERRORS_IN_MESSAGE:
+        return head + "\n" + _("The full list is in the attached file.")
+    body = "\n".join(f"• {h(cut(problem_line(problem), 180))}" for problem in report.errors)
+    return f"{head}\n\n{body}"[:TEXT_LIMIT]
+
+
+def stats_text(periods: list[Figures]) -> str:
+    titles = {1: _("Today"), 7: _("7 days"), 30: _("30 days")}
+    blocks = [_("📊 <b>Sales</b>")]
+    for figures in periods:
+        block = [
+            "",
+            f"<b>{titles.get(figures.days, str(figures.days))}</b>",
+            _("Orders: {orders}, paid: {paid}").format(orders=figures.orders, paid=figures.paid),
+            _("Revenue: {revenue}, average order: {average}").format(
+                revenue=format_price(figures.revenue), average=format_price(figures.average)
+            ),
+            _("Carts started → orders placed → paid: {carts} → {orders} → {paid}").format(
+                carts=figures.carts_started, orders=figures.orders, paid=figures.paid
+            ),
+        ]
+        for number, top in enumerate(figures.top, 1):
+            block.append(
+                f"{number}. {h(cut(top.name, 60))} — {units(top.quantity)}, "
+                f"{format_price(top.revenue)}"
+            )
+        blocks += block
+    blocks += ["", _("Carts started: open carts begun in the period plus placed orders.")]
+    return "\n".join(blocks)[:TEXT_LIMIT]

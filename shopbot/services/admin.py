@@ -1,0 +1,172 @@
+"""What the shop owner changes by hand: prices, visibility, and the history of a product.
+
+Stock changes live in :mod:`shopbot.services.stock`; every change here is one unit of work
+with an event row naming the admin who made it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.db import write_transaction
+from shopbot.errors import ProductNotFound
+from shopbot.models import Order, OrderStatus, Product, ProductEvent, StockEvent, utcnow
+from shopbot.services.catalogue import Page
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    product_id: int
+    name: str
+    old: int
+    new: int
+
+
+@dataclass(frozen=True)
+class VisibilityChange:
+    product_id: int
+    name: str
+    active: bool
+    changed: bool  # False: it already was so, nothing written
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a product's history: a stock, price or visibility change."""
+
+    at: datetime
+    actor: str
+    kind: str  # a stock event's reason ("set", "adjust", "import") or "price"/"hidden"/"shown"
+    old: str | None
+    new: str | None
+
+
+async def set_price(session: AsyncSession, sku: str, price: int, *, actor: str) -> PriceChange:
+    if price < 0:
+        raise ValueError("price cannot be negative")
+    async with write_transaction(session):
+        product = await _product(session, sku)
+        old = product.price
+        if old != price:
+            await session.execute(
+                update(Product)
+                .where(Product.id == product.id)
+                .values(price=price, updated_at=utcnow())
+            )
+            await _record(session, product.id, actor, "price", str(old), str(price))
+    return PriceChange(product.id, product.name, old, price)
+
+
+async def set_active(
+    session: AsyncSession, sku: str, active: bool, *, actor: str
+) -> VisibilityChange:
+    """Show a product to shoppers or hide it; hiding keeps it in carts and past orders."""
+    async with write_transaction(session):
+        product = await _product(session, sku)
+        changed = product.active != active
+        if changed:
+            await session.execute(
+                update(Product)
+                .where(Product.id == product.id)
+                .values(active=active, updated_at=utcnow())
+            )
+            await _record(session, product.id, actor, "shown" if active else "hidden", None, None)
+    return VisibilityChange(product.id, product.name, active, changed)
+
+
+async def product_history(
+    session: AsyncSession, product_id: int, limit: int = 5
+) -> list[HistoryEntry]:
+    """The newest ``limit`` stock, price and visibility changes, newest first."""
+    stock = await session.scalars(
+        select(StockEvent)
+        .where(StockEvent.product_id == product_id)
+        .order_by(StockEvent.id.desc())
+        .limit(limit)
+    )
+    other = await session.scalars(
+        select(ProductEvent)
+        .where(ProductEvent.product_id == product_id)
+        .order_by(ProductEvent.id.desc())
+        .limit(limit)
+    )
+    entries = [
+        HistoryEntry(
+            e.at,
+            e.actor,
+            e.reason,
+            None if e.old_stock is None else str(e.old_stock),
+            None if e.new_stock is None else str(e.new_stock),
+        )
+        for e in stock
+    ]
+    entries += [HistoryEntry(e.at, e.actor, e.kind, e.old_value, e.new_value) for e in other]
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]
+
+
+async def low_stock(
+    session: AsyncSession, threshold: int, page: int, page_size: int
+) -> Page[Product]:
+    """Products at or below ``threshold`` units, fewest first (hidden ones too)."""
+    condition = Product.stock <= threshold
+    total = await session.scalar(select(func.count()).select_from(Product).where(condition)) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 0), pages - 1)
+    items = await session.scalars(
+        select(Product)
+        .where(condition)
+        .order_by(Product.stock, Product.sku)
+        .limit(page_size)
+        .offset(page * page_size)
+    )
+    return Page(items=list(items), page=page, pages=pages, total=total)
+
+
+async def all_orders(
+    session: AsyncSession, status: OrderStatus | None, page: int, page_size: int
+) -> Page[Order]:
+    """Every shopper's orders, newest first, optionally of one status."""
+    condition = Order.status == status if status is not None else true()
+    total = await session.scalar(select(func.count()).select_from(Order).where(condition)) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 0), pages - 1)
+    items = await session.scalars(
+        select(Order)
+        .where(condition)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(page_size)
+        .offset(page * page_size)
+    )
+    return Page(items=list(items), page=page, pages=pages, total=total)
+
+
+async def _product(session: AsyncSession, sku: str) -> Product:
+    product = await session.scalar(
+        select(Product)
+        .where(Product.sku == sku)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if product is None:
+        raise ProductNotFound(sku)
+    return product
+
+
+async def _record(
+    session: AsyncSession,
+    product_id: int,
+    actor: str,
+    kind: str,
+    old: str | None,
+    new: str | None,
+) -> None:
+    await session.execute(
+        insert(ProductEvent).values(
+            product_id=product_id, at=utcnow(), actor=actor, kind=kind, old_value=old, new_value=new
+        )
+    )

@@ -1,0 +1,108 @@
+"""CSV exports: the catalogue in the importer's own format (a round trip changes nothing),
+and orders for Excel (UTF-8 with BOM, semicolons, decimal commas: what Russian Excel reads).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.models import Category, Order, Product
+from shopbot.services.stats import MOSCOW
+
+CATALOGUE_COLUMNS = ("sku", "name", "price", "stock", "category", "description", "active")
+ORDER_COLUMNS = (
+    "number",
+    "placed",
+    "status",
+    "name",
+    "phone",
+    "delivery",
+    "address",
+    "comment",
+    "payment",
+    "sku",
+    "product",
+    "quantity",
+    "unit_price",
+    "line_total",
+    "order_total",
+)
+# A cell starting with one of these is a formula to Excel (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_money(kopecks: int) -> str:
+    """``129900`` -> ``1299,00``: a number to Russian Excel, a price to the importer."""
+    roubles, cents = divmod(kopecks, 100)
+    return f"{roubles},{cents:02d}"
+
+
+async def catalogue_csv(session: AsyncSession) -> bytes:
+    """Every product, hidden ones included. Pictures are left out on purpose: a row without
+    an ``image`` column keeps the product's pictures as they are when imported back."""
+    rows = await session.execute(
+        select(Product, Category.path)
+        .outerjoin(Category, Category.id == Product.category_id)
+        .order_by(Product.sku)
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CATALOGUE_COLUMNS)
+    for product, path in rows:
+        writer.writerow(
+            (
+                product.sku,
+                product.name,
+                excel_money(product.price),
+                product.stock,
+                path or "",
+                product.description,
+                "1" if product.active else "0",
+            )
+        )
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+async def orders_csv(session: AsyncSession, since: datetime) -> bytes:
+    """One row per order line for orders placed since ``since``, newest first."""
+    orders = await session.scalars(
+        select(Order).where(Order.created_at >= since).order_by(Order.id.desc())
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(ORDER_COLUMNS)
+    for order in orders:
+        head = (
+            order.number or str(order.id),
+            order.created_at.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M"),
+            str(order.status),
+            _text(order.contact_name),
+            order.contact_phone,
+            str(order.delivery_method),
+            _text(order.delivery_address or ""),
+            _text(order.comment or ""),
+            order.payment_provider,
+        )
+        for line in order.lines:
+            writer.writerow(
+                (
+                    *head,
+                    _text(line.sku),
+                    _text(line.name),
+                    line.quantity,
+                    excel_money(line.unit_price),
+                    excel_money(line.line_total),
+                    excel_money(order.total),
+                )
+            )
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _text(value: str) -> str:
+    """Shopper-typed text made inert for spreadsheets (a leading quote shows it as text)."""
+    return "'" + value if value.startswith(_FORMULA_START) else value

@@ -1,0 +1,362 @@
+"""The owner's admin commands end to end: the real dispatcher on the Bot API emulator, the
+real importer and database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from shopbot.bot.admin_alerts import alert_low_stock, alert_new_order
+from shopbot.bot.routers.admin.callbacks import AdminProductCb, ProductAction
+from shopbot.models import DeliveryMethod, Order, OrderStatus, Product, StockEvent
+from shopbot.services import cart, orders
+from shopbot.services.orders import Checkout
+from tests.bot.conftest import Catalogue, Shop, ShopFactory
+from tests.factories import make_user
+
+ADMIN = 900
+UNKNOWN = "Извините, я не понял."
+
+
+def buttons(message: dict) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    return [button["text"] for row in markup.get("inline_keyboard", []) for button in row]
+
+
+@pytest.fixture
+async def admin_shop(shop_factory: ShopFactory) -> Shop:
+    shop = await shop_factory(admin_ids=[ADMIN])
+    await shop.emulator.user(ADMIN, "Хозяйка").send_text("/start")
+    return shop
+
+
+async def product(shop: Shop, sku: str) -> Product:
+    async with shop.session_factory() as session:
+        found = await session.scalar(select(Product).where(Product.sku == sku))
+        assert found is not None
+        return found
+
+
+async def downloaded(shop: Shop, message: dict) -> bytes:
+    buffer = await shop.bot.download(message["document"]["file_id"])
+    assert buffer is not None
+    return buffer.getvalue()
+
+
+async def place_cash_order(shop: Shop, user_id: int, sku: str, quantity: int = 1) -> Order:
+    async with shop.session_factory() as session:
+        found = await session.scalar(select(Product).where(Product.sku == sku))
+        assert found is not None
+        await cart.set_quantity(session, user_id, found.id, quantity)
+        return await orders.place_order(
+            session,
+            user_id,
+            Checkout("Анна", "+79001234567", DeliveryMethod.COURIER, "Москва, ул. Ленина, 1"),
+            token=f"t-{user_id}-{sku}",
+            payment_provider="cash",
+            payment_timeout=None,
+        )
+
+
+async def test_a_non_admin_gets_no_admin_command_and_changes_nothing(
+    admin_shop: Shop, catalogue: Catalogue
+) -> None:
+    anna = admin_shop.emulator.user(101, "Анна")
+    before = await product(admin_shop, "TS-01")
+    for command in (
+        "/admin",
+        "/stock",
+        "/stock TS-01 0",
+        "/price TS-01 1",
+        "/hide TS-01",
+        "/show MUG-H",
+        "/product TS-01",
+        "/import",
+        "/export",
+        "/export_orders",
+        "/orders_admin",
+        "/stats",
+    ):
+        await anna.send_text(command)
+        assert anna.last["text"].startswith(UNKNOWN), command
+    await anna.send_document("c.csv", b"sku,name,price\nTS-01,X,1\n", caption="/import")
+    assert anna.last["text"].startswith(UNKNOWN)
+    forged = AdminProductCb(action=ProductAction.ADJUST, product_id=before.id, delta=-5).pack()
+    answer = await anna.press_data(forged, message=anna.last)
+    assert answer is not None and "устарела" in answer.text
+    after = await product(admin_shop, "TS-01")
+    assert (after.stock, after.price, after.active, after.name) == (5, 129900, True, before.name)
+    assert not (await product(admin_shop, "MUG-H")).active
+    assert all("document" not in message for message in anna.messages)
+    assert admin_shop.emulator.errors == []
+
+
+async def test_admin_menu_and_stock_commands(admin_shop: Shop, catalogue: Catalogue) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_text("/admin")
+    assert "/stock АРТИКУЛ N" in owner.last["text"]
+    assert "📉 Мало на складе" in buttons(owner.last)
+
+    await owner.send_text("/stock")
+    assert "Мало на складе</b> (≤ 3): 2" in owner.last["html_text"]
+    assert buttons(owner.last) == ["MUG-0 · Кружка распродана — 0", "MUG-1 · Кружка «Утро» — 3"]
+
+    await owner.send_text("/stock TS-01 8")
+    assert owner.last["text"] == "Футболка 01 (TS-01): остаток 5 → 8"
+    await owner.send_text("/stock TS-01 +2")
+    assert "остаток 8 → 10" in owner.last["text"]
+    await owner.send_text("/stock TS-01 -3")
+    assert "остаток 10 → 7" in owner.last["text"]
+    await owner.send_text("/stock TS-01 -20")
+    assert owner.last["text"].startswith("Отказано: у TS-01 в продаже 7")
+    for bad in ("/stock TS-01 abc", "/stock TS-01", "/stock TS-01 1.5"):
+        await owner.send_text(bad)
+        assert owner.last["text"].startswith("Как использовать: /stock"), bad
+    await owner.send_text("/stock NOPE 1")
+    assert owner.last["text"] == "Нет товара с артикулом NOPE."
+    assert (await product(admin_shop, "TS-01")).stock == 7
+
+    # Units held by an unpaid order are shown beside the stock for sale.
+    async with admin_shop.session_factory() as session:
+        await make_user(session, 101)
+    await place_cash_order(admin_shop, 101, "TS-01", 2)
+    await owner.send_text("/stock TS-01 +1")
+    assert owner.last["text"] == ("Футболка 01 (TS-01): остаток 5 → 6\nВ неоплаченных заказах: 2")
+    async with admin_shop.session_factory() as session:
+        actors = set(await session.scalars(select(StockEvent.actor)))
+    assert actors == {f"admin:{ADMIN}"}
+
+
+async def test_price_hide_show_and_product_card(admin_shop: Shop, catalogue: Catalogue) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_text("/price TS-01 1 499,50")
+    assert (
+        owner.last["text"] == "Футболка 01 (TS-01): цена 1\u00a0299\u00a0₽ → 1\u00a0499,50\u00a0₽"
+    )
+    for bad in ("/price TS-01 abc", "/price TS-01", "/price"):
+        await owner.send_text(bad)
+        assert owner.last["text"].startswith("Как использовать: /price"), bad
+    await owner.send_text("/hide TS-01")
+    assert owner.last["text"] == "Футболка 01 (TS-01) скрыт от покупателей."
+    assert not (await product(admin_shop, "TS-01")).active
+    await owner.send_text("/show MUG-H")
+    assert owner.last["text"] == "Кружка скрытая (MUG-H) виден покупателям."
+    await owner.send_text("/show MUG-H")
+    assert owner.last["text"].endswith("(Так уже было.)")
+    await owner.send_text("/hide")
+    assert owner.last["text"].startswith("Как использовать: /hide")
+
+    await owner.send_text("/product MUG-1")
+    card = owner.last
+    assert "<b>Кружка «Утро»</b>" in card["html_text"] and "Артикул: MUG-1" in card["text"]
+    assert buttons(card) == ["-10", "-1", "+1", "+10", "🙈 Скрыть", "🔄"]
+    answer = await owner.press("+10", message=card)
+    assert answer is not None and answer.text == "Остаток 3 → 13"
+    answer = await owner.press("-10", message=card)
+    answer = await owner.press("-10", message=card)
+    assert answer is not None and answer.show_alert and "только 3" in answer.text
+    await owner.press("🙈 Скрыть", message=card)
+    assert "🙈 Скрыт от покупателей" in owner.last["text"]
+    assert "👁 Показать" in buttons(owner.last)
+    assert f"admin:{ADMIN}: скрыт" in owner.last["text"]
+    assert f"admin:{ADMIN}: остаток 13 → 3" in owner.last["text"]
+    found = await product(admin_shop, "MUG-1")
+    assert (found.stock, found.active) == (3, False)
+    await owner.send_text("/product NOPE")
+    assert owner.last["text"] == "Нет товара с артикулом NOPE."
+    assert admin_shop.emulator.errors == []
+
+
+GOOD_CSV = (
+    "sku;name;price;stock;category\n"
+    "TS-01;Футболка 01;1 399,00;5;Одежда / Футболки\n"
+    "NEW-1;Новинка;990;7;Новое\n"
+).encode()
+BAD_CSV = "sku,name,price,stock\nTS-01,Футболка,abc,5\nNEW-2,,10,x\n".encode()
+
+
+async def test_import_in_the_chat_dry_run_then_apply(
+    admin_shop: Shop, catalogue: Catalogue
+) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_document("catalogue.csv", GOOD_CSV, caption="/import")
+    summary = owner.last
+    assert "Проверено строк: 2." in summary["text"]
+    assert "новые товары: 1" in summary["text"] and "изменённые: 1" in summary["text"]
+    assert buttons(summary) == ["✅ Применить", "✖ Отменить"]
+    assert (await product(admin_shop, "TS-01")).price == 129900  # a dry run writes nothing
+
+    await owner.press("✅ Применить", message=summary)
+    assert "Импорт выполнен (строк: 2)" in owner.last["text"]
+    assert (await product(admin_shop, "TS-01")).price == 139900
+    assert (await product(admin_shop, "NEW-1")).stock == 7
+    answer = await owner.press_data(
+        summary["reply_markup"]["inline_keyboard"][0][0]["callback_data"], message=summary
+    )
+    assert answer is not None and "уже применён" in answer.text
+
+    # /import first, then the file; Cancel leaves everything as it was.
+    await owner.send_text("/import")
+    assert "Пришлите каталог файлом CSV" in owner.last["text"]
+    await owner.send_document("again.csv", GOOD_CSV.replace(b"990", b"999"))
+    await owner.press("✖ Отменить")
+    assert owner.last["text"] == "Импорт отменён. Ничего не изменилось."
+    assert (await product(admin_shop, "NEW-1")).price == 99000
+    assert list((admin_shop.settings.media_dir / "import" / "pending").iterdir()) == []
+
+
+async def test_import_errors_come_back_with_lines_and_change_nothing(
+    admin_shop: Shop, catalogue: Catalogue
+) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_document("bad.csv", BAD_CSV, caption="/import")
+    text = owner.last["text"]
+    assert text.startswith("❌ В файле 3 ошибки. Ничего не изменилось.")
+    assert "строка 2, price" in text and "строка 3, name" in text and "строка 3, stock" in text
+    assert (await product(admin_shop, "TS-01")).price == 129900
+
+    many = "sku,name,price\n" + "".join(f"E-{n},Товар,abc\n" for n in range(25))
+    await owner.send_document("many.csv", many.encode(), caption="/import")
+    listing = owner.last
+    assert listing["document"]["file_name"] == "import-errors.txt"
+    content = (await downloaded(admin_shop, listing)).decode()
+    assert content.count("\n") == 25 and content.startswith("строка 2, price:")
+    assert "В файле 25 ошибок" in owner.texts()[-2]
+
+    await owner.send_document(
+        "photo.jpg", b"\xff\xd8\xff", caption="/import", mime_type="image/jpeg"
+    )
+    assert owner.last["text"].startswith("Это не файл CSV.")
+    downloads_before = len([c for c in admin_shop.emulator.calls if c.method == "getFile"])
+    await owner.send_document("huge.csv", b"x" * (6 * 1024 * 1024), caption="/import")
+    assert owner.last["text"] == "Файл весит 6.0 МБ, а импорт принимает не больше 5 МБ."
+    assert len([c for c in admin_shop.emulator.calls if c.method == "getFile"]) == downloads_before
+    async with admin_shop.session_factory() as session:
+        assert await session.scalar(select(Product).where(Product.sku == "E-1")) is None
+
+
+async def test_export_then_import_changes_nothing(admin_shop: Shop, catalogue: Catalogue) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_text("/export")
+    exported = owner.last
+    assert exported["document"]["file_name"].startswith("catalogue-")
+    data = await downloaded(admin_shop, exported)
+    assert data.startswith("\ufeffsku;name;price".encode())
+    await owner.send_document("catalogue.csv", data, caption="/import")
+    text = owner.last["text"]
+    assert "новые товары: 0" in text and "изменённые: 0" in text
+    assert "без изменений: 15" in text
+
+    async with admin_shop.session_factory() as session:
+        await make_user(session, 101)
+    await place_cash_order(admin_shop, 101, "MUG-1", 2)
+    await owner.send_text("/export_orders 7")
+    orders_file = await downloaded(admin_shop, owner.last)
+    assert orders_file.startswith(b"\xef\xbb\xbfnumber;placed;status")
+    assert "1001;" in orders_file.decode("utf-8-sig")
+    await owner.send_text("/export_orders abc")
+    assert owner.last["text"].startswith("Как использовать: /export_orders")
+
+
+async def test_orders_admin_moves_an_order_and_tells_the_shopper(
+    admin_shop: Shop, catalogue: Catalogue
+) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    anna = admin_shop.emulator.user(101, "Анна")
+    await anna.send_text("/start")
+    first = await place_cash_order(admin_shop, 101, "MUG-1", 1)
+    await place_cash_order(admin_shop, 101, "TS-02", 2)
+
+    await owner.send_text("/orders_admin")
+    assert "Все заказы</b>: 2" in owner.last["html_text"]
+    assert buttons(owner.last)[0].startswith("№1002")
+    await owner.send_text("/orders_admin awaiting_confirmation")
+    assert "ожидает подтверждения" in owner.last["text"]
+    await owner.send_text("/orders_admin nonsense")
+    assert owner.last["text"].startswith("Как использовать: /orders_admin")
+    await owner.send_text("/orders_admin shipped")
+    assert owner.last["text"] == "Заказов не найдено."
+
+    await owner.send_text("/orders_admin")
+    await owner.press(buttons(owner.last)[1])
+    card = owner.last
+    assert "Заказ №1001" in card["text"] and "+79001234567" in card["text"]
+    assert "Москва, ул. Ленина, 1" in card["text"] and "Кружка «Утро» (MUG-1) × 1" in card["text"]
+    assert buttons(card) == ["→ подтверждён", "✖ Отменить", "⬅ Все заказы"]
+    answer = await owner.press("→ подтверждён", message=card)
+    assert answer is not None and answer.text == "Заказ №1001 теперь: подтверждён."
+    assert "№1001" in anna.last["text"] and "подтверждён" in anna.last["text"]
+    assert buttons(owner.last) == ["→ отправлен", "✖ Отменить", "⬅ Все заказы"]
+    assert f"admin:{ADMIN}: ожидает подтверждения → подтверждён" in owner.last["text"]
+
+    stale = owner.last["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await owner.press("→ отправлен")
+    await owner.press("→ доставлен")
+    answer = await owner.press_data(stale, message=owner.last)
+    assert answer is not None and "уже в статусе «доставлен»" in answer.text
+    async with admin_shop.session_factory() as session:
+        events = await orders.events_of(session, first.id)
+        assert (await orders.get_order(session, first.id)).status is OrderStatus.DELIVERED
+    assert [e.actor for e in events if e.kind == "status"] == [f"admin:{ADMIN}"] * 3
+
+    # Cancelling an unpaid cash order returns its stock.
+    await owner.send_text("/orders_admin")
+    await owner.press(buttons(owner.last)[0])
+    await owner.press("✖ Отменить")
+    assert (await product(admin_shop, "TS-02")).stock == 5
+    assert "№1002" in anna.last["text"] and "отмен" in anna.last["text"]
+    assert admin_shop.emulator.errors == []
+
+
+async def test_alerts_for_new_orders_and_low_stock_once(
+    admin_shop: Shop, catalogue: Catalogue
+) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    async with admin_shop.session_factory() as session:
+        await make_user(session, 101)
+    order = await place_cash_order(admin_shop, 101, "MUG-1", 1)
+    mug = await product(admin_shop, "MUG-1")
+    async with admin_shop.session_factory() as session:
+        await alert_new_order(admin_shop.bot, admin_shop.settings, session, order)
+    alert = owner.last
+    assert "Новый заказ с оплатой при получении" in alert["text"]
+    assert "Заказ №1001" in alert["text"] and "+79001234567" in alert["text"]
+    assert buttons(alert) == ["→ подтверждён", "✖ Отменить", "⬅ Все заказы"]
+    await owner.press("→ подтверждён", message=alert)
+    assert "подтверждён" in owner.last["text"]
+
+    sent = len(owner.messages)
+    async with admin_shop.session_factory() as session:
+        await alert_low_stock(admin_shop.bot, admin_shop.settings, session, [mug.id])
+        assert len(owner.messages) == sent + 1
+        assert "Кружка «Утро» (MUG-1): осталось 2" in owner.last["text"]
+        await alert_low_stock(admin_shop.bot, admin_shop.settings, session, [mug.id])
+        assert len(owner.messages) == sent + 1  # once, until restocked
+    await owner.send_text("/stock MUG-1 10")
+    await owner.send_text("/stock MUG-1 -8")
+    sent = len(owner.messages)
+    async with admin_shop.session_factory() as session:
+        await alert_low_stock(admin_shop.bot, admin_shop.settings, session, [mug.id])
+    assert len(owner.messages) == sent + 1
+    await owner.press("MUG-1 — 2")
+    assert "Артикул: MUG-1" in owner.last["text"]
+
+    # A chat that blocked the bot breaks nothing.
+    owner.block_bot()
+    async with admin_shop.session_factory() as session:
+        await alert_new_order(admin_shop.bot, admin_shop.settings, session, order)
+
+
+async def test_stats_command(admin_shop: Shop, catalogue: Catalogue) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    async with admin_shop.session_factory() as session:
+        await make_user(session, 101)
+    order = await place_cash_order(admin_shop, 101, "MUG-1", 2)
+    async with admin_shop.session_factory() as session:
+        await orders.transition(session, order.id, OrderStatus.CONFIRMED, actor="test")
+    await owner.send_text("/stats")
+    text = owner.last["text"]
+    assert text.startswith("📊 Продажи\n\nСегодня\nЗаказов: 1, оплачено: 1")
+    assert "Выручка: 980\u00a0₽, средний заказ: 980\u00a0₽" in text
+    assert "1. Кружка «Утро» — 2 шт., 980\u00a0₽" in text
+    assert "Корзин начато → заказов оформлено → оплачено: 1 → 1 → 1" in text
