@@ -48,7 +48,10 @@ async def test_cancelling_a_paid_order_refunds_it(
     card = owner.last
     assert "Заказ №1001" in card["text"] and "Оплата: yookassa" in card["text"]
     assert _buttons(card) == ["→ отправлен", "✖ Отменить", "⬅ Все заказы"]
-    answer = await owner.press("✖ Отменить", message=card)
+    await owner.press("✖ Отменить", message=card)
+    assert "Отменить заказ №1001 и вернуть покупателю 490\u00a0₽?" in owner.last["text"]
+    assert yookassa.refunds == {}  # one tap refunds nothing
+    answer = await owner.press("✔ Да, отменить и вернуть деньги")
     assert answer is not None and answer.text == "Заказ №1001 теперь: возвращён."
     await shop.emulator.wait_handled()
 

@@ -53,6 +53,7 @@ class OrderAction(StrEnum):
     LIST = "l"
     SHOW = "s"
     MOVE = "m"
+    CONFIRMED_MOVE = "c"  # the same move, after "are you sure?" (cancelling a paid order)
 
 
 class AdminOrderCb(CallbackData, prefix="ao"):

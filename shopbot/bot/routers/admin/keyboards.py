@@ -176,3 +176,17 @@ def import_keyboard(token: str) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+def confirm_refund_keyboard(move: AdminOrderCb) -> InlineKeyboardMarkup:
+    """Yes repeats the move as confirmed; No goes back to the order card."""
+    yes = move.model_copy(update={"action": OrderAction.CONFIRMED_MOVE})
+    no = move.model_copy(update={"action": OrderAction.SHOW})
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=_("✔ Yes, cancel and refund"), callback_data=yes.pack()),
+                InlineKeyboardButton(text=_("⬅ No"), callback_data=no.pack()),
+            ]
+        ]
+    )

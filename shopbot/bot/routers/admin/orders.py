@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.bot.routers.admin.callbacks import AdminOrderCb, OrderAction, status_of
 from shopbot.bot.routers.admin.keyboards import (
     ADMIN_TARGETS,
+    confirm_refund_keyboard,
     order_admin_keyboard,
     orders_keyboard,
 )
@@ -31,6 +32,7 @@ from shopbot.bot.texts import status_label
 from shopbot.bot.ui import show
 from shopbot.errors import IllegalTransition, OrderNotFound
 from shopbot.models import Order, OrderStatus, User
+from shopbot.money import format_price
 from shopbot.payments.base import PaymentError, PaymentProvider, RefundStatus
 from shopbot.services import admin, orders
 from shopbot.services.notifications import OrderNotifier, notify_safely
@@ -110,9 +112,19 @@ async def move_order(
     except OrderNotFound:
         await query.answer(_("Order not found."), show_alert=True)
         return
+    refund = target is S.CANCELLED and expect is S.PAID and order.status is S.PAID
+    if refund and callback_data.action is OrderAction.MOVE:
+        # Money goes back to the shopper: one tap must not do it.
+        question = _("Cancel order №{number} and refund {total} to the shopper?").format(
+            number=order.number, total=format_price(order.total)
+        )
+        card = await order_card_of(session, order)
+        await show(query, f"{card}\n\n<b>{question}</b>", confirm_refund_keyboard(callback_data))
+        await query.answer()
+        return
     who = actor(query.from_user.id)
     try:
-        if target is S.CANCELLED and expect is S.PAID and order.status is S.PAID:
+        if refund:
             order, note = await _cancel_paid(session, order, who, payment_provider, notifier)
         else:
             change = await orders.transition(session, order.id, target, actor=who, expect=expect)
@@ -168,4 +180,7 @@ def register(router: Router) -> None:
     router.message.register(list_command, Command("orders_admin"))
     router.callback_query.register(list_page, AdminOrderCb.filter(F.action == OrderAction.LIST))
     router.callback_query.register(show_order, AdminOrderCb.filter(F.action == OrderAction.SHOW))
-    router.callback_query.register(move_order, AdminOrderCb.filter(F.action == OrderAction.MOVE))
+    router.callback_query.register(
+        move_order,
+        AdminOrderCb.filter(F.action.in_({OrderAction.MOVE, OrderAction.CONFIRMED_MOVE})),
+    )
