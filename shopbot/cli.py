@@ -66,6 +66,33 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the bot with long polling against Telegram (BOT_TOKEN required).",
     )
     run.set_defaults(handler=_run)
+
+    demo = commands.add_parser(
+        "demo",
+        help="try the whole shop in a browser chat: no Telegram, no payment account",
+        description=(
+            "Run the real bot against a built-in Telegram emulator and a test YooKassa, with a "
+            "chat page at http://127.0.0.1:PORT. Data lives in --data-dir (its database is "
+            "recreated and the sample catalogue imported on every start). Ctrl-C stops it."
+        ),
+    )
+    demo.add_argument("--port", type=int, default=8080, help="the chat page's port (8080)")
+    demo.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("shopbot-demo"),
+        help="folder for the demo database and images (./shopbot-demo)",
+    )
+    demo.add_argument(
+        "--catalog",
+        type=Path,
+        default=None,
+        help="catalogue CSV to import (default: the sample catalog/products.csv)",
+    )
+    demo.add_argument(
+        "--language", choices=("ru", "en"), default="ru", help="the demo people's language (ru)"
+    )
+    demo.set_defaults(handler=_demo)
     return parser
 
 
@@ -152,6 +179,22 @@ class _ProgressBar:
 
     def finish(self) -> None:
         sys.stderr.write("\n")
+
+
+def _demo(_settings: Settings, args: argparse.Namespace) -> int:
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    try:
+        from shopbot.demo.runner import DemoError, DemoOptions, run_demo
+
+        options = DemoOptions(args.port, args.data_dir, args.catalog, args.language)
+        try:
+            asyncio.run(run_demo(options))
+        except DemoError as exc:
+            print(f"shopbot demo: {exc}", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        print("shopbot demo: stopped while starting", file=sys.stderr)
+    return 0
 
 
 def _run(settings: Settings, _args: argparse.Namespace) -> int:

@@ -1,0 +1,273 @@
+"use strict";
+
+// The shopbot demo chat: draws one person's chat from the server's event stream and turns
+// clicks and typing into that person's actions. Bot HTML arrives sanitised by the server.
+
+const chat = document.getElementById("chat");
+const keyboard = document.getElementById("keyboard");
+const statusLine = document.getElementById("status");
+const composer = document.getElementById("composer");
+const textInput = document.getElementById("text");
+const fileInput = document.getElementById("file");
+const uploadBar = document.getElementById("upload");
+const toast = document.getElementById("toast");
+const alertBox = document.getElementById("alert");
+
+let person = location.hash === "#admin" ? "admin" : "shopper";
+let events = null;
+let toastTimer = 0;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// ------------------------------------------------------------------ actions
+
+async function act(action, body) {
+  const init = { method: "POST" };
+  if (body instanceof FormData) {
+    init.body = body;
+  } else {
+    init.body = JSON.stringify(body);
+    init.headers = { "Content-Type": "application/json" };
+  }
+  try {
+    const response = await fetch(`/api/${person}/${action}`, init);
+    if (!response.ok) {
+      const answer = await response.json().catch(() => ({ error: response.statusText }));
+      showToast(answer.error || "Something went wrong");
+    }
+  } catch (error) {
+    showToast("The demo server is not reachable");
+  }
+}
+
+composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = textInput.value;
+  if (!text.trim()) return;
+  textInput.value = "";
+  act("text", { text });
+});
+
+fileInput.addEventListener("change", () => {
+  const file = fileInput.files[0];
+  if (!file) return;
+  document.getElementById("upload-name").textContent = file.name;
+  uploadBar.hidden = false;
+});
+
+document.getElementById("upload-send").addEventListener("click", () => {
+  const file = fileInput.files[0];
+  if (!file) return;
+  const form = new FormData();
+  form.append("file", file, file.name);
+  form.append("caption", document.getElementById("caption").value);
+  closeUpload();
+  act("document", form);
+});
+
+document.getElementById("upload-cancel").addEventListener("click", closeUpload);
+
+function closeUpload() {
+  uploadBar.hidden = true;
+  fileInput.value = "";
+}
+
+// ---------------------------------------------------------------- rendering
+
+function renderMessage(message) {
+  const row = el("div", `msg ${message.outgoing ? "out" : "in"}`);
+  row.dataset.id = message.id;
+  const bubble = el("div", "bubble");
+  if (message.photo) {
+    const img = el("img", "photo");
+    img.src = message.photo.url;
+    img.alt = "";
+    img.width = message.photo.width;
+    img.height = message.photo.height;
+    img.loading = "lazy";
+    bubble.append(img);
+  }
+  if (message.document) {
+    const link = el("a", "document");
+    link.href = message.document.url;
+    link.download = message.document.name;
+    link.append(el("span", "doc-icon", "📄"), el("span", "doc-name", message.document.name));
+    link.append(el("span", "doc-size", formatSize(message.document.size)));
+    bubble.append(link);
+  }
+  if (message.contact) {
+    const card = el("div", "contact");
+    card.append(el("span", "doc-icon", "👤"));
+    card.append(el("span", "", `${message.contact.name} ${message.contact.phone}`.trim()));
+    bubble.append(card);
+  }
+  if (message.html) {
+    const text = el("div", "text");
+    text.innerHTML = message.html; // sanitised server-side: Telegram's tags only
+    bubble.append(text);
+  }
+  if (message.edited) bubble.append(el("span", "edited", "изменено"));
+  row.append(bubble);
+  if (message.buttons.length) row.append(renderInline(message));
+  return row;
+}
+
+function renderInline(message) {
+  const box = el("div", "inline");
+  for (const buttons of message.buttons) {
+    const line = el("div", "inline-row");
+    for (const button of buttons) {
+      let node;
+      if (button.url) {
+        node = el("a", "inline-button url", button.text);
+        node.href = button.url;
+        node.target = "_blank";
+        node.rel = "noopener";
+      } else {
+        node = el("button", "inline-button", button.text);
+        node.type = "button";
+        if (button.data === undefined) {
+          node.disabled = true;
+        } else {
+          node.addEventListener("click", () => {
+            node.classList.add("pressed");
+            act("press", { message_id: message.id, data: button.data });
+          });
+        }
+      }
+      line.append(node);
+    }
+    box.append(line);
+  }
+  return box;
+}
+
+function renderKeyboard(rows) {
+  keyboard.replaceChildren();
+  for (const buttons of rows) {
+    const line = el("div", "keyboard-row");
+    for (const button of buttons) {
+      const node = el("button", button.contact ? "key contact" : "key", button.text);
+      node.type = "button";
+      node.addEventListener("click", () => act("keyboard", { text: button.text }));
+      line.append(node);
+    }
+    keyboard.append(line);
+  }
+}
+
+function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function messageNode(id) {
+  return chat.querySelector(`.msg[data-id="${id}"]`);
+}
+
+function nearBottom() {
+  return chat.scrollHeight - chat.scrollTop - chat.clientHeight < 120;
+}
+
+function scrollDown() {
+  chat.scrollTop = chat.scrollHeight;
+}
+
+function upsert(message) {
+  const node = renderMessage(message);
+  const existing = messageNode(message.id);
+  if (existing) {
+    existing.replaceWith(node);
+  } else {
+    chat.append(node);
+    scrollDown();
+  }
+  const img = node.querySelector("img.photo");
+  if (img && !existing) img.addEventListener("load", scrollDown, { once: true });
+}
+
+// ------------------------------------------------------------------- alerts
+
+function showToast(text) {
+  toast.textContent = text;
+  toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { toast.hidden = true; }, 3000);
+}
+
+function showAlert(text) {
+  document.getElementById("alert-text").textContent = text;
+  alertBox.hidden = false;
+  document.getElementById("alert-ok").focus();
+}
+
+document.getElementById("alert-ok").addEventListener("click", () => { alertBox.hidden = true; });
+
+// ------------------------------------------------------------------- events
+
+function handle(event) {
+  switch (event.type) {
+    case "reset":
+      chat.dataset.person = person;
+      chat.replaceChildren(...event.messages.map(renderMessage));
+      renderKeyboard(event.keyboard);
+      scrollDown();
+      break;
+    case "message":
+    case "edit": {
+      const follow = nearBottom();
+      upsert(event.message);
+      renderKeyboard(event.keyboard);
+      if (follow) scrollDown();
+      break;
+    }
+    case "delete": {
+      const node = messageNode(event.message.id);
+      if (node) node.remove();
+      renderKeyboard(event.keyboard);
+      break;
+    }
+    case "callback_answer":
+      for (const node of chat.querySelectorAll(".inline-button.pressed")) {
+        node.classList.remove("pressed");
+      }
+      if (event.answer.text) {
+        if (event.answer.show_alert) showAlert(event.answer.text);
+        else showToast(event.answer.text);
+      }
+      break;
+  }
+}
+
+function connect() {
+  if (events) events.close();
+  delete chat.dataset.person;
+  toast.hidden = true;
+  alertBox.hidden = true;
+  closeUpload();
+  for (const button of document.querySelectorAll(".switch button")) {
+    button.setAttribute("aria-checked", String(button.dataset.person === person));
+  }
+  statusLine.textContent = "connecting…";
+  events = new EventSource(`/events?as=${person}`);
+  events.onopen = () => { statusLine.textContent = "online"; };
+  events.onerror = () => { statusLine.textContent = "reconnecting…"; };
+  events.onmessage = (message) => handle(JSON.parse(message.data));
+}
+
+for (const button of document.querySelectorAll(".switch button")) {
+  button.addEventListener("click", () => {
+    if (button.dataset.person === person) return;
+    person = button.dataset.person;
+    history.replaceState(null, "", person === "admin" ? "#admin" : location.pathname);
+    connect();
+  });
+}
+
+connect();

@@ -1,0 +1,269 @@
+"""The chat page's server: static files, live chat events (SSE) and the person's actions.
+
+``GET /events?as=shopper|admin`` streams that person's chat: first a ``reset`` with every
+message and the reply keyboard, then ``message`` / ``edit`` / ``delete`` (each with the
+current reply keyboard) and ``callback_answer`` events. Actions are POSTs to
+``/api/{who}/text|press|keyboard|document``; they return at once, their effects arrive as
+events. ``/file/{file_id}`` fetches a file the bot or the person sent, through the Bot API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import mimetypes
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
+from shopbot.emulators.telegram_files import DOCUMENT_MAX_BYTES
+from shopbot.emulators.telegram_format import ApiFailure
+
+from .views import keyboard_view, message_view
+
+STATIC_DIR = Path(str(files("shopbot.demo") / "static"))
+HEARTBEAT = 15.0  # seconds between keep-alive comments on an idle event stream
+_SHUTDOWN: dict[str, Any] = {"type": "shutdown"}
+
+
+@dataclass(frozen=True)
+class DemoPeople:
+    """The two people the page can be: a shopper and the shop's admin."""
+
+    shopper: EmulatedUser
+    admin: EmulatedUser
+
+    def get(self, who: str) -> EmulatedUser:
+        if who == "shopper":
+            return self.shopper
+        if who == "admin":
+            return self.admin
+        raise web.HTTPNotFound(text=f"no such person: {who}")
+
+
+EMULATOR_KEY = web.AppKey("emulator", TelegramEmulator)
+PEOPLE_KEY = web.AppKey("people", DemoPeople)
+CLIENT_KEY = web.AppKey("client", aiohttp.ClientSession)
+STREAMS_KEY = web.AppKey("streams", set[asyncio.Queue[dict[str, Any]]])
+
+
+def create_demo_app(emulator: TelegramEmulator, people: DemoPeople) -> web.Application:
+    app = web.Application(
+        middlewares=[_same_origin_posts], client_max_size=DOCUMENT_MAX_BYTES + 1024 * 1024
+    )
+    app[EMULATOR_KEY] = emulator
+    app[PEOPLE_KEY] = people
+    app[STREAMS_KEY] = set()
+    app.cleanup_ctx.append(_http_client)
+    app.on_shutdown.append(_end_streams)
+    app.router.add_get("/", _index)
+    app.router.add_static("/static", STATIC_DIR)
+    app.router.add_get("/events", _events)
+    app.router.add_post("/api/{who}/text", _send_text)
+    app.router.add_post("/api/{who}/press", _press)
+    app.router.add_post("/api/{who}/keyboard", _keyboard_button)
+    app.router.add_post("/api/{who}/document", _send_document)
+    app.router.add_get("/file/{file_id}", _file)
+    return app
+
+
+@web.middleware
+async def _same_origin_posts(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Other web sites may not act in the chat (the browser sends their Origin)."""
+    origin = request.headers.get("Origin")
+    if request.method == "POST" and origin is not None and origin != f"http://{request.host}":
+        raise web.HTTPForbidden(text="cross-origin request refused")
+    return await handler(request)
+
+
+async def _http_client(app: web.Application) -> AsyncIterator[None]:
+    async with aiohttp.ClientSession() as client:
+        app[CLIENT_KEY] = client
+        yield
+
+
+async def _end_streams(app: web.Application) -> None:
+    for queue in app[STREAMS_KEY]:
+        queue.put_nowait(_SHUTDOWN)
+
+
+async def _index(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+# ------------------------------------------------------------------------------ events
+
+
+async def _events(request: web.Request) -> web.StreamResponse:
+    emulator = request.app[EMULATOR_KEY]
+    person = request.app[PEOPLE_KEY].get(request.query.get("as", "shopper"))
+    bot_id = emulator.bot_user["id"]
+    queue = emulator.subscribe()
+    # Taken before any await, so no event falls between the snapshot and the stream.
+    snapshot = {
+        "type": "reset",
+        "messages": [message_view(message, bot_id) for message in person.history.values()],
+        "keyboard": keyboard_view(person.reply_keyboard),
+    }
+    streams = request.app[STREAMS_KEY]
+    streams.add(queue)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    try:
+        await response.prepare(request)
+        await _write_event(response, snapshot)
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), HEARTBEAT)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            if event is _SHUTDOWN:
+                break
+            if event["chat_id"] != person.chat_id:
+                continue
+            await _write_event(response, _page_event(event, person, bot_id))
+    except ConnectionResetError:
+        pass  # the page was closed or switched person
+    finally:
+        streams.discard(queue)
+        emulator.unsubscribe(queue)
+    return response
+
+
+def _page_event(event: dict[str, Any], person: EmulatedUser, bot_id: int) -> dict[str, Any]:
+    if event["type"] == "callback_answer":
+        return {"type": "callback_answer", "answer": event["answer"]}
+    return {
+        "type": event["type"],
+        "message": message_view(event["message"], bot_id),
+        "keyboard": keyboard_view(person.reply_keyboard),
+    }
+
+
+async def _write_event(response: web.StreamResponse, payload: dict[str, Any]) -> None:
+    data = json.dumps(payload, ensure_ascii=False)
+    await response.write(f"data: {data}\n\n".encode())
+
+
+# ----------------------------------------------------------------------------- actions
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise _bad("the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise _bad("the body must be a JSON object")
+    return body
+
+
+def _bad(reason: str) -> web.HTTPException:
+    return web.HTTPBadRequest(
+        text=json.dumps({"error": reason}, ensure_ascii=False), content_type="application/json"
+    )
+
+
+async def _send_text(request: web.Request) -> web.Response:
+    person = request.app[PEOPLE_KEY].get(request.match_info["who"])
+    text = (await _json_body(request)).get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise _bad("type a message first")
+    await person.send_text(text, wait=False)
+    return web.json_response({"ok": True})
+
+
+async def _press(request: web.Request) -> web.Response:
+    """An inline button with callback data, pressed on the message that carries it."""
+    person = request.app[PEOPLE_KEY].get(request.match_info["who"])
+    body = await _json_body(request)
+    message_id, data = body.get("message_id"), body.get("data")
+    message = person.history.get(message_id) if isinstance(message_id, int) else None
+    if message is None:
+        raise _bad("that message is no longer in the chat")
+    buttons = message.get("reply_markup", {}).get("inline_keyboard", [])
+    if not isinstance(data, str) or not any(
+        button.get("callback_data") == data for row in buttons for button in row
+    ):
+        raise _bad("that button is no longer on the message")
+    await person.press_data(data, message=message, wait=False)
+    return web.json_response({"ok": True})
+
+
+async def _keyboard_button(request: web.Request) -> web.Response:
+    """A reply-keyboard button: its text is sent, or the person's contact for "share contact"."""
+    person = request.app[PEOPLE_KEY].get(request.match_info["who"])
+    label = (await _json_body(request)).get("text")
+    keyboard = person.reply_keyboard or {}
+    rows = keyboard.get("keyboard", [])
+    button = next((button for row in rows for button in row if button["text"] == label), None)
+    if button is None:
+        raise _bad("that button is no longer on the keyboard")
+    if keyboard.get("one_time_keyboard"):
+        person.reply_keyboard = None  # Telegram hides a one-time keyboard once it is used
+    if button.get("request_contact"):
+        await person.share_contact(wait=False)
+    else:
+        await person.send_text(button["text"], wait=False)
+    return web.json_response({"ok": True})
+
+
+async def _send_document(request: web.Request) -> web.Response:
+    """A file from the page's file picker, with an optional caption (``/import`` for CSVs)."""
+    person = request.app[PEOPLE_KEY].get(request.match_info["who"])
+    form = await request.post()
+    upload, caption = form.get("file"), form.get("caption")
+    if not isinstance(upload, web.FileField):
+        raise _bad("choose a file first")
+    filename = upload.filename or "file"
+    mime_type = mimetypes.guess_type(filename)[0] or upload.content_type
+    try:
+        await person.send_document(
+            filename,
+            upload.file.read(),
+            caption=caption.strip() if isinstance(caption, str) else None,
+            mime_type=mime_type,
+            wait=False,
+        )
+    except ApiFailure as failure:
+        raise _bad(failure.description) from None
+    return web.json_response({"ok": True})
+
+
+# ------------------------------------------------------------------------------- files
+
+
+async def _file(request: web.Request) -> web.Response:
+    """A file of the chat, fetched like any Bot API client: ``getFile``, then the download."""
+    emulator = request.app[EMULATOR_KEY]
+    client = request.app[CLIENT_KEY]
+    api = f"{emulator.base_url}/bot{emulator.token}"
+    async with client.get(f"{api}/getFile", params={"file_id": request.match_info["file_id"]}) as r:
+        answer = await r.json()
+    if not answer.get("ok"):
+        raise web.HTTPNotFound(text="no such file")
+    path = answer["result"]["file_path"]
+    async with client.get(f"{emulator.base_url}/file/bot{emulator.token}/{path}") as download:
+        if download.status != 200:
+            raise web.HTTPNotFound(text="no such file")
+        content = await download.read()
+    headers = {"Cache-Control": "private, max-age=3600"}
+    name = request.query.get("name")
+    if name:
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    content_type = mimetypes.guess_type(name or path)[0] or "application/octet-stream"
+    return web.Response(body=content, content_type=content_type, headers=headers)
