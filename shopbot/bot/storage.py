@@ -3,6 +3,7 @@ without extra infrastructure (Redis is used instead when REDIS_URL is set)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,40 +17,78 @@ from shopbot.models import FsmState
 
 
 class DatabaseStorage(BaseStorage):
+    """FSM state and data in the ``fsm_state`` table.
+
+    aiogram reads the state of every update's chat, so states are also kept in memory, per
+    key (the ``cache_size`` most recently used): read from the database once, then updated
+    by every write made through this object (write-through). One bot process polls Telegram
+    and owns these rows; a new storage object — a restart — starts empty and reads the
+    database again. Data is not cached: it is read only inside conversations.
+    """
+
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
         key_builder: KeyBuilder | None = None,
+        cache_size: int = 10_000,
     ) -> None:
         self.session_factory = session_factory
         self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
+        self.cache_size = cache_size
+        self._states: OrderedDict[str, str | None] = OrderedDict()
+        # Bumped after every write: a read that overlapped a write may be stale, not cached.
+        self._writes = 0
 
     async def set_state(self, key: StorageKey, state: str | State | None = None) -> None:
         value = state.state if isinstance(state, State) else state
         await self._write(key, {"state": value})
 
     async def get_state(self, key: StorageKey) -> str | None:
-        row = await self._read(key)
-        return row.state if row else None
+        built = self.key_builder.build(key)
+        if built in self._states:
+            self._states.move_to_end(built)
+            return self._states[built]
+        writes = self._writes
+        row = await self._read(built)
+        state = row.state if row else None
+        if writes == self._writes:
+            self._remember(built, state)
+        return state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         await self._write(key, {"data": dict(data)})
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        row = await self._read(key)
+        row = await self._read(self.key_builder.build(key))
         return dict(row.data or {}) if row else {}
 
     async def close(self) -> None:
         """Nothing to close: sessions are opened per call."""
 
-    async def _read(self, key: StorageKey) -> FsmState | None:
+    async def _read(self, built: str) -> FsmState | None:
         async with self.session_factory() as session:
-            return await session.scalar(
-                select(FsmState).where(FsmState.key == self.key_builder.build(key))
-            )
+            return await session.scalar(select(FsmState).where(FsmState.key == built))
+
+    def _remember(self, built: str, state: str | None) -> None:
+        self._states[built] = state
+        self._states.move_to_end(built)
+        if len(self._states) > self.cache_size:
+            self._states.popitem(last=False)
 
     async def _write(self, key: StorageKey, values: dict[str, Any]) -> None:
         built = self.key_builder.build(key)
+        try:
+            state = await self._store(built, values)
+        except BaseException:
+            self._states.pop(built, None)  # the outcome is unknown: read it again next time
+            raise
+        else:
+            self._remember(built, state)
+        finally:
+            self._writes += 1
+
+    async def _store(self, built: str, values: dict[str, Any]) -> str | None:
+        """Merge ``values`` into the row (deleted when left empty); the resulting state."""
         async with self.session_factory() as session, write_transaction(session):
             row = await session.scalar(select(FsmState).where(FsmState.key == built))
             merged = {
@@ -59,8 +98,9 @@ class DatabaseStorage(BaseStorage):
             }
             if merged["state"] is None and not merged["data"]:
                 await session.execute(delete(FsmState).where(FsmState.key == built))
-                return
+                return None
             statement = upsert(session, FsmState).values(key=built, **merged)
             await session.execute(
                 statement.on_conflict_do_update(index_elements=[FsmState.key], set_=merged)
             )
+            return merged["state"]

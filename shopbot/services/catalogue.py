@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from shopbot.db import write_transaction
 from shopbot.models import Category, Product, ProductImage
@@ -67,7 +67,7 @@ async def browse(
 ) -> CategoryView:
     """A category's sub-categories and one page of its active products (the root if None).
 
-    Three statements: the categories (with product counts), the page's total and its rows.
+    Two statements: the categories (with product counts) and the page's rows with the total.
     """
     counts = (
         select(Product.category_id, func.count().label("n"))
@@ -116,31 +116,56 @@ async def _product_page(
     if condition is None:
         return Page(items=[], page=0, pages=1, total=0)
     where = [Product.active.is_(True), condition]
-    total = await session.scalar(select(func.count()).select_from(Product).where(*where)) or 0
-    pages = _page_count(total, page_size)
-    page = min(max(page, 0), pages - 1)
-    rows = await session.execute(
-        select(Product.id, Product.sku, Product.name, Product.price, Product.stock)
-        .where(*where)
-        .order_by(Product.name, Product.id)
-        .limit(page_size)
-        .offset(page * page_size)
-    )
-    items = [ProductSummary(*row) for row in rows]
-    return Page(items=items, page=page, pages=pages, total=total)
+    page = max(page, 0)
+    items, total = await _page_rows(session, where, page, page_size)
+    if not items and page > 0:
+        # Past the end (the list shrank since the button was made): show the last page.
+        total = await session.scalar(select(func.count()).select_from(Product).where(*where)) or 0
+        page = _page_count(total, page_size) - 1
+        if total:
+            items, total = await _page_rows(session, where, page, page_size)
+    return Page(items=items, page=page, pages=_page_count(total, page_size), total=total)
+
+
+async def _page_rows(
+    session: AsyncSession, where: list[ColumnElement[bool]], page: int, page_size: int
+) -> tuple[list[ProductSummary], int]:
+    """One page of products and the count of all matching ones, in one statement."""
+    rows = (
+        await session.execute(
+            select(
+                Product.id,
+                Product.sku,
+                Product.name,
+                Product.price,
+                Product.stock,
+                func.count().over().label("total"),
+            )
+            .where(*where)
+            .order_by(Product.name, Product.id)
+            .limit(page_size)
+            .offset(page * page_size)
+        )
+    ).all()
+    items = [ProductSummary(row.id, row.sku, row.name, row.price, row.stock) for row in rows]
+    return items, rows[0].total if rows else 0
 
 
 async def get_product(session: AsyncSession, product_id: int) -> Product | None:
     """A product with its images, active or not (callers decide what a hidden one means)."""
-    return await session.scalar(
-        select(Product).where(Product.id == product_id).options(selectinload(Product.images))
-    )
+    return await _one_product(session, Product.id == product_id)
 
 
 async def get_product_by_sku(session: AsyncSession, sku: str) -> Product | None:
-    return await session.scalar(
-        select(Product).where(Product.sku == sku).options(selectinload(Product.images))
+    return await _one_product(session, Product.sku == sku)
+
+
+async def _one_product(session: AsyncSession, condition: ColumnElement[bool]) -> Product | None:
+    """The product with its images, in one statement (a join, not a second query)."""
+    result = await session.execute(
+        select(Product).where(condition).options(joinedload(Product.images))
     )
+    return result.unique().scalar_one_or_none()
 
 
 async def search(
