@@ -17,7 +17,12 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.bot.i18n import LANGUAGES, ShopI18nMiddleware, create_i18n
-from shopbot.bot.middlewares import DbSessionMiddleware, RetryAfterMiddleware, ShopperMiddleware
+from shopbot.bot.middlewares import (
+    DbSessionMiddleware,
+    KeepResponseTypes,
+    RetryAfterMiddleware,
+    ShopperMiddleware,
+)
 from shopbot.bot.routers import build_root_router
 from shopbot.bot.storage import DatabaseStorage
 from shopbot.config import Settings
@@ -38,6 +43,7 @@ def create_bot(settings: Settings) -> Bot:
         if settings.telegram_api_url
         else AiohttpSession()
     )
+    session.middleware(KeepResponseTypes())
     session.middleware(RetryAfterMiddleware())
     return Bot(
         settings.bot_token.get_secret_value(),

@@ -83,3 +83,26 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                 )
                 await asyncio.sleep(exc.retry_after)
         raise AssertionError("unreachable")
+
+
+class KeepResponseTypes(BaseRequestMiddleware):
+    """Holds every ``Response[T]`` aiogram parses API answers with.
+
+    pydantic caches parametrised generics only weakly; without a strong reference the class
+    is garbage-collected and rebuilt again and again, which cost a quarter of the shop's
+    CPU per update in profiles (bench/bot_bench.py).
+    """
+
+    def __init__(self) -> None:
+        self._types: dict[object, type] = {}
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        returning = method.__returning__
+        if returning not in self._types:
+            self._types[returning] = Response[returning]  # type: ignore[valid-type]
+        return await make_request(bot, method)
