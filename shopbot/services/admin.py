@@ -13,9 +13,9 @@ from sqlalchemy import func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.db import write_transaction
-from shopbot.errors import ProductNotFound
 from shopbot.models import Order, OrderStatus, Product, ProductEvent, StockEvent, utcnow
 from shopbot.services.catalogue import Page
+from shopbot.services.stock import lock_product
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ async def set_price(session: AsyncSession, sku: str, price: int, *, actor: str) 
     if price < 0:
         raise ValueError("price cannot be negative")
     async with write_transaction(session):
-        product = await _product(session, sku)
+        product = await lock_product(session, sku)
         old = product.price
         if old != price:
             await session.execute(
@@ -66,7 +66,7 @@ async def set_active(
 ) -> VisibilityChange:
     """Show a product to shoppers or hide it; hiding keeps it in carts and past orders."""
     async with write_transaction(session):
-        product = await _product(session, sku)
+        product = await lock_product(session, sku)
         changed = product.active != active
         if changed:
             await session.execute(
@@ -143,18 +143,6 @@ async def all_orders(
         .offset(page * page_size)
     )
     return Page(items=list(items), page=page, pages=pages, total=total)
-
-
-async def _product(session: AsyncSession, sku: str) -> Product:
-    product = await session.scalar(
-        select(Product)
-        .where(Product.sku == sku)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if product is None:
-        raise ProductNotFound(sku)
-    return product
 
 
 async def _record(

@@ -36,7 +36,7 @@ async def set_stock(
     if value < 0:
         raise ValueError("stock cannot be negative")
     async with write_transaction(session):
-        product = await _locked(session, sku)
+        product = await lock_product(session, sku)
         old = product.stock
         values: dict[str, object] = {"stock": value}
         if low_stock_threshold is not None and value > low_stock_threshold:
@@ -95,7 +95,8 @@ async def stock_history(
     )
 
 
-async def _locked(session: AsyncSession, sku: str) -> Product:
+async def lock_product(session: AsyncSession, sku: str) -> Product:
+    """The product by SKU, fresh from the database and locked for this write (PostgreSQL)."""
     product = await session.scalar(
         select(Product)
         .where(Product.sku == sku)
