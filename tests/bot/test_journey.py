@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
+from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import Redis
 from sqlalchemy import func, select, update
 
 from shopbot.bot.callbacks import CartAction, CartCb, OrdersAction, OrdersCb
 from shopbot.models import CartLine, Order, OrderStatus, Product, ProductImage
 from shopbot.services import cart
-from tests.bot.conftest import Catalogue, Shop, check_out
+from tests.bot.conftest import Catalogue, Shop, ShopFactory, check_out
+
+REDIS_URL = "redis://127.0.0.1:6379/7"
 
 
 def buttons(message: dict) -> list[str]:
@@ -297,3 +301,27 @@ async def test_a_failing_handler_apologises_and_the_bot_goes_on(
     await anna.send_text("/catalog")
     assert "Выберите категорию" in anna.last["text"]
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_checkout_survives_a_restart_with_redis_storage(
+    shop_factory: ShopFactory, catalogue: Catalogue
+) -> None:
+    redis = Redis.from_url(REDIS_URL)
+    await redis.flushdb()
+    shop = await shop_factory(redis_url=REDIS_URL)
+    assert isinstance(shop.dispatcher.storage, RedisStorage)
+    petr = shop.emulator.user(503, "Пётр")
+    await petr.send_text("/start p_TS-07")
+    await petr.press("🛒 В корзину")
+    await petr.send_text("/cart")
+    await petr.press("✅ Оформить заказ")
+    await petr.send_text("Пётр")
+    assert await redis.dbsize() > 0  # the step lives in Redis, not in the shop's database
+
+    await shop.restart()
+
+    await petr.send_text("+7 900 765 43 21")
+    assert "Как вы хотите получить заказ?" in petr.last["text"]
+    await redis.flushdb()
+    await redis.aclose()
+    assert shop.emulator.errors == []
