@@ -12,10 +12,11 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.types import BotCommand, BotCommandScopeDefault, ErrorEvent
+from aiogram.types import BotCommandScopeDefault, ErrorEvent
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shopbot.bot.commands import shopper_commands
 from shopbot.bot.i18n import LANGUAGES, ShopI18nMiddleware, create_i18n
 from shopbot.bot.middlewares import (
     DbSessionMiddleware,
@@ -108,15 +109,7 @@ async def register_commands(bot: Bot) -> None:
     i18n = create_i18n()
     for language in LANGUAGES:
         with i18n.context(), i18n.use_locale(language):
-            commands = [
-                BotCommand(command="start", description=_("Main menu")),
-                BotCommand(command="catalog", description=_("Catalogue")),
-                BotCommand(command="search", description=_("Search products")),
-                BotCommand(command="cart", description=_("Cart")),
-                BotCommand(command="orders", description=_("My orders")),
-                BotCommand(command="help", description=_("Help")),
-                BotCommand(command="cancel", description=_("Leave checkout")),
-            ]
+            commands = shopper_commands()
         await bot.set_my_commands(
             commands,
             scope=BotCommandScopeDefault(),

@@ -96,6 +96,10 @@ async def test_admin_menu_and_stock_commands(admin_shop: Shop, catalogue: Catalo
     await owner.send_text("/admin")
     assert "/stock АРТИКУЛ N" in owner.last["text"]
     assert "📉 Мало на складе" in buttons(owner.last)
+    # The admin's own command menu now lists the admin commands; shoppers' menu does not.
+    own_menu = [c["command"] for c in admin_shop.emulator.commands[(f"chat:{ADMIN}", "")]]
+    assert own_menu[:2] == ["start", "catalog"] and "stock" in own_menu
+    assert "stock" not in [c["command"] for c in admin_shop.emulator.commands[("default", "")]]
 
     await owner.send_text("/stock")
     assert "Мало на складе</b> (≤ 3): 2" in owner.last["html_text"]

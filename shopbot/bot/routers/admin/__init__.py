@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, Filter
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import BotCommandScopeChat, CallbackQuery, Message, TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shopbot.bot.commands import shopper_commands
 from shopbot.bot.routers.admin import catalog_io, orders, products
 from shopbot.bot.routers.admin.callbacks import AdminMenuCb, MenuAction
 from shopbot.bot.routers.admin.keyboards import admin_menu
-from shopbot.bot.routers.admin.texts import admin_help, stats_text
+from shopbot.bot.routers.admin.texts import admin_commands, admin_help, stats_text
 from shopbot.models import utcnow
 from shopbot.services.stats import sales_figures
 
@@ -28,7 +29,12 @@ class AdminOnly(Filter):
         return bool(data.get("is_admin"))
 
 
-async def help_command(message: Message) -> None:
+async def help_command(message: Message, bot: Bot) -> None:
+    """The admin's help; from now on their chat's command menu lists the admin commands too
+    (set per chat: shoppers never see them)."""
+    await bot.set_my_commands(
+        shopper_commands() + admin_commands(), scope=BotCommandScopeChat(chat_id=message.chat.id)
+    )
     await message.answer(admin_help(), reply_markup=admin_menu())
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from aiogram.types import BotCommand
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
@@ -43,6 +44,18 @@ def admin_help() -> str:
             _("/stats — sales today, in 7 and in 30 days"),
         ]
     )
+
+
+def admin_commands() -> list[BotCommand]:
+    return [
+        BotCommand(command="admin", description=_("Shop admin: commands and menu")),
+        BotCommand(command="stock", description=_("Stock: low list, set or change")),
+        BotCommand(command="product", description=_("A product with admin buttons")),
+        BotCommand(command="orders_admin", description=_("All orders")),
+        BotCommand(command="import", description=_("Import a catalogue CSV")),
+        BotCommand(command="export", description=_("Export the catalogue")),
+        BotCommand(command="stats", description=_("Sales figures")),
+    ]
 
 
 def stock_line(product: Product, held: int) -> str:
