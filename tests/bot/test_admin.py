@@ -3,6 +3,9 @@ real importer and database."""
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -183,8 +186,16 @@ async def test_import_in_the_chat_dry_run_then_apply(
     admin_shop: Shop, catalogue: Catalogue
 ) -> None:
     owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    pending = admin_shop.settings.media_dir / "import" / "pending"
+    pending.mkdir(parents=True)
+    forgotten = pending / "0123456789abcdef.csv"  # checked two days ago, never applied
+    forgotten.write_bytes(GOOD_CSV)
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(forgotten, (two_days_ago, two_days_ago))
+
     await owner.send_document("catalogue.csv", GOOD_CSV, caption="/import")
     summary = owner.last
+    assert not forgotten.exists()
     assert "Проверено строк: 2." in summary["text"]
     assert "новые товары: 1" in summary["text"] and "изменённые: 1" in summary["text"]
     assert buttons(summary) == ["✅ Применить", "✖ Отменить"]

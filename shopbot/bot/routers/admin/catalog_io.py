@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+import time
 from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
@@ -43,6 +44,7 @@ MAX_IMPORT_BYTES = 5 * MB
 CSV_TYPES = frozenset({"text/csv", "text/comma-separated-values", "application/csv"})
 _TOKEN = re.compile(r"[0-9a-f]{16}")
 MAX_EXPORT_DAYS = 3650
+PENDING_TTL_SECONDS = 24 * 3600
 
 
 class ImportStates(StatesGroup):
@@ -64,8 +66,13 @@ def _options(settings: Settings, user_id: int, *, dry_run: bool) -> ImportOption
     )
 
 
-def _write(path: Path, data: bytes) -> None:
+def _park(path: Path, data: bytes) -> None:
+    """Keep a checked file until Apply; files of checks never applied go after a day."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - PENDING_TTL_SECONDS
+    for stale in path.parent.glob("*.csv"):
+        if stale.stat().st_mtime < cutoff:
+            stale.unlink(missing_ok=True)
     path.write_bytes(data)
 
 
@@ -123,7 +130,7 @@ async def receive_file(
         await _send_errors(message, report)
         return
     token = secrets.token_hex(8)
-    await asyncio.to_thread(_write, _pending(settings, token), data)
+    await asyncio.to_thread(_park, _pending(settings, token), data)
     await message.answer(import_summary(report), reply_markup=import_keyboard(token))
 
 
