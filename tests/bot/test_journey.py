@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select, update
 
 from shopbot.bot.callbacks import CartAction, CartCb, OrdersAction, OrdersCb
+from shopbot.emulators.telegram import EmulatedUser
 from shopbot.models import CartLine, Order, OrderStatus, Product, ProductImage
 from shopbot.services import cart
 from tests.bot.conftest import Catalogue, Shop, ShopFactory, check_out
@@ -163,13 +164,19 @@ async def test_cart_edge_cases(shop: Shop, catalogue: Catalogue) -> None:
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
 
 
+async def begin_checkout(shop: Shop, user_id: int, sku: str) -> EmulatedUser:
+    """A shopper with one unit of ``sku`` in the cart, in checkout, having given a name."""
+    shopper = shop.emulator.user(user_id, "Пётр")
+    await shopper.send_text(f"/start p_{sku}")
+    await shopper.press("🛒 В корзину")
+    await shopper.send_text("/cart")
+    await shopper.press("✅ Оформить заказ")
+    await shopper.send_text("Пётр")
+    return shopper
+
+
 async def test_checkout_survives_a_restart(shop: Shop, catalogue: Catalogue) -> None:
-    petr = shop.emulator.user(501, "Пётр")
-    await petr.send_text("/start p_TS-02")
-    await petr.press("🛒 В корзину")
-    await petr.send_text("/cart")
-    await petr.press("✅ Оформить заказ")
-    await petr.send_text("Пётр")
+    petr = await begin_checkout(shop, 501, "TS-02")
 
     await shop.restart()
 
@@ -310,12 +317,7 @@ async def test_checkout_survives_a_restart_with_redis_storage(
     await redis.flushdb()
     shop = await shop_factory(redis_url=REDIS_URL)
     assert isinstance(shop.dispatcher.storage, RedisStorage)
-    petr = shop.emulator.user(503, "Пётр")
-    await petr.send_text("/start p_TS-07")
-    await petr.press("🛒 В корзину")
-    await petr.send_text("/cart")
-    await petr.press("✅ Оформить заказ")
-    await petr.send_text("Пётр")
+    petr = await begin_checkout(shop, 503, "TS-07")
     assert await redis.dbsize() > 0  # the step lives in Redis, not in the shop's database
 
     await shop.restart()
