@@ -198,33 +198,26 @@ def cart_keyboard(cart: Cart) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def delivery_keyboard() -> InlineKeyboardMarkup:
+def _checkout_row(*buttons: tuple[str, CheckoutAction]) -> InlineKeyboardMarkup:
+    """One row of checkout buttons, each a label and the step's action."""
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                InlineKeyboardButton(
-                    text=_("🏬 Pickup"),
-                    callback_data=CheckoutCb(action=CheckoutAction.PICKUP).pack(),
-                ),
-                InlineKeyboardButton(
-                    text=_("🚚 Courier"),
-                    callback_data=CheckoutCb(action=CheckoutAction.COURIER).pack(),
-                ),
+                InlineKeyboardButton(text=text, callback_data=CheckoutCb(action=action).pack())
+                for text, action in buttons
             ]
         ]
+    )
+
+
+def delivery_keyboard() -> InlineKeyboardMarkup:
+    return _checkout_row(
+        (_("🏬 Pickup"), CheckoutAction.PICKUP), (_("🚚 Courier"), CheckoutAction.COURIER)
     )
 
 
 def name_keyboard(name: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=name[:60], callback_data=CheckoutCb(action=CheckoutAction.USE_NAME).pack()
-                )
-            ]
-        ]
-    )
+    return _checkout_row((name[:60], CheckoutAction.USE_NAME))
 
 
 def phone_keyboard() -> ReplyKeyboardMarkup:
@@ -236,32 +229,12 @@ def phone_keyboard() -> ReplyKeyboardMarkup:
 
 
 def skip_comment_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=_("Skip"),
-                    callback_data=CheckoutCb(action=CheckoutAction.SKIP_COMMENT).pack(),
-                )
-            ]
-        ]
-    )
+    return _checkout_row((_("Skip"), CheckoutAction.SKIP_COMMENT))
 
 
 def confirm_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=_("✅ Confirm"),
-                    callback_data=CheckoutCb(action=CheckoutAction.CONFIRM).pack(),
-                ),
-                InlineKeyboardButton(
-                    text=_("✖ Cancel"),
-                    callback_data=CheckoutCb(action=CheckoutAction.CANCEL).pack(),
-                ),
-            ]
-        ]
+    return _checkout_row(
+        (_("✅ Confirm"), CheckoutAction.CONFIRM), (_("✖ Cancel"), CheckoutAction.CANCEL)
     )
 
 

@@ -6,10 +6,35 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from shopbot.emulators.telegram import TelegramEmulator
 from tests.bot.conftest import TOKEN
+
+
+async def shopbot(
+    command: str, *, cwd: Path, env: dict[str, str], merge_stderr: bool = False
+) -> asyncio.subprocess.Process:
+    """``python -m shopbot COMMAND`` as a child process with piped output."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "shopbot",
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
+    )
+
+
+async def until(condition: Callable[[], object]) -> None:
+    """Wait up to 10 s for ``condition`` to hold (a production bot handles updates as tasks)."""
+    for _ in range(200):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
 
 
 async def test_run_serves_shoppers_and_stops_cleanly_on_sigterm(
@@ -24,28 +49,12 @@ async def test_run_serves_shoppers_and_stops_cleanly_on_sigterm(
         "WEB_PORT": "0",
     }
     env.pop("SHOPBOT_TEST_DATABASE_URL", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "shopbot",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    process = await shopbot("run", cwd=tmp_path, env=env, merge_stderr=True)
     try:
         anna = emulator.user(42, "Анна")
-        for _ in range(200):  # until the bot polls
-            if emulator.count("getUpdates"):
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: emulator.count("getUpdates"))
         await anna.send_text("/start")
-        # In production updates run as tasks: wait for the answer itself.
-        for _ in range(200):
-            if anna.messages:
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: anna.messages)
         assert "Здравствуйте, Анна!" in anna.last["text"]
         process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
@@ -64,16 +73,7 @@ async def test_run_serves_shoppers_and_stops_cleanly_on_sigterm(
 
 async def test_run_without_a_token_says_so_in_one_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "shopbot",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await shopbot("run", cwd=tmp_path, env=env)
     _, stderr = await process.communicate()
     assert process.returncode == 2
     assert stderr.decode().strip().splitlines() == [
@@ -83,16 +83,7 @@ async def test_run_without_a_token_says_so_in_one_line(tmp_path: Path) -> None:
 
 async def test_a_malformed_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "ADMIN_IDS": "12,abc"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "shopbot",
-        "migrate",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await shopbot("migrate", cwd=tmp_path, env=env)
     _, stderr = await process.communicate()
     lines = stderr.decode().strip().splitlines()
     assert process.returncode == 2 and len(lines) == 1 and "ADMIN_IDS" in lines[0]
