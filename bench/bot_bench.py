@@ -46,7 +46,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy import event, insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shopbot.bot.callbacks import CatalogAction, CatalogCb
 from shopbot.bot.factory import create_bot, create_dispatcher
@@ -139,15 +139,15 @@ def shop_settings(base_url: str, database_url: str, media_dir: Path) -> Settings
     )
 
 
-async def create_shop(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
-) -> tuple[Bot, Dispatcher]:
+async def create_shop(settings: Settings, engine: AsyncEngine) -> tuple[Bot, Dispatcher]:
     """The shop's bot and dispatcher as ``shopbot run`` builds them (no web server, no jobs)."""
+    session_factory = create_session_factory(engine)
     bot = create_bot(settings)
     me = await bot.get_me()
     notifier = BotNotifier(bot, settings, session_factory, create_i18n(settings.default_language))
     dispatcher = create_dispatcher(
         settings,
+        engine,
         session_factory,
         payment_provider=create_provider(settings, bot_username=me.username or ""),
         notifier=notifier,
@@ -193,7 +193,7 @@ async def _serve_bot(
     else:
         engine = create_engine(database_url)
         settings = shop_settings(base_url, database_url, media_dir)
-        bot, dispatcher = await create_shop(settings, create_session_factory(engine))
+        bot, dispatcher = await create_shop(settings, engine)
     polling = asyncio.create_task(
         dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1)
     )
@@ -437,7 +437,7 @@ async def count_statements(
     engine = create_engine(database_url)
     counter = StatementCounter(engine)
     settings = shop_settings(emulator.base_url, database_url, media_dir)
-    bot, dispatcher = await create_shop(settings, create_session_factory(engine))
+    bot, dispatcher = await create_shop(settings, engine)
     polling = asyncio.create_task(
         dispatcher.start_polling(
             bot, handle_as_tasks=False, handle_signals=False, polling_timeout=1

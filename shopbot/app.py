@@ -60,7 +60,7 @@ async def start_shop(settings: Settings) -> ShopRuntime:
     provider = create_provider(settings, bot_username=me.username or "")
     notifier = BotNotifier(bot, settings, session_factory, create_i18n(settings.default_language))
     dispatcher = create_dispatcher(
-        settings, session_factory, payment_provider=provider, notifier=notifier
+        settings, engine, session_factory, payment_provider=provider, notifier=notifier
     )
     await register_commands(bot)
     web_runner = await start_web(
@@ -71,7 +71,15 @@ async def start_shop(settings: Settings) -> ShopRuntime:
     jobs = BackgroundJobs(settings, session_factory, provider, notifier)
     jobs.start()
     runtime = ShopRuntime(
-        settings, engine, session_factory, bot, dispatcher, provider, notifier, jobs, web_runner
+        settings,
+        engine,
+        session_factory,
+        bot,
+        dispatcher,
+        provider,
+        notifier,
+        jobs,
+        web_runner,
     )
     log.info(
         "shopbot @%s started: Telegram at %s, database %s, payments %s, web %s",

@@ -7,7 +7,7 @@ so two writers queue on the lock instead of failing when a read turns into a wri
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql.dml import UpdateBase
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 IMMEDIATE = "shopbot_immediate"
@@ -92,6 +93,30 @@ async def write_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession
             yield session
     finally:
         await session.commit()
+
+
+def on_writes_done(
+    engine: AsyncEngine, tables: Collection[str], callback: Callable[[], None]
+) -> None:
+    """Call ``callback`` whenever a connection that wrote to any of ``tables`` (INSERT, UPDATE
+    or DELETE, ORM or Core) goes back to the pool, i.e. after its transaction has ended.
+
+    Called after the commit, never before it, so whoever reads in response sees the change.
+    A rolled-back write calls it too (harmless: nothing changed). Writes made by other
+    processes are not seen here.
+    """
+    flag = f"shopbot_wrote_{id(callback)}"
+    watched = frozenset(tables)
+
+    @event.listens_for(engine.sync_engine, "after_execute")
+    def _after_execute(connection: Connection, statement: Any, *_args: Any) -> None:
+        if isinstance(statement, UpdateBase) and getattr(statement.table, "name", None) in watched:
+            connection.info[flag] = True
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop(flag, False):
+            callback()
 
 
 def alembic_config() -> Config:

@@ -17,7 +17,7 @@ from aiogram.types import TelegramObject, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.bot.i18n import language_of
-from shopbot.services.users import Profile, ensure_user
+from shopbot.services.users import Profile, UserDirectory
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,11 @@ class DbSessionMiddleware(BaseMiddleware):
 
 
 class ShopperMiddleware(BaseMiddleware):
-    """Keeps the user row current (one primary-key read for a known, unchanged user)."""
+    """Keeps the user row current (nothing to do for a known, unchanged user) and tells
+    handlers whether the user is an admin."""
 
-    def __init__(self, admin_ids: list[int]) -> None:
+    def __init__(self, users: UserDirectory, admin_ids: list[int]) -> None:
+        self.users = users
         self.admin_ids = set(admin_ids)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -54,7 +56,7 @@ class ShopperMiddleware(BaseMiddleware):
                 username=user.username,
                 language=language_of(user),
             )
-            data["shopper"] = await ensure_user(data["session"], profile)
+            await self.users.ensure(data["session"], profile)
         data["is_admin"] = user is not None and user.id in self.admin_ids
         return await handler(event, data)
 

@@ -9,6 +9,7 @@ from shopbot.bot.render import CAPTION_LIMIT, TEXT_LIMIT, fit, h
 from shopbot.models import DeliveryMethod, Order, OrderStatus, Product
 from shopbot.money import format_price
 from shopbot.services.cart import Adjustment, Cart, LineIssue
+from shopbot.services.catalogue import ProductDetail
 
 
 def status_label(status: OrderStatus) -> str:
@@ -36,7 +37,7 @@ def availability(stock: int) -> str:
     return _("✅ In stock: {count}").format(count=pieces(stock))
 
 
-def product_card(product: Product, *, photo: bool) -> str:
+def product_card(product: Product | ProductDetail, *, photo: bool) -> str:
     """Name, price, availability, then as much of the description as the limit allows."""
     price = _("Price: <b>{price}</b>").format(price=format_price(product.price))
     head = f"<b>{h(product.name)}</b>\n{price}\n{availability(product.stock)}\n"

@@ -19,8 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.keyboards import product_keyboard
 from shopbot.bot.texts import product_card
-from shopbot.models import Product
-from shopbot.services.catalogue import remember_file_id
+from shopbot.services.catalogue import ProductDetail, remember_file_id
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ async def _delete_quietly(message: Message) -> None:
 async def show_product(
     target: CallbackQuery | Message,
     session: AsyncSession,
-    product: Product,
+    product: ProductDetail,
     *,
     in_cart: int,
     category_id: int,
@@ -89,7 +88,7 @@ async def show_product(
     markup = product_keyboard(
         product.id, in_cart, product.active and product.stock > 0, category_id, page
     )
-    image = product.images[0] if product.images else None
+    image = product.image
     image_path = media_dir / image.path if image else None
     if image is None or (image.telegram_file_id is None and not image_path.is_file()):
         await show(target, product_card(product, photo=False), markup)

@@ -1,15 +1,18 @@
-"""Browsing the shop: the category tree, pages of products, product detail, text search."""
+"""Browsing the shop: the category tree, pages of products, product detail, text search,
+and :class:`CatalogueCache`, which keeps what shoppers browse in memory."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, Row, and_, func, select, true, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import joinedload
 
+from shopbot.cache import TableCache
 from shopbot.db import write_transaction
 from shopbot.models import Category, Product, ProductImage
 from shopbot.services.text import fold
@@ -52,8 +55,15 @@ class ProductSummary:
 
 
 @dataclass(frozen=True)
+class CategoryInfo:
+    id: int
+    name: str
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
 class CategoryView:
-    category: Category | None
+    category: CategoryInfo | None
     children: list[CategoryEntry]
     products: Page[ProductSummary]
 
@@ -75,21 +85,26 @@ async def browse(
         .group_by(Product.category_id)
         .subquery()
     )
-    rows = (
+    tree = (
         await session.execute(
-            select(Category, counts.c.n)
+            select(
+                Category.id,
+                Category.name,
+                Category.parent_id,
+                Category.path,
+                func.coalesce(counts.c.n, 0).label("n"),
+            )
             .outerjoin(counts, counts.c.category_id == Category.id)
             .order_by(Category.position, Category.name)
         )
     ).all()
-    tree = [(category, n or 0) for category, n in rows]
-    current = next((category for category, _ in tree if category.id == category_id), None)
+    current = next((row for row in tree if row.id == category_id), None)
     if category_id is not None and current is None:
         raise LookupError(category_id)
     children = [
-        CategoryEntry(category.id, category.name, _count_below(tree, category.path))
-        for category, _ in tree
-        if category.parent_id == category_id
+        CategoryEntry(row.id, row.name, _count_below(tree, row.path))
+        for row in tree
+        if row.parent_id == category_id
     ]
     in_category = (
         Product.category_id == category_id
@@ -97,17 +112,15 @@ async def browse(
         else Product.category_id.is_(None)
     )
     return CategoryView(
-        category=current,
+        category=CategoryInfo(current.id, current.name, current.parent_id) if current else None,
         children=[child for child in children if child.product_count > 0],
         products=await _product_page(session, in_category, page, page_size),
     )
 
 
-def _count_below(tree: Sequence[tuple[Category, int]], path: str) -> int:
+def _count_below(tree: Sequence[Row[Any]], path: str) -> int:
     prefix = path + " / "
-    return sum(
-        n for category, n in tree if category.path == path or category.path.startswith(prefix)
-    )
+    return sum(row.n for row in tree if row.path == path or row.path.startswith(prefix))
 
 
 async def _product_page(
@@ -151,6 +164,80 @@ async def _page_rows(
     return items, rows[0].total if rows else 0
 
 
+@dataclass(frozen=True)
+class ImageRef:
+    id: int
+    path: str  # relative to the media folder
+    telegram_file_id: str | None
+
+
+@dataclass(frozen=True)
+class ProductDetail:
+    """What a product card shows, detached from any session."""
+
+    id: int
+    sku: str
+    name: str
+    description: str
+    price: int
+    stock: int
+    active: bool
+    category_id: int | None
+    image: ImageRef | None
+
+    @classmethod
+    def of(cls, product: Product) -> ProductDetail:
+        first = product.images[0] if product.images else None
+        image = ImageRef(first.id, first.path, first.telegram_file_id) if first else None
+        return cls(
+            product.id,
+            product.sku,
+            product.name,
+            product.description,
+            product.price,
+            product.stock,
+            product.active,
+            product.category_id,
+            image,
+        )
+
+
+async def product_detail(session: AsyncSession, product_id: int) -> ProductDetail | None:
+    """What the card shows, in one statement of plain columns (no ORM objects to go stale)."""
+    image = (
+        select(ProductImage.id, ProductImage.path, ProductImage.telegram_file_id)
+        .where(ProductImage.product_id == product_id)
+        .order_by(ProductImage.position)
+        .limit(1)
+        .subquery()
+    )
+    row = (
+        await session.execute(
+            select(
+                Product.id,
+                Product.sku,
+                Product.name,
+                Product.description,
+                Product.price,
+                Product.stock,
+                Product.active,
+                Product.category_id,
+                image.c.id.label("image_id"),
+                image.c.path,
+                image.c.telegram_file_id,
+            )
+            .outerjoin(image, true())
+            .where(Product.id == product_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return ProductDetail(
+        *row[:8],
+        image=ImageRef(row.image_id, row.path, row.telegram_file_id) if row.image_id else None,
+    )
+
+
 async def get_product(session: AsyncSession, product_id: int) -> Product | None:
     """A product with its images, active or not (callers decide what a hidden one means)."""
     return await _one_product(session, Product.id == product_id)
@@ -190,4 +277,42 @@ async def remember_file_id(session: AsyncSession, image_id: int, file_id: str) -
     async with write_transaction(session):
         await session.execute(
             update(ProductImage).where(ProductImage.id == image_id).values(telegram_file_id=file_id)
+        )
+
+
+class CatalogueCache:
+    """Category pages and product cards kept in memory, because shoppers mostly browse.
+
+    Anything this process writes to the catalogue's tables (a price, stock taken by an order,
+    an import from the admin chat) shows on the next screen; writes from another process
+    (``shopbot import`` on the command line) once entries reach ``max_age`` seconds.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        max_age: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        tables = (Category.__tablename__, Product.__tablename__, ProductImage.__tablename__)
+        self._cache: TableCache[Any] = TableCache(engine, tables, max_age=max_age, clock=clock)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    async def browse(
+        self, session: AsyncSession, category_id: int | None, page: int, page_size: int
+    ) -> CategoryView:
+        """:func:`browse`, cached; raises LookupError for a category that does not exist."""
+        return await self._cache.get(  # type: ignore[no-any-return]
+            session,
+            ("browse", category_id, page, page_size),
+            lambda: browse(session, category_id, page, page_size),
+        )
+
+    async def product(self, session: AsyncSession, product_id: int) -> ProductDetail | None:
+        """:func:`product_detail`, cached."""
+        return await self._cache.get(  # type: ignore[no-any-return]
+            session, ("product", product_id), lambda: product_detail(session, product_id)
         )

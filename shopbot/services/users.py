@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from shopbot.cache import TableCache
 from shopbot.db import upsert, write_transaction
 from shopbot.models import User
 
@@ -51,6 +52,29 @@ async def ensure_user(session: AsyncSession, profile: Profile) -> User:
     user = await session.get(User, profile.id, populate_existing=True)
     assert user is not None
     return user
+
+
+class UserDirectory:
+    """Keeps user rows current without touching the database on every update.
+
+    Remembers the profile last confirmed stored (and not blocked) for each user: an update
+    from such a user costs no statement. Any write to the users table in this process —
+    a new user, a changed name, the blocked flag set after Telegram refused a message —
+    makes everyone be checked once more.
+    """
+
+    def __init__(self, engine: AsyncEngine, max_entries: int = 100_000) -> None:
+        self._stored: TableCache[Profile] = TableCache(
+            engine, [User.__tablename__], max_entries=max_entries
+        )
+
+    async def ensure(self, session: AsyncSession, profile: Profile) -> None:
+        async def store() -> Profile:
+            await ensure_user(session, profile)
+            return profile
+
+        if await self._stored.get(session, profile.id, store) != profile:
+            await ensure_user(session, profile)  # changed since it was remembered
 
 
 async def save_phone(session: AsyncSession, user_id: int, phone: str) -> None:

@@ -375,3 +375,29 @@ async def test_stats_command(admin_shop: Shop, catalogue: Catalogue) -> None:
     assert "Выручка: 980\u00a0₽, средний заказ: 980\u00a0₽" in text
     assert "1. Кружка «Утро» — 2 шт., 980\u00a0₽" in text
     assert "Корзин начато → заказов оформлено → оплачено: 1 → 1 → 1" in text
+
+
+async def test_shoppers_see_the_owners_changes_at_once(
+    admin_shop: Shop, catalogue: Catalogue
+) -> None:
+    """Browsing is served from the catalogue cache; the owner's writes empty it."""
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    shopper = admin_shop.emulator.user(301, "Оля")
+    await shopper.send_text("/catalog")
+    await shopper.press("📁 Кружки (2)")
+    await shopper.press("Кружка «Утро» — 490\u00a0₽")
+    assert "Цена: 490\u00a0₽" in shopper.last["caption"]
+
+    await owner.send_text("/price MUG-1 550")
+    await owner.send_text("/stock MUG-1 1")
+    await shopper.press("⬅ К списку")
+    assert "Кружка «Утро» — 550\u00a0₽" in buttons(shopper.last)
+    await shopper.press("Кружка «Утро» — 550\u00a0₽")
+    assert "Цена: 550\u00a0₽" in shopper.last["caption"]
+    assert "В наличии: 1 товар" in shopper.last["caption"]
+
+    await owner.send_text("/hide MUG-1")
+    await shopper.press("⬅ К списку")
+    assert shopper.last["text"].startswith("📁 Кружки — 1 товар")
+    assert all("Утро" not in label for label in buttons(shopper.last))
+    assert admin_shop.emulator.errors == []

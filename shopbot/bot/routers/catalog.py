@@ -15,16 +15,21 @@ from shopbot.bot.texts import category_title
 from shopbot.bot.ui import show, show_product
 from shopbot.config import Settings
 from shopbot.errors import OutOfStock, ProductNotFound, ProductUnavailable
-from shopbot.services import cart, catalogue
+from shopbot.services import cart
+from shopbot.services.catalogue import CatalogueCache
 
 PAGE_SIZE = 8
 
 
 async def _render_category(
-    target: CallbackQuery | Message, session: AsyncSession, category_id: int, page: int
+    target: CallbackQuery | Message,
+    session: AsyncSession,
+    catalogue_cache: CatalogueCache,
+    category_id: int,
+    page: int,
 ) -> bool:
     try:
-        view = await catalogue.browse(session, category_id or None, page, PAGE_SIZE)
+        view = await catalogue_cache.browse(session, category_id or None, page, PAGE_SIZE)
     except LookupError:
         return False
     name = view.category.name if view.category else None
@@ -32,24 +37,34 @@ async def _render_category(
     return True
 
 
-async def open_catalog(message: Message, session: AsyncSession) -> None:
-    await _render_category(message, session, 0, 0)
+async def open_catalog(
+    message: Message, session: AsyncSession, catalogue_cache: CatalogueCache
+) -> None:
+    await _render_category(message, session, catalogue_cache, 0, 0)
 
 
 async def list_category(
-    query: CallbackQuery, callback_data: CatalogCb, session: AsyncSession
+    query: CallbackQuery,
+    callback_data: CatalogCb,
+    session: AsyncSession,
+    catalogue_cache: CatalogueCache,
 ) -> None:
-    if await _render_category(query, session, callback_data.category_id, callback_data.page):
+    category_id, page = callback_data.category_id, callback_data.page
+    if await _render_category(query, session, catalogue_cache, category_id, page):
         await query.answer()
     else:
         await query.answer(_("This category is gone. Here is the catalogue."))
-        await _render_category(query, session, 0, 0)
+        await _render_category(query, session, catalogue_cache, 0, 0)
 
 
 async def open_product(
-    query: CallbackQuery, callback_data: CatalogCb, session: AsyncSession, settings: Settings
+    query: CallbackQuery,
+    callback_data: CatalogCb,
+    session: AsyncSession,
+    settings: Settings,
+    catalogue_cache: CatalogueCache,
 ) -> None:
-    product = await catalogue.get_product(session, callback_data.product_id)
+    product = await catalogue_cache.product(session, callback_data.product_id)
     if product is None or not product.active:
         await query.answer(_("Sorry, this product is not available any more."), show_alert=True)
         return
@@ -67,7 +82,11 @@ async def open_product(
 
 
 async def change_quantity(
-    query: CallbackQuery, callback_data: CatalogCb, session: AsyncSession, settings: Settings
+    query: CallbackQuery,
+    callback_data: CatalogCb,
+    session: AsyncSession,
+    settings: Settings,
+    catalogue_cache: CatalogueCache,
 ) -> None:
     user_id = query.from_user.id
     product_id = callback_data.product_id
@@ -89,7 +108,7 @@ async def change_quantity(
     except (ProductNotFound, ProductUnavailable):
         await query.answer(_("Sorry, this product is not available any more."), show_alert=True)
         return
-    product = await catalogue.get_product(session, product_id)
+    product = await catalogue_cache.product(session, product_id)
     assert product is not None
     in_cart = await cart.quantity_in_cart(session, user_id, product_id)
     await show_product(

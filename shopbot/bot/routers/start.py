@@ -36,7 +36,7 @@ async def start_with_link(
     await show_product(
         message,
         session,
-        product,
+        catalogue.ProductDetail.of(product),
         in_cart=in_cart,
         category_id=product.category_id or 0,
         page=0,
