@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.db import upsert, write_transaction
@@ -110,18 +110,34 @@ async def quantity_in_cart(session: AsyncSession, user_id: int, product_id: int)
 async def add(session: AsyncSession, user_id: int, product_id: int, quantity: int = 1) -> int:
     """Add units of a product; returns the new quantity in the cart (capped at stock).
 
-    Raises ProductUnavailable for a hidden product and OutOfStock when none is left
-    (or the cart already holds all there is).
+    One conditional upsert: the line is created or grown only while the product is for
+    sale and the cart holds less than its stock. When nothing changed, the product is read
+    to say why: ProductNotFound, ProductUnavailable (hidden) or OutOfStock (none left, or
+    the cart already holds all there is).
     """
     if quantity < 1:
         raise ValueError("quantity must be positive")
+    on_sale = select(Product.stock).where(Product.id == product_id, Product.active.is_(True))
+    stock = on_sale.scalar_subquery()
+    new_line = select(
+        literal(user_id),
+        Product.id,
+        case((Product.stock < quantity, Product.stock), else_=quantity),
+    ).where(Product.id == product_id, Product.active.is_(True), Product.stock > 0)
+    grown = CartLine.quantity + quantity
+    statement = upsert(session, CartLine).from_select(
+        ["user_id", "product_id", "quantity"], new_line
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[CartLine.user_id, CartLine.product_id],
+        set_={"quantity": case((grown < stock, grown), else_=stock)},
+        where=CartLine.quantity < stock,
+    ).returning(CartLine.quantity)
     async with write_transaction(session):
-        product = await _product_for_sale(session, product_id)
-        current = await quantity_in_cart(session, user_id, product_id)
-        new_quantity = min(current + quantity, product.stock)
-        if new_quantity <= current:
+        new_quantity = await session.scalar(statement)
+        if new_quantity is None:
+            product = await _product_for_sale(session, product_id)
             raise OutOfStock(product.id, product.name, product.stock)
-        await _store_quantity(session, user_id, product_id, new_quantity)
     return new_quantity
 
 

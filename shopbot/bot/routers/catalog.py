@@ -91,12 +91,13 @@ async def change_quantity(
     user_id = query.from_user.id
     product_id = callback_data.product_id
     notice = None
+    in_cart: int | None = None  # unknown after a refusal: read below
     try:
         if callback_data.action is CatalogAction.DEC:
             current = await cart.quantity_in_cart(session, user_id, product_id)
-            await cart.set_quantity(session, user_id, product_id, current - 1)
+            in_cart = await cart.set_quantity(session, user_id, product_id, current - 1)
         else:
-            await cart.add(session, user_id, product_id)
+            in_cart = await cart.add(session, user_id, product_id)
             if callback_data.action is CatalogAction.ADD:
                 notice = _("Added to cart ✅")
     except OutOfStock as exc:
@@ -110,7 +111,8 @@ async def change_quantity(
         return
     product = await catalogue_cache.product(session, product_id)
     assert product is not None
-    in_cart = await cart.quantity_in_cart(session, user_id, product_id)
+    if in_cart is None:
+        in_cart = await cart.quantity_in_cart(session, user_id, product_id)
     await show_product(
         query,
         session,
