@@ -6,7 +6,6 @@ import logging
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
@@ -25,6 +24,7 @@ from shopbot.bot.middlewares import (
     ShopperMiddleware,
 )
 from shopbot.bot.routers import build_root_router
+from shopbot.bot.session import JsonSession
 from shopbot.bot.storage import DatabaseStorage
 from shopbot.config import Settings
 from shopbot.payments.base import PaymentProvider
@@ -37,15 +37,12 @@ log = logging.getLogger(__name__)
 
 def create_bot(settings: Settings) -> Bot:
     assert settings.bot_token is not None
-    session = (
-        AiohttpSession(
-            api=TelegramAPIServer.from_base(settings.telegram_api_url)
-            if settings.telegram_api_url
-            else None
-        )
+    api = (
+        TelegramAPIServer.from_base(settings.telegram_api_url)
         if settings.telegram_api_url
-        else AiohttpSession()
+        else None
     )
+    session = JsonSession(api=api) if api else JsonSession()
     session.middleware(KeepResponseTypes())
     session.middleware(RetryAfterMiddleware())
     return Bot(

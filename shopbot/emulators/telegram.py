@@ -95,13 +95,15 @@ _UNCOMPARED_FIELDS = frozenset({"date", "edit_date", "html_text"})
 class ApiCall:
     """One request the bot made, its values as received.
 
-    Form values are strings, nested objects JSON strings (as aiogram sends them); uploaded
-    files are listed in ``files`` and referenced from ``params`` as ``attach://<field>``.
+    Form values are strings, nested objects JSON strings; a JSON body gives native values.
+    Uploaded files are listed in ``files`` and referenced from ``params`` as
+    ``attach://<field>``.
     """
 
     method: str
     params: dict[str, Any]
     files: dict[str, str] = field(default_factory=dict)  # multipart field -> file name
+    content_type: str = ""  # of the request body; empty when it had none
 
 
 @dataclass(frozen=True)
@@ -556,7 +558,8 @@ class TelegramEmulator:
         try:
             values, uploads, unreadable = await _read_request(request)
             files = {name: upload.filename for name, upload in uploads.items()}
-            self.calls.append(ApiCall(method, values, files))
+            content_type = request.content_type if request.body_exists else ""
+            self.calls.append(ApiCall(method, values, files, content_type))
             try:
                 if unreadable is not None:
                     raise unreadable

@@ -115,6 +115,11 @@ async def test_photos_are_uploaded_once_then_sent_by_file_id(
         assert "микроволновку" in shopper.last["caption"]
     assert shop.emulator.upload_count == 1
     assert shop.emulator.count("sendPhoto") == 2
+    # The upload went as a multipart form; every other call as a JSON body.
+    photos = [call for call in shop.emulator.calls if call.method == "sendPhoto"]
+    assert [call.content_type for call in photos] == ["multipart/form-data", "application/json"]
+    others = {call.content_type for call in shop.emulator.calls if call.method != "sendPhoto"}
+    assert others <= {"application/json", ""}, others
     async with shop.session_factory() as session:
         assert await session.scalar(select(ProductImage.telegram_file_id)) is not None
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
