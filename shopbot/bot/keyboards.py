@@ -1,4 +1,8 @@
-"""Keyboard builders. Labels are translated; callback data comes from callbacks.py."""
+"""Keyboard builders. Labels are translated; callback data comes from callbacks.py.
+
+Markups are put together from lists of rows rather than aiogram's InlineKeyboardBuilder,
+which copies the whole markup on export: these screens are built on every button press.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from shopbot.bot.callbacks import (
     CartAction,
@@ -56,7 +59,10 @@ def main_menu() -> ReplyKeyboardMarkup:
     )
 
 
-def _pager(builder: InlineKeyboardBuilder, page: Page, make: Callable[[int], str]) -> None:
+Rows = list[list[InlineKeyboardButton]]
+
+
+def _pager(rows: Rows, page: Page, make: Callable[[int], str]) -> None:
     """◀ 2/5 ▶ — arrows only where there is somewhere to go."""
     if page.pages <= 1:
         return
@@ -71,7 +77,7 @@ def _pager(builder: InlineKeyboardBuilder, page: Page, make: Callable[[int], str
     )
     if page.has_next:
         buttons.append(InlineKeyboardButton(text="▶", callback_data=make(page.page + 1)))
-    builder.row(*buttons)
+    rows.append(buttons)
 
 
 def product_line(product: ProductSummary) -> str:
@@ -80,44 +86,50 @@ def product_line(product: ProductSummary) -> str:
 
 
 def category_keyboard(view: CategoryView) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    rows: Rows = []
     category_id = view.category.id if view.category else 0
     for child in view.children:
-        builder.row(
-            InlineKeyboardButton(
-                text=f"📁 {child.name} ({child.product_count})",
-                callback_data=CatalogCb(action=CatalogAction.LIST, category_id=child.id).pack(),
-            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=f"📁 {child.name} ({child.product_count})",
+                    callback_data=CatalogCb(action=CatalogAction.LIST, category_id=child.id).pack(),
+                )
+            ]
         )
     for product in view.products.items:
-        builder.row(
-            InlineKeyboardButton(
-                text=product_line(product),
-                callback_data=CatalogCb(
-                    action=CatalogAction.PRODUCT,
-                    category_id=category_id,
-                    page=view.products.page,
-                    product_id=product.id,
-                ).pack(),
-            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=product_line(product),
+                    callback_data=CatalogCb(
+                        action=CatalogAction.PRODUCT,
+                        category_id=category_id,
+                        page=view.products.page,
+                        product_id=product.id,
+                    ).pack(),
+                )
+            ]
         )
     _pager(
-        builder,
+        rows,
         view.products,
         lambda page: CatalogCb(
             action=CatalogAction.LIST, category_id=category_id, page=page
         ).pack(),
     )
     if view.category is not None:
-        builder.row(
-            InlineKeyboardButton(
-                text=_("⬅ Back"),
-                callback_data=CatalogCb(
-                    action=CatalogAction.LIST, category_id=view.category.parent_id or 0
-                ).pack(),
-            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=_("⬅ Back"),
+                    callback_data=CatalogCb(
+                        action=CatalogAction.LIST, category_id=view.category.parent_id or 0
+                    ).pack(),
+                )
+            ]
         )
-    return builder.as_markup()
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def product_keyboard(
@@ -128,74 +140,88 @@ def product_keyboard(
             action=action, category_id=category_id, page=page, product_id=product_id
         ).pack()
 
-    builder = InlineKeyboardBuilder()
+    rows: Rows = []
     if in_cart:
-        builder.row(
-            InlineKeyboardButton(text="➖", callback_data=cb(CatalogAction.DEC)),
-            InlineKeyboardButton(
-                text=_("{n} pcs").format(n=in_cart), callback_data=cb(CatalogAction.NOOP)
-            ),
-            InlineKeyboardButton(text="➕", callback_data=cb(CatalogAction.INC)),
+        rows.append(
+            [
+                InlineKeyboardButton(text="➖", callback_data=cb(CatalogAction.DEC)),
+                InlineKeyboardButton(
+                    text=_("{n} pcs").format(n=in_cart), callback_data=cb(CatalogAction.NOOP)
+                ),
+                InlineKeyboardButton(text="➕", callback_data=cb(CatalogAction.INC)),
+            ]
         )
-        builder.row(
-            InlineKeyboardButton(
-                text=_("✅ In cart: {n} — open cart").format(n=in_cart),
-                callback_data=CartCb(action=CartAction.SHOW).pack(),
-            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=_("✅ In cart: {n} — open cart").format(n=in_cart),
+                    callback_data=CartCb(action=CartAction.SHOW).pack(),
+                )
+            ]
         )
     elif available:
-        builder.row(
-            InlineKeyboardButton(text=_("🛒 Add to cart"), callback_data=cb(CatalogAction.ADD))
+        rows.append(
+            [InlineKeyboardButton(text=_("🛒 Add to cart"), callback_data=cb(CatalogAction.ADD))]
         )
-    builder.row(
-        InlineKeyboardButton(
-            text=_("⬅ Back to list"),
-            callback_data=CatalogCb(
-                action=CatalogAction.LIST, category_id=category_id, page=page
-            ).pack(),
-        )
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=_("⬅ Back to list"),
+                callback_data=CatalogCb(
+                    action=CatalogAction.LIST, category_id=category_id, page=page
+                ).pack(),
+            )
+        ]
     )
-    return builder.as_markup()
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def search_keyboard(page: Page[ProductSummary]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    rows: Rows = []
     for product in page.items:
-        builder.row(
-            InlineKeyboardButton(
-                text=product_line(product),
-                callback_data=CatalogCb(action=CatalogAction.PRODUCT, product_id=product.id).pack(),
-            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=product_line(product),
+                    callback_data=CatalogCb(
+                        action=CatalogAction.PRODUCT, product_id=product.id
+                    ).pack(),
+                )
+            ]
         )
-    _pager(builder, page, lambda number: SearchCb(page=number).pack())
-    return builder.as_markup()
+    _pager(rows, page, lambda number: SearchCb(page=number).pack())
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def cart_keyboard(cart: Cart) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    rows: Rows = []
     for item in cart.items:
 
         def cb(action: CartAction, product_id: int = item.product_id) -> str:
             return CartCb(action=action, product_id=product_id).pack()
 
-        builder.row(
-            InlineKeyboardButton(text="➖", callback_data=cb(CartAction.DEC)),
-            InlineKeyboardButton(
-                text=f"{item.name[:24]} ×{item.quantity}", callback_data=cb(CartAction.NOOP)
-            ),
-            InlineKeyboardButton(text="➕", callback_data=cb(CartAction.INC)),
-            InlineKeyboardButton(text="✖", callback_data=cb(CartAction.REMOVE)),
+        rows.append(
+            [
+                InlineKeyboardButton(text="➖", callback_data=cb(CartAction.DEC)),
+                InlineKeyboardButton(
+                    text=f"{item.name[:24]} ×{item.quantity}", callback_data=cb(CartAction.NOOP)
+                ),
+                InlineKeyboardButton(text="➕", callback_data=cb(CartAction.INC)),
+                InlineKeyboardButton(text="✖", callback_data=cb(CartAction.REMOVE)),
+            ]
         )
     if not cart.is_empty:
-        builder.row(
-            InlineKeyboardButton(
-                text=_("🧹 Clear"), callback_data=CartCb(action=CartAction.CLEAR).pack()
-            ),
-            InlineKeyboardButton(
-                text=_("✅ Check out"), callback_data=CartCb(action=CartAction.CHECKOUT).pack()
-            ),
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=_("🧹 Clear"), callback_data=CartCb(action=CartAction.CLEAR).pack()
+                ),
+                InlineKeyboardButton(
+                    text=_("✅ Check out"), callback_data=CartCb(action=CartAction.CHECKOUT).pack()
+                ),
+            ]
         )
-    return builder.as_markup()
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def _checkout_row(*buttons: tuple[str, CheckoutAction]) -> InlineKeyboardMarkup:
@@ -239,18 +265,19 @@ def confirm_keyboard() -> InlineKeyboardMarkup:
 
 
 def orders_keyboard(orders: list[Order], page: Page) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    rows: Rows = []
     for order in orders:
-        builder.row(
-            InlineKeyboardButton(
-                text=(
-                    f"№{order.number} · {format_price(order.total)} · {status_label(order.status)}"
-                ),
-                callback_data=OrdersCb(action=OrdersAction.SHOW, order_id=order.id).pack(),
-            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=f"№{order.number} · {format_price(order.total)} · "
+                    + status_label(order.status),
+                    callback_data=OrdersCb(action=OrdersAction.SHOW, order_id=order.id).pack(),
+                )
+            ]
         )
-    _pager(builder, page, lambda number: OrdersCb(action=OrdersAction.LIST, page=number).pack())
-    return builder.as_markup()
+    _pager(rows, page, lambda number: OrdersCb(action=OrdersAction.LIST, page=number).pack())
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def order_keyboard(order: Order) -> InlineKeyboardMarkup:
