@@ -6,12 +6,16 @@ generated catalogue (5 categories, 200 products, no images):
 1. echo: a bare aiogram Dispatcher (one message handler answering the text, one callback
    handler answering the callback) polls the emulator; N shoppers each send M actions
    (texts and button presses, in the shop journey's order) concurrently;
-2. shop: the real dispatcher (``create_dispatcher``, cash payments) with the same N shoppers
+2. calls: the shop's own Bot and session making the shop's Telegram calls and nothing else
+   (a message for a text; an edit and a callback answer for a press; a ready-made keyboard
+   shaped like a category page) — the most the shop could reach;
+3. shop: the real dispatcher (``create_dispatcher``, cash payments) with the same N shoppers
    browsing: /catalog, a category, the next page, a product card, add to cart, /cart;
-3. SQL statements per update, counted on the engine (``before_cursor_execute``) while one
-   update of each kind is replayed at a time, for several catalogue page sizes.
+4. SQL statements per update, counted on the engine (``before_cursor_execute``) while one
+   update of each kind is replayed at a time, for several catalogue page sizes, with the
+   catalogue cache emptied before each update and again once it holds what they show.
 
-Both bots poll with aiogram's defaults (``handle_as_tasks=True``) in a child process, so a
+The bots poll with aiogram's defaults (``handle_as_tasks=True``) in a child process, so a
 bot has a core to itself as it would with the real Telegram; the emulator and the shoppers
 run in this process. Every shopper has one update in flight: it queues an action, waits until
 the bot has handled it, then queues the next (buttons are taken from the bot's last message).
@@ -44,7 +48,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -58,6 +62,7 @@ from shopbot.db import create_engine, create_session_factory, migrate
 from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
 from shopbot.models import Category, Product
 from shopbot.payments import create_provider
+from shopbot.services.catalogue import CatalogueCache
 from shopbot.services.text import search_text
 
 TOKEN = "123456:BENCH-token"
@@ -67,7 +72,8 @@ KINDS = ["Футболка", "Кружка", "Блокнот", "Постер", "
 THEMES = ["Северное сияние", "Кот-астроном", "Байкал", "Ёжик в тумане", "Берёзы"]
 FIRST_ECHO_SHOPPER = 100_000
 FIRST_SHOP_SHOPPER = 200_000
-COUNTING_SHOPPER = 300_000
+FIRST_CALLS_SHOPPER = 300_000
+COUNTING_SHOPPER = 400_000
 PAGE_SIZES = (4, 8, 16)
 ACTION_TIMEOUT = 30.0  # seconds a shopper waits for the bot before the run is declared broken
 TRANSACTION_CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT")
@@ -171,6 +177,55 @@ def create_echo(base_url: str) -> tuple[Bot, Dispatcher]:
     return bot, dispatcher
 
 
+class CallsOnly:
+    """The shop's Telegram calls and nothing else: the ceiling for the shop's rate.
+
+    The shop's own bot (its session, JSON bodies, default parse mode) answers a text with a
+    message and a button press with an edit and a callback answer, as the shop does, under
+    one ready-made keyboard shaped like a category page (categories, eight products, the
+    pager, add to cart). No database, no rendering, no middlewares.
+    """
+
+    def __init__(self) -> None:
+        def button(text: str, **fields: Any) -> list[InlineKeyboardButton]:
+            return [InlineKeyboardButton(text=text, callback_data=CatalogCb(**fields).pack())]
+
+        rows = [
+            button(f"📁 {name} (40)", action=CatalogAction.LIST, category_id=1)
+            for name in CATEGORIES
+        ]
+        rows += [
+            button(
+                f"Футболка «Байкал», арт. {n} — 1 299 ₽", action=CatalogAction.PRODUCT, product_id=n
+            )
+            for n in range(1, 9)
+        ]
+        rows.append(button("▶", action=CatalogAction.LIST, category_id=1, page=1))
+        rows.append(button("🛒 В корзину", action=CatalogAction.ADD, product_id=1))
+        self.markup = InlineKeyboardMarkup(inline_keyboard=rows)
+        self.screens = 0
+
+    def text(self) -> str:
+        self.screens += 1  # an edit must change something, or Telegram refuses it
+        return f"📁 <b>Футболки</b> — 40 товаров\nэкран {self.screens}"
+
+    async def on_text(self, message: Message) -> None:
+        await message.answer(self.text(), reply_markup=self.markup)
+
+    async def on_press(self, query: CallbackQuery) -> None:
+        assert isinstance(query.message, Message)
+        await query.message.edit_text(self.text(), reply_markup=self.markup)
+        await query.answer()
+
+
+def create_calls_only(settings: Settings) -> tuple[Bot, Dispatcher]:
+    calls = CallsOnly()
+    dispatcher = Dispatcher()
+    dispatcher.message.register(calls.on_text)
+    dispatcher.callback_query.register(calls.on_press)
+    return create_bot(settings), dispatcher
+
+
 def serve_bot(kind: str, pipe: Connection) -> None:
     """Child process: wait for where to connect, poll the emulator until told to stop, and
     report the process's CPU time when asked."""
@@ -190,6 +245,8 @@ async def _serve_bot(
     engine: AsyncEngine | None = None
     if kind == "echo":
         bot, dispatcher = create_echo(base_url)
+    elif kind == "calls":
+        bot, dispatcher = create_calls_only(shop_settings(base_url, database_url, media_dir))
     else:
         engine = create_engine(database_url)
         settings = shop_settings(base_url, database_url, media_dir)
@@ -426,6 +483,7 @@ class StatementCounter:
 class Count:
     kind: str
     page_size: int
+    warm: bool  # the catalogue cache already held what the update showed
     queries: list[str]  # everything but transaction control
     transaction_control: int
 
@@ -444,23 +502,31 @@ async def count_statements(
         )
     )
     user = emulator.user(COUNTING_SHOPPER)
-    rng = random.Random(0)
+    cache: CatalogueCache = dispatcher["catalogue_cache"]
     counts = []
     try:
         await user.send_text("/catalog")  # first contact: creates the user row (not counted)
         for page_size in PAGE_SIZES:
             catalog.PAGE_SIZE = page_size
-            for step, _press in JOURNEY:
-                counter.take()
-                if step.startswith("/"):
-                    await user.send_text(step)
-                else:
-                    message = user.last
-                    await user.press_data(choose_button(step, message, rng), message=message)
-                statements = counter.take()
-                queries = [sql for sql in statements if not sql.startswith(TRANSACTION_CONTROL)]
-                control = len(statements) - len(queries)
-                counts.append(Count(step, page_size, queries, control))
+            # Cold: the cache emptied before each update. Warm: the same choices again,
+            # after a pass that fills the cache.
+            for warm, counted in ((False, True), (True, False), (True, True)):
+                rng = random.Random(page_size)
+                for step, _press in JOURNEY:
+                    if not warm:
+                        cache.clear()
+                    counter.take()
+                    if step.startswith("/"):
+                        await user.send_text(step)
+                    else:
+                        message = user.last
+                        await user.press_data(choose_button(step, message, rng), message=message)
+                    statements = counter.take()
+                    if not counted:
+                        continue
+                    queries = [sql for sql in statements if not sql.startswith(TRANSACTION_CONTROL)]
+                    control = len(statements) - len(queries)
+                    counts.append(Count(step, page_size, warm, queries, control))
     finally:
         await dispatcher.stop_polling()
         await polling
@@ -474,72 +540,84 @@ async def count_statements(
 # ---------------------------------------------------------------------- report
 
 
-def print_throughput(echo: Result, shop: Result, shoppers: int, actions: int) -> None:
+def print_throughput(results: list[Result], shoppers: int, actions: int) -> None:
+    echo, calls, shop = results
     print(f"\n{shoppers} shoppers x {actions} actions, one update in flight per shopper")
     print(
-        f"{'bot':<6}{'updates':>9}{'seconds':>9}{'updates/s':>11}{'p50 ms':>9}{'p99 ms':>9}", end=""
+        f"{'bot':<7}{'updates':>9}{'seconds':>9}{'updates/s':>11}{'p50 ms':>9}{'p99 ms':>9}", end=""
     )
     print(f"{'bot CPU ms/update':>19}")
-    for result in (echo, shop):
+    for result in results:
         print(
-            f"{result.label:<6}{result.updates:>9}{result.seconds:>9.2f}{result.rate:>11.1f}"
+            f"{result.label:<7}{result.updates:>9}{result.seconds:>9.2f}{result.rate:>11.1f}"
             f"{result.percentile(50):>9.1f}{result.percentile(99):>9.1f}"
             f"{result.bot_cpu * 1000 / result.updates:>19.2f}"
         )
     ratio = shop.rate / echo.rate
     verdict = "ok" if ratio >= 0.5 else "BELOW TARGET"
     print(f"shop/echo rate: {ratio:.2f} (target >= 0.50: {verdict})")
+    print(
+        f"calls/echo rate: {calls.rate / echo.rate:.2f} (the most the shop could reach, "
+        "making its Telegram calls and nothing else)"
+    )
+    print(f"shop/calls rate: {shop.rate / calls.rate:.2f}")
 
 
 def print_counts(counts: list[Count], show_sql: bool) -> None:
     print("\nSQL statements per update (transaction control — BEGIN, SAVEPOINT — in brackets)")
-    print("cart lines grow by one per round: 1, 2, 3")
+    print("empty: the catalogue cache emptied before each update (the first visit of a page)")
+    print("warm: the same updates again, once the cache holds what they show")
     print(f"{'update':<14}" + "".join(f"{f'page size {size}':>15}" for size in PAGE_SIZES))
-    for step, _press in JOURNEY:
-        row = [count for count in counts if count.kind == step]
-        cells = "".join(
-            f"{f'{len(count.queries)} ({count.transaction_control})':>15}" for count in row
-        )
-        print(f"{step:<14}{cells}")
+    for warm in (False, True):
+        print("catalogue cache " + ("warm" if warm else "empty"))
+        for step, _press in JOURNEY:
+            row = [count for count in counts if count.kind == step and count.warm == warm]
+            cells = "".join(
+                f"{f'{len(count.queries)} ({count.transaction_control})':>15}" for count in row
+            )
+            print(f"  {step:<12}{cells}")
     browsing = [count for count in counts if count.kind in {"/catalog", "category", "next page"}]
     worst = max(len(count.queries) for count in browsing)
     print(f"catalogue browsing: at most {worst} statements (target <= 3)")
     if show_sql:
         for count in counts:
-            if count.page_size == PAGE_SIZES[0]:
+            if count.page_size == PAGE_SIZES[0] and not count.warm:
                 print(f"\n-- {count.kind}")
                 for sql in count.queries:
                     print("   " + " ".join(sql.split()))
 
 
-async def run(args: argparse.Namespace, echo_bot: BotProcess, shop_bot: BotProcess) -> None:
+async def run(args: argparse.Namespace, bots: dict[str, BotProcess]) -> None:
     await build_database(args.database_url)
     emulator = TelegramEmulator(TOKEN)
     await emulator.start()
     try:
-        echo = await measure("echo", echo_bot, emulator, echo_act, FIRST_ECHO_SHOPPER, args)
-        shop = await measure("shop", shop_bot, emulator, shop_act, FIRST_SHOP_SHOPPER, args)
+        results = [
+            await measure("echo", bots["echo"], emulator, echo_act, FIRST_ECHO_SHOPPER, args),
+            await measure("calls", bots["calls"], emulator, shop_act, FIRST_CALLS_SHOPPER, args),
+            await measure("shop", bots["shop"], emulator, shop_act, FIRST_SHOP_SHOPPER, args),
+        ]
         counts = await count_statements(emulator, args.database_url, args.media_dir)
     finally:
         await emulator.stop()
-    print_throughput(echo, shop, args.shoppers, args.actions)
+    print_throughput(results, args.shoppers, args.actions)
     print_counts(counts, args.show_sql)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shoppers", type=int, default=50, help="concurrent shoppers")
-    parser.add_argument("--actions", type=int, default=12, help="timed actions per shopper")
+    parser.add_argument("--actions", type=int, default=30, help="timed actions per shopper")
     parser.add_argument("--show-sql", action="store_true", help="print the counted statements")
     args = parser.parse_args()
     if args.shoppers < 1 or args.actions < 1 or args.shoppers * args.actions < 2:
         parser.error("at least one shopper, one action and two updates in all")
     logging.basicConfig(level=logging.WARNING)
-    echo_bot, shop_bot = BotProcess("echo"), BotProcess("shop")
+    bots = {kind: BotProcess(kind) for kind in ("echo", "calls", "shop")}
     with tempfile.TemporaryDirectory(prefix="shopbot-bot-bench-") as folder:
         args.database_url = f"sqlite+aiosqlite:///{Path(folder) / 'shop.db'}"
         args.media_dir = Path(folder) / "media"
-        asyncio.run(run(args, echo_bot, shop_bot))
+        asyncio.run(run(args, bots))
 
 
 if __name__ == "__main__":
