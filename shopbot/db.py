@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.util.concurrency import await_
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 IMMEDIATE = "shopbot_immediate"
@@ -58,7 +59,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to aiosqlite: one trip to its thread instead of a cursor's four
+        # (open, execute, fetch, close), on every transaction.
+        driver = connection.connection.driver_connection
+        await_(driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN"))
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
