@@ -34,7 +34,8 @@ class DbSessionMiddleware(BaseMiddleware):
         async with self.session_factory() as session:
             data["session"] = session
             result = await handler(event, data)
-            await session.commit()
+            if session.in_transaction():  # most updates are served without the database
+                await session.commit()
             return result
 
 
