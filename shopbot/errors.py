@@ -38,6 +38,16 @@ class OutOfStock(ShopError):
         self.available = available
 
 
+class CartFull(ShopError):
+    """The cart already holds as many different products as a cart may."""
+
+    code = "cart_full"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a cart holds at most {limit} different products")
+        self.limit = limit
+
+
 class EmptyCart(ShopError):
     code = "empty_cart"
 

@@ -3,7 +3,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.errors import OutOfStock, ProductNotFound, ProductUnavailable
+from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
 from shopbot.models import CartLine, Product
 from shopbot.services import cart
 from shopbot.services.cart import LineIssue
@@ -42,6 +42,21 @@ async def test_hidden_missing_and_sold_out_products_are_refused(session: AsyncSe
     with pytest.raises(ProductNotFound):
         await cart.add(session, 1, 999_999)
     assert (await cart.get_cart(session, 1)).is_empty
+
+
+async def test_a_cart_holds_at_most_max_lines_products(session: AsyncSession) -> None:
+    await make_user(session, 1)
+    products = [await make_product(session, f"Значок {n}") for n in range(cart.MAX_CART_LINES + 1)]
+    for product in products[:-1]:
+        assert await cart.add(session, 1, product.id) == 1
+    with pytest.raises(CartFull) as refused:
+        await cart.add(session, 1, products[-1].id)
+    assert refused.value.limit == cart.MAX_CART_LINES
+    assert await cart.add(session, 1, products[0].id) == 2, "a line already there still grows"
+    current = await cart.get_cart(session, 1)
+    assert len(current.items) == cart.MAX_CART_LINES and current.count == cart.MAX_CART_LINES + 1
+    await cart.remove(session, 1, products[1].id)
+    assert await cart.add(session, 1, products[-1].id) == 1
 
 
 async def test_reconcile_reports_and_fixes_changes_since_adding(session: AsyncSession) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from shopbot.bot.render import CAPTION_LIMIT, TEXT_LIMIT, fit, h
+from shopbot.bot.render import CAPTION_LIMIT, TEXT_LIMIT, cut, fit, h
 from shopbot.models import DeliveryMethod, Order, OrderStatus, Product
 from shopbot.money import format_price
 from shopbot.services.cart import Adjustment, Cart, LineIssue
 from shopbot.services.catalogue import ProductDetail
+
+# A product name in a cart or checkout line: a full cart (MAX_CART_LINES) stays one message.
+LINE_NAME_LIMIT = 80
 
 
 def status_label(status: OrderStatus) -> str:
@@ -65,9 +68,8 @@ def cart_text(cart: Cart) -> str:
             LineIssue.REDUCED: _(" — only {n} left").format(n=item.stock),
             None: "",
         }[item.issue]
-        lines.append(
-            f"{number}. {h(item.name)} × {item.quantity} = {format_price(item.line_total)}{note}"
-        )
+        name = h(cut(item.name, LINE_NAME_LIMIT))
+        lines.append(f"{number}. {name} × {item.quantity} = {format_price(item.line_total)}{note}")
     lines += ["", _("Total: <b>{total}</b>").format(total=format_price(cart.total))]
     return "\n".join(lines)[:TEXT_LIMIT]
 
@@ -95,7 +97,8 @@ def delivery_label(method: DeliveryMethod) -> str:
 def checkout_summary(cart: Cart, data: dict) -> str:
     lines = [_("<b>Please check your order</b>"), ""]
     for item in cart.items:
-        lines.append(f"• {h(item.name)} × {item.quantity} = {format_price(item.line_total)}")
+        name = h(cut(item.name, LINE_NAME_LIMIT))
+        lines.append(f"• {name} × {item.quantity} = {format_price(item.line_total)}")
     lines += [
         "",
         _("Name: {name}").format(name=h(data["name"])),

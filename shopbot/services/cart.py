@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import case, delete, literal, select, update
+from sqlalchemy import case, delete, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.db import upsert, write_transaction
-from shopbot.errors import OutOfStock, ProductNotFound, ProductUnavailable
+from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
 from shopbot.models import CartLine, Product
+
+# Different products in one cart: each line gets a row of four buttons, and Telegram takes
+# at most 100 buttons in a keyboard; the cart, checkout and order texts stay within a message.
+MAX_CART_LINES = 20
 
 
 class LineIssue(StrEnum):
@@ -111,19 +115,29 @@ async def add(session: AsyncSession, user_id: int, product_id: int, quantity: in
     """Add units of a product; returns the new quantity in the cart (capped at stock).
 
     One conditional upsert: the line is created or grown only while the product is for
-    sale and the cart holds less than its stock. When nothing changed, the product is read
-    to say why: ProductNotFound, ProductUnavailable (hidden) or OutOfStock (none left, or
-    the cart already holds all there is).
+    sale and the cart holds less than its stock (a new line only while the cart has fewer
+    than MAX_CART_LINES). When nothing changed, the product is read to say why:
+    ProductNotFound, ProductUnavailable (hidden), OutOfStock (none left, or the cart already
+    holds all there is) or CartFull.
     """
     if quantity < 1:
         raise ValueError("quantity must be positive")
     on_sale = select(Product.stock).where(Product.id == product_id, Product.active.is_(True))
     stock = on_sale.scalar_subquery()
+    lines_in_cart = (
+        select(func.count()).select_from(CartLine).where(CartLine.user_id == user_id)
+    ).scalar_subquery()
+    has_line = exists().where(CartLine.user_id == user_id, CartLine.product_id == product_id)
     new_line = select(
         literal(user_id),
         Product.id,
         case((Product.stock < quantity, Product.stock), else_=quantity),
-    ).where(Product.id == product_id, Product.active.is_(True), Product.stock > 0)
+    ).where(
+        Product.id == product_id,
+        Product.active.is_(True),
+        Product.stock > 0,
+        or_(lines_in_cart < MAX_CART_LINES, has_line),  # an existing line may always grow
+    )
     grown = CartLine.quantity + quantity
     statement = upsert(session, CartLine).from_select(
         ["user_id", "product_id", "quantity"], new_line
@@ -137,6 +151,8 @@ async def add(session: AsyncSession, user_id: int, product_id: int, quantity: in
         new_quantity = await session.scalar(statement)
         if new_quantity is None:
             product = await _product_for_sale(session, product_id)
+            if product.stock > 0 and not await quantity_in_cart(session, user_id, product_id):
+                raise CartFull(MAX_CART_LINES)
             raise OutOfStock(product.id, product.name, product.stock)
     return new_quantity
 

@@ -13,6 +13,7 @@ from shopbot.emulators.telegram import EmulatedUser
 from shopbot.models import CartLine, Order, OrderStatus, Product, ProductImage
 from shopbot.services import cart
 from tests.bot.conftest import Catalogue, Shop, ShopFactory, check_out
+from tests.factories import make_product, make_user
 
 REDIS_URL = "redis://127.0.0.1:6379/7"
 
@@ -166,6 +167,35 @@ async def test_cart_edge_cases(shop: Shop, catalogue: Catalogue) -> None:
     await olga.send_text("/cart")
     await olga.press("🧹 Очистить")
     assert "Корзина пуста" in olga.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_a_full_cart_says_so_and_still_fits_one_message(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    long_name = "Футболка с очень длинным названием, " * 7  # 252 characters
+    async with shop.session_factory() as session:
+        extra = [
+            await make_product(session, f"{long_name}№{n}", sku=f"LONG-{n}", stock=5)
+            for n in range(cart.MAX_CART_LINES)
+        ]
+        await make_user(session, 402)
+        for product in extra[:-1]:
+            await cart.add(session, 402, product.id)
+    vera = shop.emulator.user(402, "Вера")
+    await vera.send_text("/start p_MUG-1")
+    await vera.press("🛒 В корзину")  # the twentieth line
+    await vera.send_text(f"/start p_{extra[-1].sku}")
+    answer = await vera.press("🛒 В корзину")
+    assert answer is not None and answer.show_alert
+    assert answer.text == (
+        "В корзине уже 20 разных товаров. Оформите заказ или уберите что-нибудь из корзины."
+    )
+
+    await vera.send_text("/cart")
+    assert vera.last["text"].count("…") == cart.MAX_CART_LINES - 1  # long names are cut
+    assert "20. Кружка «Утро» × 1 = 490 ₽" in vera.last["text"]
+    await vera.press("✅ Оформить заказ")
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
 
 

@@ -14,7 +14,7 @@ from shopbot.bot.routers.filters import menu_button
 from shopbot.bot.texts import category_title
 from shopbot.bot.ui import show, show_product
 from shopbot.config import Settings
-from shopbot.errors import OutOfStock, ProductNotFound, ProductUnavailable
+from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
 from shopbot.services import cart
 from shopbot.services.catalogue import CatalogueCache
 
@@ -108,6 +108,13 @@ async def change_quantity(
         )
     except (ProductNotFound, ProductUnavailable):
         await query.answer(_("Sorry, this product is not available any more."), show_alert=True)
+        return
+    except CartFull as exc:
+        text = _(
+            "Your cart already holds {n} different products. "
+            "Please check out or remove something first."
+        )
+        await query.answer(text.format(n=exc.limit), show_alert=True)
         return
     product = await catalogue_cache.product(session, product_id)
     assert product is not None
