@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.util.concurrency import await_
 
+from shopbot.sqlite_driver import connector
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 IMMEDIATE = "shopbot_immediate"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -35,7 +37,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; for SQLite, with the pragmas and transaction control shopbot relies on."""
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        kwargs.setdefault("async_creator", connector(url, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000))
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine

@@ -1,0 +1,103 @@
+"""aiosqlite connections whose statements take one trip to the driver's thread, not four.
+
+aiosqlite runs each SQLite connection in a thread of its own; every call crosses to it and
+back. SQLAlchemy's aiosqlite dialect opens a cursor, executes, fetches and closes: four
+crossings per statement, about 0.5 ms of CPU in all, more than the statement itself. Here
+the cursor does all four in the thread at once and keeps the rows, which is what SQLAlchemy
+does with them anyway (it fetches every row right after executing; shopbot streams
+nothing). Plugged in with ``create_async_engine(..., async_creator=...)``; the dialect,
+pool, events and error translation stay SQLAlchemy's own.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
+from typing import Any
+
+import aiosqlite
+from sqlalchemy.engine import make_url
+
+Outcome = tuple[list[Any], Any, int, int | None]  # rows, description, rowcount, lastrowid
+
+
+def _run(connection: sqlite3.Connection, method: str, sql: str, parameters: Any) -> Outcome:
+    """In the connection's thread: execute (or executemany), fetch everything, close."""
+    cursor = connection.cursor()
+    try:
+        getattr(cursor, method)(sql, parameters)
+        rows = cursor.fetchall() if cursor.description else []
+        return rows, cursor.description, cursor.rowcount, cursor.lastrowid
+    finally:
+        cursor.close()
+
+
+class OneTripCursor:
+    """The part of aiosqlite's cursor that SQLAlchemy uses, one trip per statement."""
+
+    arraysize = 1
+
+    def __init__(self, connection: OneTripConnection) -> None:
+        self._connection = connection
+        self._rows: list[Any] = []
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+
+    async def __aenter__(self) -> OneTripCursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> OneTripCursor:
+        await self._trip("execute", sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> OneTripCursor:
+        await self._trip("executemany", sql, parameters)
+        return self
+
+    async def _trip(self, method: str, sql: str, parameters: Any) -> None:
+        outcome = await self._connection.run(_run, method, sql, parameters)
+        self._rows, self.description, self.rowcount, self.lastrowid = outcome
+
+    async def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        count = size or self.arraysize
+        rows, self._rows = self._rows[:count], self._rows[count:]
+        return rows
+
+    async def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    async def close(self) -> None:
+        self._rows = []
+
+
+class OneTripConnection(aiosqlite.Connection):
+    """An aiosqlite connection handing out :class:`OneTripCursor`."""
+
+    def cursor(self) -> OneTripCursor:  # type: ignore[override]
+        return OneTripCursor(self)
+
+    async def run(
+        self, function: Callable[..., Outcome], method: str, sql: str, parameters: Any
+    ) -> Outcome:
+        return await self._execute(function, self._conn, method, sql, parameters)  # type: ignore[no-any-return]
+
+
+def connector(url: str, timeout: float) -> Callable[[], Awaitable[OneTripConnection]]:
+    """The ``async_creator`` for an engine on the SQLite file ``url`` names."""
+    path = make_url(url).database or ""
+
+    async def connect() -> OneTripConnection:
+        connection = OneTripConnection(partial(sqlite3.connect, path, timeout=timeout), 64)
+        connection._thread.daemon = True  # as SQLAlchemy's dialect does for aiosqlite
+        return await connection
+
+    return connect

@@ -1,0 +1,78 @@
+"""The one-trip SQLite cursor: what SQLAlchemy reads from a cursor comes back right, in one
+crossing to the connection's thread per statement."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shopbot.db import create_engine
+from shopbot.sqlite_driver import OneTripConnection
+
+metadata = MetaData()
+things = Table(
+    "thing",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(32), unique=True, nullable=False),
+)
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_statement_is_one_trip_to_the_thread(
+    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips: list[Any] = []
+    original = OneTripConnection._execute
+
+    async def counted(self: OneTripConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(fn)
+        return await original(self, fn, *args, **kwargs)
+
+    async with sqlite_engine.connect() as connection:
+        await connection.execute(select(1))  # the transaction (BEGIN) is open now
+        monkeypatch.setattr(OneTripConnection, "_execute", counted)
+        assert (await connection.execute(select(func.count()).select_from(things))).scalar() == 0
+        assert len(trips) == 1
+
+
+async def test_rows_counts_ids_and_errors_come_back(sqlite_engine: AsyncEngine) -> None:
+    async with sqlite_engine.begin() as connection:
+        many = await connection.execute(insert(things), [{"name": "кружка"}, {"name": "значок"}])
+        assert many.rowcount == 2
+        one = await connection.execute(insert(things).values(name="блокнот"))
+        assert one.inserted_primary_key == (3,)  # from the cursor's lastrowid
+        rows = (await connection.execute(select(things.c.name).order_by(things.c.id))).all()
+        assert [row.name for row in rows] == ["кружка", "значок", "блокнот"]
+        changed = await connection.execute(
+            update(things).where(things.c.id < 3).values(name=func.upper(things.c.name))
+        )
+        assert changed.rowcount == 2
+
+    async with sqlite_engine.connect() as connection:
+        with pytest.raises(IntegrityError):
+            await connection.execute(insert(things).values(name="блокнот"))
+        await connection.rollback()
+        with pytest.raises(OperationalError, match="no such table"):
+            await connection.execute(
+                select(func.count()).select_from(
+                    Table("missing", MetaData(), Column("id", Integer))
+                )
+            )
+        await connection.rollback()
+        # The connection goes on after errors.
+        assert (await connection.execute(select(func.count()).select_from(things))).scalar() == 3
