@@ -356,12 +356,17 @@ class ReplyMarkup:
     data: dict[str, Any]
 
 
+INLINE_BUTTONS_MAX = 100  # per message; more is refused as "reply markup is too long"
+
+
 def parse_reply_markup(value: Any) -> ReplyMarkup | None:
     """Validate a ``reply_markup``; an inline keyboard without buttons counts as none."""
     markup = _json_object(value)
     if "inline_keyboard" in markup:
         rows = _rows(markup["inline_keyboard"], "inline_keyboard", "InlineKeyboardMarkup")
         checked = [[_inline_button(button) for button in row] for row in rows if row]
+        if sum(map(len, checked)) > INLINE_BUTTONS_MAX:
+            raise bad_request("reply markup is too long")
         return ReplyMarkup("inline", {"inline_keyboard": checked}) if checked else None
     if "keyboard" in markup:
         rows = _rows(markup["keyboard"], "keyboard", "ReplyKeyboardMarkup")

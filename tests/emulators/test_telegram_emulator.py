@@ -197,6 +197,16 @@ async def test_inline_buttons_are_validated(bot: Bot, shopper: EmulatedUser) -> 
     with pytest.raises(TelegramBadRequest, match="Wrong HTTP URL"):
         await bot.send_message(shopper.chat_id, "ссылка", reply_markup=bad_url)
 
+    def grid(buttons: int) -> InlineKeyboardMarkup:
+        row = [InlineKeyboardButton(text=str(n), callback_data=str(n)) for n in range(buttons)]
+        return InlineKeyboardMarkup(
+            inline_keyboard=[row[at : at + 4] for at in range(0, buttons, 4)]
+        )
+
+    await bot.send_message(shopper.chat_id, "сто кнопок", reply_markup=grid(100))
+    with pytest.raises(TelegramBadRequest, match="reply markup is too long"):
+        await bot.send_message(shopper.chat_id, "сто одна", reply_markup=grid(101))
+
 
 async def test_photo_is_uploaded_once_then_reused(
     bot: Bot, shopper: EmulatedUser, telegram: TelegramEmulator
