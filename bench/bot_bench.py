@@ -465,15 +465,11 @@ async def measure(
 
 
 class StatementCounter:
-    """Every statement the engine sends to the database, in order (BEGIN is sent by
-    shopbot.db straight to the driver, so it is seen on the engine's ``begin`` event)."""
+    """Every statement the engine sends to the database, in order."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.statements: list[str] = []
         event.listen(engine.sync_engine, "before_cursor_execute", self._record)
-        event.listen(
-            engine.sync_engine, "begin", lambda _connection: self.statements.append("BEGIN")
-        )
 
     def _record(self, *args: Any) -> None:
         self.statements.append(args[2])  # (connection, cursor, statement, ...)

@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.sql.dml import UpdateBase
-from sqlalchemy.util.concurrency import await_
 
 from shopbot.sqlite_driver import connector
 
@@ -61,10 +60,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(IMMEDIATE, False)
-        # Straight to aiosqlite: one trip to its thread instead of a cursor's four
-        # (open, execute, fetch, close), on every transaction.
-        driver = connection.connection.driver_connection
-        await_(driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN"))
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -60,7 +60,7 @@ class OneTripCursor:
         return self
 
     async def _trip(self, method: str, sql: str, parameters: Any) -> None:
-        outcome = await self._connection.run(_run, method, sql, parameters)
+        outcome = await self._connection.run(method, sql, parameters)
         self._rows, self.description, self.rowcount, self.lastrowid = outcome
 
     async def fetchall(self) -> list[Any]:
@@ -85,10 +85,9 @@ class OneTripConnection(aiosqlite.Connection):
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
 
-    async def run(
-        self, function: Callable[..., Outcome], method: str, sql: str, parameters: Any
-    ) -> Outcome:
-        return await self._execute(function, self._conn, method, sql, parameters)  # type: ignore[no-any-return]
+    async def run(self, method: str, sql: str, parameters: Any) -> Outcome:
+        """``method`` ("execute" or "executemany") and its fetch, in one trip to the thread."""
+        return await self._execute(_run, self._conn, method, sql, parameters)  # type: ignore[no-any-return]
 
 
 def connector(url: str, timeout: float) -> Callable[[], Awaitable[OneTripConnection]]:
