@@ -62,22 +62,28 @@ def main_menu() -> ReplyKeyboardMarkup:
 Rows = list[list[InlineKeyboardButton]]
 
 
-def _pager(rows: Rows, page: Page, make: Callable[[int], str]) -> None:
-    """◀ 2/5 ▶ — arrows only where there is somewhere to go."""
+def pager_row(page: Page, make: Callable[[int], str], indicator: str) -> list[InlineKeyboardButton]:
+    """◀ 2/5 ▶ — arrows only where there is somewhere to go; no row for a single page.
+
+    ``make`` builds a page's callback data; ``indicator`` is the 2/5 button's.
+    """
     if page.pages <= 1:
-        return
+        return []
     buttons = []
     if page.has_prev:
         buttons.append(InlineKeyboardButton(text="◀", callback_data=make(page.page - 1)))
     buttons.append(
-        InlineKeyboardButton(
-            text=f"{page.page + 1}/{page.pages}",
-            callback_data=CatalogCb(action=CatalogAction.NOOP).pack(),
-        )
+        InlineKeyboardButton(text=f"{page.page + 1}/{page.pages}", callback_data=indicator)
     )
     if page.has_next:
         buttons.append(InlineKeyboardButton(text="▶", callback_data=make(page.page + 1)))
-    rows.append(buttons)
+    return buttons
+
+
+def _pager(rows: Rows, page: Page, make: Callable[[int], str]) -> None:
+    """The pager row under a shopper's list; its page indicator does nothing."""
+    if buttons := pager_row(page, make, CatalogCb(action=CatalogAction.NOOP).pack()):
+        rows.append(buttons)
 
 
 def product_line(product: ProductSummary) -> str:

@@ -234,7 +234,9 @@ async def product_detail(session: AsyncSession, product_id: int) -> ProductDetai
         return None
     return ProductDetail(
         *row[:8],
-        image=ImageRef(row.image_id, row.path, row.telegram_file_id) if row.image_id else None,
+        image=ImageRef(row.image_id, row.path, row.telegram_file_id)
+        if row.image_id is not None
+        else None,
     )
 
 

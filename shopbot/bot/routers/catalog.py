@@ -16,7 +16,7 @@ from shopbot.bot.ui import show, show_product
 from shopbot.config import Settings
 from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
 from shopbot.services import cart
-from shopbot.services.catalogue import CatalogueCache
+from shopbot.services.catalogue import CatalogueCache, ProductDetail
 
 PAGE_SIZE = 8
 
@@ -57,6 +57,26 @@ async def list_category(
         await _render_category(query, session, catalogue_cache, 0, 0)
 
 
+async def _show_card(
+    query: CallbackQuery,
+    callback_data: CatalogCb,
+    session: AsyncSession,
+    settings: Settings,
+    product: ProductDetail,
+    in_cart: int,
+) -> None:
+    """The card, with its Back button leading to the list page the button came from."""
+    await show_product(
+        query,
+        session,
+        product,
+        in_cart=in_cart,
+        category_id=callback_data.category_id,
+        page=callback_data.page,
+        media_dir=settings.media_dir,
+    )
+
+
 async def open_product(
     query: CallbackQuery,
     callback_data: CatalogCb,
@@ -69,15 +89,7 @@ async def open_product(
         await query.answer(_("Sorry, this product is not available any more."), show_alert=True)
         return
     in_cart = await cart.quantity_in_cart(session, query.from_user.id, product.id)
-    await show_product(
-        query,
-        session,
-        product,
-        in_cart=in_cart,
-        category_id=callback_data.category_id,
-        page=callback_data.page,
-        media_dir=settings.media_dir,
-    )
+    await _show_card(query, callback_data, session, settings, product, in_cart)
     await query.answer()
 
 
@@ -120,15 +132,7 @@ async def change_quantity(
     assert product is not None
     if in_cart is None:
         in_cart = await cart.quantity_in_cart(session, user_id, product_id)
-    await show_product(
-        query,
-        session,
-        product,
-        in_cart=in_cart,
-        category_id=callback_data.category_id,
-        page=callback_data.page,
-        media_dir=settings.media_dir,
-    )
+    await _show_card(query, callback_data, session, settings, product, in_cart)
     await query.answer(notice)
 
 

@@ -8,6 +8,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from shopbot.bot.keyboards import pager_row
 from shopbot.bot.routers.admin.callbacks import (
     AdminImportCb,
     AdminMenuCb,
@@ -59,17 +60,9 @@ def admin_menu() -> InlineKeyboardMarkup:
 
 
 def _pager(builder: InlineKeyboardBuilder, page: Page, make: Callable[[int], str]) -> None:
-    if page.pages <= 1:
-        return
-    buttons = []
-    if page.has_prev:
-        buttons.append(InlineKeyboardButton(text="◀", callback_data=make(page.page - 1)))
-    buttons.append(
-        InlineKeyboardButton(text=f"{page.page + 1}/{page.pages}", callback_data=make(page.page))
-    )
-    if page.has_next:
-        buttons.append(InlineKeyboardButton(text="▶", callback_data=make(page.page + 1)))
-    builder.row(*buttons)
+    """The pager row under an admin list; its page indicator reloads the page."""
+    if buttons := pager_row(page, make, make(page.page)):
+        builder.row(*buttons)
 
 
 def low_stock_keyboard(page: Page[Product]) -> InlineKeyboardMarkup:
