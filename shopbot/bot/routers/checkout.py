@@ -29,7 +29,7 @@ from shopbot.bot.keyboards import (
     skip_comment_keyboard,
 )
 from shopbot.bot.routers.cart import render_cart
-from shopbot.bot.routers.filters import plain_text
+from shopbot.bot.routers.filters import Magic, plain_text
 from shopbot.bot.routers.payments import offer_payment
 from shopbot.bot.texts import adjustments_text, checkout_summary, order_card
 from shopbot.bot.ui import show
@@ -281,29 +281,33 @@ def create_router() -> Router:
     router.message.register(cancel, Command("cancel"))
     router.callback_query.register(begin, CartCb.filter(F.action == CartAction.CHECKOUT))
     router.callback_query.register(
-        name_from_profile, CheckoutForm.name, CheckoutCb.filter(F.action == CheckoutAction.USE_NAME)
+        name_from_profile,
+        StateFilter(CheckoutForm.name),
+        CheckoutCb.filter(F.action == CheckoutAction.USE_NAME),
     )
-    router.message.register(name_typed, CheckoutForm.name, plain_text())
-    router.message.register(phone_shared, CheckoutForm.phone, F.contact)
-    router.message.register(phone_typed, CheckoutForm.phone, plain_text())
+    router.message.register(name_typed, StateFilter(CheckoutForm.name), plain_text())
+    router.message.register(phone_shared, StateFilter(CheckoutForm.phone), Magic(F.contact))
+    router.message.register(phone_typed, StateFilter(CheckoutForm.phone), plain_text())
     router.callback_query.register(
         delivery_chosen,
-        CheckoutForm.delivery,
+        StateFilter(CheckoutForm.delivery),
         CheckoutCb.filter(F.action.in_({CheckoutAction.PICKUP, CheckoutAction.COURIER})),
     )
-    router.message.register(address_typed, CheckoutForm.address, plain_text())
+    router.message.register(address_typed, StateFilter(CheckoutForm.address), plain_text())
     router.callback_query.register(
         comment_skipped,
-        CheckoutForm.comment,
+        StateFilter(CheckoutForm.comment),
         CheckoutCb.filter(F.action == CheckoutAction.SKIP_COMMENT),
     )
-    router.message.register(comment_typed, CheckoutForm.comment, plain_text())
+    router.message.register(comment_typed, StateFilter(CheckoutForm.comment), plain_text())
     router.callback_query.register(
         cancel_pressed, CheckoutCb.filter(F.action == CheckoutAction.CANCEL)
     )
     router.callback_query.register(
-        confirm, CheckoutForm.confirm, CheckoutCb.filter(F.action == CheckoutAction.CONFIRM)
+        confirm,
+        StateFilter(CheckoutForm.confirm),
+        CheckoutCb.filter(F.action == CheckoutAction.CONFIRM),
     )
     router.callback_query.register(stale_checkout_button, CheckoutCb.filter())
-    router.message.register(unexpected_in_checkout, StateFilter(CheckoutForm), ~F.text)
+    router.message.register(unexpected_in_checkout, StateFilter(CheckoutForm), Magic(~F.text))
     return router

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import F
+from aiogram.filters import Filter
+from aiogram.types import TelegramObject
 from babel.support import LazyProxy
 from magic_filter import MagicFilter
 
@@ -12,19 +16,35 @@ from shopbot.bot.keyboards import MAIN_MENU
 _i18n = create_i18n()
 
 
-def menu_button(label: LazyProxy) -> MagicFilter:
+class Magic(Filter):
+    """A magic filter (``F.contact``, ``F.text.in_(...)``) checked in the event loop.
+
+    aiogram runs a filter that is neither a ``Filter`` nor a coroutine function in a worker
+    thread (``asyncio.to_thread``), and that trip costs far more than the check itself, for
+    every message the filter sees. Every filter the shop registers is therefore async; FSM
+    states go through ``StateFilter`` for the same reason (a bare ``State`` is sync).
+    """
+
+    def __init__(self, magic: MagicFilter) -> None:
+        self.magic = magic
+
+    async def __call__(self, event: TelegramObject) -> Any:
+        return self.magic.resolve(event)
+
+
+def menu_button(label: LazyProxy) -> Magic:
     """Matches a reply-keyboard button's text in any of the shop's languages."""
     texts = set()
     for language in LANGUAGES:
         with _i18n.context(), _i18n.use_locale(language):
             texts.add(str(label))
-    return F.text.in_(texts)
+    return Magic(F.text.in_(texts))
 
 
-def plain_text() -> MagicFilter:
+def plain_text() -> Magic:
     """Typed text that is an answer, not a command or a main-menu button."""
     menu = set()
     for language in LANGUAGES:
         with _i18n.context(), _i18n.use_locale(language):
             menu.update(str(label) for label in MAIN_MENU)
-    return F.text & ~F.text.startswith("/") & ~F.text.in_(menu)
+    return Magic(F.text & ~F.text.startswith("/") & ~F.text.in_(menu))

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.callbacks import PayAction, PayCb
 from shopbot.bot.notifier import shopper_status_text
+from shopbot.bot.routers.filters import Magic
 from shopbot.bot.routers.orders import presser_order
 from shopbot.bot.texts import order_placed
 from shopbot.config import Settings
@@ -221,5 +222,5 @@ def create_router() -> Router:
     router.callback_query.register(pay_again, PayCb.filter(F.action == PayAction.PAY))
     router.callback_query.register(check_payment, PayCb.filter(F.action == PayAction.CHECK))
     router.pre_checkout_query.register(pre_checkout)
-    router.message.register(successful_payment, F.successful_payment)
+    router.message.register(successful_payment, Magic(F.successful_payment))
     return router

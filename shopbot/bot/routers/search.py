@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -80,6 +80,6 @@ def create_router() -> Router:
     router = Router(name="search")
     router.message.register(search_command, Command("search"))
     router.message.register(search_button, menu_button(MENU_SEARCH))
-    router.message.register(query_typed, SearchForm.query, plain_text())
+    router.message.register(query_typed, StateFilter(SearchForm.query), plain_text())
     router.callback_query.register(results_page, SearchCb.filter())
     return router

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Document, Message
@@ -32,6 +32,7 @@ from shopbot.bot.routers.admin.texts import (
     import_summary,
     problem_line,
 )
+from shopbot.bot.routers.filters import Magic
 from shopbot.bot.ui import show
 from shopbot.config import Settings
 from shopbot.db import create_session_factory
@@ -203,9 +204,9 @@ async def export_orders_command(
 
 
 def register(router: Router) -> None:
-    router.message.register(receive_file, Command("import"), F.document)
+    router.message.register(receive_file, Command("import"), Magic(F.document))
     router.message.register(ask_for_file, Command("import"))
-    router.message.register(receive_file, ImportStates.waiting_file, F.document)
+    router.message.register(receive_file, StateFilter(ImportStates.waiting_file), Magic(F.document))
     router.callback_query.register(import_button, AdminImportCb.filter())
     router.message.register(export_command, Command("export"))
     router.message.register(export_orders_command, Command("export_orders"))
