@@ -2,20 +2,25 @@
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout. Reads use a deferred
 ``BEGIN``; write units of work start with ``BEGIN IMMEDIATE`` (see :func:`write_transaction`)
-so two writers queue on the lock instead of failing when a read turns into a write.
+so two writers queue on the lock instead of failing when a read turns into a write. Writers
+of one process queue on an asyncio lock first: SQLite's busy handler waits by sleeping and
+polling (1, 2, 5 … 100 ms), which under a burst of add-to-carts put hundreds of
+milliseconds on the median; the busy timeout is left for other processes (``shopbot import``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Callable, Collection
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import (
@@ -31,21 +36,27 @@ from shopbot.sqlite_driver import connector
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 IMMEDIATE = "shopbot_immediate"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITER_TURN_TIMEOUT = 30.0  # seconds a write waits for this process's other writers
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; for SQLite, with the pragmas and transaction control shopbot relies on."""
+def create_engine(
+    url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any
+) -> AsyncEngine:
+    """An async engine; for SQLite, with the pragmas and transaction control shopbot relies on
+    (``sqlite_busy_timeout_ms``: how long a write waits for another process's lock)."""
     if url.startswith("sqlite"):
-        kwargs.setdefault("async_creator", connector(url, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000))
+        timeout = sqlite_busy_timeout_ms / 1000
+        kwargs.setdefault("async_creator", connector(url, timeout=timeout))
         engine = create_async_engine(url, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, sqlite_busy_timeout_ms)
+        _WRITER_QUEUES[engine.sync_engine] = _WriterQueue()
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from pysqlite so BEGIN is emitted by us (below).
@@ -54,7 +65,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -78,23 +89,57 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     )
 
 
+class _WriterQueue:
+    """The SQLite engine's writers in this process, one at a time, per event loop.
+
+    Waiting longer than ``WRITER_TURN_TIMEOUT`` raises ``TimeoutError``, as SQLite's busy
+    timeout would have raised "database is locked" (a write nested inside another one on a
+    second session would otherwise wait forever).
+    """
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        async with asyncio.timeout(WRITER_TURN_TIMEOUT):
+            await lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
+
+_WRITER_QUEUES: weakref.WeakKeyDictionary[Engine, _WriterQueue] = weakref.WeakKeyDictionary()
+
+
+def _writer_turn(session: AsyncSession) -> AbstractAsyncContextManager[None]:
+    queue = _WRITER_QUEUES.get(session.bind.sync_engine)
+    return queue.turn() if queue is not None else nullcontext()
+
+
 @asynccontextmanager
 async def write_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     """One unit of work that writes: commits on success, undoes everything on any error.
 
     A read transaction still open on the session is ended first, so the write starts fresh
-    (and on SQLite takes the write lock up front with ``BEGIN IMMEDIATE``). The work runs in
-    a SAVEPOINT: a failure rolls back only that, so objects the caller loaded earlier stay
-    usable (a full rollback would expire them all), and the empty transaction is then closed.
+    (and on SQLite waits for this process's other writers, then takes the write lock up
+    front with ``BEGIN IMMEDIATE``). The work runs in a SAVEPOINT: a failure rolls back only
+    that, so objects the caller loaded earlier stay usable (a full rollback would expire
+    them all), and the empty transaction is then closed.
     """
     if session.in_transaction():
         await session.commit()
-    await session.connection(execution_options={IMMEDIATE: True})
-    try:
-        async with session.begin_nested():
-            yield session
-    finally:
-        await session.commit()
+    async with _writer_turn(session):
+        await session.connection(execution_options={IMMEDIATE: True})
+        try:
+            async with session.begin_nested():
+                yield session
+        finally:
+            await session.commit()
 
 
 def on_writes_done(
