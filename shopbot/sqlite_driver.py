@@ -85,6 +85,14 @@ class OneTripConnection(aiosqlite.Connection):
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
 
+    async def rollback(self) -> None:
+        """Roll back, unless no transaction is open: the pool "resets" every connection it
+        gets back with a rollback, most often right after a commit, and that would be one
+        more trip for nothing. (``in_transaction`` only reads SQLite's autocommit flag, and
+        nothing else uses the connection between statements.)"""
+        if self._conn.in_transaction:
+            await super().rollback()
+
     async def run(self, method: str, sql: str, parameters: Any) -> Outcome:
         """``method`` ("execute" or "executemany") and its fetch, in one trip to the thread."""
         return await self._execute(_run, self._conn, method, sql, parameters)  # type: ignore[no-any-return]

@@ -76,3 +76,30 @@ async def test_rows_counts_ids_and_errors_come_back(sqlite_engine: AsyncEngine) 
         await connection.rollback()
         # The connection goes on after errors.
         assert (await connection.execute(select(func.count()).select_from(things))).scalar() == 3
+
+
+async def test_the_pool_reset_after_a_commit_costs_no_trip(
+    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips: list[Any] = []
+    original = OneTripConnection._execute
+
+    async def counted(self: OneTripConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(fn, "__name__", fn))
+        return await original(self, fn, *args, **kwargs)
+
+    async with sqlite_engine.connect() as warm:  # the pool's connection exists
+        await warm.execute(select(1))
+    monkeypatch.setattr(OneTripConnection, "_execute", counted)
+    async with sqlite_engine.begin() as connection:
+        await connection.execute(insert(things).values(name="кружка"))
+    assert trips == ["_run", "_run", "commit"]  # BEGIN, INSERT, COMMIT: no reset rollback
+
+    trips.clear()
+    connection = await sqlite_engine.connect()
+    await connection.execute(insert(things).values(name="значок"))
+    await connection.close()  # returned with its transaction open: the pool rolls it back
+    assert trips == ["_run", "_run", "rollback"]
+    async with sqlite_engine.connect() as check:
+        names = (await check.execute(select(things.c.name))).scalars().all()
+    assert names == ["кружка"]
