@@ -6,12 +6,13 @@ import asyncio
 import sqlite3
 
 import pytest
-from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shopbot import db
 from shopbot.db import create_engine, create_session_factory, write_transaction
 from shopbot.models import Category, Product
+from tests.factories import make_product
 
 
 def take_write_lock(database_url: str) -> bool:
@@ -93,3 +94,49 @@ async def test_a_writer_waiting_too_long_gives_up(
                     pass
     finally:
         await engine.dispose()
+
+
+class Boom(Exception):
+    pass
+
+
+def statements_of(engine: AsyncEngine) -> list[str]:
+    seen: list[str] = []
+    event.listen(
+        engine.sync_engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_rest: seen.append(statement.split()[0]),
+    )
+    return seen
+
+
+async def test_a_failed_write_leaves_nothing_and_the_session_usable(
+    engine: AsyncEngine, session: AsyncSession
+) -> None:
+    seen = statements_of(engine)
+    with pytest.raises(Boom):
+        async with write_transaction(session):
+            await session.execute(insert(Category).values(name="Кружки", path="Кружки"))
+            raise Boom
+    assert "SAVEPOINT" not in seen  # nothing loaded earlier: no savepoint needed
+    assert await session.scalar(select(func.count()).select_from(Category)) == 0
+    async with write_transaction(session):
+        await session.execute(insert(Category).values(name="Кружки", path="Кружки"))
+    assert await session.scalar(select(func.count()).select_from(Category)) == 1
+
+
+async def test_a_failed_write_keeps_what_the_caller_loaded_before(
+    engine: AsyncEngine, session: AsyncSession
+) -> None:
+    product = await make_product(session, sku="MUG-1", name="Кружка")
+    await session.commit()
+    loaded = await session.get(Product, product.id)
+    assert loaded is not None
+    seen = statements_of(engine)
+    with pytest.raises(Boom):
+        async with write_transaction(session):
+            await session.execute(update(Product).values(stock=0))
+            raise Boom
+    assert "SAVEPOINT" in seen
+    assert loaded.name == "Кружка"  # not expired: reading it needs no database trip
+    assert await session.scalar(select(Product.stock).where(Product.id == product.id)) != 0
