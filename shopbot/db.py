@@ -126,8 +126,8 @@ async def write_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession
     """One unit of work that writes: commits on success, undoes everything on any error.
 
     A read transaction still open on the session is ended first, so the write starts fresh
-    (and on SQLite waits for this process's other writers, then takes the write lock up
-    front with ``BEGIN IMMEDIATE``). If the session holds objects the caller loaded earlier,
+    (and on SQLite waits for this process's other writers, then takes the write lock with
+    ``BEGIN IMMEDIATE`` before its first statement, even a read). If the session holds objects the caller loaded earlier,
     the work runs in a SAVEPOINT: a failure rolls back only that, so those objects stay
     usable (a full rollback would expire them all), and the empty transaction is then
     closed. With nothing to keep, a failure simply rolls back, and the write costs two

@@ -7,6 +7,11 @@ the cursor does all four in the thread at once and keeps the rows, which is what
 does with them anyway (it fetches every row right after executing; shopbot streams
 nothing). Plugged in with ``create_async_engine(..., async_creator=...)``; the dialect,
 pool, events and error translation stay SQLAlchemy's own.
+
+Two more crossings are saved per transaction: ``BEGIN`` travels with the transaction's first
+statement, and a rollback with no transaction open (the pool's reset after a commit) is not
+sent. Each crossing also waits for a turn of a busy event loop, and a writer holds SQLite's
+lock through all of its crossings.
 """
 
 from __future__ import annotations
@@ -22,8 +27,13 @@ from sqlalchemy.engine import make_url
 Outcome = tuple[list[Any], Any, int, int | None]  # rows, description, rowcount, lastrowid
 
 
-def _run(connection: sqlite3.Connection, method: str, sql: str, parameters: Any) -> Outcome:
-    """In the connection's thread: execute (or executemany), fetch everything, close."""
+def _run(
+    connection: sqlite3.Connection, begin: str | None, method: str, sql: str, parameters: Any
+) -> Outcome:
+    """In the connection's thread: ``begin`` if given, then execute (or executemany), fetch
+    everything, close."""
+    if begin is not None:
+        connection.execute(begin)
     cursor = connection.cursor()
     try:
         getattr(cursor, method)(sql, parameters)
@@ -82,20 +92,38 @@ class OneTripCursor:
 class OneTripConnection(aiosqlite.Connection):
     """An aiosqlite connection handing out :class:`OneTripCursor`."""
 
+    _pending_begin: str | None = None  # a BEGIN waiting for the transaction's first statement
+
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
+
+    async def commit(self) -> None:
+        if self._pending_begin is not None:  # a transaction that ran nothing
+            self._pending_begin = None
+            return
+        await super().commit()
 
     async def rollback(self) -> None:
         """Roll back, unless no transaction is open: the pool "resets" every connection it
         gets back with a rollback, most often right after a commit, and that would be one
         more trip for nothing. (``in_transaction`` only reads SQLite's autocommit flag, and
         nothing else uses the connection between statements.)"""
+        self._pending_begin = None
         if self._conn.in_transaction:
             await super().rollback()
 
     async def run(self, method: str, sql: str, parameters: Any) -> Outcome:
-        """``method`` ("execute" or "executemany") and its fetch, in one trip to the thread."""
-        return await self._execute(_run, self._conn, method, sql, parameters)  # type: ignore[no-any-return]
+        """``method`` ("execute" or "executemany") and its fetch, in one trip to the thread.
+
+        A ``BEGIN`` is kept and sent with the next statement: the transaction then starts
+        (and ``BEGIN IMMEDIATE`` takes the write lock) right before that statement, in the
+        same trip, and an error in starting it is raised by that statement.
+        """
+        if method == "execute" and sql.startswith("BEGIN") and not parameters:
+            self._pending_begin = sql
+            return [], None, -1, None
+        begin, self._pending_begin = self._pending_begin, None
+        return await self._execute(_run, self._conn, begin, method, sql, parameters)  # type: ignore[no-any-return]
 
 
 def connector(url: str, timeout: float) -> Callable[[], Awaitable[OneTripConnection]]:

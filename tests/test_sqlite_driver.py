@@ -3,6 +3,7 @@ crossing to the connection's thread per statement."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -78,9 +79,10 @@ async def test_rows_counts_ids_and_errors_come_back(sqlite_engine: AsyncEngine) 
         assert (await connection.execute(select(func.count()).select_from(things))).scalar() == 3
 
 
-async def test_the_pool_reset_after_a_commit_costs_no_trip(
+async def test_a_transaction_costs_its_statements_and_the_commit(
     sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """BEGIN travels with the first statement; the pool's reset after a commit is not sent."""
     trips: list[Any] = []
     original = OneTripConnection._execute
 
@@ -93,13 +95,43 @@ async def test_the_pool_reset_after_a_commit_costs_no_trip(
     monkeypatch.setattr(OneTripConnection, "_execute", counted)
     async with sqlite_engine.begin() as connection:
         await connection.execute(insert(things).values(name="кружка"))
-    assert trips == ["_run", "_run", "commit"]  # BEGIN, INSERT, COMMIT: no reset rollback
+    assert trips == ["_run", "commit"]
 
     trips.clear()
+    async with sqlite_engine.begin():
+        pass
+    assert trips == []  # a transaction that ran nothing never reached SQLite
+
     connection = await sqlite_engine.connect()
     await connection.execute(insert(things).values(name="значок"))
     await connection.close()  # returned with its transaction open: the pool rolls it back
-    assert trips == ["_run", "_run", "rollback"]
+    assert trips == ["_run", "rollback"]
     async with sqlite_engine.connect() as check:
         names = (await check.execute(select(things.c.name))).scalars().all()
     assert names == ["кружка"]
+
+
+async def test_a_begin_that_cannot_take_the_lock_fails_its_first_statement(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "busy.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", sqlite_busy_timeout_ms=0)
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process is writing
+    try:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(shopbot_immediate=True)
+            with pytest.raises(OperationalError, match="database is locked"):
+                await connection.execute(insert(things).values(name="кружка"))
+            await connection.rollback()
+        other.execute("ROLLBACK")
+        async with engine.begin() as connection:  # the same pooled connection, usable again
+            await connection.execute(insert(things).values(name="кружка"))
+            assert (
+                await connection.execute(select(func.count()).select_from(things))
+            ).scalar() == 1
+    finally:
+        other.close()
+        await engine.dispose()
