@@ -127,11 +127,11 @@ async def write_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession
 
     A read transaction still open on the session is ended first, so the write starts fresh
     (and on SQLite waits for this process's other writers, then takes the write lock with
-    ``BEGIN IMMEDIATE`` before its first statement, even a read). If the session holds objects the caller loaded earlier,
-    the work runs in a SAVEPOINT: a failure rolls back only that, so those objects stay
-    usable (a full rollback would expire them all), and the empty transaction is then
-    closed. With nothing to keep, a failure simply rolls back, and the write costs two
-    statements less.
+    ``BEGIN IMMEDIATE`` before its first statement, even a read). If the session holds
+    objects the caller loaded earlier, the work runs in a SAVEPOINT: a failure rolls back
+    only that, so those objects stay usable (a full rollback would expire them all), and the
+    empty transaction is then closed. With nothing to keep, a failure simply rolls back, and
+    the write costs two statements less.
     """
     if session.in_transaction():
         await session.commit()
