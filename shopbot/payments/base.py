@@ -74,6 +74,7 @@ class PaymentReport:
     currency: str
     metadata_order_id: str | None
     cancellation_reason: str | None = None
+    refunded: int = 0  # returned so far (a payment refunded in full is reported REFUNDED)
 
 
 class PaymentProvider(ABC):

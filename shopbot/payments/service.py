@@ -70,8 +70,14 @@ async def apply_payment_state(
     metadata_order_id: str | None,
     actor: str,
     cancellation_reason: str | None = None,
+    refunded_kopecks: int = 0,
 ) -> Outcome:
-    """Apply one verified report about a provider payment to our payment row and its order."""
+    """Apply one verified report about a provider payment to our payment row and its order.
+
+    A payment partly refunded at the provider (the owner's dashboard: the shop itself only
+    refunds in full) leaves the order as it is and is flagged for the owner, who settles the
+    rest; refunded in full, it arrives as REFUNDED.
+    """
     if session.in_transaction():
         # Start from what is committed now, not from an older snapshot of this session.
         await session.commit()
@@ -82,6 +88,8 @@ async def apply_payment_state(
         "amount": amount_kopecks,
         "currency": currency,
     }
+    if refunded_kopecks:
+        details["refunded"] = refunded_kopecks
     payment = await session.scalar(
         select(Payment)
         .where(
@@ -113,6 +121,14 @@ async def apply_payment_state(
         session, notifier, payment, order, status, actor, details, cancellation_reason
     )
     await _set_payment_status(session, payment, status, actor, details)
+    if status is P.SUCCEEDED and 0 < refunded_kopecks < amount_kopecks:
+        reason = (
+            f"{format_price(refunded_kopecks)} of {format_price(amount_kopecks)} refunded at "
+            f"{provider.name} (payment {provider_payment_id}): the order was not changed"
+        )
+        flagged = await _flag(session, notifier, outcome.order or order, reason, actor, details)
+        if outcome.result is not Result.APPLIED:
+            return flagged
     return outcome
 
 
@@ -136,6 +152,7 @@ async def apply_report(
         metadata_order_id=report.metadata_order_id,
         actor=actor,
         cancellation_reason=report.cancellation_reason,
+        refunded_kopecks=report.refunded,
     )
 
 

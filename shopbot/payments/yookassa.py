@@ -428,8 +428,9 @@ def _report(payment: PaymentResponse) -> PaymentReport:
     YooKassa (with ``refunded_amount``); for us it is refunded."""
     amount = from_api_value(payment.amount.value)
     status = PaymentStatus(payment.status)
-    refunded = payment.refunded_amount
-    if status is P.SUCCEEDED and refunded is not None and from_api_value(refunded.value) >= amount:
+    returned = payment.refunded_amount
+    refunded = from_api_value(returned.value) if returned is not None else 0
+    if status is P.SUCCEEDED and refunded >= amount:
         status = P.REFUNDED
     details = payment.cancellation_details
     return PaymentReport(
@@ -439,6 +440,7 @@ def _report(payment: PaymentResponse) -> PaymentReport:
         currency=payment.amount.currency,
         metadata_order_id=(payment.metadata or {}).get("order_id"),
         cancellation_reason=details.reason if details is not None else None,
+        refunded=refunded,
     )
 
 

@@ -240,19 +240,42 @@ async def test_refund_in_the_dashboard_refunds_the_order(shop: Shop, session: As
     assert shop.notifier.status_changes[-1] == (order.id, S.PAID, S.REFUNDED, None)
 
 
-async def test_partial_refund_leaves_the_order_paid(shop: Shop, session: AsyncSession) -> None:
-    order, _ = await place_order(session)
+async def test_partial_refund_in_the_dashboard_keeps_the_order_and_tells_the_owner(
+    shop: Shop, session: AsyncSession
+) -> None:
+    """The shop refunds only in full; a part refunded by hand leaves the order paid, and the
+    owner is told once, with the amounts, to settle the rest."""
+    order, product = await place_order(session)
     link = await shop.provider.start(session, order)
     await shop.emulator.succeed(link.provider_payment_id)
 
-    await sdk(
+    refund = await sdk(
         shop,
         YooRefund.create,
         {"payment_id": link.provider_payment_id, "amount": {"value": "100.00", "currency": "RUB"}},
     )
+    await shop.emulator.notify("refund.succeeded", refund.id)  # YooKassa repeats itself
 
-    assert shop.emulator.notifications[-1]["status"] == 200
-    assert await status_of(session, order.id) is S.PAID
+    assert [n["status"] for n in shop.emulator.notifications[-2:]] == [200, 200]
+    flagged = await orders.get_order(session, order.id)
+    assert flagged.status is S.PAID
+    reason = (
+        f"100\u00a0₽ of 2\u00a0598\u00a0₽ refunded at yookassa "
+        f"(payment {link.provider_payment_id}): the order was not changed"
+    )
+    assert flagged.attention == reason
+    assert shop.notifier.attention == [(order.id, reason)]
+    assert await stock_of(session, product.id) == 3
+    event = next(e for e in await orders.events_of(session, order.id) if e.kind == "attention")
+    assert event.details["refunded"] == 10000
+
+    await sdk(  # the rest, by hand too: now the order is refunded
+        shop,
+        YooRefund.create,
+        {"payment_id": link.provider_payment_id, "amount": {"value": "2498.00", "currency": "RUB"}},
+    )
+    assert await status_of(session, order.id) is S.REFUNDED
+    assert len(shop.notifier.attention) == 1
 
 
 async def test_unknown_refund_is_ignored(shop: Shop) -> None:
