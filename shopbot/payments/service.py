@@ -298,8 +298,9 @@ async def _flag(
     actor: str,
     details: dict[str, Any],
 ) -> Outcome:
-    """Flag the order for the owner, once per distinct reason (reports repeat)."""
-    if order.attention != reason:
+    """Flag the order for the owner, once per distinct reason: reports repeat, also after
+    the owner has dealt with the flag and cleared it."""
+    if not await orders.was_flagged(session, order.id, reason):
         logger.warning("order %s needs attention: %s", order.id, reason)
         await orders.flag_for_attention(session, order.id, reason, actor=actor, details=details)
         order = await orders.get_order(session, order.id)

@@ -260,6 +260,32 @@ async def flag_for_attention(
         )
 
 
+async def clear_attention(session: AsyncSession, order_id: int, *, actor: str) -> str | None:
+    """The owner has dealt with what the order was flagged for: clear the flag, logging the
+    reason it had. Returns that reason; None if there was no flag (cleared already)."""
+    async with write_transaction(session):
+        reason = await session.scalar(select(Order.attention).where(Order.id == order_id))
+        if reason is None:
+            return None
+        cleared = await session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.attention == reason)
+            .values(attention=None)
+        )
+        if cleared.rowcount != 1:
+            return None
+        await _log(session, order_id, actor, "attention_cleared", None, None, {"reason": reason})
+    return reason
+
+
+async def was_flagged(session: AsyncSession, order_id: int, reason: str) -> bool:
+    """Has the order ever been flagged for this reason (even if the flag was cleared since)?"""
+    return any(
+        event.kind == "attention" and (event.details or {}).get("reason") == reason
+        for event in await events_of(session, order_id)
+    )
+
+
 async def log_event(
     session: AsyncSession, order_id: int, kind: str, *, actor: str, details: dict | None = None
 ) -> None:

@@ -323,6 +323,48 @@ async def test_orders_admin_moves_an_order_and_tells_the_shopper(
     assert admin_shop.emulator.errors == []
 
 
+async def test_the_owner_marks_a_flagged_order_handled(
+    admin_shop: Shop, catalogue: Catalogue
+) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    anna = admin_shop.emulator.user(101, "Анна")
+    await anna.send_text("/start")
+    order = await place_cash_order(admin_shop, 101, "MUG-1", 1)
+    reason = "payment 42 does not match the order: never paid"
+    async with admin_shop.session_factory() as session:
+        await orders.flag_for_attention(session, order.id, reason, actor="yookassa:webhook")
+
+    await owner.send_text("/orders_admin")
+    assert buttons(owner.last)[0].startswith("⚠ №1001")
+    await owner.press(buttons(owner.last)[0])
+    card = owner.last
+    assert f"⚠ Требует внимания: {reason}" in card["text"]
+    assert buttons(card) == ["→ подтверждён", "✖ Отменить", "✔ Разобрано", "⬅ Все заказы"]
+    handled = card["reply_markup"]["inline_keyboard"][1][0]["callback_data"]
+
+    # Not for shoppers: a forged press is a stale button to them and clears nothing.
+    answer = await anna.press_data(handled, message=anna.last)
+    assert answer is not None and "устарела" in answer.text
+
+    answer = await owner.press("✔ Разобрано", message=card)
+    assert answer is not None and answer.text == "Отмечено как разобранное."
+    assert "Требует внимания" not in owner.last["text"]
+    assert buttons(owner.last) == ["→ подтверждён", "✖ Отменить", "⬅ Все заказы"]
+    assert f"admin:{ADMIN}: attention_cleared" in owner.last["text"]
+    answer = await owner.press_data(handled, message=card)  # the old card, pressed again
+    assert answer is not None and answer.text == "Уже разобрано."
+    async with admin_shop.session_factory() as session:
+        assert (await orders.get_order(session, order.id)).attention is None
+        cleared = [e for e in await orders.events_of(session, order.id) if e.kind.startswith("att")]
+    assert [(e.kind, e.actor, e.details) for e in cleared] == [
+        ("attention", "yookassa:webhook", {"reason": reason}),
+        ("attention_cleared", f"admin:{ADMIN}", {"reason": reason}),
+    ]
+    await owner.send_text("/orders_admin")
+    assert buttons(owner.last)[0].startswith("№1001")
+    assert admin_shop.emulator.errors == []
+
+
 async def test_alerts_for_new_orders_and_low_stock_once(
     admin_shop: Shop, catalogue: Catalogue
 ) -> None:

@@ -269,6 +269,13 @@ async def test_partial_refund_in_the_dashboard_keeps_the_order_and_tells_the_own
     event = next(e for e in await orders.events_of(session, order.id) if e.kind == "attention")
     assert event.details["refunded"] == 10000
 
+    # The owner settles it and clears the flag; YooKassa repeating itself does not bring it
+    # back.
+    assert await orders.clear_attention(session, order.id, actor="admin:1") == reason
+    await shop.emulator.notify("refund.succeeded", refund.id)
+    assert (await orders.get_order(session, order.id)).attention is None
+    assert len(shop.notifier.attention) == 1
+
     await sdk(  # the rest, by hand too: now the order is refunded
         shop,
         YooRefund.create,

@@ -54,6 +54,7 @@ class OrderAction(StrEnum):
     SHOW = "s"
     MOVE = "m"
     CONFIRMED_MOVE = "c"  # the same move, after "are you sure?" (cancelling a paid order)
+    HANDLED = "h"  # the owner has dealt with what the order is flagged for
 
 
 class AdminOrderCb(CallbackData, prefix="ao"):

@@ -104,10 +104,12 @@ def orders_keyboard(page: Page[Order], status: OrderStatus | None) -> InlineKeyb
     code = status_code(status)
     builder = InlineKeyboardBuilder()
     for order in page.items:
+        flag = "⚠ " if order.attention else ""
         builder.row(
             InlineKeyboardButton(
                 text=(
-                    f"№{order.number} · {format_price(order.total)} · {status_label(order.status)}"
+                    f"{flag}№{order.number} · {format_price(order.total)} · "
+                    f"{status_label(order.status)}"
                 ),
                 callback_data=AdminOrderCb(
                     action=OrderAction.SHOW, order_id=order.id, page=page.page, status=code
@@ -143,6 +145,18 @@ def order_admin_keyboard(
             ).pack(),
         )
     builder.adjust(2)
+    if order.attention:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("✔ Handled"),
+                callback_data=AdminOrderCb(
+                    action=OrderAction.HANDLED,
+                    order_id=order.id,
+                    page=page,
+                    status=status_code(status),
+                ).pack(),
+            )
+        )
     builder.row(
         InlineKeyboardButton(
             text=_("⬅ All orders"),

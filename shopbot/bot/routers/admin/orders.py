@@ -95,6 +95,23 @@ async def show_order(
     await query.answer()
 
 
+async def mark_handled(
+    query: CallbackQuery, callback_data: AdminOrderCb, session: AsyncSession
+) -> None:
+    """Clears the order's "needs attention" flag; the history keeps what it said."""
+    try:
+        await orders.get_order(session, callback_data.order_id)
+    except OrderNotFound:
+        await query.answer(_("Order not found."), show_alert=True)
+        return
+    cleared = await orders.clear_attention(
+        session, callback_data.order_id, actor=actor(query.from_user.id)
+    )
+    order = await orders.get_order(session, callback_data.order_id)
+    await _render_order(query, session, order, callback_data)
+    await query.answer(_("Marked as handled.") if cleared else _("Already handled."))
+
+
 async def move_order(
     query: CallbackQuery,
     callback_data: AdminOrderCb,
@@ -183,4 +200,7 @@ def register(router: Router) -> None:
     router.callback_query.register(
         move_order,
         AdminOrderCb.filter(F.action.in_({OrderAction.MOVE, OrderAction.CONFIRMED_MOVE})),
+    )
+    router.callback_query.register(
+        mark_handled, AdminOrderCb.filter(F.action == OrderAction.HANDLED)
     )
