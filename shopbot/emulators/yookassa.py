@@ -148,6 +148,9 @@ class YooKassaEmulator:
         self.webhook_url = webhook_url
         self.require_receipt = require_receipt
         self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
+        # Refunds succeed at once, as most card refunds do; True keeps new ones ``pending``
+        # until settle_refund() (YooKassa sends no notification when one is cancelled).
+        self.hold_refunds = False
         self.payments: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self.requests: list[dict[str, Any]] = []
@@ -265,6 +268,28 @@ class YooKassaEmulator:
             store = self.refunds if event.startswith("refund.") else self.payments
             obj = _public(store[payment_id])
         return await self._post_notification(self.webhook_url, event, obj, headers)
+
+    async def settle_refund(
+        self, refund_id: str, *, succeed: bool = True, notify: bool = True
+    ) -> dict[str, Any]:
+        """A held refund ends: ``succeeded`` (the money goes back; ``refund.succeeded`` is
+        sent unless ``notify`` is false) or ``canceled`` (YooKassa notifies nobody)."""
+        refund = self.refunds[refund_id]
+        if refund["status"] != "pending":
+            raise ValueError(f"refund {refund_id} is {refund['status']}, not pending")
+        if succeed:
+            refund["status"] = "succeeded"
+            payment = self.payments[refund["payment_id"]]
+            refunded = _refunded(payment) + Decimal(refund["amount"]["value"])
+            payment["refunded_amount"] = _money(refunded)
+            payment["refundable"] = refunded < Decimal(payment["amount"]["value"])
+        else:
+            refund["status"] = "canceled"
+            refund["cancellation_details"] = {"party": "yoo_money", "reason": "general_decline"}
+        public = _public(refund)
+        if succeed and notify:
+            await self._announce("refund.succeeded", public)
+        return public
 
     def fail_next(self, path_contains: str, status: int = 500, times: int = 1) -> None:
         """Answer the next ``times`` API requests whose path contains ``path_contains`` with
@@ -504,8 +529,16 @@ class YooKassaEmulator:
                 "payment_id",
             )
         amount = _amount(body.get("amount"), "amount")
-        refunded = Decimal(payment.get("refunded_amount", {}).get("value", "0"))
-        available = Decimal(payment["amount"]["value"]) - refunded
+        refunded = _refunded(payment)
+        held = sum(
+            (
+                Decimal(refund["amount"]["value"])
+                for refund in self.refunds.values()
+                if refund["payment_id"] == payment_id and refund["status"] == "pending"
+            ),
+            Decimal(0),
+        )
+        available = Decimal(payment["amount"]["value"]) - refunded - held
         if amount > available:
             raise _ApiError(
                 400,
@@ -528,7 +561,7 @@ class YooKassaEmulator:
         refund: dict[str, Any] = {
             "id": _new_id("0015"),
             "payment_id": payment_id,
-            "status": "succeeded",
+            "status": "pending" if self.hold_refunds else "succeeded",
             "created_at": _iso(_now()),
             "amount": _money(amount),
         }
@@ -538,9 +571,11 @@ class YooKassaEmulator:
             refund["receipt_registration"] = "succeeded"
             refund["receipt"] = receipt
         self.refunds[refund["id"]] = refund
+        public = _public(refund)
+        if self.hold_refunds:
+            return public, []
         payment["refunded_amount"] = _money(refunded + amount)
         payment["refundable"] = amount < available
-        public = _public(refund)
         return public, [("refund.succeeded", public)]
 
     async def _get_refund(self, request: web.Request) -> web.Response:
@@ -772,6 +807,10 @@ def _mark_canceled(payment: dict[str, Any], *, party: str, reason: str) -> None:
     payment.pop("expires_at", None)
     if "receipt_registration" in payment:
         payment["receipt_registration"] = "canceled"
+
+
+def _refunded(payment: dict[str, Any]) -> Decimal:
+    return Decimal(payment.get("refunded_amount", {}).get("value", "0"))
 
 
 def _public(obj: dict[str, Any]) -> dict[str, Any]:

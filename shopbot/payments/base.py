@@ -105,6 +105,12 @@ class PaymentProvider(ABC):
         """Take the money of a payment the shopper authorised (two-stage payments)."""
         raise PaymentError(f"{self.name} has no two-stage payments to capture")
 
+    async def follow_refunds(self, session: AsyncSession, *, notifier: OrderNotifier) -> int:
+        """Ask about refunds requested earlier that were still pending and apply how they
+        ended; returns how many were asked about. Nothing to ask for a provider whose
+        refunds end at once or are made by hand."""
+        return 0
+
 
 class OfflineProvider(PaymentProvider):
     """A provider shopbot cannot query or instruct: nothing to refresh or cancel, and the

@@ -1,5 +1,6 @@
-"""Asking the provider about payments still open: catches lost notifications and lets a
-shop without a public webhook (polling only) learn about its payments."""
+"""Asking the provider about payments still open and refunds still pending: catches lost
+notifications, refunds the provider cancelled, and lets a shop without a public webhook
+(polling only) learn about its payments."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ async def reconcile_pending(
     provider: PaymentProvider,
     notifier: OrderNotifier,
 ) -> int:
-    """Refresh every order with an open payment at ``provider``; returns how many were
-    checked. Stops early (until the next pass) when the provider cannot be reached."""
+    """Refresh every order with an open payment at ``provider``, then the refunds still
+    pending there; returns how many of both were checked. Stops early (until the next pass)
+    when the provider cannot be reached."""
     async with session_factory() as session:
         order_ids = list(
             await session.scalars(
@@ -48,4 +50,13 @@ async def reconcile_pending(
             except PaymentError as exc:
                 logger.warning("could not reconcile order %s: %s", order_id, exc)
             checked += 1
+        else:  # the provider answered throughout: on to the refunds
+            try:
+                checked += await provider.follow_refunds(session, notifier=notifier)
+            except ProviderUnavailable as exc:
+                logger.warning(
+                    "following refunds stopped, %s is unavailable: %s", provider.name, exc
+                )
+            except PaymentError as exc:
+                logger.warning("could not follow refunds at %s: %s", provider.name, exc)
     return checked

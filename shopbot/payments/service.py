@@ -103,7 +103,7 @@ async def apply_payment_state(
     problem = _mismatch(payment, order, amount_kopecks, currency, metadata_order_id)
     if problem is not None:
         reason = f"payment {provider_payment_id} does not match the order ({problem}): never paid"
-        outcome = await _flag(session, notifier, order, reason, actor, details)
+        outcome = await flag_order(session, notifier, order, reason, actor, details)
         # The row still follows the provider, so the reconciler stops asking once it is final.
         await _set_payment_status(session, payment, status, actor, details)
         return outcome
@@ -126,7 +126,9 @@ async def apply_payment_state(
             f"{format_price(refunded_kopecks)} of {format_price(amount_kopecks)} refunded at "
             f"{provider.name} (payment {provider_payment_id}): the order was not changed"
         )
-        flagged = await _flag(session, notifier, outcome.order or order, reason, actor, details)
+        flagged = await flag_order(
+            session, notifier, outcome.order or order, reason, actor, details
+        )
         if outcome.result is not Result.APPLIED:
             return flagged
     return outcome
@@ -195,7 +197,7 @@ async def _apply_to_order(
                 f"{exc.name})"
             )
             details = {**details, "product_id": exc.product_id, "available": exc.available}
-            return await _flag(session, notifier, order, reason, actor, details)
+            return await flag_order(session, notifier, order, reason, actor, details)
         await notify_safely(
             notifier.order_status_changed(change.order, change.previous), f"order {order.id} paid"
         )
@@ -287,10 +289,10 @@ async def _unknown_payment(
         f"payment {details['provider_payment_id']} ({status}, "
         f"{format_price(details['amount'])}) was not created by the shop: never paid"
     )
-    return await _flag(session, notifier, order, reason, actor, details)
+    return await flag_order(session, notifier, order, reason, actor, details)
 
 
-async def _flag(
+async def flag_order(
     session: AsyncSession,
     notifier: OrderNotifier,
     order: Order,

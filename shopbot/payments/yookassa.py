@@ -13,6 +13,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import requests
@@ -33,7 +34,7 @@ from yookassa.domain.response import PaymentResponse
 
 from shopbot.config import Settings, SettingsError
 from shopbot.db import write_transaction
-from shopbot.models import Order, OrderStatus, Payment, PaymentStatus, utcnow
+from shopbot.models import Order, OrderEvent, OrderStatus, Payment, PaymentStatus, utcnow
 from shopbot.money import from_api_value, to_api_value
 from shopbot.payments.base import (
     NotPayable,
@@ -45,7 +46,7 @@ from shopbot.payments.base import (
     RefundResult,
     RefundStatus,
 )
-from shopbot.payments.service import OPEN_PAYMENTS, Outcome, apply_report
+from shopbot.payments.service import OPEN_PAYMENTS, Outcome, apply_report, flag_order
 from shopbot.services import orders
 from shopbot.services.notifications import OrderNotifier
 
@@ -61,6 +62,9 @@ DELIVERY_ITEM = "Доставка"
 _NOT_DIGITS = re.compile(r"\D")
 # Errors on YooKassa's side: the same request may well succeed later.
 _TRANSIENT = (InternalServerError, TooManyRequestsError, ResponseProcessingError)
+
+
+REFUND_FOLLOW_UP = timedelta(days=30)  # how long a refund still pending is asked about
 
 
 class _NotFound(Exception):
@@ -200,9 +204,15 @@ class YooKassaProvider(PaymentProvider):
         }
         if self._settings.yookassa_receipts:
             params["receipt"] = build_receipt(order, self._settings)
-        created = await self._call(
-            YooRefund.create, params, f"refund-{payment.provider_payment_id}"
+        # One idempotence key per attempt: a retry of the same tap gets the same refund, but
+        # after YooKassa cancelled one, the same key would only return the cancelled refund.
+        ended = await session.scalar(
+            select(func.count())
+            .select_from(OrderEvent)
+            .where(OrderEvent.order_id == order.id, OrderEvent.kind == "refund_settled")
         )
+        key = f"refund-{payment.provider_payment_id}" + (f"-{ended}" if ended else "")
+        created = await self._call(YooRefund.create, params, key)
         await orders.log_event(
             session,
             order.id,
@@ -221,6 +231,59 @@ class YooKassaProvider(PaymentProvider):
             await orders.get_order(session, order.id),
             created.id,
         )
+
+    async def follow_refunds(self, session: AsyncSession, *, notifier: OrderNotifier) -> int:
+        """Ask about the refunds this shop requested that were still pending, for up to
+        ``REFUND_FOLLOW_UP``. One that went through refunds the order (its notification may
+        have been lost); one YooKassa cancelled flags the order, since the money did not go
+        back and YooKassa notifies nobody of that. Each ending is applied once and logged as
+        ``refund_settled``."""
+        events = list(
+            await session.scalars(
+                select(OrderEvent)
+                .where(
+                    OrderEvent.kind.in_(("refund_requested", "refund_settled")),
+                    OrderEvent.at >= utcnow() - REFUND_FOLLOW_UP,
+                )
+                .order_by(OrderEvent.id)
+            )
+        )
+        settled = {(e.details or {}).get("refund_id") for e in events if e.kind == "refund_settled"}
+        waiting = [
+            (event.order_id, details["refund_id"])
+            for event in events
+            if event.kind == "refund_requested"
+            and (details := event.details or {}).get("refund_status") != "succeeded"
+            and details.get("refund_id") not in settled
+        ]
+        actor = f"{self.name}:refresh"
+        for order_id, refund_id in waiting:
+            try:
+                refund = await self._call(YooRefund.find_one, refund_id)
+            except _NotFound:
+                logger.warning("YooKassa does not know refund %s (order %s)", refund_id, order_id)
+                continue
+            if refund.status == "pending":
+                continue
+            if refund.status == "succeeded":
+                await self._apply_fetched(session, refund.payment_id, notifier, actor)
+            else:
+                details = refund.cancellation_details
+                why = details.reason if details is not None else refund.status
+                reason = (
+                    f"refund {refund_id} was cancelled by YooKassa ({why}): "
+                    "the money did not go back to the shopper"
+                )
+                order = await orders.get_order(session, order_id)
+                await flag_order(session, notifier, order, reason, actor, {"refund_id": refund_id})
+            await orders.log_event(
+                session,
+                order_id,
+                "refund_settled",
+                actor=actor,
+                details={"refund_id": refund_id, "refund_status": refund.status},
+            )
+        return len(waiting)
 
     async def capture(self, provider_payment_id: str) -> PaymentReport:
         captured = await self._call(

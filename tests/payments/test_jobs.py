@@ -161,6 +161,66 @@ async def test_lost_notification_is_caught_by_the_reconciler(
     assert len(shop.emulator.requests) == requests_before
 
 
+async def test_a_pending_refund_whose_notification_is_lost_is_followed_up(
+    shop: Shop, session: AsyncSession
+) -> None:
+    order, product = await place_order(session, stock=5, quantity=2)
+    link = await shop.provider.start(session, order)
+    await shop.emulator.succeed(link.provider_payment_id)
+    shop.emulator.hold_refunds = True
+    result = await shop.provider.refund(session, order, "admin:1", notifier=shop.notifier)
+    assert result.status is RefundStatus.PENDING and result.order.status is S.PAID
+    assert result.refund_id is not None
+
+    # Still pending at YooKassa: asked about, nothing changes.
+    assert await reconcile_pending(shop.session_factory, shop.provider, shop.notifier) == 1
+    assert await status_of(session, order.id) is S.PAID
+
+    await shop.emulator.settle_refund(result.refund_id, notify=False)  # the webhook is lost
+    assert await reconcile_pending(shop.session_factory, shop.provider, shop.notifier) == 1
+
+    assert await status_of(session, order.id) is S.REFUNDED
+    assert await stock_of(session, product.id) == 5
+    assert shop.notifier.status_changes[-1] == (order.id, S.PAID, S.REFUNDED, None)
+    settled = [e for e in await orders.events_of(session, order.id) if e.kind == "refund_settled"]
+    assert [e.details for e in settled] == [
+        {"refund_id": result.refund_id, "refund_status": "succeeded"}
+    ]
+    # Settled: the next pass asks YooKassa nothing.
+    requests_before = len(shop.emulator.requests)
+    assert await reconcile_pending(shop.session_factory, shop.provider, shop.notifier) == 0
+    assert len(shop.emulator.requests) == requests_before
+
+
+async def test_a_refund_yookassa_cancels_flags_the_order_once(
+    shop: Shop, session: AsyncSession
+) -> None:
+    order, _ = await place_order(session)
+    link = await shop.provider.start(session, order)
+    await shop.emulator.succeed(link.provider_payment_id)
+    shop.emulator.hold_refunds = True
+    result = await shop.provider.refund(session, order, "admin:1", notifier=shop.notifier)
+    assert result.refund_id is not None
+
+    await shop.emulator.settle_refund(result.refund_id, succeed=False)  # no notification
+    await reconcile_pending(shop.session_factory, shop.provider, shop.notifier)
+    await reconcile_pending(shop.session_factory, shop.provider, shop.notifier)
+
+    await session.commit()  # a fresh snapshot
+    flagged = await orders.get_order(session, order.id)
+    assert flagged.status is S.PAID
+    reason = (
+        f"refund {result.refund_id} was cancelled by YooKassa (general_decline): "
+        "the money did not go back to the shopper"
+    )
+    assert flagged.attention == reason
+    assert shop.notifier.attention == [(order.id, reason)]
+    # The money is still there to refund: the owner can try again.
+    shop.emulator.hold_refunds = False
+    again = await shop.provider.refund(session, order, "admin:1", notifier=shop.notifier)
+    assert again.status is RefundStatus.REFUNDED and again.order.status is S.REFUNDED
+
+
 async def test_reconciler_cancels_payments_left_open_by_a_failed_expiry(
     shop: Shop, session: AsyncSession
 ) -> None:
