@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import OrderedDict
@@ -25,7 +26,9 @@ class TableCache(Generic[V]):
     Loads run in the caller's session (a second connection per update could exhaust the
     pool under load). A value is kept only if its load began a fresh transaction — an older
     snapshot may predate a write that already emptied the cache — and no write ended while
-    it ran.
+    it ran. Callers asking for a key already being loaded wait for that load instead of
+    starting their own (under load, an expired page was otherwise read once per shopper
+    waiting for it), unless a write ended since it began; if it fails, each loads itself.
     """
 
     def __init__(
@@ -42,6 +45,7 @@ class TableCache(Generic[V]):
         self.clock = clock
         self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
         self._generation = 0
+        self._loading: dict[Hashable, tuple[int, asyncio.Future[V]]] = {}
         on_writes_done(engine, tables, self.clear)
 
     def clear(self) -> None:
@@ -58,8 +62,26 @@ class TableCache(Generic[V]):
             self._entries.move_to_end(key)
             return entry[1]
         generation = self._generation
+        loading = self._loading.get(key)
+        if loading is not None and loading[0] == generation:
+            shared = loading[1]
+            await asyncio.wait([shared])  # its outcome is the loader's to raise, not ours
+            if not shared.cancelled() and shared.exception() is None:
+                return shared.result()
+            generation = self._generation
+        shared = asyncio.get_running_loop().create_future()
+        self._loading[key] = (generation, shared)
         fresh_snapshot = not session.in_transaction()
-        value = await load()
+        try:
+            value = await load()
+        except BaseException:
+            shared.cancel()
+            raise
+        else:
+            shared.set_result(value)
+        finally:
+            if self._loading.get(key, (None, None))[1] is shared:
+                del self._loading[key]
         if fresh_snapshot and generation == self._generation and self.max_age > 0:
             self._entries[key] = (now, value)
             self._entries.move_to_end(key)
