@@ -350,7 +350,7 @@ async def test_the_owner_marks_a_flagged_order_handled(
     assert answer is not None and answer.text == "Отмечено как разобранное."
     assert "Требует внимания" not in owner.last["text"]
     assert buttons(owner.last) == ["→ подтверждён", "✖ Отменить", "⬅ Все заказы"]
-    assert f"admin:{ADMIN}: attention_cleared" in owner.last["text"]
+    assert f"admin:{ADMIN}: отмечен как разобранный" in owner.last["text"]
     answer = await owner.press_data(handled, message=card)  # the old card, pressed again
     assert answer is not None and answer.text == "Уже разобрано."
     async with admin_shop.session_factory() as session:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from aiogram.types import BotCommand
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n import ngettext
 
 from shopbot.bot.render import TEXT_LIMIT, cut, h
@@ -114,6 +115,30 @@ def stock_changed(name: str, sku: str, old: int, new: int, held: int) -> str:
     return text
 
 
+# What the order history calls each kind of event (``OrderEvent.kind``); the provider's own
+# status word follows where the event carries one.
+EVENT_LABELS = {
+    "placed": __("placed"),
+    "payment_created": __("payment link created"),
+    "payment_received": __("payment received"),
+    "payment": __("payment status"),
+    "attention": __("flagged for attention"),
+    "attention_cleared": __("marked handled"),
+    "refund_requested": __("refund requested"),
+    "refund_settled": __("refund ended"),
+    "refund_manual": __("to be refunded by hand"),
+}
+EVENT_STATUS_DETAIL = {"payment": "payment_status", "refund_settled": "refund_status"}
+
+
+def event_label(event: OrderEvent) -> str:
+    label = EVENT_LABELS.get(event.kind)
+    if label is None:
+        return h(event.kind)
+    status = (event.details or {}).get(EVENT_STATUS_DETAIL.get(event.kind, ""))
+    return f"{label}: {h(str(status))}" if status else str(label)
+
+
 def order_admin_card(order: Order, shopper: User | None, events: list[OrderEvent]) -> str:
     lines = [
         _("📦 <b>Order №{number}</b> — {status}").format(
@@ -157,7 +182,7 @@ def order_admin_card(order: Order, shopper: User | None, events: list[OrderEvent
                 if event.from_status:
                     change = f"{status_label(OrderStatus(event.from_status))} → {change}"
             else:
-                change = h(event.kind)
+                change = event_label(event)
             lines.append(f"• {when(event.at)} {h(event.actor)}: {change}")
     return "\n".join(lines)[:TEXT_LIMIT]
 
