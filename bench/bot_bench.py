@@ -401,12 +401,13 @@ async def timed(
 
 async def shop_around(
     watcher: Watcher, user: EmulatedUser, act: Act, actions: int, seed: int
-) -> list[float]:
+) -> list[tuple[str, float]]:
+    """(journey step, latency) of each action of one shopper."""
     rng = random.Random(seed)
     latencies = []
     for number in range(actions):
         step, press = JOURNEY[number % len(JOURNEY)]
-        latencies.append(await timed(watcher, user, press, act(user, step, rng)))
+        latencies.append((step, await timed(watcher, user, press, act(user, step, rng))))
     return latencies
 
 
@@ -415,15 +416,17 @@ class Result:
     label: str
     updates: int
     seconds: float
-    latencies: list[float]
+    latencies: list[tuple[str, float]]  # (journey step, seconds)
     bot_cpu: float
 
     @property
     def rate(self) -> float:
         return self.updates / self.seconds
 
-    def percentile(self, q: int) -> float:
-        return statistics.quantiles(self.latencies, n=100, method="inclusive")[q - 1] * 1000
+    def percentile(self, q: int, step: str | None = None) -> float:
+        """The q-th percentile latency in ms, of every update or of one journey step's."""
+        chosen = [seconds for name, seconds in self.latencies if step in (None, name)]
+        return statistics.quantiles(chosen, n=100, method="inclusive")[q - 1] * 1000
 
 
 async def measure(
@@ -561,6 +564,12 @@ def print_throughput(results: list[Result], shoppers: int, actions: int) -> None
         "making its Telegram calls and nothing else)"
     )
     print(f"shop/calls rate: {shop.rate / calls.rate:.2f}")
+    print("shop latency by step (ms):")
+    for step, _press in JOURNEY:
+        print(
+            f"  {step:<12} p50 {shop.percentile(50, step):>7.1f}"
+            f"  p90 {shop.percentile(90, step):>7.1f}  p99 {shop.percentile(99, step):>7.1f}"
+        )
 
 
 def print_counts(counts: list[Count], show_sql: bool) -> None:
