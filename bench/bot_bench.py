@@ -24,7 +24,8 @@ Latency of an update runs from the moment its action is queued in the emulator t
 the emulator serves the bot's last API call for it: ``answerCallbackQuery`` for a button
 press, ``sendMessage`` for a text (every handler exercised here ends with that call). The end
 is observed on the emulator's ``subscribe()`` event queue, within one event-loop turn of the
-call. Each bot first gets one untimed update per shopper (connections, the user rows).
+call. Each bot first gets one untimed update per shopper (connections, the user rows). The
+shop's latencies are also printed per journey step.
 
     .venv/bin/python bench/bot_bench.py [--shoppers N] [--actions M] [--show-sql]
 """
