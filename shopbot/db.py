@@ -104,7 +104,10 @@ class _WriterQueue:
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
         async with asyncio.timeout(WRITER_TURN_TIMEOUT):
             await lock.acquire()
         try:
@@ -204,6 +207,11 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 def upsert(session: AsyncSession, table: Any) -> Any:
     """An ``INSERT`` supporting ``on_conflict_do_update`` for the session's dialect."""
-    if session.bind.dialect.name == "postgresql":
+    return upsert_for(session.bind.dialect.name, table)
+
+
+def upsert_for(dialect: str, table: Any) -> Any:
+    """:func:`upsert` for a dialect by name (for statements built once per dialect)."""
+    if dialect == "postgresql":
         return postgresql_insert(table)
     return sqlite_insert(table)

@@ -7,12 +7,10 @@ from enum import StrEnum
 from functools import cache
 
 from sqlalchemy import Integer, bindparam, case, delete, exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
-from shopbot.db import upsert, write_transaction
+from shopbot.db import upsert, upsert_for, write_transaction
 from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
 from shopbot.models import CartLine, Product
 
@@ -137,9 +135,8 @@ def _add_statement(dialect: str) -> Insert:
         or_(lines_in_cart < MAX_CART_LINES, has_line),  # an existing line may always grow
     )
     grown = _lines.quantity + _QUANTITY
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     return (
-        insert(CartLine.__table__)
+        upsert_for(dialect, CartLine.__table__)
         .from_select(["user_id", "product_id", "quantity"], new_line)
         .on_conflict_do_update(
             index_elements=[_lines.user_id, _lines.product_id],
