@@ -265,6 +265,8 @@ class OrderEvent(Base):
     """Append-only: who did what to an order, and when."""
 
     __tablename__ = "order_event"
+    # The reconciler looks up recent events of a kind (refunds still pending) on every pass.
+    __table_args__ = (Index("ix_order_event_kind_at", "kind", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(

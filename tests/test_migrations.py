@@ -17,8 +17,12 @@ async def test_migrations_reach_head_and_match_the_models(engine: AsyncEngine) -
     def tables(connection: Connection) -> set[str]:
         return set(inspect(connection).get_table_names())
 
+    def order_event_indexes(connection: Connection) -> set[str]:
+        return {index["name"] for index in inspect(connection).get_indexes("order_event")}
+
     async with engine.connect() as connection:
         assert await connection.run_sync(tables) >= set(Base.metadata.tables)
+        assert "ix_order_event_kind_at" in await connection.run_sync(order_event_indexes)
 
 
 async def test_downgrade_to_base_and_back(engine: AsyncEngine) -> None:
