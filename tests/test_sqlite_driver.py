@@ -34,19 +34,35 @@ async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+class Trips(list[str]):
+    """The functions sent to the connections' threads (by name), once started."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        super().__init__()
+        self.monkeypatch = monkeypatch
+
+    def start(self) -> None:
+        original = OneTripConnection._execute
+        trips = self
+
+        async def counted(self: OneTripConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            trips.append(getattr(fn, "__name__", repr(fn)))
+            return await original(self, fn, *args, **kwargs)
+
+        self.monkeypatch.setattr(OneTripConnection, "_execute", counted)
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> Trips:
+    return Trips(monkeypatch)
+
+
 async def test_a_statement_is_one_trip_to_the_thread(
-    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    sqlite_engine: AsyncEngine, trips: Trips
 ) -> None:
-    trips: list[Any] = []
-    original = OneTripConnection._execute
-
-    async def counted(self: OneTripConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        trips.append(fn)
-        return await original(self, fn, *args, **kwargs)
-
     async with sqlite_engine.connect() as connection:
         await connection.execute(select(1))  # the transaction (BEGIN) is open now
-        monkeypatch.setattr(OneTripConnection, "_execute", counted)
+        trips.start()
         assert (await connection.execute(select(func.count()).select_from(things))).scalar() == 0
         assert len(trips) == 1
 
@@ -80,19 +96,12 @@ async def test_rows_counts_ids_and_errors_come_back(sqlite_engine: AsyncEngine) 
 
 
 async def test_a_transaction_costs_its_statements_and_the_commit(
-    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    sqlite_engine: AsyncEngine, trips: Trips
 ) -> None:
     """BEGIN travels with the first statement; the pool's reset after a commit is not sent."""
-    trips: list[Any] = []
-    original = OneTripConnection._execute
-
-    async def counted(self: OneTripConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        trips.append(getattr(fn, "__name__", fn))
-        return await original(self, fn, *args, **kwargs)
-
     async with sqlite_engine.connect() as warm:  # the pool's connection exists
         await warm.execute(select(1))
-    monkeypatch.setattr(OneTripConnection, "_execute", counted)
+    trips.start()
     async with sqlite_engine.begin() as connection:
         await connection.execute(insert(things).values(name="кружка"))
     assert trips == ["_run", "commit"]

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.models import Order, OrderStatus, Payment, PaymentStatus, Product, utcnow
-from shopbot.payments.base import RefundStatus
+from shopbot.payments.base import RefundResult, RefundStatus
 from shopbot.payments.expiry import expire_orders
 from shopbot.payments.jobs import BackgroundJobs
 from shopbot.payments.reconciler import reconcile_pending
@@ -161,14 +161,22 @@ async def test_lost_notification_is_caught_by_the_reconciler(
     assert len(shop.emulator.requests) == requests_before
 
 
-async def test_a_pending_refund_whose_notification_is_lost_is_followed_up(
+async def refund_held_by_yookassa(
     shop: Shop, session: AsyncSession
-) -> None:
+) -> tuple[Order, Product, RefundResult]:
+    """A paid YooKassa order, refunded from the admin card; YooKassa keeps the refund pending."""
     order, product = await place_order(session, stock=5, quantity=2)
     link = await shop.provider.start(session, order)
     await shop.emulator.succeed(link.provider_payment_id)
     shop.emulator.hold_refunds = True
     result = await shop.provider.refund(session, order, "admin:1", notifier=shop.notifier)
+    return order, product, result
+
+
+async def test_a_pending_refund_whose_notification_is_lost_is_followed_up(
+    shop: Shop, session: AsyncSession
+) -> None:
+    order, product, result = await refund_held_by_yookassa(shop, session)
     assert result.status is RefundStatus.PENDING and result.order.status is S.PAID
     assert result.refund_id is not None
 
@@ -195,11 +203,7 @@ async def test_a_pending_refund_whose_notification_is_lost_is_followed_up(
 async def test_a_refund_yookassa_cancels_flags_the_order_once(
     shop: Shop, session: AsyncSession
 ) -> None:
-    order, _ = await place_order(session)
-    link = await shop.provider.start(session, order)
-    await shop.emulator.succeed(link.provider_payment_id)
-    shop.emulator.hold_refunds = True
-    result = await shop.provider.refund(session, order, "admin:1", notifier=shop.notifier)
+    order, _, result = await refund_held_by_yookassa(shop, session)
     assert result.refund_id is not None
 
     await shop.emulator.settle_refund(result.refund_id, succeed=False)  # no notification
