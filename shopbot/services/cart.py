@@ -81,9 +81,6 @@ class Cart:
     def can_check_out(self) -> bool:
         return bool(self.items) and all(item.issue is None for item in self.items)
 
-    def quantity_of(self, product_id: int) -> int:
-        return next((i.quantity for i in self.items if i.product_id == product_id), 0)
-
 
 # The statements a shopper's every card, add and /cart run are built once, with their
 # values as bind parameters: building and keying a statement cost SQLAlchemy more CPU than
