@@ -7,7 +7,6 @@ a checkout token kept in FSM data: a double tap on Confirm yields one order.
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import timedelta
 
@@ -31,12 +30,13 @@ from shopbot.bot.keyboards import (
 from shopbot.bot.routers.cart import render_cart
 from shopbot.bot.routers.filters import Magic, plain_text
 from shopbot.bot.routers.payments import offer_payment
-from shopbot.bot.texts import adjustments_text, checkout_summary, order_card
+from shopbot.bot.texts import adjustments_text, checkout_summary, order_card, ran_out
 from shopbot.bot.ui import show
 from shopbot.config import Settings
 from shopbot.errors import EmptyCart, OutOfStock, ProductUnavailable
 from shopbot.models import DeliveryMethod
 from shopbot.payments.base import PaymentProvider
+from shopbot.phones import normalise_phone
 from shopbot.services import cart, orders
 from shopbot.services.notifications import OrderNotifier
 from shopbot.services.orders import Checkout
@@ -45,7 +45,6 @@ from shopbot.services.users import save_phone
 NAME_LIMIT = 100
 ADDRESS_LIMIT = 500
 COMMENT_LIMIT = 500
-_PHONE_CHARS = re.compile(r"[\s()\-.]")
 
 
 class CheckoutForm(StatesGroup):
@@ -55,18 +54,6 @@ class CheckoutForm(StatesGroup):
     address = State()
     comment = State()
     confirm = State()
-
-
-def normalise_phone(text: str) -> str | None:
-    """``8 (900) 123-45-67`` / ``+7 900 123 45 67`` -> ``+79001234567``; None if not a phone."""
-    digits = _PHONE_CHARS.sub("", text.strip())
-    if digits.startswith("8") and len(digits) == 11:
-        digits = "+7" + digits[1:]
-    if not digits.startswith("+"):
-        digits = "+" + digits
-    if not re.fullmatch(r"\+\d{10,15}", digits):
-        return None
-    return digits
 
 
 async def cancel(message: Message, state: FSMContext) -> None:
@@ -123,7 +110,7 @@ async def phone_shared(message: Message, state: FSMContext, session: AsyncSessio
     if contact.user_id is not None and contact.user_id != message.from_user.id:
         await message.answer(_("Please share your own number, or type it."))
         return
-    phone = normalise_phone(contact.phone_number)
+    phone = normalise_phone(contact.phone_number, shared=True)
     if phone is None:
         await message.answer(_("This does not look like a phone number. Please type it."))
         return
@@ -245,7 +232,7 @@ async def confirm(
             payment_timeout=timedelta(minutes=settings.order_payment_timeout),
         )
     except (OutOfStock, ProductUnavailable) as exc:
-        await query.answer(_("Sorry, {name} just ran out.").format(name=exc.name), show_alert=True)
+        await query.answer(ran_out(exc.name), show_alert=True)
         await state.set_state(None)
         await render_cart(query, session, query.from_user.id)
         return
