@@ -1,4 +1,8 @@
-"""The ``shopbot`` command: migrate, import a catalogue, run the bot."""
+"""The ``shopbot`` command: migrate, import a catalogue, run the bot.
+
+Only the settings are imported up front; each command imports what it needs once they are
+read, so a missing or malformed setting is reported at once, not after seconds of imports.
+"""
 
 from __future__ import annotations
 
@@ -198,10 +202,12 @@ def _demo(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run(settings: Settings, _args: argparse.Namespace) -> int:
-    from shopbot.app import run_bot
-
     if settings.bot_token is None:
         print("shopbot: invalid setting BOT_TOKEN: required to run the bot", file=sys.stderr)
         return 2
+    # The bot (aiogram above all) takes seconds to import: only once the settings are known
+    # to be enough to run it.
+    from shopbot.app import run_bot
+
     asyncio.run(run_bot(settings))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -79,6 +80,29 @@ async def test_run_without_a_token_says_so_in_one_line(tmp_path: Path) -> None:
     assert stderr.decode().strip().splitlines() == [
         "shopbot: invalid setting BOT_TOKEN: required to run the bot"
     ]
+
+
+def test_run_without_a_token_says_so_before_importing_the_bot(tmp_path: Path) -> None:
+    """The check comes before aiogram and the bot package are imported (seconds of work)."""
+    script = (
+        "import sys\n"
+        "from shopbot.cli import main\n"
+        "code = main(['run'])\n"
+        "print(sorted(m for m in ('aiogram', 'shopbot.bot', 'shopbot.app') if m in sys.modules))\n"
+        "raise SystemExit(code)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "BOT_TOKEN" in lines[0], done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 async def test_a_malformed_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
