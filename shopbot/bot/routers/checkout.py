@@ -30,7 +30,7 @@ from shopbot.bot.keyboards import (
 from shopbot.bot.routers.cart import render_cart
 from shopbot.bot.routers.filters import Magic, plain_text
 from shopbot.bot.routers.payments import offer_payment
-from shopbot.bot.texts import adjustments_text, checkout_summary, order_card, ran_out
+from shopbot.bot.texts import adjustments_text, checkout_summary, order_card
 from shopbot.bot.ui import show
 from shopbot.config import Settings
 from shopbot.errors import EmptyCart, OutOfStock, ProductUnavailable
@@ -232,7 +232,7 @@ async def confirm(
             payment_timeout=timedelta(minutes=settings.order_payment_timeout),
         )
     except (OutOfStock, ProductUnavailable) as exc:
-        await query.answer(ran_out(exc.name), show_alert=True)
+        await query.answer(_("Sorry, {name} just ran out.").format(name=exc.name), show_alert=True)
         await state.set_state(None)
         await render_cart(query, session, query.from_user.id)
         return
