@@ -6,6 +6,11 @@ api_url=emulator.api_url)``: like the real ``https://api.yookassa.ru/v3`` the AP
 YooKassa checks them (Basic auth, idempotence keys, amounts, 54-FZ receipts) and answered with
 YooKassa's JSON objects and error objects, so the shop's error handling is exercised too.
 
+Faults for the client's sake: :meth:`YooKassaEmulator.fail_next` (error statuses, 5xx and
+429 included), :meth:`YooKassaEmulator.processing_next` (YooKassa's 202 "processing"),
+:meth:`YooKassaEmulator.drop_next` (the connection closed without an answer) and
+:meth:`YooKassaEmulator.stall` (requests accepted and then answered late, or never).
+
 The shopper's side is driven either from tests (:meth:`YooKassaEmulator.succeed`,
 :meth:`YooKassaEmulator.cancel_by_user`) or from a browser through ``/checkout/{id}``, the
 ``confirmation_url`` of every payment. State changes are announced to ``webhook_url`` as
@@ -14,6 +19,7 @@ YooKassa notifications.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import hmac
@@ -25,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
@@ -90,6 +96,7 @@ class _ApiError(Exception):
         self.description = description
         self.parameter = parameter
         self.code = code or _ERROR_CODES.get(status, "internal_server_error")
+        self.headers: dict[str, str] = {}
 
     def response(self) -> web.Response:
         body: dict[str, Any] = {
@@ -100,14 +107,45 @@ class _ApiError(Exception):
         }
         if self.parameter is not None:
             body["parameter"] = self.parameter
-        return web.json_response(body, status=self.status)
+        return web.json_response(body, status=self.status, headers=self.headers)
+
+
+class _Processing(_ApiError):
+    """YooKassa's HTTP 202: the request is being processed, repeat it after ``retry_after``
+    milliseconds with the same idempotence key."""
+
+    def __init__(self, retry_after_ms: int) -> None:
+        super().__init__(202, "Request accepted for processing", code="processing")
+        self.retry_after_ms = retry_after_ms
+
+    def response(self) -> web.Response:
+        body = {
+            "type": "processing",
+            "id": str(uuid.uuid4()),
+            "description": self.description,
+            "retry_after": self.retry_after_ms,
+        }
+        return web.json_response(body, status=202)
 
 
 @dataclass
 class _Injection:
+    """A fault for the next ``remaining`` API requests whose path contains ``path_contains``:
+    an error ``status`` (``retry_after``: the Retry-After header, seconds), a 202
+    ``processing`` answer (``retry_after``: the body's, milliseconds), or a closed connection
+    before (``drop``) or after (``drop_after``) the request is carried out."""
+
     path_contains: str
-    status: int
     remaining: int
+    kind: Literal["error", "processing", "drop", "drop_after"] = "error"
+    status: int = 500
+    retry_after: int | None = None
+
+
+@dataclass(frozen=True)
+class _Stall:
+    path_contains: str
+    seconds: float | None  # None: never answered
 
 
 @dataclass(frozen=True)
@@ -158,6 +196,9 @@ class YooKassaEmulator:
         self._checkouts: dict[str, _Checkout] = {}
         self._replays: dict[str, _Replay] = {}
         self._injections: list[_Injection] = []
+        self._stalls: list[_Stall] = []
+        self._held = 0
+        self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self.app = web.Application(middlewares=[self._api_middleware])
@@ -179,6 +220,7 @@ class YooKassaEmulator:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Serve on ``host:port``; port 0 picks a free one (see :attr:`base_url`)."""
+        self._stopping = asyncio.Event()
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
@@ -186,6 +228,8 @@ class YooKassaEmulator:
         self._base_url = f"http://{host}:{bound_port}"
 
     async def stop(self) -> None:
+        """Stop serving; requests still held by a stall are dropped without an answer."""
+        self._stopping.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -291,12 +335,59 @@ class YooKassaEmulator:
             await self._announce("refund.succeeded", public)
         return public
 
-    def fail_next(self, path_contains: str, status: int = 500, times: int = 1) -> None:
+    def fail_next(
+        self,
+        path_contains: str,
+        status: int = 500,
+        times: int = 1,
+        *,
+        retry_after: int | None = None,
+    ) -> None:
         """Answer the next ``times`` API requests whose path contains ``path_contains`` with
-        ``status`` (and YooKassa's error object) without processing them."""
+        ``status`` (and YooKassa's error object) without processing them; ``retry_after``
+        adds a ``Retry-After`` header (seconds), as a 429 or 503 may carry."""
         if times < 1 or status < 400:
             raise ValueError("times must be at least 1 and status an error status (>= 400)")
-        self._injections.append(_Injection(path_contains, status, times))
+        self._injections.append(_Injection(path_contains, times, "error", status, retry_after))
+
+    def processing_next(
+        self, path_contains: str, times: int = 1, *, retry_after_ms: int = 100
+    ) -> None:
+        """Answer the next ``times`` matching API requests with YooKassa's HTTP 202: accepted,
+        not processed yet, repeat it (same idempotence key) after ``retry_after`` ms, which
+        the answer's body says. Nothing is processed."""
+        if times < 1 or retry_after_ms < 0:
+            raise ValueError("times must be at least 1 and retry_after_ms not negative")
+        self._injections.append(_Injection(path_contains, times, "processing", 202, retry_after_ms))
+
+    def drop_next(self, path_contains: str, times: int = 1, *, processed: bool = False) -> None:
+        """Close the connection of the next ``times`` matching API requests without an
+        answer. With ``processed`` each is carried out first (a payment is created, say)
+        and only the answer is lost; else it never reaches the API. Recorded with status 0."""
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self._injections.append(
+            _Injection(path_contains, times, "drop_after" if processed else "drop")
+        )
+
+    def stall(self, path_contains: str = "", *, seconds: float | None = None) -> None:
+        """From now on, accept and read API requests whose path contains ``path_contains``
+        but answer them only ``seconds`` later (then they are processed as usual), or with
+        ``None`` never: the connection stays open and silent until the client gives up or
+        the emulator stops. On until :meth:`unstall`; see :attr:`held`."""
+        if seconds is not None and seconds < 0:
+            raise ValueError("seconds must not be negative")
+        self._stalls.append(_Stall(path_contains, seconds))
+
+    def unstall(self) -> None:
+        """Answer new requests at once again. Requests already held stay held, as a
+        YooKassa that recovers does not answer the requests it swallowed meanwhile."""
+        self._stalls.clear()
+
+    @property
+    def held(self) -> int:
+        """How many API requests a stall holds unanswered right now."""
+        return self._held
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -319,8 +410,15 @@ class YooKassaEmulator:
             entry["json"] = _parse_json(await request.read())
         except _ApiError as error:
             unreadable = error
+        stall = next((s for s in self._stalls if s.path_contains in request.path), None)
+        if stall is not None and not await self._hold(stall):
+            return _drop(request, entry)
+        injection = self._take_injection(request.path)
+        if injection is not None and injection.kind == "drop":
+            return _drop(request, entry)
         try:
-            self._raise_injected(request.path)
+            if injection is not None and injection.kind in ("error", "processing"):
+                raise _injected_error(injection)
             if not entry["auth_ok"]:
                 raise _ApiError(401, "Login or password is incorrect: check shopId and secret key")
             if unreadable is not None:
@@ -334,8 +432,22 @@ class YooKassaEmulator:
             response = _ApiError(
                 405, f"Method {request.method} is not allowed here", code="invalid_request"
             ).response()
+        if injection is not None and injection.kind == "drop_after":
+            return _drop(request, entry)
         entry["status"] = response.status
         return response
+
+    async def _hold(self, stall: _Stall) -> bool:
+        """Wait out a stall; False when the emulator stops first (nothing gets answered)."""
+        self._held += 1
+        try:
+            async with asyncio.timeout(stall.seconds):
+                await self._stopping.wait()
+        except TimeoutError:
+            return True
+        finally:
+            self._held -= 1
+        return False
 
     def _authorized(self, request: web.Request) -> bool:
         scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
@@ -344,13 +456,14 @@ class YooKassaEmulator:
             credentials.strip().encode(), expected
         )
 
-    def _raise_injected(self, path: str) -> None:
+    def _take_injection(self, path: str) -> _Injection | None:
         for injection in self._injections:
             if injection.path_contains in path:
                 injection.remaining -= 1
                 if injection.remaining == 0:
                     self._injections.remove(injection)
-                raise _ApiError(injection.status, "Injected failure (emulator fail_next)")
+                return injection
+        return None
 
     async def _idempotent(self, request: web.Request, operation: _Operation) -> web.Response:
         """Run a POST once per Idempotence-Key; a repeat with the same request replays the
@@ -636,6 +749,23 @@ class YooKassaEmulator:
 <p class="amount">{_format_rub(payment["amount"]["value"])}</p>
 <a class="back" href="{return_url}">Вернуться в магазин</a>"""
         return _html(title, body)
+
+
+def _injected_error(injection: _Injection) -> _ApiError:
+    if injection.kind == "processing":
+        return _Processing(injection.retry_after or 0)
+    error = _ApiError(injection.status, "Injected failure (emulator fail_next)")
+    if injection.retry_after is not None:
+        error.headers["Retry-After"] = str(injection.retry_after)
+    return error
+
+
+def _drop(request: web.Request, entry: dict[str, Any]) -> web.Response:
+    """Close the connection without an answer (the response returned is never sent)."""
+    entry["status"] = 0
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=500)
 
 
 # -- validation ----------------------------------------------------------------------------
