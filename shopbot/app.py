@@ -47,6 +47,7 @@ class ShopRuntime:
         await self.web_runner.cleanup()
         await self.dispatcher.storage.close()
         await self.bot.session.close()
+        await self.provider.close()
         await self.engine.dispose()
 
 

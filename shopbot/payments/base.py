@@ -111,6 +111,10 @@ class PaymentProvider(ABC):
         refunds end at once or are made by hand."""
         return 0
 
+    async def close(self) -> None:
+        """Release what the provider holds open (an HTTP session); nothing by default."""
+        return None
+
 
 class OfflineProvider(PaymentProvider):
     """A provider shopbot cannot query or instruct: nothing to refresh or cancel, and the
