@@ -1,35 +1,21 @@
-"""YooKassa through its official SDK (synchronous: every call runs in a worker thread).
+"""YooKassa through :class:`~shopbot.payments.yookassa_api.YooKassaClient` (aiohttp, with
+timeouts and retries; the official SDK's models check requests and parse answers).
 
-The SDK's configuration is global and ``Configuration.configure`` resets the API URL, so it
-is set again right before each call. Outgoing POSTs carry idempotence keys derived from
-what they are for, so a retry (after a timeout, a crash, a double tap) never creates a
-second payment, refund or capture.
+Outgoing POSTs carry idempotence keys derived from what they are for, so a retry (after a
+timeout, a crash, a double tap) never creates a second payment, refund or capture.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-import requests
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from yookassa import Configuration
-from yookassa import Payment as YooPayment
-from yookassa import Refund as YooRefund
-from yookassa.domain.exceptions import (
-    ApiError,
-    InternalServerError,
-    NotFoundError,
-    ResponseProcessingError,
-    TooManyRequestsError,
-)
 from yookassa.domain.response import PaymentResponse
 
 from shopbot.config import Settings, SettingsError
@@ -47,40 +33,41 @@ from shopbot.payments.base import (
     RefundStatus,
 )
 from shopbot.payments.service import OPEN_PAYMENTS, Outcome, apply_report, flag_order
+from shopbot.payments.yookassa_api import DEFAULT_API_URL, NotFound, YooKassaClient
 from shopbot.services import orders
 from shopbot.services.notifications import OrderNotifier
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 S = OrderStatus
 P = PaymentStatus
 
-API_TIMEOUT = 30  # seconds; the SDK itself never times out
 DESCRIPTION_MAX = 128
 DELIVERY_ITEM = "Доставка"
 _NOT_DIGITS = re.compile(r"\D")
-# Errors on YooKassa's side: the same request may well succeed later.
-_TRANSIENT = (InternalServerError, TooManyRequestsError, ResponseProcessingError)
 
 
 REFUND_FOLLOW_UP = timedelta(days=30)  # how long a refund still pending is asked about
 
 
-class _NotFound(Exception):
-    """YooKassa has no object with this id."""
-
-
 class YooKassaProvider(PaymentProvider):
     name = "yookassa"
 
-    def __init__(self, settings: Settings, *, bot_username: str) -> None:
+    def __init__(
+        self, settings: Settings, *, bot_username: str, client: YooKassaClient | None = None
+    ) -> None:
+        """``client`` replaces the one made from the settings (tests: shorter timeouts)."""
         if not settings.yookassa_shop_id or settings.yookassa_secret_key is None:
             raise SettingsError(
                 "YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY are required with "
                 "PAYMENT_PROVIDER=yookassa"
             )
         self._settings = settings
+        self._client = client or YooKassaClient(
+            settings.yookassa_shop_id,
+            settings.yookassa_secret_key.get_secret_value(),
+            api_url=settings.yookassa_api_url or DEFAULT_API_URL,
+        )
         self._return_url = settings.yookassa_return_url or f"https://t.me/{bot_username}"
 
     # -- the provider interface -----------------------------------------------------------
@@ -98,8 +85,8 @@ class YooKassaProvider(PaymentProvider):
             return PaymentLink(
                 payment.confirmation_url, payment.amount, payment.provider_payment_id
             )
-        created = await self._call(
-            YooPayment.create, self._payment_request(order), payment.idempotence_key
+        created = await self._client.create_payment(
+            self._payment_request(order), payment.idempotence_key
         )
         url = created.confirmation.confirmation_url
         async with write_transaction(session):
@@ -212,7 +199,7 @@ class YooKassaProvider(PaymentProvider):
             .where(OrderEvent.order_id == order.id, OrderEvent.kind == "refund_settled")
         )
         key = f"refund-{payment.provider_payment_id}" + (f"-{ended}" if ended else "")
-        created = await self._call(YooRefund.create, params, key)
+        created = await self._client.create_refund(params, key)
         await orders.log_event(
             session,
             order.id,
@@ -259,8 +246,8 @@ class YooKassaProvider(PaymentProvider):
         actor = f"{self.name}:refresh"
         for order_id, refund_id in waiting:
             try:
-                refund = await self._call(YooRefund.find_one, refund_id)
-            except _NotFound:
+                refund = await self._client.get_refund(refund_id)
+            except NotFound:
                 logger.warning("YooKassa does not know refund %s (order %s)", refund_id, order_id)
                 continue
             if refund.status == "pending":
@@ -285,9 +272,13 @@ class YooKassaProvider(PaymentProvider):
             )
         return len(waiting)
 
+    async def close(self) -> None:
+        """Close the client's HTTP session."""
+        await self._client.close()
+
     async def capture(self, provider_payment_id: str) -> PaymentReport:
-        captured = await self._call(
-            YooPayment.capture, provider_payment_id, None, f"capture-{provider_payment_id}"
+        captured = await self._client.capture_payment(
+            provider_payment_id, f"capture-{provider_payment_id}"
         )
         return _report(captured)
 
@@ -296,8 +287,8 @@ class YooKassaProvider(PaymentProvider):
     async def fetch_payment(self, provider_payment_id: str) -> PaymentReport | None:
         """What the API says about a payment; None if YooKassa does not know it."""
         try:
-            return _report(await self._call(YooPayment.find_one, provider_payment_id))
-        except _NotFound:
+            return _report(await self._client.get_payment(provider_payment_id))
+        except NotFound:
             return None
 
     async def notification_report(self, event: str, object_id: str) -> PaymentReport | None:
@@ -305,8 +296,8 @@ class YooKassaProvider(PaymentProvider):
         the refund's payment). None when YooKassa knows no such object."""
         if event.startswith("refund."):
             try:
-                refund = await self._call(YooRefund.find_one, object_id)
-            except _NotFound:
+                refund = await self._client.get_refund(object_id)
+            except NotFound:
                 return None
             object_id = refund.payment_id
         return await self.fetch_payment(object_id)
@@ -380,8 +371,8 @@ class YooKassaProvider(PaymentProvider):
         self, session: AsyncSession, provider_payment_id: str, notifier: OrderNotifier, actor: str
     ) -> None:
         try:
-            canceled = await self._call(
-                YooPayment.cancel, provider_payment_id, f"cancel-{provider_payment_id}"
+            canceled = await self._client.cancel_payment(
+                provider_payment_id, f"cancel-{provider_payment_id}"
             )
         except ProviderUnavailable:
             raise
@@ -393,32 +384,6 @@ class YooKassaProvider(PaymentProvider):
         await apply_report(
             session, _report(canceled), provider=self, notifier=notifier, actor=actor
         )
-
-    async def _call(self, method: Callable[..., T], *args: Any) -> T:
-        """Run an SDK call in a thread, turning its failures into PaymentError and
-        ProviderUnavailable (the SDK raises AttributeError when the API is unreachable)."""
-        settings = self._settings
-        assert settings.yookassa_secret_key is not None
-        shop_id, secret = settings.yookassa_shop_id, settings.yookassa_secret_key.get_secret_value()
-        options = {"api_url": settings.yookassa_api_url} if settings.yookassa_api_url else {}
-
-        def call() -> T:
-            Configuration.configure(shop_id, secret, **options)
-            return method(*args)
-
-        try:
-            async with asyncio.timeout(API_TIMEOUT):
-                return await asyncio.to_thread(call)
-        except NotFoundError as exc:
-            raise _NotFound() from exc
-        except _TRANSIENT as exc:
-            raise ProviderUnavailable(f"YooKassa: {_describe(exc)}") from exc
-        except ApiError as exc:
-            raise PaymentError(f"YooKassa: {_describe(exc)}") from exc
-        except (AttributeError, requests.RequestException, TimeoutError) as exc:
-            raise ProviderUnavailable(f"YooKassa could not be reached: {exc!r}") from exc
-        except ValueError as exc:  # the SDK's own validation of a request
-            raise PaymentError(f"YooKassa SDK refused the request: {exc}") from exc
 
 
 def idempotence_key(order: Order, attempt: int) -> str:
@@ -505,8 +470,3 @@ def _report(payment: PaymentResponse) -> PaymentReport:
         cancellation_reason=details.reason if details is not None else None,
         refunded=refunded,
     )
-
-
-def _describe(error: ApiError) -> str:
-    content = error.content or {}
-    return str(content.get("description") or content.get("code") or type(error).__name__)

@@ -129,6 +129,7 @@ async def start_shop(
         cleanups.append(emulator.stop)
         settings = make_settings(yookassa_api_url=emulator.api_url, **overrides)
         provider = YooKassaProvider(settings, bot_username=BOT_USERNAME)
+        cleanups.append(provider.close)
         app = create_web_app(settings, session_factory, provider, notifier)
         runner = await start_web(app, "127.0.0.1", 0)
         cleanups.append(runner.cleanup)

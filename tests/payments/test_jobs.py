@@ -15,6 +15,7 @@ from shopbot.payments.expiry import expire_orders
 from shopbot.payments.jobs import BackgroundJobs
 from shopbot.payments.reconciler import reconcile_pending
 from shopbot.payments.yookassa import YooKassaProvider
+from shopbot.payments.yookassa_api import ATTEMPTS
 from shopbot.services import orders
 from shopbot.services.notifications import OrderNotifier
 from tests.payments.conftest import (
@@ -242,7 +243,7 @@ async def test_reconciler_cancels_payments_left_open_by_a_failed_expiry(
 async def test_reconciler_stops_when_yookassa_is_down(shop: Shop, session: AsyncSession) -> None:
     order, _ = await place_order(session)
     await shop.provider.start(session, order)
-    shop.emulator.fail_next("/payments/", status=500)
+    shop.emulator.fail_next("/payments/", status=500, times=ATTEMPTS)
 
     assert await reconcile_pending(shop.session_factory, shop.provider, shop.notifier) == 0
     assert await status_of(session, order.id) is S.AWAITING_PAYMENT

@@ -11,6 +11,7 @@ from yookassa import Payment as YooPayment
 from yookassa import Refund as YooRefund
 
 from shopbot.models import OrderStatus, PaymentStatus
+from shopbot.payments.yookassa_api import ATTEMPTS
 from shopbot.services import orders
 from tests.payments.conftest import (
     Shop,
@@ -295,7 +296,7 @@ async def test_api_down_answers_500_so_yookassa_retries(shop: Shop, session: Asy
     order, _ = await place_order(session)
     link = await shop.provider.start(session, order)
     await shop.emulator.succeed(link.provider_payment_id, notify=False)
-    shop.emulator.fail_next(f"/payments/{link.provider_payment_id}", status=503)
+    shop.emulator.fail_next(f"/payments/{link.provider_payment_id}", status=503, times=ATTEMPTS)
 
     first = await shop.emulator.notify("payment.succeeded", link.provider_payment_id)
     retry = await shop.emulator.notify("payment.succeeded", link.provider_payment_id)
