@@ -88,11 +88,13 @@ from shopbot.bot.i18n import create_i18n
 from shopbot.bot.notifier import BotNotifier
 from shopbot.bot.routers import catalog
 from shopbot.config import Settings, load_settings
-from shopbot.db import create_engine, create_session_factory, migrate
+from shopbot.db import commit_hooks, create_engine, create_session_factory, migrate
 from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
 from shopbot.models import Category, Product
 from shopbot.payments import create_provider
 from shopbot.services.catalogue import CatalogueCache
+from shopbot.services.notifications import order_sender
+from shopbot.services.outbox import OutboxDelivery
 from shopbot.services.text import search_text
 
 TOKEN = "123456:BENCH-token"
@@ -194,12 +196,11 @@ async def create_shop(settings: Settings, engine: AsyncEngine) -> tuple[Bot, Dis
     bot = create_bot(settings)
     me = await bot.get_me()
     notifier = BotNotifier(bot, settings, session_factory, create_i18n(settings.default_language))
+    commit_hooks(session_factory).deliver = OutboxDelivery(order_sender(notifier)).deliver
     dispatcher = create_dispatcher(
         settings,
-        engine,
         session_factory,
         payment_provider=create_provider(settings, bot_username=me.username or ""),
-        notifier=notifier,
     )
     return bot, dispatcher
 
@@ -566,9 +567,9 @@ class ServerCpu:
         try:
             async with engine.connect() as connection:
                 backend = await connection.scalar(text("SELECT pg_backend_pid()"))
+                fields = process_stat(backend)  # while the backend is still there
         finally:
             await engine.dispose()
-        fields = process_stat(backend)
         self.postmaster = int(fields[1]) if fields else None  # the backend's parent
 
     def take(self) -> float:

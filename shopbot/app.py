@@ -14,10 +14,12 @@ from shopbot.bot.factory import create_bot, create_dispatcher, register_commands
 from shopbot.bot.i18n import create_i18n
 from shopbot.bot.notifier import BotNotifier
 from shopbot.config import Settings
-from shopbot.db import create_engine, create_session_factory, migrate
+from shopbot.db import commit_hooks, create_engine, create_session_factory, migrate
 from shopbot.payments import create_provider
 from shopbot.payments.base import PaymentProvider
 from shopbot.payments.jobs import BackgroundJobs
+from shopbot.services.notifications import order_sender
+from shopbot.services.outbox import OutboxDelivery
 from shopbot.web import create_web_app, start_web
 
 log = logging.getLogger(__name__)
@@ -60,16 +62,16 @@ async def start_shop(settings: Settings) -> ShopRuntime:
     me = await bot.get_me()
     provider = create_provider(settings, bot_username=me.username or "")
     notifier = BotNotifier(bot, settings, session_factory, create_i18n(settings.default_language))
-    dispatcher = create_dispatcher(
-        settings, engine, session_factory, payment_provider=provider, notifier=notifier
-    )
+    delivery = OutboxDelivery(order_sender(notifier))
+    commit_hooks(session_factory).deliver = delivery.deliver
+    dispatcher = create_dispatcher(settings, session_factory, payment_provider=provider)
     await register_commands(bot)
     web_runner = await start_web(
-        create_web_app(settings, session_factory, provider, notifier),
+        create_web_app(settings, session_factory, provider),
         settings.web_host,
         settings.web_port,
     )
-    jobs = BackgroundJobs(settings, session_factory, provider, notifier)
+    jobs = BackgroundJobs(settings, session_factory, provider, delivery)
     jobs.start()
     runtime = ShopRuntime(
         settings,

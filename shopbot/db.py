@@ -1,7 +1,7 @@
 """Engine, sessions and migrations.
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout. Reads use a deferred
-``BEGIN``; write units of work start with ``BEGIN IMMEDIATE`` (see :func:`write_transaction`)
+``BEGIN``; units of work start with ``BEGIN IMMEDIATE`` (see :func:`unit_of_work`)
 so two writers queue on the lock instead of failing when a read turns into a write. Writers
 of one process queue on an asyncio lock first: SQLite's busy handler waits by sleeping and
 polling (1, 2, 5 … 100 ms), which under a burst of add-to-carts put hundreds of
@@ -11,9 +11,11 @@ milliseconds on the median; the busy timeout is left for other processes (``shop
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +31,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.sql.dml import UpdateBase
 
 from shopbot.sqlite_driver import connector
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 IMMEDIATE = "shopbot_immediate"
@@ -79,22 +82,79 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
     Bulk ``update()``/``delete()`` statements do not touch objects in the session
     (``synchronize_session=False``): services re-read what they need, and a rolled-back
-    SAVEPOINT then has nothing to expire.
+    SAVEPOINT then has nothing to expire. Every session of one factory shares one
+    :class:`CommitHooks` (``commit_hooks(factory)``).
     """
     return async_sessionmaker(
         engine,
         expire_on_commit=False,
         autoflush=False,
         execution_options={"synchronize_session": False},
+        info={_HOOKS: CommitHooks()},
     )
+
+
+_HOOKS = "shopbot.commit_hooks"
+_UNIT = "shopbot.unit"
+
+Delivery = Callable[[AsyncSession, list[int]], Awaitable[None]]
+
+
+@dataclass
+class Changes:
+    """What a unit of work changed, as its services declared it (see :func:`changed`)."""
+
+    topics: set[str] = field(default_factory=set)
+    outbox_ids: list[int] = field(default_factory=list)
+
+
+class CommitHooks:
+    """What runs after a unit of work commits: listeners per topic of change (caches drop
+    what they hold) and the outbox's delivery of the messages the unit recorded.
+
+    ``version(topic)`` counts the commits that changed a topic, so a cache can tell whether
+    a change committed while it was loading.
+    """
+
+    def __init__(self) -> None:
+        self._listeners: dict[str, list[Callable[[], None]]] = {}
+        self._versions: dict[str, int] = {}
+        self.deliver: Delivery | None = None
+
+    def on_commit(self, topic: str, listener: Callable[[], None]) -> None:
+        self._listeners.setdefault(topic, []).append(listener)
+
+    def version(self, topic: str) -> int:
+        return self._versions.get(topic, 0)
+
+    def announce(self, topics: set[str]) -> None:
+        """These topics changed (a unit of work committed): bump them, call their listeners."""
+        for topic in topics:
+            self._versions[topic] = self.version(topic) + 1
+            for listener in self._listeners.get(topic, ()):
+                listener()
+
+    async def committed(self, session: AsyncSession, changes: Changes) -> None:
+        self.announce(changes.topics)
+        if changes.outbox_ids and self.deliver is not None:
+            try:
+                await self.deliver(session, changes.outbox_ids)
+            except Exception:  # the outbox's job loop delivers what is left
+                log.exception("delivering outbox messages %s failed", changes.outbox_ids)
+
+
+def commit_hooks(session_factory: async_sessionmaker[AsyncSession]) -> CommitHooks:
+    hooks = session_factory.kw["info"][_HOOKS]
+    assert isinstance(hooks, CommitHooks)
+    return hooks
 
 
 class _WriterQueue:
     """The SQLite engine's writers in this process, one at a time, per event loop.
 
     Waiting longer than ``WRITER_TURN_TIMEOUT`` raises ``TimeoutError``, as SQLite's busy
-    timeout would have raised "database is locked" (a write nested inside another one on a
-    second session would otherwise wait forever).
+    timeout would have raised "database is locked" (a unit of work opened on a second
+    session while the first holds the turn would otherwise wait forever).
     """
 
     def __init__(self) -> None:
@@ -125,58 +185,77 @@ def _writer_turn(session: AsyncSession) -> AbstractAsyncContextManager[None]:
 
 
 @asynccontextmanager
-async def write_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
-    """One unit of work that writes: commits on success, undoes everything on any error.
+async def unit_of_work(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """One use case's transaction: everything the services inside it write commits at the
+    end, or nothing does. Services only execute and flush; the use case (a handler, a
+    webhook call, a job pass, an import) opens the unit.
 
-    A read transaction still open on the session is ended first, so the write starts fresh
-    (and on SQLite waits for this process's other writers, then takes the write lock with
-    ``BEGIN IMMEDIATE`` before its first statement, even a read). If the session holds
-    objects the caller loaded earlier, the work runs in a SAVEPOINT: a failure rolls back
-    only that, so those objects stay usable (a full rollback would expire them all), and the
-    empty transaction is then closed. With nothing to keep, a failure simply rolls back, and
-    the write costs two statements less.
+    Opened inside another unit on the same session, it joins that one (the outer unit
+    commits) in a SAVEPOINT: if it fails, its writes are undone and the outer unit may carry
+    on (a late payment that finds no stock flags the order instead). A read transaction
+    still open on the session (reads made before the unit) is ended first, so the unit
+    decides on what is committed now; on SQLite the unit then
+    waits for this process's other writers and takes the write lock with ``BEGIN
+    IMMEDIATE`` before its first statement, even a read. A unit must not wait on the
+    network: messages and provider calls go after the commit (see ``shopbot.services.outbox``).
+
+    If the session holds objects the caller loaded earlier, the work runs in a SAVEPOINT:
+    a failure rolls back only that, so those objects stay usable (a full rollback would
+    expire them all). After the commit the session's :class:`CommitHooks` run: caches drop
+    what the unit changed and the outbox delivers what it recorded.
     """
+    if _UNIT in session.info:
+        async with session.begin_nested():  # a failure undoes this part, not the whole unit
+            yield session
+        return
     if session.in_transaction():
-        await session.commit()
-    async with _writer_turn(session):
-        await session.connection(execution_options={IMMEDIATE: True})
-        if session.identity_map or session.new:
-            try:
-                async with session.begin_nested():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("objects changed outside a unit of work")
+        await session.commit()  # only reads can be open here: every write is in a unit
+    changes = session.info[_UNIT] = Changes()
+    try:
+        async with _writer_turn(session):
+            await session.connection(execution_options={IMMEDIATE: True})
+            if session.identity_map or session.new:
+                try:
+                    async with session.begin_nested():
+                        yield session
+                finally:
+                    await session.commit()
+            else:
+                try:
                     yield session
-            finally:
+                except BaseException:
+                    await session.rollback()
+                    raise
                 await session.commit()
-        else:
-            try:
-                yield session
-            except BaseException:
-                await session.rollback()
-                raise
-            await session.commit()
+    except BaseException:
+        del session.info[_UNIT]
+        raise
+    del session.info[_UNIT]
+    hooks = session.info.get(_HOOKS)
+    if hooks is not None:
+        await hooks.committed(session, changes)
 
 
-def on_writes_done(
-    engine: AsyncEngine, tables: Collection[str], callback: Callable[[], None]
-) -> None:
-    """Call ``callback`` whenever a connection that wrote to any of ``tables`` (INSERT, UPDATE
-    or DELETE, ORM or Core) goes back to the pool, i.e. after its transaction has ended.
+def in_unit(session: AsyncSession) -> bool:
+    """Is a unit of work open on ``session``?"""
+    return _UNIT in session.info
 
-    Called after the commit, never before it, so whoever reads in response sees the change.
-    A rolled-back write calls it too (harmless: nothing changed). Writes made by other
-    processes are not seen here.
-    """
-    flag = f"shopbot_wrote_{id(callback)}"
-    watched = frozenset(tables)
 
-    @event.listens_for(engine.sync_engine, "after_execute")
-    def _after_execute(connection: Connection, statement: Any, *_args: Any) -> None:
-        if isinstance(statement, UpdateBase) and getattr(statement.table, "name", None) in watched:
-            connection.info[flag] = True
+def changes_of(session: AsyncSession) -> Changes:
+    """The changes of the unit of work open on ``session`` (a write outside one is a bug)."""
+    changes = session.info.get(_UNIT)
+    if changes is None:
+        raise RuntimeError("a write outside a unit of work (open one with db.unit_of_work)")
+    assert isinstance(changes, Changes)
+    return changes
 
-    @event.listens_for(engine.sync_engine.pool, "checkin")
-    def _checkin(_dbapi_connection: Any, record: Any) -> None:
-        if record is not None and record.info.pop(flag, False):
-            callback()
+
+def changed(session: AsyncSession, topic: str) -> None:
+    """Declare that the open unit of work changes ``topic`` (e.g. ``"catalogue"``): its
+    listeners run once the unit has committed."""
+    changes_of(session).topics.add(topic)
 
 
 def alembic_config() -> Config:

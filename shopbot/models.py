@@ -322,3 +322,28 @@ class ProductEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))  # "price" | "hidden" | "shown"
     old_value: Mapped[str | None] = mapped_column(String(64))
     new_value: Mapped[str | None] = mapped_column(String(64))
+
+
+class OutboxMessage(Base):
+    """A message to a person recorded in the same transaction as the change it tells of,
+    delivered after the commit (see ``shopbot.services.outbox``).
+
+    ``dedupe_key`` makes recording the same event twice store it once. A row is claimed for
+    delivery until ``claimed_until``; ``sent_at`` or ``given_up_at`` ends it.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON)
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    given_up_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_outbox_due", "sent_at", "given_up_at", "available_at"),)

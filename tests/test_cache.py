@@ -1,90 +1,105 @@
-"""TableCache's loading: one load per key at a time, shared by everyone who asked meanwhile."""
+"""TableCache: values kept until a unit of work commits a change to their topic, or for
+``max_age``; a load that a committed change overlapped is not kept."""
 
 from __future__ import annotations
 
-import asyncio
-
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.cache import TableCache
+from shopbot.db import changed, commit_hooks, unit_of_work
+from shopbot.models import Product
+from tests.factories import make_product
 
 
 class Loader:
-    """A load that waits until released, counting how often it ran."""
-
     def __init__(self) -> None:
         self.calls = 0
-        self.release = asyncio.Event()
-        self.fail_first = False
+        self.during = None
 
     async def __call__(self) -> str:
         self.calls += 1
-        number = self.calls
-        await self.release.wait()
-        if self.fail_first and number == 1:
-            raise RuntimeError("the database went away")
-        return f"value {number}"
+        if self.during is not None:
+            await self.during()
+        return f"value {self.calls}"
 
 
 async def ask(
-    cache: TableCache[str],
-    session_factory: async_sessionmaker[AsyncSession],
-    loader: Loader,
+    cache: TableCache[str], sessions: async_sessionmaker[AsyncSession], loader: Loader
 ) -> str:
-    async with session_factory() as session:
+    async with sessions() as session:
         return await cache.get(session, "page", loader)
 
 
-async def started(tasks: list[asyncio.Task[str]]) -> None:
-    """Let every task reach the cache (the first one starts the load)."""
-    for _ in range(3):
-        await asyncio.sleep(0)
-    assert not any(task.done() for task in tasks)
+async def write_price(sessions: async_sessionmaker[AsyncSession], product_id: int) -> None:
+    async with sessions() as session, unit_of_work(session):
+        await session.execute(update(Product).where(Product.id == product_id).values(price=1))
+        changed(session, "catalogue")
 
 
-async def test_shoppers_asking_at_once_share_one_load(
-    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+async def test_kept_until_a_unit_of_work_commits_a_change_to_its_topic(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    cache: TableCache[str] = TableCache(engine, ["product"])
-    loader = Loader()
-    tasks = [asyncio.create_task(ask(cache, session_factory, loader)) for _ in range(10)]
-    await started(tasks)
-    loader.release.set()
-    assert await asyncio.gather(*tasks) == ["value 1"] * 10
+    product = await make_product(session)
+    hooks = commit_hooks(session_factory)
+    cache: TableCache[str] = TableCache(hooks, "catalogue")
+    other: TableCache[str] = TableCache(hooks, "users")
+    loader, other_loader = Loader(), Loader()
+    assert await ask(cache, session_factory, loader) == "value 1"
+    assert await ask(other, session_factory, other_loader) == "value 1"
+    assert await ask(cache, session_factory, loader) == "value 1"
     assert loader.calls == 1
-    assert await ask(cache, session_factory, loader) == "value 1"  # and it was kept
+
+    await write_price(session_factory, product.id)
+    assert await ask(cache, session_factory, loader) == "value 2"
+    assert await ask(other, session_factory, other_loader) == "value 1"  # another topic
+
+
+async def test_a_rolled_back_unit_keeps_the_cache(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    product = await make_product(session)
+    cache: TableCache[str] = TableCache(commit_hooks(session_factory), "catalogue")
+    loader = Loader()
+    await ask(cache, session_factory, loader)
+    try:
+        async with session_factory() as other, unit_of_work(other):
+            await other.execute(update(Product).where(Product.id == product.id).values(price=1))
+            changed(other, "catalogue")
+            raise RuntimeError("the use case failed")
+    except RuntimeError:
+        pass
+    assert await ask(cache, session_factory, loader) == "value 1"
     assert loader.calls == 1
 
 
-async def test_when_the_shared_load_fails_each_waiting_shopper_loads_again(
-    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+async def test_a_load_overlapped_by_a_committed_change_is_not_kept(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    cache: TableCache[str] = TableCache(engine, ["product"])
+    product = await make_product(session)
+    cache: TableCache[str] = TableCache(commit_hooks(session_factory), "catalogue")
     loader = Loader()
-    loader.fail_first = True
-    first = asyncio.create_task(ask(cache, session_factory, loader))
-    others = [asyncio.create_task(ask(cache, session_factory, loader)) for _ in range(3)]
-    await started([first, *others])
-    loader.release.set()
-    with pytest.raises(RuntimeError, match="went away"):
-        await first  # only the loader's own caller sees its failure
-    values = await asyncio.gather(*others)
-    assert all(value.startswith("value ") for value in values)
-    assert loader.calls == 4  # the failed load, then one for each of the three
+
+    async def change_commits_meanwhile() -> None:
+        loader.during = None
+        await write_price(session_factory, product.id)
+
+    loader.during = change_commits_meanwhile
+    assert await ask(cache, session_factory, loader) == "value 1"
+    assert await ask(cache, session_factory, loader) == "value 2"  # loaded again
+    assert await ask(cache, session_factory, loader) == "value 2"  # and now kept
 
 
-async def test_a_shopper_arriving_after_a_write_does_not_join_an_older_load(
-    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+async def test_entries_expire_after_max_age(
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    cache: TableCache[str] = TableCache(engine, ["product"])
+    now = [0.0]
+    cache: TableCache[str] = TableCache(
+        commit_hooks(session_factory), "catalogue", max_age=2.0, clock=lambda: now[0]
+    )
     loader = Loader()
-    before = asyncio.create_task(ask(cache, session_factory, loader))
-    await started([before])
-    cache.clear()  # what a write to the table does once its transaction ends
-    after = asyncio.create_task(ask(cache, session_factory, loader))
-    await started([before, after])
-    loader.release.set()
-    assert await before == "value 1"
-    assert await after == "value 2"
-    assert loader.calls == 2
+    await ask(cache, session_factory, loader)
+    now[0] = 1.9
+    assert await ask(cache, session_factory, loader) == "value 1"
+    now[0] = 2.1
+    assert await ask(cache, session_factory, loader) == "value 2"

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shopbot.db import create_engine, create_session_factory
+from shopbot.db import commit_hooks, create_engine, create_session_factory
 from shopbot.models import DeliveryMethod, Product
 from shopbot.services import admin, cart, orders, stock
-from shopbot.services.catalogue import CatalogueCache, CategoryView, ProductDetail
+from shopbot.services.catalogue import CATALOGUE, CatalogueCache, CategoryView, ProductDetail
 from shopbot.services.orders import Checkout
 from tests.factories import make_category, make_product, make_user
 
@@ -64,8 +64,8 @@ class Shopper:
 
 
 @pytest.fixture
-def cache(engine: AsyncEngine, clock: Clock) -> CatalogueCache:
-    return CatalogueCache(engine, max_age=2.0, clock=clock)
+def cache(session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> CatalogueCache:
+    return CatalogueCache(commit_hooks(session_factory), max_age=2.0, clock=clock)
 
 
 @pytest.fixture
@@ -151,7 +151,10 @@ async def test_other_processes_writes_show_after_max_age(
 
 
 async def test_a_load_overlapping_a_write_is_not_kept(
-    engine: AsyncEngine, session: AsyncSession, cache: CatalogueCache, shopper: Shopper
+    engine: AsyncEngine,
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    shopper: Shopper,
 ) -> None:
     product = await make_product(session, "Блокнот", price=30000)
     overlapped = []
@@ -159,7 +162,8 @@ async def test_a_load_overlapping_a_write_is_not_kept(
     def write_lands_meanwhile(*_args: Any) -> None:
         if not overlapped:
             overlapped.append(True)
-            cache.clear()  # what a write ending during the load does
+            # what a unit of work committing a catalogue change during the load does
+            commit_hooks(session_factory).announce({CATALOGUE})
 
     event.listen(engine.sync_engine, "before_cursor_execute", write_lands_meanwhile)
     await shopper.product(product.id)
@@ -190,7 +194,7 @@ async def test_a_load_in_an_older_transaction_is_not_kept(
 async def test_max_age_zero_turns_caching_off(
     engine: AsyncEngine, session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    shopper = Shopper(CatalogueCache(engine, max_age=0), session_factory)
+    shopper = Shopper(CatalogueCache(commit_hooks(session_factory), max_age=0), session_factory)
     product = await make_product(session, "Значок")
     selects = Selects(engine)
     await shopper.product(product.id)

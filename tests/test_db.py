@@ -11,7 +11,7 @@ from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shopbot import db
-from shopbot.db import create_engine, create_session_factory, write_transaction
+from shopbot.db import create_engine, create_session_factory, unit_of_work
 from shopbot.models import Category, Product
 from tests.factories import make_product
 
@@ -38,7 +38,7 @@ async def test_writes_take_the_lock_with_their_first_statement(
         pytest.skip("SQLite's locking")
     await session.scalar(select(Product.id))  # a read transaction is open
     assert take_write_lock(database_url), "a read does not hold the write lock"
-    async with write_transaction(session):
+    async with unit_of_work(session):
         await session.scalar(select(Product.id))  # a write's first statement may be a read
         assert not take_write_lock(database_url), "BEGIN IMMEDIATE took it with that read"
     assert take_write_lock(database_url), "and the commit let it go"
@@ -57,7 +57,7 @@ async def test_writers_of_one_process_wait_for_each_other_not_for_sqlite(
     order: list[str] = []
 
     async def write(number: int) -> None:
-        async with session_factory() as session, write_transaction(session):
+        async with session_factory() as session, unit_of_work(session):
             order.append(f"begin {number}")
             await session.execute(insert(Category).values(name=f"c{number}", path=f"c{number}"))
             await asyncio.sleep(0.005)  # the others arrive while this one holds the lock
@@ -88,11 +88,11 @@ async def test_a_writer_waiting_too_long_gives_up(
     try:
         async with (
             session_factory() as outer,
-            write_transaction(outer),
+            unit_of_work(outer),
             session_factory() as inner,
         ):
             with pytest.raises(TimeoutError):
-                async with write_transaction(inner):
+                async with unit_of_work(inner):
                     pass
     finally:
         await engine.dispose()
@@ -117,12 +117,12 @@ async def test_a_failed_write_leaves_nothing_and_the_session_usable(
 ) -> None:
     seen = statements_of(engine)
     with pytest.raises(Boom):
-        async with write_transaction(session):
+        async with unit_of_work(session):
             await session.execute(insert(Category).values(name="Кружки", path="Кружки"))
             raise Boom
     assert "SAVEPOINT" not in seen  # nothing loaded earlier: no savepoint needed
     assert await session.scalar(select(func.count()).select_from(Category)) == 0
-    async with write_transaction(session):
+    async with unit_of_work(session):
         await session.execute(insert(Category).values(name="Кружки", path="Кружки"))
     assert await session.scalar(select(func.count()).select_from(Category)) == 1
 
@@ -136,7 +136,7 @@ async def test_a_failed_write_keeps_what_the_caller_loaded_before(
     assert loaded is not None
     seen = statements_of(engine)
     with pytest.raises(Boom):
-        async with write_transaction(session):
+        async with unit_of_work(session):
             await session.execute(update(Product).values(stock=0))
             raise Boom
     assert "SAVEPOINT" in seen

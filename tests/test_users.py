@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shopbot.db import commit_hooks
 from shopbot.models import User
 from shopbot.services.users import Profile, UserDirectory, mark_blocked
 
@@ -31,7 +32,7 @@ class Statements:
 async def test_known_unchanged_users_cost_nothing_and_changes_are_stored(
     engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    users = UserDirectory(engine)
+    users = UserDirectory(commit_hooks(session_factory))
     statements = Statements(engine)
 
     async def update_from(profile: Profile) -> tuple[User, list[str]]:

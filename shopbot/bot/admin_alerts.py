@@ -1,33 +1,43 @@
-"""Messages to the shop's staff: a new order to act on, and products running low.
+"""Messages to the shop's staff: a new order to act on, an order that needs a person, and
+products running low.
 
 Sent to ``ADMIN_CHAT_ID`` when set, else to each of ``ADMIN_IDS``, each admin in their own
-language. A chat that blocked the bot, or any other Telegram failure, is logged and skipped:
-an alert never breaks the order or payment that caused it.
+language. They are delivered from the outbox: a chat that blocked the bot is skipped; when
+Telegram could take none of them for now (429, 5xx, the network), the outbox tries again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.i18n import create_i18n
-from shopbot.bot.render import TEXT_LIMIT, h
+from shopbot.bot.render import TEXT_LIMIT, clip, h
 from shopbot.bot.routers.admin.callbacks import AdminProductCb, ProductAction
 from shopbot.bot.routers.admin.keyboards import order_admin_keyboard
 from shopbot.bot.routers.admin.orders import order_card_of
+from shopbot.bot.texts import order_card
 from shopbot.config import Settings
-from shopbot.db import write_transaction
-from shopbot.models import Order, OrderStatus, Product, User
+from shopbot.models import Order, OrderStatus, User
+from shopbot.services.outbox import RetryLater
 
 log = logging.getLogger(__name__)
 
 _i18n = create_i18n()
+
+Render = Callable[[], Awaitable[tuple[str, InlineKeyboardMarkup | None]]]
 
 
 async def _recipients(settings: Settings, session: AsyncSession) -> list[tuple[int, str]]:
@@ -47,85 +57,83 @@ async def _recipients(settings: Settings, session: AsyncSession) -> list[tuple[i
     ]
 
 
-async def _send(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup) -> None:
-    try:
-        await bot.send_message(chat_id, text[:TEXT_LIMIT], reply_markup=markup)
-    except TelegramAPIError as exc:
-        log.warning("staff alert to chat %s not delivered: %s", chat_id, exc)
+async def _to_staff(bot: Bot, settings: Settings, session: AsyncSession, render: Render) -> None:
+    """Send to every staff chat (rendered in its language). Raises RetryLater when no chat
+    could take it for a reason that passes; a chat that refused for good is logged."""
+    retry: RetryLater | None = None
+    delivered = False
+    for chat_id, language in await _recipients(settings, session):
+        with _i18n.context(), _i18n.use_locale(language):
+            text, markup = await render()
+        try:
+            await bot.send_message(chat_id, clip(text, TEXT_LIMIT), reply_markup=markup)
+        except TelegramRetryAfter as exc:
+            retry = RetryLater(str(exc), after=exc.retry_after)
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            retry = RetryLater(str(exc))
+        except TelegramAPIError as exc:
+            log.warning("staff alert to chat %s not delivered: %s", chat_id, exc)
+        else:
+            delivered = True
+    if retry is not None and not delivered:
+        raise retry
 
 
 async def alert_new_order(
     bot: Bot, settings: Settings, session: AsyncSession, order: Order
 ) -> None:
     """The order card (lines, contact, delivery, history) with buttons for its next statuses."""
-    for chat_id, language in await _recipients(settings, session):
-        with _i18n.context(), _i18n.use_locale(language):
-            if order.status is OrderStatus.AWAITING_CONFIRMATION:
-                headline = _("🆕 New cash order — please confirm it")
-            else:
-                headline = _("💰 New paid order")
-            text = f"{headline}\n\n{await order_card_of(session, order)}"
-            markup = order_admin_keyboard(order)
-        await _send(bot, chat_id, text, markup)
+
+    async def render() -> tuple[str, InlineKeyboardMarkup | None]:
+        if order.status is OrderStatus.AWAITING_CONFIRMATION:
+            headline = _("🆕 New cash order — please confirm it")
+        else:
+            headline = _("💰 New paid order")
+        card = await order_card_of(session, order)
+        return f"{headline}\n\n{card}", order_admin_keyboard(order)
+
+    await _to_staff(bot, settings, session, render)
+
+
+async def alert_attention(
+    bot: Bot, settings: Settings, session: AsyncSession, order: Order, reason: str
+) -> None:
+    async def render() -> tuple[str, InlineKeyboardMarkup | None]:
+        text = _("⚠ Order №{number} needs attention: {reason}").format(
+            number=order.number, reason=h(reason)
+        )
+        return f"{text}\n\n{order_card(order)}", None
+
+    await _to_staff(bot, settings, session, render)
 
 
 async def alert_low_stock(
-    bot: Bot, settings: Settings, session: AsyncSession, product_ids: list[int]
+    bot: Bot, settings: Settings, session: AsyncSession, threshold: int, products: list[dict]
 ) -> None:
-    """Alert once for each of these products at or below the threshold.
-
-    The flag is claimed with a conditional update, so two sales racing to the threshold
-    alert once; a product back above the threshold (a cancelled order returned its stock)
-    is re-armed here too, since stock comes back by more paths than the stock service.
-    """
-    if not product_ids:
-        return
-    threshold = settings.low_stock_threshold
-    async with write_transaction(session):
-        await session.execute(
-            update(Product)
-            .where(
-                Product.id.in_(product_ids),
-                Product.stock > threshold,
-                Product.low_stock_alerted.is_(True),
-            )
-            .values(low_stock_alerted=False)
-        )
-        claimed = (
-            await session.execute(
-                update(Product)
-                .where(
-                    Product.id.in_(product_ids),
-                    Product.stock <= threshold,
-                    Product.low_stock_alerted.is_(False),
-                )
-                .values(low_stock_alerted=True)
-                .returning(Product.id, Product.sku, Product.name, Product.stock)
-            )
-        ).all()
-    if not claimed:
-        return
-    claimed.sort(key=lambda row: row.sku)
+    """One message listing the products that reached the threshold, each a button to its
+    admin card."""
     markup = InlineKeyboardMarkup(
         inline_keyboard=[
             [
                 InlineKeyboardButton(
-                    text=f"{row.sku} — {row.stock}",
+                    text=f"{row['sku']} — {row['stock']}",
                     callback_data=AdminProductCb(
-                        action=ProductAction.SHOW, product_id=row.id
+                        action=ProductAction.SHOW, product_id=row["id"]
                     ).pack(),
                 )
             ]
-            for row in claimed[:50]
+            for row in products[:50]
         ]
     )
-    for chat_id, language in await _recipients(settings, session):
-        with _i18n.context(), _i18n.use_locale(language):
-            lines = [_("📉 <b>Running low</b> (≤ {threshold}):").format(threshold=threshold)]
-            lines += [
-                _("• {name} ({sku}): {stock} left").format(
-                    name=h(row.name), sku=h(row.sku), stock=row.stock
-                )
-                for row in claimed
-            ]
-        await _send(bot, chat_id, "\n".join(lines), markup)
+
+    async def render() -> tuple[str, InlineKeyboardMarkup | None]:
+        lines = [_("📉 <b>Running low</b> (≤ {threshold}):").format(threshold=threshold)]
+        lines += [
+            _("• {name} ({sku}): {stock} left").format(
+                name=h(row["name"]), sku=h(row["sku"]), stock=row["stock"]
+            )
+            for row in products
+        ]
+        return "\n".join(lines), markup
+
+    await _to_staff(bot, settings, session, render)

@@ -13,7 +13,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommandScopeDefault, ErrorEvent
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.bot.commands import shopper_commands
 from shopbot.bot.i18n import LANGUAGES, ShopI18nMiddleware, create_i18n
@@ -27,9 +27,9 @@ from shopbot.bot.routers import build_root_router
 from shopbot.bot.session import JsonSession
 from shopbot.bot.storage import DatabaseStorage
 from shopbot.config import Settings
+from shopbot.db import commit_hooks
 from shopbot.payments.base import PaymentProvider
 from shopbot.services.catalogue import CatalogueCache
-from shopbot.services.notifications import OrderNotifier
 from shopbot.services.users import UserDirectory
 
 log = logging.getLogger(__name__)
@@ -66,25 +66,23 @@ def create_storage(
 
 def create_dispatcher(
     settings: Settings,
-    engine: AsyncEngine,
     session_factory: async_sessionmaker[AsyncSession],
     *,
     payment_provider: PaymentProvider,
-    notifier: OrderNotifier,
 ) -> Dispatcher:
-    """The dispatcher; handlers get ``settings``, ``payment_provider``, ``notifier`` and
+    """The dispatcher; handlers get ``settings``, ``payment_provider`` and
     ``catalogue_cache``."""
     storage, isolation = create_storage(settings, session_factory)
+    hooks = commit_hooks(session_factory)
     dispatcher = Dispatcher(
         storage=storage,
         events_isolation=isolation,
         settings=settings,
         payment_provider=payment_provider,
-        notifier=notifier,
-        catalogue_cache=CatalogueCache(engine, max_age=settings.catalogue_cache_seconds),
+        catalogue_cache=CatalogueCache(hooks, max_age=settings.catalogue_cache_seconds),
     )
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
-    dispatcher.update.outer_middleware(ShopperMiddleware(UserDirectory(engine), settings.admin_ids))
+    dispatcher.update.outer_middleware(ShopperMiddleware(UserDirectory(hooks), settings.admin_ids))
     ShopI18nMiddleware(create_i18n(settings.default_language)).setup(dispatcher)
     dispatcher.include_router(build_root_router())
     dispatcher.errors.register(apologise)

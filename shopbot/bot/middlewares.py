@@ -17,6 +17,7 @@ from aiogram.types import TelegramObject, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.bot.i18n import language_of
+from shopbot.bot.storage import serving_update
 from shopbot.services.users import Profile, UserDirectory
 
 log = logging.getLogger(__name__)
@@ -25,18 +26,18 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """Gives the handler ``session``; commits what is left when it returns, rolls back on error."""
+    """Gives the handler ``session``, the update's one database connection (FSM state goes
+    through it too). Handlers write only inside units of work (``db.unit_of_work``), which
+    commit; reads left open are ended when the update is done."""
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self.session_factory = session_factory
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.session_factory() as session:
-            data["session"] = session
-            result = await handler(event, data)
-            if session.in_transaction():  # most updates are served without the database
-                await session.commit()
-            return result
+            with serving_update(session):
+                data["session"] = session
+                return await handler(event, data)
 
 
 class ShopperMiddleware(BaseMiddleware):

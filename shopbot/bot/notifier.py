@@ -1,28 +1,49 @@
 """The bot's side of :class:`~shopbot.services.notifications.OrderNotifier`: messages to the
-shopper (in their language) and to the shop's staff when orders change."""
+shopper (in their language) and to the shop's staff when orders change, delivered from the
+outbox. Telegram's 429, 5xx and network failures become ``RetryLater``; a shopper who
+blocked the bot (403) or whose chat is gone is marked unreachable and not messaged again
+until they write to the shop."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shopbot.bot.admin_alerts import alert_low_stock, alert_new_order
+from shopbot.bot.admin_alerts import alert_attention, alert_low_stock, alert_new_order
 from shopbot.bot.i18n import PoI18n
-from shopbot.bot.render import h
-from shopbot.bot.texts import order_card, status_label
+from shopbot.bot.render import TEXT_LIMIT, clip
+from shopbot.bot.texts import status_label
 from shopbot.config import Settings
+from shopbot.db import unit_of_work
 from shopbot.models import Order, OrderStatus, User
 from shopbot.money import format_price
+from shopbot.services import outbox, stock
+from shopbot.services.notifications import LOW_STOCK
+from shopbot.services.outbox import RetryLater, Undeliverable
 from shopbot.services.users import mark_blocked
 
 log = logging.getLogger(__name__)
 
 
 class BotNotifier:
+    """Delivers the order messages of the outbox through the bot (see
+    ``shopbot.services.notifications.OrderNotifier``). A low-stock check follows every new
+    order: the products it brought to the threshold are claimed in a unit of work of their
+    own, which records the low-stock alert in the outbox."""
+
     def __init__(
         self,
         bot: Bot,
@@ -40,44 +61,53 @@ class BotNotifier:
     ) -> None:
         async with self.session_factory() as session:
             user = await session.get(User, order.user_id)
+        if user is not None and user.is_blocked:
+            raise Undeliverable(f"user {order.user_id} blocked the bot")
         language = user.language if user else self.settings.default_language
         with self.i18n.context(), self.i18n.use_locale(language):
             text = shopper_status_text(order)
-        await self._send(order.user_id, text)
+        await self._send_to_shopper(order.user_id, text)
 
     async def needs_attention(self, order: Order, reason: str) -> None:
-        with self.i18n.context(), self.i18n.use_locale(self.settings.default_language):
-            text = _("⚠ Order №{number} needs attention: {reason}").format(
-                number=order.number, reason=h(reason)
-            )
-            text += "\n\n" + order_card(order)
-        for chat_id in self.staff_chats():
-            await self._send(chat_id, text)
+        async with self.session_factory() as session:
+            await alert_attention(self.bot, self.settings, session, order, reason)
 
-    async def new_paid_order(self, order: Order) -> None:
-        """Staff get the order with buttons to act on it; products the sale brought down to
-        the low-stock threshold are alerted once."""
+    async def new_order(self, order: Order) -> None:
         async with self.session_factory() as session:
             await alert_new_order(self.bot, self.settings, session, order)
-            await alert_low_stock(
-                self.bot,
-                self.settings,
-                session,
-                [line.product_id for line in order.lines if line.product_id is not None],
-            )
+            threshold = self.settings.low_stock_threshold
+            product_ids = [line.product_id for line in order.lines if line.product_id is not None]
+            async with unit_of_work(session):
+                claimed = await stock.claim_low_stock(session, product_ids, threshold)
+                if claimed:
+                    products = [dataclasses.asdict(product) for product in claimed]
+                    await outbox.record(
+                        session, LOW_STOCK, {"threshold": threshold, "products": products}
+                    )
 
-    def staff_chats(self) -> list[int]:
-        if self.settings.admin_chat_id is not None:
-            return [self.settings.admin_chat_id]
-        return list(self.settings.admin_ids)
+    async def low_stock(self, threshold: int, products: list[dict]) -> None:
+        async with self.session_factory() as session:
+            await alert_low_stock(self.bot, self.settings, session, threshold, products)
 
-    async def _send(self, chat_id: int, text: str) -> None:
+    async def _send_to_shopper(self, chat_id: int, text: str) -> None:
         try:
-            await self.bot.send_message(chat_id, text[:4096])
-        except TelegramForbiddenError:
-            log.info("chat %s blocked the bot; not messaging it again", chat_id)
-            async with self.session_factory() as session:
-                await mark_blocked(session, chat_id)
+            await self.bot.send_message(chat_id, clip(text, TEXT_LIMIT))
+        except TelegramRetryAfter as exc:
+            raise RetryLater(str(exc), after=exc.retry_after) from exc
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            raise RetryLater(str(exc)) from exc
+        except (TelegramForbiddenError, TelegramNotFound) as exc:
+            await self._unreachable(chat_id, exc)
+        except TelegramBadRequest as exc:
+            if "chat not found" not in exc.message.lower():
+                raise
+            await self._unreachable(chat_id, exc)
+
+    async def _unreachable(self, chat_id: int, exc: TelegramAPIError) -> None:
+        log.info("chat %s cannot be messaged (%s): marked unreachable", chat_id, exc.message)
+        async with self.session_factory() as session:
+            await mark_blocked(session, chat_id)
+        raise Undeliverable(exc.message) from exc
 
 
 def shopper_status_text(order: Order) -> str:

@@ -4,7 +4,9 @@ without extra infrastructure (Redis is used instead when REDIS_URL is set)."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram.fsm.state import State
@@ -12,18 +14,37 @@ from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder,
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shopbot.db import upsert, write_transaction
+from shopbot.db import in_unit, unit_of_work, upsert
 from shopbot.models import FsmState
+
+_update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
+
+
+@contextmanager
+def serving_update(session: AsyncSession) -> Iterator[None]:
+    """Within this block, FSM state is read and written through ``session`` (the update's
+    own): one update holds one pooled connection, never a second one while waiting for it."""
+    token = _update_session.set(session)
+    try:
+        yield
+    finally:
+        _update_session.reset(token)
 
 
 class DatabaseStorage(BaseStorage):
     """FSM state and data in the ``fsm_state`` table.
 
+    Reads and writes go through the session of the update being handled (see
+    :func:`serving_update`), or a session of their own outside one (aiogram reads the state
+    before the update's session is open). A write joins the update's unit of work when one
+    is open, so a checkout step and its state commit together.
+
     aiogram reads the state of every update's chat, so states are also kept in memory, per
     key (the ``cache_size`` most recently used): read from the database once, then updated
-    by every write made through this object (write-through). One bot process polls Telegram
-    and owns these rows; a new storage object — a restart — starts empty and reads the
-    database again. Data is not cached: it is read only inside conversations.
+    by every write made through this object that committed on its own (one made inside a
+    larger unit of work is read again next time, since that unit may still roll back). One
+    bot process owns these rows; a new storage object (a restart) starts empty.
+    Data is not cached: it is read only inside conversations.
     """
 
     def __init__(
@@ -63,11 +84,24 @@ class DatabaseStorage(BaseStorage):
         return dict(row.data or {}) if row else {}
 
     async def close(self) -> None:
-        """Nothing to close: sessions are opened per call."""
+        """Nothing to close: the sessions belong to the updates."""
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        session = _update_session.get()
+        if session is not None:
+            yield session
+            return
+        async with self.session_factory() as own:
+            yield own
 
     async def _read(self, built: str) -> FsmState | None:
-        async with self.session_factory() as session:
-            return await session.scalar(select(FsmState).where(FsmState.key == built))
+        async with self._session() as session:
+            return await session.scalar(
+                select(FsmState)
+                .where(FsmState.key == built)
+                .execution_options(populate_existing=True)
+            )
 
     def _remember(self, built: str, state: str | None) -> None:
         self._states[built] = state
@@ -78,19 +112,28 @@ class DatabaseStorage(BaseStorage):
     async def _write(self, key: StorageKey, values: dict[str, Any]) -> None:
         built = self.key_builder.build(key)
         try:
-            state = await self._store(built, values)
+            async with self._session() as session:
+                joined = in_unit(session)
+                state = await self._store(session, built, values)
         except BaseException:
             self._states.pop(built, None)  # the outcome is unknown: read it again next time
             raise
         else:
-            self._remember(built, state)
+            if joined:
+                self._states.pop(built, None)
+            else:
+                self._remember(built, state)
         finally:
             self._writes += 1
 
-    async def _store(self, built: str, values: dict[str, Any]) -> str | None:
+    async def _store(self, session: AsyncSession, built: str, values: dict[str, Any]) -> str | None:
         """Merge ``values`` into the row (deleted when left empty); the resulting state."""
-        async with self.session_factory() as session, write_transaction(session):
-            row = await session.scalar(select(FsmState).where(FsmState.key == built))
+        async with unit_of_work(session):
+            row = await session.scalar(
+                select(FsmState)
+                .where(FsmState.key == built)
+                .execution_options(populate_existing=True)
+            )
             merged = {
                 "state": row.state if row else None,
                 "data": row.data if row else {},

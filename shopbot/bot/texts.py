@@ -5,7 +5,16 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from shopbot.bot.render import CAPTION_LIMIT, TEXT_LIMIT, cut, fit, h
+from shopbot.bot.render import (
+    ANSWER_LIMIT,
+    CAPTION_LIMIT,
+    TEXT_LIMIT,
+    Line,
+    Typed,
+    compose,
+    fill,
+    visible_length,
+)
 from shopbot.models import DeliveryMethod, Order, OrderStatus, Product
 from shopbot.money import format_price
 from shopbot.services.cart import Adjustment, Cart, LineIssue
@@ -13,6 +22,8 @@ from shopbot.services.catalogue import ProductDetail
 
 # A product name in a cart or checkout line: a full cart (MAX_CART_LINES) stays one message.
 LINE_NAME_LIMIT = 80
+# The most the "your cart changed" notice takes; the cart or summary under it gets the rest.
+ADJUSTMENTS_LIMIT = TEXT_LIMIT // 2
 
 
 def status_label(status: OrderStatus) -> str:
@@ -43,24 +54,35 @@ def availability(stock: int) -> str:
 def product_card(product: Product | ProductDetail, *, photo: bool) -> str:
     """Name, price, availability, then as much of the description as the limit allows."""
     price = _("Price: <b>{price}</b>").format(price=format_price(product.price))
-    head = f"<b>{h(product.name)}</b>\n{price}\n{availability(product.stock)}\n"
+    lines: list[Line] = [["<b>", Typed(product.name), "</b>"], price, availability(product.stock)]
+    lines.append("")
     if product.description:
-        head += "\n"
-    return fit(head, product.description, CAPTION_LIMIT if photo else TEXT_LIMIT)
+        lines.append(Typed(product.description))
+    return compose(CAPTION_LIMIT if photo else TEXT_LIMIT, lines)
 
 
 def category_title(name: str | None, total: int) -> str:
     if name is None:
         return _("🛍 <b>Catalogue</b>\nChoose a category:")
     if total == 0:
-        return _("📁 <b>{name}</b>").format(name=h(name))
-    return _("📁 <b>{name}</b> — {count}").format(name=h(name), count=pieces(total))
+        return compose(TEXT_LIMIT, [fill(_("📁 <b>{name}</b>"), name=Typed(name))])
+    title = fill(_("📁 <b>{name}</b> — {count}"), name=Typed(name), count=pieces(total))
+    return compose(TEXT_LIMIT, [title])
+
+
+def _under_adjustments(cart: Cart) -> int:
+    """The limit for a cart screen that its caller puts under ``adjustments_text`` (and a
+    blank line) when the cart changed: the two together are one message."""
+    if not cart.adjustments:
+        return TEXT_LIMIT
+    return TEXT_LIMIT - visible_length(adjustments_text(cart.adjustments)) - 2
 
 
 def cart_text(cart: Cart) -> str:
+    """The cart; room is left for ``adjustments_text(cart.adjustments)`` above it."""
     if cart.is_empty:
         return _("🛒 Your cart is empty.\nOpen the catalogue to add something.")
-    lines = [_("🛒 <b>Your cart</b>"), ""]
+    lines: list[Line] = [_("🛒 <b>Your cart</b>"), ""]
     for number, item in enumerate(cart.items, 1):
         note = {
             LineIssue.UNAVAILABLE: _(" — no longer sold"),
@@ -68,26 +90,29 @@ def cart_text(cart: Cart) -> str:
             LineIssue.REDUCED: _(" — only {n} left").format(n=item.stock),
             None: "",
         }[item.issue]
-        name = h(cut(item.name, LINE_NAME_LIMIT))
-        lines.append(f"{number}. {name} × {item.quantity} = {format_price(item.line_total)}{note}")
+        lines.append(
+            [
+                f"{number}. ",
+                Typed(item.name, LINE_NAME_LIMIT),
+                f" × {item.quantity} = {format_price(item.line_total)}{note}",
+            ]
+        )
     lines += ["", _("Total: <b>{total}</b>").format(total=format_price(cart.total))]
-    return "\n".join(lines)[:TEXT_LIMIT]
+    return compose(_under_adjustments(cart), lines)
 
 
 def adjustments_text(adjustments: list[Adjustment]) -> str:
-    lines = [_("⚠ Your cart changed since you filled it:")]
+    lines: list[Line] = [_("⚠ Your cart changed since you filled it:")]
     for change in adjustments:
+        name = Typed(change.name)
         if change.issue is LineIssue.REDUCED:
-            lines.append(
-                _("• {name}: only {n} left, quantity lowered").format(
-                    name=h(change.name), n=change.new_quantity
-                )
-            )
+            template = _("• {name}: only {n} left, quantity lowered")
+            lines.append(fill(template, name=name, n=change.new_quantity))
         elif change.issue is LineIssue.OUT_OF_STOCK:
-            lines.append(_("• {name}: sold out, removed").format(name=h(change.name)))
+            lines.append(fill(_("• {name}: sold out, removed"), name=name))
         else:
-            lines.append(_("• {name}: no longer sold, removed").format(name=h(change.name)))
-    return "\n".join(lines)
+            lines.append(fill(_("• {name}: no longer sold, removed"), name=name))
+    return compose(ADJUSTMENTS_LIMIT, lines)
 
 
 def delivery_label(method: DeliveryMethod) -> str:
@@ -95,41 +120,50 @@ def delivery_label(method: DeliveryMethod) -> str:
 
 
 def checkout_summary(cart: Cart, data: dict) -> str:
-    lines = [_("<b>Please check your order</b>"), ""]
+    """What Confirm will order: lines, contact, delivery and the total, which always stays
+    (only what the shopper typed is cut); room is left for the cart's adjustments above."""
+    lines: list[Line] = [_("<b>Please check your order</b>"), ""]
     for item in cart.items:
-        name = h(cut(item.name, LINE_NAME_LIMIT))
-        lines.append(f"• {name} × {item.quantity} = {format_price(item.line_total)}")
+        lines.append(
+            [
+                "• ",
+                Typed(item.name, LINE_NAME_LIMIT),
+                f" × {item.quantity} = {format_price(item.line_total)}",
+            ]
+        )
     lines += [
         "",
-        _("Name: {name}").format(name=h(data["name"])),
-        _("Phone: {phone}").format(phone=h(data["phone"])),
+        fill(_("Name: {name}"), name=Typed(data["name"])),
+        fill(_("Phone: {phone}"), phone=Typed(data["phone"])),
         _("Delivery: {method}").format(method=delivery_label(DeliveryMethod(data["delivery"]))),
     ]
     if data.get("address"):
-        lines.append(_("Address: {address}").format(address=h(data["address"])))
+        lines.append(fill(_("Address: {address}"), address=Typed(data["address"])))
     if data.get("comment"):
-        lines.append(_("Comment: {comment}").format(comment=h(data["comment"])))
+        lines.append(fill(_("Comment: {comment}"), comment=Typed(data["comment"])))
     lines += ["", _("Total: <b>{total}</b>").format(total=format_price(cart.total))]
-    return "\n".join(lines)[:TEXT_LIMIT]
+    return compose(_under_adjustments(cart), lines)
 
 
 def order_card(order: Order) -> str:
-    lines = [
+    lines: list[Line] = [
         _("📦 <b>Order №{number}</b>").format(number=order.number),
         _("Status: {status}").format(status=status_label(order.status)),
         _("Placed: {date}").format(date=order.created_at.strftime("%d.%m.%Y %H:%M")),
         "",
     ]
     for line in order.lines:
-        lines.append(f"• {h(line.name)} × {line.quantity} = {format_price(line.line_total)}")
+        lines.append(
+            ["• ", Typed(line.name), f" × {line.quantity} = {format_price(line.line_total)}"]
+        )
     lines += [
         "",
         _("Total: <b>{total}</b>").format(total=format_price(order.total)),
         _("Delivery: {method}").format(method=delivery_label(order.delivery_method)),
     ]
     if order.delivery_address:
-        lines.append(_("Address: {address}").format(address=h(order.delivery_address)))
-    return "\n".join(lines)[:TEXT_LIMIT]
+        lines.append(fill(_("Address: {address}"), address=Typed(order.delivery_address)))
+    return compose(TEXT_LIMIT, lines)
 
 
 def order_placed(order: Order) -> str:
@@ -140,3 +174,9 @@ def order_placed(order: Order) -> str:
     return _("🎉 Order №{number} for {total} is placed.\n{follow_up}").format(
         number=order.number, total=format_price(order.total), follow_up=follow_up
     )
+
+
+def ran_out(name: str) -> str:
+    """The callback answer when a product sold out between the summary and Confirm."""
+    template = _("Sorry, {name} just ran out.")
+    return compose(ANSWER_LIMIT, [fill(template, name=Typed(name))], html=False)

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shopbot.db import write_transaction
+from shopbot.db import changed, unit_of_work
 from shopbot.importer.apply import ImageList, Plan, make_plan, write_plan
 from shopbot.importer.base import MB, ImportOptions, ImportProblem, ImportReport
 from shopbot.importer.images import ImageLoader, ImageRejected, StoredImage, place, remove
 from shopbot.importer.reader import Table, read_table
 from shopbot.models import utcnow
+from shopbot.services.catalogue import CATALOGUE
 
 Progress = Callable[[int, int], None]
 
@@ -150,7 +151,7 @@ async def _apply(
             )
         created: list[Path] = []
         try:
-            async with write_transaction(session):
+            async with unit_of_work(session):
                 connection = await session.connection()
                 plan = await make_plan(
                     connection,
@@ -160,6 +161,7 @@ async def _apply(
                     deactivate_missing=options.deactivate_missing,
                 )
                 await write_plan(connection, plan, actor=options.actor, now=utcnow())
+                changed(session, CATALOGUE)
                 # Files last, then the commit: a failure anywhere takes the files back too.
                 await asyncio.to_thread(place, stored, options.media_dir, created)
         except BaseException:

@@ -1,7 +1,7 @@
 """The payment provider interface, the values it hands back and its errors.
 
-Every method that may change an order takes the notifier: a provider's answer can pay,
-cancel or refund an order, and the people concerned are told by the call that changed it.
+A provider's answer can pay, cancel or refund an order; the people concerned are told
+through the outbox by the unit of work that changed it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.errors import ShopError
 from shopbot.models import Order, OrderStatus, PaymentStatus
 from shopbot.services import orders
-from shopbot.services.notifications import OrderNotifier
 
 
 class PaymentError(ShopError):
@@ -86,26 +85,22 @@ class PaymentProvider(ABC):
         (cash orders wait for the shop, Telegram invoices are sent by the bot)."""
 
     @abstractmethod
-    async def refresh(
-        self, session: AsyncSession, order: Order, *, notifier: OrderNotifier
-    ) -> Order:
+    async def refresh(self, session: AsyncSession, order: Order) -> Order:
         """Ask the provider about the order's payments, apply its answer, return the order."""
 
     @abstractmethod
-    async def cancel(self, session: AsyncSession, order: Order, *, notifier: OrderNotifier) -> None:
+    async def cancel(self, session: AsyncSession, order: Order) -> None:
         """Cancel the order's payments still open at the provider (e.g. once it expired)."""
 
     @abstractmethod
-    async def refund(
-        self, session: AsyncSession, order: Order, actor: str, *, notifier: OrderNotifier
-    ) -> RefundResult:
+    async def refund(self, session: AsyncSession, order: Order, actor: str) -> RefundResult:
         """Return the money of a paid order through the provider, where it can."""
 
     async def capture(self, provider_payment_id: str) -> PaymentReport:
         """Take the money of a payment the shopper authorised (two-stage payments)."""
         raise PaymentError(f"{self.name} has no two-stage payments to capture")
 
-    async def follow_refunds(self, session: AsyncSession, *, notifier: OrderNotifier) -> int:
+    async def follow_refunds(self, session: AsyncSession) -> int:
         """Ask about refunds requested earlier that were still pending and apply how they
         ended; returns how many were asked about. Nothing to ask for a provider whose
         refunds end at once or are made by hand."""
@@ -120,17 +115,13 @@ class OfflineProvider(PaymentProvider):
     """A provider shopbot cannot query or instruct: nothing to refresh or cancel, and the
     owner returns money by hand (then marks the order refunded)."""
 
-    async def refresh(
-        self, session: AsyncSession, order: Order, *, notifier: OrderNotifier
-    ) -> Order:
+    async def refresh(self, session: AsyncSession, order: Order) -> Order:
         return await orders.get_order(session, order.id)
 
-    async def cancel(self, session: AsyncSession, order: Order, *, notifier: OrderNotifier) -> None:
+    async def cancel(self, session: AsyncSession, order: Order) -> None:
         return None
 
-    async def refund(
-        self, session: AsyncSession, order: Order, actor: str, *, notifier: OrderNotifier
-    ) -> RefundResult:
+    async def refund(self, session: AsyncSession, order: Order, actor: str) -> RefundResult:
         await orders.log_event(
             session, order.id, "refund_manual", actor=actor, details={"provider": self.name}
         )

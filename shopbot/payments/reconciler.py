@@ -13,7 +13,6 @@ from shopbot.models import Payment
 from shopbot.payments.base import PaymentError, PaymentProvider, ProviderUnavailable
 from shopbot.payments.service import OPEN_PAYMENTS
 from shopbot.services import orders
-from shopbot.services.notifications import OrderNotifier
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +20,6 @@ logger = logging.getLogger(__name__)
 async def reconcile_pending(
     session_factory: async_sessionmaker[AsyncSession],
     provider: PaymentProvider,
-    notifier: OrderNotifier,
 ) -> int:
     """Refresh every order with an open payment at ``provider``, then the refunds still
     pending there; returns how many of both were checked. Stops early (until the next pass)
@@ -43,7 +41,7 @@ async def reconcile_pending(
         for order_id in order_ids:
             order = await orders.get_order(session, order_id)
             try:
-                await provider.refresh(session, order, notifier=notifier)
+                await provider.refresh(session, order)
             except ProviderUnavailable as exc:
                 logger.warning("reconciling stopped, %s is unavailable: %s", provider.name, exc)
                 break
@@ -52,7 +50,7 @@ async def reconcile_pending(
             checked += 1
         else:  # the provider answered throughout: on to the refunds
             try:
-                checked += await provider.follow_refunds(session, notifier=notifier)
+                checked += await provider.follow_refunds(session)
             except ProviderUnavailable as exc:
                 logger.warning(
                     "following refunds stopped, %s is unavailable: %s", provider.name, exc

@@ -4,7 +4,8 @@ Callers pass what the provider's API said (never what a notification claimed). T
 must name a payment we created, for the order it was created for, with the order's exact
 amount and currency; anything else never pays an order, and when money moved the owner is
 told. Order changes go through the order state machine, so a report repeated any number of
-times changes the order once, and only the call that changed it notifies anyone.
+times changes the order once, and only the unit of work that changed it records the
+messages to people (the outbox delivers them after the commit).
 """
 
 from __future__ import annotations
@@ -12,25 +13,27 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.db import write_transaction
+from shopbot.db import unit_of_work
 from shopbot.errors import IllegalTransition, OutOfStock
 from shopbot.models import Order, OrderStatus, Payment, PaymentStatus, utcnow
 from shopbot.money import format_price
 from shopbot.payments.base import PaymentError, PaymentProvider, PaymentReport
 from shopbot.services import orders
-from shopbot.services.notifications import OrderNotifier, notify_safely
 
 logger = logging.getLogger(__name__)
 
 S = OrderStatus
 P = PaymentStatus
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
+# Order statuses in which the order's money is with the shop.
+PAID_STATUSES = frozenset({S.PAID, S.CONFIRMED, S.SHIPPED, S.DELIVERED})
 OPEN_PAYMENTS = frozenset({P.PENDING, P.WAITING_FOR_CAPTURE})
 # Statuses in which the shopper's money has moved (or moved back).
 MONEY_MOVED = frozenset({P.WAITING_FOR_CAPTURE, P.SUCCEEDED, P.REFUNDED})
@@ -62,7 +65,6 @@ async def apply_payment_state(
     session: AsyncSession,
     *,
     provider: PaymentProvider,
-    notifier: OrderNotifier,
     provider_payment_id: str,
     status: PaymentStatus,
     amount_kopecks: int,
@@ -72,15 +74,26 @@ async def apply_payment_state(
     cancellation_reason: str | None = None,
     refunded_kopecks: int = 0,
 ) -> Outcome:
-    """Apply one verified report about a provider payment to our payment row and its order.
+    """Apply one verified report about a provider payment to our payment row and its order,
+    in one unit of work: the order's change, the payment row, the event log and the messages
+    to people commit together or not at all.
 
-    A payment partly refunded at the provider (the owner's dashboard: the shop itself only
-    refunds in full) leaves the order as it is and is flagged for the owner, who settles the
-    rest; refunded in full, it arrives as REFUNDED.
+    A payment waiting for capture is captured first (outside the unit: it is a call to the
+    provider) and the captured state applied. A payment partly refunded at the provider (the
+    owner's dashboard: the shop itself only refunds in full) leaves the order as it is and
+    is flagged for the owner, who settles the rest; refunded in full, it arrives as REFUNDED.
     """
-    if session.in_transaction():
-        # Start from what is committed now, not from an older snapshot of this session.
-        await session.commit()
+    if status is P.WAITING_FOR_CAPTURE:
+        payment = await _payment(session, provider, provider_payment_id)
+        if payment is not None:
+            order = await orders.get_order(session, payment.order_id)
+            if _mismatch(payment, order, amount_kopecks, currency, metadata_order_id) is None:
+                captured = await provider.capture(provider_payment_id)
+                if captured.status is P.WAITING_FOR_CAPTURE:
+                    raise PaymentError(
+                        f"payment {provider_payment_id} is still waiting for capture"
+                    )
+                return await apply_report(session, captured, provider=provider, actor=actor)
     details: dict[str, Any] = {
         "provider": provider.name,
         "provider_payment_id": provider_payment_id,
@@ -90,47 +103,34 @@ async def apply_payment_state(
     }
     if refunded_kopecks:
         details["refunded"] = refunded_kopecks
-    payment = await session.scalar(
-        select(Payment)
-        .where(
-            Payment.provider == provider.name, Payment.provider_payment_id == provider_payment_id
+    async with unit_of_work(session):
+        payment = await _payment(session, provider, provider_payment_id)
+        if payment is None:
+            return await _unknown_payment(session, status, metadata_order_id, actor, details)
+        order = await orders.get_order(session, payment.order_id)
+        problem = _mismatch(payment, order, amount_kopecks, currency, metadata_order_id)
+        if problem is not None:
+            reason = (
+                f"payment {provider_payment_id} does not match the order ({problem}): never paid"
+            )
+            outcome = await flag_order(session, order, reason, actor, details)
+            # The row still follows the provider, so the reconciler stops asking once final.
+            await _set_payment_status(session, payment, status, actor, details)
+            return outcome
+        outcome = await _apply_to_order(
+            session, payment, order, status, actor, details, cancellation_reason
         )
-        .execution_options(populate_existing=True)
-    )
-    if payment is None:
-        return await _unknown_payment(session, notifier, status, metadata_order_id, actor, details)
-    order = await orders.get_order(session, payment.order_id)
-    problem = _mismatch(payment, order, amount_kopecks, currency, metadata_order_id)
-    if problem is not None:
-        reason = f"payment {provider_payment_id} does not match the order ({problem}): never paid"
-        outcome = await flag_order(session, notifier, order, reason, actor, details)
-        # The row still follows the provider, so the reconciler stops asking once it is final.
         await _set_payment_status(session, payment, status, actor, details)
-        return outcome
-
-    if status is P.WAITING_FOR_CAPTURE:
-        captured = await provider.capture(provider_payment_id)
-        if captured.status is P.WAITING_FOR_CAPTURE:
-            raise PaymentError(f"payment {provider_payment_id} is still waiting for capture")
-        return await apply_report(
-            session, captured, provider=provider, notifier=notifier, actor=actor
-        )
-    # The order first, then the payment row: the reconciler revisits open payment rows, so
-    # an interruption in between is repaired by the next pass.
-    outcome = await _apply_to_order(
-        session, notifier, payment, order, status, actor, details, cancellation_reason
-    )
-    await _set_payment_status(session, payment, status, actor, details)
-    if status is P.SUCCEEDED and 0 < refunded_kopecks < amount_kopecks:
-        reason = (
-            f"{format_price(refunded_kopecks)} of {format_price(amount_kopecks)} refunded at "
-            f"{provider.name} (payment {provider_payment_id}): the order was not changed"
-        )
-        flagged = await flag_order(
-            session, notifier, outcome.order or order, reason, actor, details
-        )
-        if outcome.result is not Result.APPLIED:
-            return flagged
+        if status is P.SUCCEEDED and 0 < refunded_kopecks < amount_kopecks:
+            reason = (
+                f"{format_price(refunded_kopecks)} of {format_price(amount_kopecks)} refunded at "
+                f"{provider.name} (payment {provider_payment_id}): the order was not changed"
+            )
+            flagged = await flag_order(session, outcome.order or order, reason, actor, details)
+            if outcome.result is not Result.APPLIED:
+                outcome = flagged
+    if outcome.order is not None:
+        outcome = replace(outcome, order=await orders.get_order(session, outcome.order.id))
     return outcome
 
 
@@ -139,14 +139,12 @@ async def apply_report(
     report: PaymentReport,
     *,
     provider: PaymentProvider,
-    notifier: OrderNotifier,
     actor: str,
 ) -> Outcome:
     """:func:`apply_payment_state` for a report read from a provider's API."""
     return await apply_payment_state(
         session,
         provider=provider,
-        notifier=notifier,
         provider_payment_id=report.provider_payment_id,
         status=report.status,
         amount_kopecks=report.amount,
@@ -155,6 +153,18 @@ async def apply_report(
         actor=actor,
         cancellation_reason=report.cancellation_reason,
         refunded_kopecks=report.refunded,
+    )
+
+
+async def _payment(
+    session: AsyncSession, provider: PaymentProvider, provider_payment_id: str
+) -> Payment | None:
+    return await session.scalar(
+        select(Payment)
+        .where(
+            Payment.provider == provider.name, Payment.provider_payment_id == provider_payment_id
+        )
+        .execution_options(populate_existing=True)
     )
 
 
@@ -176,7 +186,6 @@ def _mismatch(
 
 async def _apply_to_order(
     session: AsyncSession,
-    notifier: OrderNotifier,
     payment: Payment,
     order: Order,
     status: PaymentStatus,
@@ -189,19 +198,15 @@ async def _apply_to_order(
             change = await orders.transition(
                 session, order.id, S.PAID, actor=actor, details=details
             )
-        except IllegalTransition:
-            return await _unchanged(session, order)
+        except IllegalTransition as exc:
+            return await _paid_where_it_cannot_be(session, payment, order, exc, actor, details)
         except OutOfStock as exc:
             reason = (
                 f"paid after expiry, no stock: refund (payment {payment.provider_payment_id}, "
                 f"{exc.name})"
             )
             details = {**details, "product_id": exc.product_id, "available": exc.available}
-            return await flag_order(session, notifier, order, reason, actor, details)
-        await notify_safely(
-            notifier.order_status_changed(change.order, change.previous), f"order {order.id} paid"
-        )
-        await notify_safely(notifier.new_paid_order(change.order), f"order {order.id} to admins")
+            return await flag_order(session, order, reason, actor, details)
         return Outcome(Result.APPLIED, change.order, change.previous)
 
     if status is P.CANCELED:
@@ -218,12 +223,6 @@ async def _apply_to_order(
             )
         except IllegalTransition:
             return await _unchanged(session, order)
-        await notify_safely(
-            notifier.order_status_changed(
-                change.order, change.previous, reason=cancellation_reason
-            ),
-            f"order {order.id} cancelled",
-        )
         return Outcome(Result.APPLIED, change.order, change.previous, cancellation_reason)
 
     if status is P.REFUNDED:
@@ -233,13 +232,40 @@ async def _apply_to_order(
             )
         except IllegalTransition:
             return await _unchanged(session, order)
-        await notify_safely(
-            notifier.order_status_changed(change.order, change.previous),
-            f"order {order.id} refunded",
-        )
         return Outcome(Result.APPLIED, change.order, change.previous)
 
     return await _unchanged(session, order)  # pending: nothing has happened yet
+
+
+async def _paid_where_it_cannot_be(
+    session: AsyncSession,
+    payment: Payment,
+    order: Order,
+    refused: IllegalTransition,
+    actor: str,
+    details: dict[str, Any],
+) -> Outcome:
+    """A payment succeeded for an order that cannot become paid. A repeat of the payment
+    that paid it changes nothing; any other money (a second payment of a paid order, a
+    payment of a refunded one) must go back: the owner is told."""
+    if payment.status is P.SUCCEEDED or refused.current is None:
+        return await _unchanged(session, order)
+    other_paid = await session.scalar(
+        select(func.count())
+        .select_from(Payment)
+        .where(
+            Payment.order_id == order.id,
+            Payment.id != payment.id,
+            Payment.status.in_((P.SUCCEEDED, P.REFUNDED)),
+        )
+    )
+    if refused.current in PAID_STATUSES and not other_paid:
+        return await _unchanged(session, order)  # the order was marked paid another way
+    reason = (
+        f"payment {payment.provider_payment_id} succeeded on an order that is "
+        f"{refused.current}: refund it"
+    )
+    return await flag_order(session, order, reason, actor, details)
 
 
 async def _set_payment_status(
@@ -252,13 +278,12 @@ async def _set_payment_status(
     sources = PAYMENT_TRANSITIONS.get(status)
     if not sources:
         return
-    async with write_transaction(session):
-        previous = await session.scalar(select(Payment.status).where(Payment.id == payment.id))
-        result = await session.execute(
-            update(Payment)
-            .where(Payment.id == payment.id, Payment.status.in_(sources))
-            .values(status=status, updated_at=utcnow())
-        )
+    previous = await session.scalar(select(Payment.status).where(Payment.id == payment.id))
+    result = await session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status.in_(sources))
+        .values(status=status, updated_at=utcnow())
+    )
     if result.rowcount == 1:
         await orders.log_event(
             session,
@@ -271,7 +296,6 @@ async def _set_payment_status(
 
 async def _unknown_payment(
     session: AsyncSession,
-    notifier: OrderNotifier,
     status: PaymentStatus,
     metadata_order_id: str | None,
     actor: str,
@@ -281,7 +305,9 @@ async def _unknown_payment(
     of ours and money moved, someone paid the shop outside checkout: the owner must look."""
     order = None
     if metadata_order_id is not None and metadata_order_id.isdecimal():
-        order = await session.get(Order, int(metadata_order_id), populate_existing=True)
+        order_id = int(metadata_order_id)
+        if order_id <= MAX_ID:
+            order = await session.get(Order, order_id, populate_existing=True)
     if order is None or status not in MONEY_MOVED:
         logger.warning("ignored a report about an unknown payment: %s", details)
         return Outcome(Result.IGNORED, None)
@@ -289,25 +315,21 @@ async def _unknown_payment(
         f"payment {details['provider_payment_id']} ({status}, "
         f"{format_price(details['amount'])}) was not created by the shop: never paid"
     )
-    return await flag_order(session, notifier, order, reason, actor, details)
+    return await flag_order(session, order, reason, actor, details)
 
 
 async def flag_order(
     session: AsyncSession,
-    notifier: OrderNotifier,
     order: Order,
     reason: str,
     actor: str,
     details: dict[str, Any],
 ) -> Outcome:
-    """Flag the order for the owner, once per distinct reason: reports repeat, also after
-    the owner has dealt with the flag and cleared it."""
-    if not await orders.was_flagged(session, order.id, reason):
+    """Flag the order for the owner (who is told through the outbox), once per distinct
+    reason: reports repeat, also after the owner has dealt with the flag and cleared it."""
+    if await orders.flag_for_attention(session, order.id, reason, actor=actor, details=details):
         logger.warning("order %s needs attention: %s", order.id, reason)
-        await orders.flag_for_attention(session, order.id, reason, actor=actor, details=details)
-        order = await orders.get_order(session, order.id)
-        await notify_safely(notifier.needs_attention(order, reason), f"order {order.id} flagged")
-    return Outcome(Result.FLAGGED, order, reason=reason)
+    return Outcome(Result.FLAGGED, await orders.get_order(session, order.id), reason=reason)
 
 
 async def _unchanged(session: AsyncSession, order: Order) -> Outcome:

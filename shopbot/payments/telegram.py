@@ -11,17 +11,14 @@ import enum
 import hashlib
 import logging
 
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.db import write_transaction
+from shopbot.db import unit_of_work, upsert
 from shopbot.errors import OrderNotFound
 from shopbot.models import Order, OrderStatus, Payment, PaymentStatus, utcnow
 from shopbot.payments.base import OfflineProvider
 from shopbot.payments.service import apply_payment_state
 from shopbot.services import orders
-from shopbot.services.notifications import OrderNotifier
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +74,6 @@ async def record_successful_payment(
     total_amount: int,
     *,
     currency: str,
-    notifier: OrderNotifier,
 ) -> Order:
     """Record Telegram's successful payment and mark the order paid (a late payment re-takes
     its stock, or flags the order when it cannot). Repeats change nothing. Raises
@@ -88,45 +84,44 @@ async def record_successful_payment(
         logger.error("Telegram payment %s for unknown payload %r", telegram_charge_id, payload)
         raise OrderNotFound(payload)
     key = hashlib.sha256(f"telegram:{telegram_charge_id}".encode()).hexdigest()
-    try:
-        async with write_transaction(session):
-            await session.execute(
-                insert(Payment).values(
-                    order_id=order.id,
-                    provider=TelegramProvider.name,
-                    provider_payment_id=telegram_charge_id,
-                    status=PaymentStatus.PENDING,
-                    amount=total_amount,
-                    currency=currency,
-                    idempotence_key=key,
-                )
+    async with unit_of_work(session):
+        recorded = await session.scalar(
+            upsert(session, Payment)
+            .values(
+                order_id=order.id,
+                provider=TelegramProvider.name,
+                provider_payment_id=telegram_charge_id,
+                status=PaymentStatus.PENDING,
+                amount=total_amount,
+                currency=currency,
+                idempotence_key=key,
             )
-    except IntegrityError:
-        pass  # recorded already: the state below is applied idempotently
-    else:
-        await orders.log_event(
-            session,
-            order.id,
-            "payment_received",
-            actor=TelegramProvider.name,
-            details={
-                "telegram_payment_charge_id": telegram_charge_id,
-                "provider_payment_charge_id": provider_charge_id,
-                "amount": total_amount,
-                "currency": currency,
-            },
+            .on_conflict_do_nothing()  # recorded already: the state is applied idempotently
+            .returning(Payment.id)
         )
-    await apply_payment_state(
-        session,
-        provider=TelegramProvider(),
-        notifier=notifier,
-        provider_payment_id=telegram_charge_id,
-        status=PaymentStatus.SUCCEEDED,
-        amount_kopecks=total_amount,
-        currency=currency,
-        metadata_order_id=str(order.id),
-        actor=TelegramProvider.name,
-    )
+        if recorded is not None:
+            await orders.log_event(
+                session,
+                order.id,
+                "payment_received",
+                actor=TelegramProvider.name,
+                details={
+                    "telegram_payment_charge_id": telegram_charge_id,
+                    "provider_payment_charge_id": provider_charge_id,
+                    "amount": total_amount,
+                    "currency": currency,
+                },
+            )
+        await apply_payment_state(
+            session,
+            provider=TelegramProvider(),
+            provider_payment_id=telegram_charge_id,
+            status=PaymentStatus.SUCCEEDED,
+            amount_kopecks=total_amount,
+            currency=currency,
+            metadata_order_id=str(order.id),
+            actor=TelegramProvider.name,
+        )
     return await orders.get_order(session, order.id)
 
 

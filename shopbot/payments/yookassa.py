@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -18,8 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from yookassa.domain.response import PaymentResponse
 
+from shopbot import phones
 from shopbot.config import Settings, SettingsError
-from shopbot.db import write_transaction
+from shopbot.db import unit_of_work
 from shopbot.models import Order, OrderEvent, OrderStatus, Payment, PaymentStatus, utcnow
 from shopbot.money import from_api_value, to_api_value
 from shopbot.payments.base import (
@@ -35,7 +35,6 @@ from shopbot.payments.base import (
 from shopbot.payments.service import OPEN_PAYMENTS, Outcome, apply_report, flag_order
 from shopbot.payments.yookassa_api import DEFAULT_API_URL, NotFound, YooKassaClient
 from shopbot.services import orders
-from shopbot.services.notifications import OrderNotifier
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +43,6 @@ P = PaymentStatus
 
 DESCRIPTION_MAX = 128
 DELIVERY_ITEM = "Доставка"
-_NOT_DIGITS = re.compile(r"\D")
 
 
 REFUND_FOLLOW_UP = timedelta(days=30)  # how long a refund still pending is asked about
@@ -89,29 +87,27 @@ class YooKassaProvider(PaymentProvider):
             self._payment_request(order), payment.idempotence_key
         )
         url = created.confirmation.confirmation_url
-        async with write_transaction(session):
+        async with unit_of_work(session):
             result = await session.execute(
                 update(Payment)
                 .where(Payment.id == payment.id, Payment.provider_payment_id.is_(None))
                 .values(provider_payment_id=created.id, confirmation_url=url, updated_at=utcnow())
             )
-        if result.rowcount == 1:  # not already recorded by a concurrent tap
-            await orders.log_event(
-                session,
-                order.id,
-                "payment_created",
-                actor=self.name,
-                details={
-                    "provider_payment_id": created.id,
-                    "idempotence_key": payment.idempotence_key,
-                    "amount": payment.amount,
-                },
-            )
+            if result.rowcount == 1:  # not already recorded by a concurrent tap
+                await orders.log_event(
+                    session,
+                    order.id,
+                    "payment_created",
+                    actor=self.name,
+                    details={
+                        "provider_payment_id": created.id,
+                        "idempotence_key": payment.idempotence_key,
+                        "amount": payment.amount,
+                    },
+                )
         return PaymentLink(url, payment.amount, created.id)
 
-    async def refresh(
-        self, session: AsyncSession, order: Order, *, notifier: OrderNotifier
-    ) -> Order:
+    async def refresh(self, session: AsyncSession, order: Order) -> Order:
         """Apply YooKassa's word on the order's open payments and its latest one. A payment
         still open for an order that is no longer awaiting payment is cancelled."""
         payments = list(
@@ -130,9 +126,7 @@ class YooKassaProvider(PaymentProvider):
         actor = f"{self.name}:refresh"
         for payment in to_check:
             assert payment.provider_payment_id is not None
-            applied = await self._apply_fetched(
-                session, payment.provider_payment_id, notifier, actor
-            )
+            applied = await self._apply_fetched(session, payment.provider_payment_id, actor)
             if applied is None:
                 continue
             report, outcome = applied
@@ -141,10 +135,10 @@ class YooKassaProvider(PaymentProvider):
                 and outcome.order is not None
                 and outcome.order.status in (S.EXPIRED, S.CANCELLED)
             ):
-                await self._cancel_payment(session, report.provider_payment_id, notifier, actor)
+                await self._cancel_payment(session, report.provider_payment_id, actor)
         return await orders.get_order(session, order.id)
 
-    async def cancel(self, session: AsyncSession, order: Order, *, notifier: OrderNotifier) -> None:
+    async def cancel(self, session: AsyncSession, order: Order) -> None:
         """Cancel the order's open YooKassa payments. One paid meanwhile is applied instead
         (a late payment). Raises ProviderUnavailable when YooKassa cannot be reached."""
         open_ids = list(
@@ -159,13 +153,9 @@ class YooKassaProvider(PaymentProvider):
         )
         for provider_payment_id in open_ids:
             assert provider_payment_id is not None
-            await self._cancel_payment(
-                session, provider_payment_id, notifier, f"{self.name}:cancel"
-            )
+            await self._cancel_payment(session, provider_payment_id, f"{self.name}:cancel")
 
-    async def refund(
-        self, session: AsyncSession, order: Order, actor: str, *, notifier: OrderNotifier
-    ) -> RefundResult:
+    async def refund(self, session: AsyncSession, order: Order, actor: str) -> RefundResult:
         """Return in full the money of the order's succeeded YooKassa payment; the order then
         becomes refunded where its status allows (a late payment flagged on an expired order
         is refunded too, the order stays expired). Raises PaymentError when there is no such
@@ -211,7 +201,7 @@ class YooKassaProvider(PaymentProvider):
                 "refund_status": created.status,
             },
         )
-        applied = await self._apply_fetched(session, payment.provider_payment_id, notifier, actor)
+        applied = await self._apply_fetched(session, payment.provider_payment_id, actor)
         refunded = applied is not None and applied[0].status is P.REFUNDED
         return RefundResult(
             RefundStatus.REFUNDED if refunded else RefundStatus.PENDING,
@@ -219,7 +209,7 @@ class YooKassaProvider(PaymentProvider):
             created.id,
         )
 
-    async def follow_refunds(self, session: AsyncSession, *, notifier: OrderNotifier) -> int:
+    async def follow_refunds(self, session: AsyncSession) -> int:
         """Ask about the refunds this shop requested that were still pending, for up to
         ``REFUND_FOLLOW_UP``. One that went through refunds the order (its notification may
         have been lost); one YooKassa cancelled flags the order, since the money did not go
@@ -253,23 +243,25 @@ class YooKassaProvider(PaymentProvider):
             if refund.status == "pending":
                 continue
             if refund.status == "succeeded":
-                await self._apply_fetched(session, refund.payment_id, notifier, actor)
-            else:
-                details = refund.cancellation_details
-                why = details.reason if details is not None else refund.status
-                reason = (
-                    f"refund {refund_id} was cancelled by YooKassa ({why}): "
-                    "the money did not go back to the shopper"
+                # Applied in a unit of its own (a rerun after a crash applies nothing twice).
+                await self._apply_fetched(session, refund.payment_id, actor)
+            async with unit_of_work(session):
+                if refund.status != "succeeded":
+                    details = refund.cancellation_details
+                    why = details.reason if details is not None else refund.status
+                    reason = (
+                        f"refund {refund_id} was cancelled by YooKassa ({why}): "
+                        "the money did not go back to the shopper"
+                    )
+                    order = await orders.get_order(session, order_id)
+                    await flag_order(session, order, reason, actor, {"refund_id": refund_id})
+                await orders.log_event(
+                    session,
+                    order_id,
+                    "refund_settled",
+                    actor=actor,
+                    details={"refund_id": refund_id, "refund_status": refund.status},
                 )
-                order = await orders.get_order(session, order_id)
-                await flag_order(session, notifier, order, reason, actor, {"refund_id": refund_id})
-            await orders.log_event(
-                session,
-                order_id,
-                "refund_settled",
-                actor=actor,
-                details={"refund_id": refund_id, "refund_status": refund.status},
-            )
         return len(waiting)
 
     async def close(self) -> None:
@@ -323,7 +315,7 @@ class YooKassaProvider(PaymentProvider):
         )
         key = idempotence_key(order, (attempts or 0) + 1)
         try:
-            async with write_transaction(session):
+            async with unit_of_work(session):
                 await session.execute(
                     insert(Payment).values(
                         order_id=order.id,
@@ -357,18 +349,18 @@ class YooKassaProvider(PaymentProvider):
         return params
 
     async def _apply_fetched(
-        self, session: AsyncSession, provider_payment_id: str, notifier: OrderNotifier, actor: str
+        self, session: AsyncSession, provider_payment_id: str, actor: str
     ) -> tuple[PaymentReport, Outcome] | None:
         """Fetch a payment and apply it; None (logged) if YooKassa does not know it."""
         report = await self.fetch_payment(provider_payment_id)
         if report is None:
             logger.warning("YooKassa does not know payment %s", provider_payment_id)
             return None
-        outcome = await apply_report(session, report, provider=self, notifier=notifier, actor=actor)
+        outcome = await apply_report(session, report, provider=self, actor=actor)
         return report, outcome
 
     async def _cancel_payment(
-        self, session: AsyncSession, provider_payment_id: str, notifier: OrderNotifier, actor: str
+        self, session: AsyncSession, provider_payment_id: str, actor: str
     ) -> None:
         try:
             canceled = await self._client.cancel_payment(
@@ -379,11 +371,9 @@ class YooKassaProvider(PaymentProvider):
         except PaymentError as exc:
             # Typically paid a moment ago: apply what it is now (a late payment).
             logger.info("YooKassa refused to cancel %s: %s", provider_payment_id, exc)
-            await self._apply_fetched(session, provider_payment_id, notifier, actor)
+            await self._apply_fetched(session, provider_payment_id, actor)
             return
-        await apply_report(
-            session, _report(canceled), provider=self, notifier=notifier, actor=actor
-        )
+        await apply_report(session, _report(canceled), provider=self, actor=actor)
 
 
 def idempotence_key(order: Order, attempt: int) -> str:
@@ -441,13 +431,11 @@ def build_receipt(order: Order, settings: Settings) -> dict[str, Any]:
 
 
 def receipt_phone(phone: str) -> str:
-    """Digits only, Russian numbers with the 7 country code: ``8 (900) 123-45-67`` ->
-    ``79001234567``."""
-    digits = _NOT_DIGITS.sub("", phone)
-    if len(digits) == 11 and digits.startswith("8"):
-        return "7" + digits[1:]
-    if len(digits) == 10:
-        return "7" + digits
+    """The order's phone as a 54-FZ receipt wants it, digits with the country code:
+    ``+79001234567`` -> ``79001234567`` (see :func:`shopbot.phones.receipt_phone`)."""
+    digits = phones.receipt_phone(phone)
+    if digits is None:
+        raise PaymentError("the order's contact phone is not a valid phone number")
     return digits
 
 

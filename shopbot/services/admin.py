@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.db import write_transaction
+from shopbot.db import changed, unit_of_work
 from shopbot.models import Order, OrderStatus, Product, ProductEvent, StockEvent, utcnow
-from shopbot.services.catalogue import Page
+from shopbot.services.catalogue import CATALOGUE, Page
 from shopbot.services.stock import lock_product
 
 
@@ -48,7 +48,7 @@ class HistoryEntry:
 async def set_price(session: AsyncSession, sku: str, price: int, *, actor: str) -> PriceChange:
     if price < 0:
         raise ValueError("price cannot be negative")
-    async with write_transaction(session):
+    async with unit_of_work(session):
         product = await lock_product(session, sku)
         old = product.price
         if old != price:
@@ -58,6 +58,7 @@ async def set_price(session: AsyncSession, sku: str, price: int, *, actor: str) 
                 .values(price=price, updated_at=utcnow())
             )
             await _record(session, product.id, actor, "price", str(old), str(price))
+            changed(session, CATALOGUE)
     return PriceChange(product.id, product.name, old, price)
 
 
@@ -65,17 +66,18 @@ async def set_active(
     session: AsyncSession, sku: str, active: bool, *, actor: str
 ) -> VisibilityChange:
     """Show a product to shoppers or hide it; hiding keeps it in carts and past orders."""
-    async with write_transaction(session):
+    async with unit_of_work(session):
         product = await lock_product(session, sku)
-        changed = product.active != active
-        if changed:
+        moved = product.active != active
+        if moved:
             await session.execute(
                 update(Product)
                 .where(Product.id == product.id)
                 .values(active=active, updated_at=utcnow())
             )
             await _record(session, product.id, actor, "shown" if active else "hidden", None, None)
-    return VisibilityChange(product.id, product.name, active, changed)
+            changed(session, CATALOGUE)
+    return VisibilityChange(product.id, product.name, active, moved)
 
 
 async def product_history(

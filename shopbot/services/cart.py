@@ -10,7 +10,7 @@ from sqlalchemy import Integer, bindparam, case, delete, exists, func, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
-from shopbot.db import upsert, upsert_for, write_transaction
+from shopbot.db import unit_of_work, upsert, upsert_for
 from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
 from shopbot.models import CartLine, Product
 
@@ -170,7 +170,7 @@ async def add(session: AsyncSession, user_id: int, product_id: int, quantity: in
         raise ValueError("quantity must be positive")
     statement = _add_statement(session.bind.dialect.name)
     values = {"user_id": user_id, "product_id": product_id, "quantity": quantity}
-    async with write_transaction(session):
+    async with unit_of_work(session):
         new_quantity = await session.scalar(statement, values)
         if new_quantity is None:
             product = await _product_for_sale(session, product_id)
@@ -185,7 +185,7 @@ async def set_quantity(session: AsyncSession, user_id: int, product_id: int, qua
     if quantity <= 0:
         await remove(session, user_id, product_id)
         return 0
-    async with write_transaction(session):
+    async with unit_of_work(session):
         product = await _product_for_sale(session, product_id)
         if product.stock == 0:
             raise OutOfStock(product.id, product.name, 0)
@@ -195,14 +195,14 @@ async def set_quantity(session: AsyncSession, user_id: int, product_id: int, qua
 
 
 async def remove(session: AsyncSession, user_id: int, product_id: int) -> None:
-    async with write_transaction(session):
+    async with unit_of_work(session):
         await session.execute(
             delete(CartLine).where(CartLine.user_id == user_id, CartLine.product_id == product_id)
         )
 
 
 async def clear(session: AsyncSession, user_id: int) -> None:
-    async with write_transaction(session):
+    async with unit_of_work(session):
         await session.execute(delete(CartLine).where(CartLine.user_id == user_id))
 
 
@@ -216,7 +216,7 @@ async def reconcile(session: AsyncSession, user_id: int) -> Cart:
     if not broken:
         return cart
     adjustments = []
-    async with write_transaction(session):
+    async with unit_of_work(session):
         for item in broken:
             if item.issue is LineIssue.REDUCED:
                 await session.execute(

@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Row, and_, func, select, true, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from shopbot.cache import TableCache
-from shopbot.db import write_transaction
+from shopbot.db import CommitHooks, changed, unit_of_work
 from shopbot.models import Category, Product, ProductImage
 from shopbot.services.text import fold
 
 T = TypeVar("T")
+
+CATALOGUE = "catalogue"  # the topic of change of categories, products and their images
 
 
 @dataclass(frozen=True)
@@ -276,29 +278,30 @@ def _escape_like(text: str) -> str:
 
 async def remember_file_id(session: AsyncSession, image_id: int, file_id: str) -> None:
     """Store Telegram's file_id for an uploaded image so it is never uploaded again."""
-    async with write_transaction(session):
+    async with unit_of_work(session):
         await session.execute(
             update(ProductImage).where(ProductImage.id == image_id).values(telegram_file_id=file_id)
         )
+        changed(session, CATALOGUE)
 
 
 class CatalogueCache:
     """Category pages and product cards kept in memory, because shoppers mostly browse.
 
-    Anything this process writes to the catalogue's tables (a price, stock taken by an order,
-    an import from the admin chat) shows on the next screen; writes from another process
-    (``shopbot import`` on the command line) once entries reach ``max_age`` seconds.
+    Any change a unit of work of this process declares to the catalogue (a price, stock
+    taken by an order, an import from the admin chat) shows on the next screen; writes from
+    another process (``shopbot import`` on the command line) once entries reach ``max_age``
+    seconds.
     """
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        hooks: CommitHooks,
         *,
         max_age: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        tables = (Category.__tablename__, Product.__tablename__, ProductImage.__tablename__)
-        self._cache: TableCache[Any] = TableCache(engine, tables, max_age=max_age, clock=clock)
+        self._cache: TableCache[Any] = TableCache(hooks, CATALOGUE, max_age=max_age, clock=clock)
 
     def clear(self) -> None:
         self._cache.clear()

@@ -1,21 +1,32 @@
-"""What the core tells people about orders; the Telegram bot layer implements it.
+"""What the shop tells people about orders: the outbox messages the core records, and the
+interface the bot layer implements to deliver them.
 
-Payments and background jobs call a notifier only after they changed an order themselves,
-so each change is announced once however many times a provider repeats its report.
+The order service records a message in the unit of work that changes the order (so a
+change is announced once, however many times a provider repeats its report, and a change
+rolled back is announced never); the outbox delivers it after the commit through an
+:class:`OrderNotifier`.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable
 from typing import Protocol
 
-from shopbot.models import Order, OrderStatus
+from sqlalchemy.ext.asyncio import AsyncSession
 
-logger = logging.getLogger(__name__)
+from shopbot.models import Order, OrderStatus, OutboxMessage
+from shopbot.services.outbox import Sender, Undeliverable
+
+# Outbox kinds and their payloads.
+ORDER_STATUS = "order_status"  # {order_id, previous, status, reason}: to the shopper
+ORDER_ATTENTION = "order_attention"  # {order_id, reason}: to the staff
+NEW_ORDER = "new_order"  # {order_id}: a paid or cash order, to the staff
+LOW_STOCK = "low_stock"  # {threshold, products: [{id, sku, name, stock}]}: to the staff
 
 
 class OrderNotifier(Protocol):
+    """Delivery of the order messages (the bot layer implements it). Methods raise
+    ``outbox.RetryLater`` or ``outbox.Undeliverable`` when a message did not get through."""
+
     async def order_status_changed(
         self, order: Order, previous: OrderStatus, *, reason: str | None = None
     ) -> None:
@@ -24,17 +35,33 @@ class OrderNotifier(Protocol):
     async def needs_attention(self, order: Order, reason: str) -> None:
         """Tell the shop owner an order needs a person (amount mismatch, paid without stock...)."""
 
-    async def new_paid_order(self, order: Order) -> None:
-        """Tell the admins a new order has been paid."""
+    async def new_order(self, order: Order) -> None:
+        """Tell the staff of a new order to act on (paid, or cash awaiting confirmation)."""
+
+    async def low_stock(self, threshold: int, products: list[dict]) -> None:
+        """Tell the staff these products are at or below the low-stock threshold."""
 
 
-async def notify_safely(call: Awaitable[None], what: str) -> None:
-    """Await a notification without letting its failure undo or repeat the work behind it.
+def order_sender(notifier: OrderNotifier) -> Sender:
+    """The outbox sender for the order messages, through ``notifier``."""
 
-    The order has already changed when this runs; a blocked chat or a Telegram outage must
-    not turn into an error that makes a provider redeliver (and nothing would be re-sent).
-    """
-    try:
-        await call
-    except Exception:
-        logger.exception("notification failed: %s", what)
+    async def send(session: AsyncSession, message: OutboxMessage) -> None:
+        payload = message.payload
+        if message.kind == LOW_STOCK:
+            await notifier.low_stock(payload["threshold"], payload["products"])
+            return
+        order = await session.get(Order, payload["order_id"], populate_existing=True)
+        if order is None:
+            raise Undeliverable(f"order {payload['order_id']} no longer exists")
+        if message.kind == ORDER_STATUS:
+            await notifier.order_status_changed(
+                order, OrderStatus(payload["previous"]), reason=payload.get("reason")
+            )
+        elif message.kind == ORDER_ATTENTION:
+            await notifier.needs_attention(order, payload["reason"])
+        elif message.kind == NEW_ORDER:
+            await notifier.new_order(order)
+        else:
+            raise Undeliverable(f"unknown message kind {message.kind!r}")
+
+    return send

@@ -1,8 +1,11 @@
 """Orders: placing them from a cart, and the one guarded state machine for their status.
 
 Every status change is a compare-and-set ``UPDATE ... WHERE status IN (allowed)`` plus an
-event-log row, in one transaction; stock moves with it (returned when an unpaid order is
-cancelled or expires, taken again when a late payment arrives).
+event-log row and the shopper's message in the outbox, in the caller's unit of work; stock
+moves with it (returned when an unpaid order is cancelled or expires, taken again when a
+late payment arrives). The order's row is locked first (``FOR UPDATE`` on PostgreSQL; on
+SQLite the unit holds the write lock), so the status a change is decided on is the status
+it changes.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.db import write_transaction
+from shopbot.db import changed, unit_of_work
 from shopbot.errors import (
     EmptyCart,
     IllegalTransition,
@@ -34,6 +37,9 @@ from shopbot.models import (
     Product,
     utcnow,
 )
+from shopbot.services import outbox
+from shopbot.services.catalogue import CATALOGUE
+from shopbot.services.notifications import NEW_ORDER, ORDER_ATTENTION, ORDER_STATUS
 
 S = OrderStatus
 
@@ -103,7 +109,7 @@ async def place_order(
     status = S.AWAITING_PAYMENT if online else S.AWAITING_CONFIRMATION
     now = utcnow()
     try:
-        async with write_transaction(session):
+        async with unit_of_work(session):
             rows = (
                 await session.execute(
                     select(CartLine.quantity, Product)
@@ -164,6 +170,9 @@ async def place_order(
                 ],
             )
             await session.execute(delete(CartLine).where(CartLine.user_id == user_id))
+            changed(session, CATALOGUE)
+            if not online:  # a cash order waits for the staff: tell them now
+                await outbox.record(session, NEW_ORDER, {"order_id": order_id})
             await _log(
                 session,
                 order_id,
@@ -199,20 +208,21 @@ async def transition(
     actor: str,
     details: dict[str, Any] | None = None,
     expect: OrderStatus | None = None,
+    notify: bool = True,
 ) -> Transition:
     """Move an order to ``target`` if the state machine allows it from its current status.
 
     ``expect`` narrows the allowed sources to one status (for callers that acted on what
-    they saw). Raises IllegalTransition, and for a late payment on an order whose stock was
-    released, OutOfStock when it cannot be taken again (nothing changes then).
+    they saw). Raises IllegalTransition (with the order's current status), and for a late
+    payment on an order whose stock was released, OutOfStock when it cannot be taken again
+    (nothing changes then). The shopper is told through the outbox (``notify``), and the
+    staff of a newly paid order.
     """
     sources = TRANSITIONS[target]
     if expect is not None:
         sources = sources & {expect}
-    async with write_transaction(session):
-        current = await session.scalar(select(Order.status).where(Order.id == order_id))
-        if current is None:
-            raise OrderNotFound(order_id)
+    async with unit_of_work(session):
+        current = await _locked_status(session, order_id)
         if current not in sources:
             raise IllegalTransition(order_id, current, target)
         now = utcnow()
@@ -222,9 +232,8 @@ async def transition(
         result = await session.execute(
             update(Order).where(Order.id == order_id, Order.status == current).values(**values)
         )
-        if result.rowcount != 1:
-            # Someone else moved it between our read and our write.
-            raise IllegalTransition(order_id, None, target)
+        if result.rowcount != 1:  # cannot happen under the row lock; never pass it as "done"
+            raise RuntimeError(f"order {order_id} changed under its lock")
         stock_taken = current not in HOLDS_STOCK | GOODS_GONE and target in HOLDS_STOCK
         stock_returned = current in HOLDS_STOCK and target not in HOLDS_STOCK | GOODS_GONE
         lines = (
@@ -244,26 +253,44 @@ async def transition(
                     .where(Product.id == product_id)
                     .values(stock=Product.stock + quantity)
                 )
+        if stock_taken or stock_returned:
+            changed(session, CATALOGUE)
         await _log(session, order_id, actor, "status", current, target, details)
+        if notify:
+            reason = (details or {}).get("reason")
+            await outbox.record(
+                session,
+                ORDER_STATUS,
+                {"order_id": order_id, "previous": current, "status": target, "reason": reason},
+            )
+        if target is S.PAID:
+            await outbox.record(session, NEW_ORDER, {"order_id": order_id})
     order = await get_order(session, order_id)
     return Transition(order, current, stock_returned=stock_returned, stock_taken=stock_taken)
 
 
 async def flag_for_attention(
     session: AsyncSession, order_id: int, reason: str, *, actor: str, details: dict | None = None
-) -> None:
-    """Mark an order for the owner's eyes (e.g. an amount mismatch) without changing status."""
-    async with write_transaction(session):
+) -> bool:
+    """Mark an order for the owner's eyes (e.g. an amount mismatch) without changing status,
+    and tell the staff. Once per distinct reason, ever: reports repeat, also after the owner
+    has dealt with the flag and cleared it. Returns whether this call flagged it."""
+    async with unit_of_work(session):
+        await _locked_status(session, order_id)  # two reporters at once flag it once
+        if await was_flagged(session, order_id, reason):
+            return False
         await session.execute(update(Order).where(Order.id == order_id).values(attention=reason))
         await _log(
             session, order_id, actor, "attention", None, None, {"reason": reason, **(details or {})}
         )
+        await outbox.record(session, ORDER_ATTENTION, {"order_id": order_id, "reason": reason})
+    return True
 
 
 async def clear_attention(session: AsyncSession, order_id: int, *, actor: str) -> str | None:
     """The owner has dealt with what the order was flagged for: clear the flag, logging the
     reason it had. Returns that reason; None if there was no flag (cleared already)."""
-    async with write_transaction(session):
+    async with unit_of_work(session):
         reason = await session.scalar(select(Order.attention).where(Order.id == order_id))
         if reason is None:
             return None
@@ -290,21 +317,19 @@ async def log_event(
     session: AsyncSession, order_id: int, kind: str, *, actor: str, details: dict | None = None
 ) -> None:
     """Record something that happened to an order that is not a status change."""
-    async with write_transaction(session):
+    async with unit_of_work(session):
         await _log(session, order_id, actor, kind, None, None, details)
 
 
 async def expire_due(session: AsyncSession, now: datetime | None = None) -> list[Transition]:
-    """Expire unpaid orders past their expiry, returning their stock. Safe to run anywhere:
-    an order paid in the meantime simply fails its compare-and-set and is skipped."""
+    """Expire unpaid orders past their expiry, returning their stock, each in a unit of its
+    own. Safe to run anywhere: an order paid in the meantime is skipped."""
     now = now or utcnow()
     due = (
         await session.scalars(
             select(Order.id).where(Order.status == S.AWAITING_PAYMENT, Order.expires_at <= now)
         )
     ).all()
-    if session.in_transaction():
-        await session.commit()
     expired = []
     for order_id in due:
         try:
@@ -368,6 +393,17 @@ async def held_units(session: AsyncSession, product_ids: list[int]) -> dict[int,
         .group_by(OrderLine.product_id)
     )
     return {product_id: int(total) for product_id, total in rows}
+
+
+async def _locked_status(session: AsyncSession, order_id: int) -> OrderStatus:
+    """The order's status, its row locked until the unit of work ends (PostgreSQL; SQLite's
+    unit already holds the database's write lock)."""
+    current = await session.scalar(
+        select(Order.status).where(Order.id == order_id).with_for_update()
+    )
+    if current is None:
+        raise OrderNotFound(order_id)
+    return current
 
 
 async def _take_stock(session: AsyncSession, product_id: int, quantity: int, name: str) -> None:

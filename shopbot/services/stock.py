@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.db import write_transaction
+from shopbot.db import changed, unit_of_work
 from shopbot.errors import ProductNotFound, StockWouldGoNegative
 from shopbot.models import Product, StockEvent, utcnow
+from shopbot.services.catalogue import CATALOGUE
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ async def set_stock(
     """
     if value < 0:
         raise ValueError("stock cannot be negative")
-    async with write_transaction(session):
+    async with unit_of_work(session):
         product = await lock_product(session, sku)
         old = product.stock
         values: dict[str, object] = {"stock": value}
@@ -43,6 +44,7 @@ async def set_stock(
             values["low_stock_alerted"] = False
         await session.execute(update(Product).where(Product.id == product.id).values(**values))
         await _record(session, product.id, actor, "set", old, value)
+        changed(session, CATALOGUE)
     return StockChange(product.id, product.sku, product.name, old, value)
 
 
@@ -64,7 +66,7 @@ async def adjust_stock(
             (Product.stock + delta > low_stock_threshold, False),
             else_=Product.low_stock_alerted,
         )
-    async with write_transaction(session):
+    async with unit_of_work(session):
         new = await session.scalar(
             update(Product)
             .where(Product.sku == sku, Product.stock + delta >= 0)
@@ -79,6 +81,7 @@ async def adjust_stock(
         if new is None:
             raise StockWouldGoNegative(sku, product.stock, delta)
         await _record(session, product.id, actor, "adjust", new - delta, new)
+        changed(session, CATALOGUE)
     return StockChange(product.id, product.sku, product.name, new - delta, new)
 
 
@@ -122,3 +125,46 @@ async def _record(
             delta=new - old,
         )
     )
+
+
+@dataclass(frozen=True)
+class LowStock:
+    id: int
+    sku: str
+    name: str
+    stock: int
+
+
+async def claim_low_stock(
+    session: AsyncSession, product_ids: list[int], threshold: int
+) -> list[LowStock]:
+    """The products among these that are at or below ``threshold`` and not yet alerted,
+    marked alerted: a conditional update, so two sales racing to the threshold claim the
+    alert once. A product back above the threshold (a cancelled order returned its stock)
+    is re-armed, since stock comes back by more paths than this service. Neither changes
+    what shoppers see, so the catalogue cache is kept."""
+    if not product_ids:
+        return []
+    async with unit_of_work(session):
+        await session.execute(
+            update(Product)
+            .where(
+                Product.id.in_(product_ids),
+                Product.stock > threshold,
+                Product.low_stock_alerted.is_(True),
+            )
+            .values(low_stock_alerted=False)
+        )
+        claimed = (
+            await session.execute(
+                update(Product)
+                .where(
+                    Product.id.in_(product_ids),
+                    Product.stock <= threshold,
+                    Product.low_stock_alerted.is_(False),
+                )
+                .values(low_stock_alerted=True)
+                .returning(Product.id, Product.sku, Product.name, Product.stock)
+            )
+        ).all()
+    return sorted((LowStock(*row) for row in claimed), key=lambda product: product.sku)

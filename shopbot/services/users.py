@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.cache import TableCache
-from shopbot.db import upsert, write_transaction
+from shopbot.db import CommitHooks, changed, unit_of_work, upsert
 from shopbot.models import User
+
+USERS = "users"  # the topic of change of the users table
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,12 @@ async def ensure_user(session: AsyncSession, profile: Profile) -> User:
         "language": profile.language,
         "is_blocked": False,
     }
-    async with write_transaction(session):
+    async with unit_of_work(session):
         statement = upsert(session, User).values(id=profile.id, **values)
         await session.execute(
             statement.on_conflict_do_update(index_elements=[User.id], set_=values)
         )
+        changed(session, USERS)
     user = await session.get(User, profile.id, populate_existing=True)
     assert user is not None
     return user
@@ -58,15 +61,13 @@ class UserDirectory:
     """Keeps user rows current without touching the database on every update.
 
     Remembers the profile last confirmed stored (and not blocked) for each user: an update
-    from such a user costs no statement. Any write to the users table in this process —
+    from such a user costs no statement. Any change to users committed in this process —
     a new user, a changed name, the blocked flag set after Telegram refused a message —
     makes everyone be checked once more.
     """
 
-    def __init__(self, engine: AsyncEngine, max_entries: int = 100_000) -> None:
-        self._stored: TableCache[Profile] = TableCache(
-            engine, [User.__tablename__], max_entries=max_entries
-        )
+    def __init__(self, hooks: CommitHooks, max_entries: int = 100_000) -> None:
+        self._stored: TableCache[Profile] = TableCache(hooks, USERS, max_entries=max_entries)
 
     async def ensure(self, session: AsyncSession, profile: Profile) -> None:
         async def store() -> Profile:
@@ -78,11 +79,13 @@ class UserDirectory:
 
 
 async def save_phone(session: AsyncSession, user_id: int, phone: str) -> None:
-    async with write_transaction(session):
+    async with unit_of_work(session):
         await session.execute(update(User).where(User.id == user_id).values(phone=phone))
+        changed(session, USERS)
 
 
 async def mark_blocked(session: AsyncSession, user_id: int) -> None:
     """The user blocked the bot: stop messaging them until they write again."""
-    async with write_transaction(session):
+    async with unit_of_work(session):
         await session.execute(update(User).where(User.id == user_id).values(is_blocked=True))
+        changed(session, USERS)

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shopbot.config import Settings
 from shopbot.payments.base import PaymentProvider
 from shopbot.payments.yookassa import YooKassaProvider
-from shopbot.services.notifications import OrderNotifier
 from shopbot.web.yookassa import WEBHOOK_PATH, YooKassaWebhook
 
 logger = logging.getLogger(__name__)
@@ -24,7 +23,6 @@ def create_web_app(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     provider: PaymentProvider,
-    notifier: OrderNotifier,
 ) -> web.Application:
     """The shop's web app; the bot layer may add routes of its own before starting it."""
     app = web.Application()
@@ -40,7 +38,7 @@ def create_web_app(
 
     app.router.add_get("/healthz", healthz)
     if isinstance(provider, YooKassaProvider):
-        webhook = YooKassaWebhook(settings, session_factory, provider, notifier)
+        webhook = YooKassaWebhook(settings, session_factory, provider)
         app.router.add_post(WEBHOOK_PATH, webhook.handle)
     return app
 

@@ -24,7 +24,6 @@ from shopbot.config import Settings
 from shopbot.payments.base import PaymentError
 from shopbot.payments.service import apply_report
 from shopbot.payments.yookassa import YooKassaProvider
-from shopbot.services.notifications import OrderNotifier
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +47,10 @@ class YooKassaWebhook:
         settings: Settings,
         session_factory: async_sessionmaker[AsyncSession],
         provider: YooKassaProvider,
-        notifier: OrderNotifier,
     ) -> None:
         self._settings = settings
         self._session_factory = session_factory
         self._provider = provider
-        self._notifier = notifier
 
     async def handle(self, request: web.Request) -> web.Response:
         client = client_address(request, self._settings.proxy_networks)
@@ -82,7 +79,6 @@ class YooKassaWebhook:
                     session,
                     report,
                     provider=self._provider,
-                    notifier=self._notifier,
                     actor="yookassa:webhook",
                 )
         except PaymentError as exc:  # YooKassa could not be asked (or refused a capture)

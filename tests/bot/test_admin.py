@@ -8,10 +8,17 @@ import time
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shopbot.bot.admin_alerts import alert_low_stock, alert_new_order
 from shopbot.bot.routers.admin.callbacks import AdminProductCb, ProductAction
-from shopbot.models import DeliveryMethod, Order, OrderStatus, Product, StockEvent
+from shopbot.models import (
+    DeliveryMethod,
+    Order,
+    OrderStatus,
+    OutboxMessage,
+    Product,
+    StockEvent,
+)
 from shopbot.services import cart, orders
 from shopbot.services.orders import Checkout
 from tests.bot.conftest import Catalogue, Shop, ShopFactory
@@ -46,8 +53,15 @@ async def downloaded(shop: Shop, message: dict) -> bytes:
     return buffer.getvalue()
 
 
-async def place_cash_order(shop: Shop, user_id: int, sku: str, quantity: int = 1) -> Order:
-    async with shop.session_factory() as session:
+async def place_cash_order(
+    shop: Shop,
+    user_id: int,
+    sku: str,
+    quantity: int = 1,
+    *,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+) -> Order:
+    async with (sessions or shop.session_factory)() as session:
         found = await session.scalar(select(Product).where(Product.sku == sku))
         assert found is not None
         await cart.set_quantity(session, user_id, found.id, quantity)
@@ -368,40 +382,49 @@ async def test_the_owner_marks_a_flagged_order_handled(
 async def test_alerts_for_new_orders_and_low_stock_once(
     admin_shop: Shop, catalogue: Catalogue
 ) -> None:
+    """Placed orders reach the staff through the outbox, with a low-stock alert the first
+    time a sale brings a product to the threshold (3), and again only after a restock."""
     owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
-    async with admin_shop.session_factory() as session:
-        await make_user(session, 101)
-    order = await place_cash_order(admin_shop, 101, "MUG-1", 1)
-    mug = await product(admin_shop, "MUG-1")
-    async with admin_shop.session_factory() as session:
-        await alert_new_order(admin_shop.bot, admin_shop.settings, session, order)
-    alert = owner.last
+    assert admin_shop.runtime is not None
+    shop_sessions = admin_shop.runtime.session_factory  # the one whose outbox delivers
+    async with shop_sessions() as session:
+        for user_id in (101, 102, 103):
+            await make_user(session, user_id)
+    sent = len(owner.messages)
+    await place_cash_order(admin_shop, 101, "MUG-1", 1, sessions=shop_sessions)
+    alert, low = owner.messages[sent:]
     assert "Новый заказ с оплатой при получении" in alert["text"]
     assert "Заказ №1001" in alert["text"] and "+79001234567" in alert["text"]
     assert buttons(alert) == ["→ подтверждён", "✖ Отменить", "⬅ Все заказы"]
+    assert "Кружка «Утро» (MUG-1): осталось 2" in low["text"]
     await owner.press("→ подтверждён", message=alert)
-    assert "подтверждён" in owner.last["text"]
+    async with shop_sessions() as session:
+        assert (await orders.get_order(session, 1)).status is OrderStatus.CONFIRMED
 
     sent = len(owner.messages)
-    async with admin_shop.session_factory() as session:
-        await alert_low_stock(admin_shop.bot, admin_shop.settings, session, [mug.id])
-        assert len(owner.messages) == sent + 1
-        assert "Кружка «Утро» (MUG-1): осталось 2" in owner.last["text"]
-        await alert_low_stock(admin_shop.bot, admin_shop.settings, session, [mug.id])
-        assert len(owner.messages) == sent + 1  # once, until restocked
+    await place_cash_order(admin_shop, 102, "MUG-1", 1, sessions=shop_sessions)
+    assert len(owner.messages) == sent + 1  # the order; the product was alerted already
     await owner.send_text("/stock MUG-1 10")
-    await owner.send_text("/stock MUG-1 -8")
+    await owner.send_text("/stock MUG-1 -7")
     sent = len(owner.messages)
-    async with admin_shop.session_factory() as session:
-        await alert_low_stock(admin_shop.bot, admin_shop.settings, session, [mug.id])
-    assert len(owner.messages) == sent + 1
+    await place_cash_order(admin_shop, 103, "MUG-1", 1, sessions=shop_sessions)
+    assert len(owner.messages) == sent + 2
+    assert "Кружка «Утро» (MUG-1): осталось 2" in owner.last["text"]
     await owner.press("MUG-1 — 2")
     assert "Артикул: MUG-1" in owner.last["text"]
 
-    # A chat that blocked the bot breaks nothing.
+    # A staff chat that blocked the bot breaks nothing: the order is placed, the alert
+    # is given up (not retried for ever).
     owner.block_bot()
-    async with admin_shop.session_factory() as session:
-        await alert_new_order(admin_shop.bot, admin_shop.settings, session, order)
+    async with shop_sessions() as session:
+        await make_user(session, 104)
+    order = await place_cash_order(admin_shop, 104, "TS-01", 1, sessions=shop_sessions)
+    assert order.status is OrderStatus.AWAITING_CONFIRMATION
+    async with shop_sessions() as session:
+        ends = (
+            await session.execute(select(OutboxMessage.sent_at, OutboxMessage.given_up_at))
+        ).all()
+    assert all(sent_at or given_up for sent_at, given_up in ends)
 
 
 async def test_stats_command(admin_shop: Shop, catalogue: Catalogue) -> None:

@@ -126,7 +126,7 @@ async def test_unpaid_order_expires_and_returns_stock(
         await session.commit()
     runtime = yk_shop.runtime
     assert runtime is not None
-    await expire_orders(yk_shop.session_factory, runtime.provider, runtime.notifier)
+    await expire_orders(runtime.session_factory, runtime.provider)
     await yk_shop.emulator.wait_handled()
     assert (await order_in_db(yk_shop)).status is OrderStatus.EXPIRED
     assert await stock_of(yk_shop, "MUG-1") == 3

@@ -15,11 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from yookassa import Configuration
 
 from shopbot.config import Settings
+from shopbot.db import commit_hooks
 from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.models import DeliveryMethod, Order, OrderEvent, OrderStatus, Product
 from shopbot.payments.yookassa import YooKassaProvider
 from shopbot.services import cart, orders
+from shopbot.services.notifications import order_sender
 from shopbot.services.orders import Checkout
+from shopbot.services.outbox import OutboxDelivery
 from shopbot.web import create_web_app, start_web
 from tests.factories import make_product, make_user
 
@@ -38,7 +41,8 @@ class RecordingNotifier:
         default_factory=list
     )
     attention: list[tuple[int, str]] = field(default_factory=list)
-    paid: list[int] = field(default_factory=list)
+    paid: list[int] = field(default_factory=list)  # new orders the staff were told of
+    low: list[list[str]] = field(default_factory=list)
     _told: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def order_status_changed(
@@ -49,8 +53,11 @@ class RecordingNotifier:
     async def needs_attention(self, order: Order, reason: str) -> None:
         await self._record(self.attention, (order.id, reason))
 
-    async def new_paid_order(self, order: Order) -> None:
+    async def new_order(self, order: Order) -> None:
         await self._record(self.paid, order.id)
+
+    async def low_stock(self, threshold: int, products: list[dict]) -> None:
+        await self._record(self.low, [product["sku"] for product in products])
 
     async def wait_until(self, condition: Callable[[], object]) -> None:
         """Wait (five seconds at most) until what was told satisfies ``condition``."""
@@ -96,6 +103,11 @@ class Shop:
     base_url: str
 
 
+def outbox_of(shop: Shop) -> OutboxDelivery:
+    """The outbox delivery the background jobs run, telling ``shop.notifier``."""
+    return OutboxDelivery(order_sender(shop.notifier))
+
+
 StartShop = Callable[..., Awaitable[Shop]]
 T = TypeVar("T")
 
@@ -112,8 +124,11 @@ async def sdk(shop: Shop, method: Callable[..., T], *args: Any) -> T:
 
 
 @pytest.fixture
-def notifier() -> RecordingNotifier:
-    return RecordingNotifier()
+def notifier(session_factory: async_sessionmaker[AsyncSession]) -> RecordingNotifier:
+    """What the outbox delivers after each unit of work commits, recorded."""
+    notifier = RecordingNotifier()
+    commit_hooks(session_factory).deliver = OutboxDelivery(order_sender(notifier)).deliver
+    return notifier
 
 
 @pytest.fixture
@@ -130,7 +145,7 @@ async def start_shop(
         settings = make_settings(yookassa_api_url=emulator.api_url, **overrides)
         provider = YooKassaProvider(settings, bot_username=BOT_USERNAME)
         cleanups.append(provider.close)
-        app = create_web_app(settings, session_factory, provider, notifier)
+        app = create_web_app(settings, session_factory, provider)
         runner = await start_web(app, "127.0.0.1", 0)
         cleanups.append(runner.cleanup)
         base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"

@@ -9,7 +9,7 @@ import aiohttp
 from shopbot.db import create_engine, create_session_factory
 from shopbot.payments.cash import CashProvider
 from shopbot.web import create_web_app, start_web
-from tests.payments.conftest import RecordingNotifier, Shop, make_settings
+from tests.payments.conftest import Shop, make_settings
 
 
 async def get(url: str) -> tuple[int, dict]:
@@ -27,7 +27,6 @@ async def test_healthz_with_the_database_down(tmp_path: Path) -> None:
         make_settings(payment_provider="cash"),
         create_session_factory(engine),
         CashProvider(),
-        RecordingNotifier(),
     )
     runner = await start_web(app, "127.0.0.1", 0)
     try:

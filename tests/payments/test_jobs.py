@@ -17,10 +17,10 @@ from shopbot.payments.reconciler import reconcile_pending
 from shopbot.payments.yookassa import YooKassaProvider
 from shopbot.payments.yookassa_api import ATTEMPTS
 from shopbot.services import orders
-from shopbot.services.notifications import OrderNotifier
 from tests.payments.conftest import (
     BOT_USERNAME,
     Shop,
+    outbox_of,
     place_order,
     status_events,
     status_of,
@@ -56,7 +56,7 @@ async def test_expiry_returns_stock_cancels_the_payment_and_tells_the_shopper(
     link = await shop.provider.start(session, order)
     await make_due(session, order)
 
-    expired = await expire_orders(shop.session_factory, shop.provider, shop.notifier)
+    expired = await expire_orders(shop.session_factory, shop.provider)
 
     assert [o.id for o in expired] == [order.id]
     assert await status_of(session, order.id) is S.EXPIRED
@@ -70,7 +70,7 @@ async def test_expiry_returns_stock_cancels_the_payment_and_tells_the_shopper(
     assert shop.emulator.notifications[-1]["event"] == "payment.canceled"
     assert shop.emulator.notifications[-1]["status"] == 200
 
-    assert await expire_orders(shop.session_factory, shop.provider, shop.notifier) == []
+    assert await expire_orders(shop.session_factory, shop.provider) == []
 
 
 async def test_paid_at_the_last_moment_is_not_lost_by_expiry(
@@ -83,7 +83,7 @@ async def test_paid_at_the_last_moment_is_not_lost_by_expiry(
     await shop.emulator.succeed(link.provider_payment_id, notify=False)
     await make_due(session, order)
 
-    await expire_orders(shop.session_factory, shop.provider, shop.notifier)
+    await expire_orders(shop.session_factory, shop.provider)
 
     assert await status_of(session, order.id) is S.PAID
     assert await stock_of(session, product.id) == 3
@@ -133,7 +133,7 @@ async def test_payment_after_expiry_without_stock_is_flagged_for_a_refund(
     # The money did arrive: the payment row says so, and the owner can send it back.
     assert await payment_status(session, order.id) is PaymentStatus.SUCCEEDED
 
-    result = await shop.provider.refund(session, flagged, "admin:1", notifier=shop.notifier)
+    result = await shop.provider.refund(session, flagged, "admin:1")
 
     assert result.status is RefundStatus.REFUNDED
     assert result.order.status is S.EXPIRED
@@ -148,7 +148,7 @@ async def test_lost_notification_is_caught_by_the_reconciler(
     link = await shop.provider.start(session, order)
     await shop.emulator.succeed(link.provider_payment_id, notify=False)
 
-    checked = await reconcile_pending(shop.session_factory, shop.provider, shop.notifier)
+    checked = await reconcile_pending(shop.session_factory, shop.provider)
 
     assert checked == 1
     assert await status_of(session, order.id) is S.PAID
@@ -158,7 +158,7 @@ async def test_lost_notification_is_caught_by_the_reconciler(
     assert next(e for e in events if e.to_status == S.PAID).actor == "yookassa:refresh"
     # Nothing is open any more: the next pass asks YooKassa nothing.
     requests_before = len(shop.emulator.requests)
-    assert await reconcile_pending(shop.session_factory, shop.provider, shop.notifier) == 0
+    assert await reconcile_pending(shop.session_factory, shop.provider) == 0
     assert len(shop.emulator.requests) == requests_before
 
 
@@ -170,7 +170,7 @@ async def refund_held_by_yookassa(
     link = await shop.provider.start(session, order)
     await shop.emulator.succeed(link.provider_payment_id)
     shop.emulator.hold_refunds = True
-    result = await shop.provider.refund(session, order, "admin:1", notifier=shop.notifier)
+    result = await shop.provider.refund(session, order, "admin:1")
     return order, product, result
 
 
@@ -182,11 +182,11 @@ async def test_a_pending_refund_whose_notification_is_lost_is_followed_up(
     assert result.refund_id is not None
 
     # Still pending at YooKassa: asked about, nothing changes.
-    assert await reconcile_pending(shop.session_factory, shop.provider, shop.notifier) == 1
+    assert await reconcile_pending(shop.session_factory, shop.provider) == 1
     assert await status_of(session, order.id) is S.PAID
 
     await shop.emulator.settle_refund(result.refund_id, notify=False)  # the webhook is lost
-    assert await reconcile_pending(shop.session_factory, shop.provider, shop.notifier) == 1
+    assert await reconcile_pending(shop.session_factory, shop.provider) == 1
 
     assert await status_of(session, order.id) is S.REFUNDED
     assert await stock_of(session, product.id) == 5
@@ -197,7 +197,7 @@ async def test_a_pending_refund_whose_notification_is_lost_is_followed_up(
     ]
     # Settled: the next pass asks YooKassa nothing.
     requests_before = len(shop.emulator.requests)
-    assert await reconcile_pending(shop.session_factory, shop.provider, shop.notifier) == 0
+    assert await reconcile_pending(shop.session_factory, shop.provider) == 0
     assert len(shop.emulator.requests) == requests_before
 
 
@@ -208,8 +208,8 @@ async def test_a_refund_yookassa_cancels_flags_the_order_once(
     assert result.refund_id is not None
 
     await shop.emulator.settle_refund(result.refund_id, succeed=False)  # no notification
-    await reconcile_pending(shop.session_factory, shop.provider, shop.notifier)
-    await reconcile_pending(shop.session_factory, shop.provider, shop.notifier)
+    await reconcile_pending(shop.session_factory, shop.provider)
+    await reconcile_pending(shop.session_factory, shop.provider)
 
     await session.commit()  # a fresh snapshot
     flagged = await orders.get_order(session, order.id)
@@ -222,7 +222,7 @@ async def test_a_refund_yookassa_cancels_flags_the_order_once(
     assert shop.notifier.attention == [(order.id, reason)]
     # The money is still there to refund: the owner can try again.
     shop.emulator.hold_refunds = False
-    again = await shop.provider.refund(session, order, "admin:1", notifier=shop.notifier)
+    again = await shop.provider.refund(session, order, "admin:1")
     assert again.status is RefundStatus.REFUNDED and again.order.status is S.REFUNDED
 
 
@@ -233,7 +233,7 @@ async def test_reconciler_cancels_payments_left_open_by_a_failed_expiry(
     link = await shop.provider.start(session, order)
     await expire_without_cancelling(session)
 
-    await reconcile_pending(shop.session_factory, shop.provider, shop.notifier)
+    await reconcile_pending(shop.session_factory, shop.provider)
 
     assert shop.emulator.payments[link.provider_payment_id]["status"] == "canceled"
     assert await payment_status(session, order.id) is PaymentStatus.CANCELED
@@ -245,19 +245,17 @@ async def test_reconciler_stops_when_yookassa_is_down(shop: Shop, session: Async
     await shop.provider.start(session, order)
     shop.emulator.fail_next("/payments/", status=500, times=ATTEMPTS)
 
-    assert await reconcile_pending(shop.session_factory, shop.provider, shop.notifier) == 0
+    assert await reconcile_pending(shop.session_factory, shop.provider) == 0
     assert await status_of(session, order.id) is S.AWAITING_PAYMENT
 
 
 async def test_refresh_is_the_check_payment_button(shop: Shop, session: AsyncSession) -> None:
     order, _ = await place_order(session)
     link = await shop.provider.start(session, order)
-    assert (await shop.provider.refresh(session, order, notifier=shop.notifier)).status is (
-        S.AWAITING_PAYMENT
-    )
+    assert (await shop.provider.refresh(session, order)).status is (S.AWAITING_PAYMENT)
     await shop.emulator.succeed(link.provider_payment_id, notify=False)
 
-    refreshed = await shop.provider.refresh(session, order, notifier=shop.notifier)
+    refreshed = await shop.provider.refresh(session, order)
 
     assert refreshed.status is S.PAID
     assert shop.notifier.paid == [order.id]
@@ -268,13 +266,11 @@ class FlakyProvider(YooKassaProvider):
 
     failed = False
 
-    async def refresh(
-        self, session: AsyncSession, order: Order, *, notifier: OrderNotifier
-    ) -> Order:
+    async def refresh(self, session: AsyncSession, order: Order) -> Order:
         if not self.failed:
             self.failed = True
             raise RuntimeError("unexpected")
-        return await super().refresh(session, order, notifier=notifier)
+        return await super().refresh(session, order)
 
 
 async def test_background_jobs_survive_a_failing_pass(
@@ -284,7 +280,7 @@ async def test_background_jobs_survive_a_failing_pass(
     link = await shop.provider.start(session, paid_order)
     await shop.emulator.succeed(link.provider_payment_id, notify=False)
     provider = FlakyProvider(shop.settings, bot_username=BOT_USERNAME)
-    jobs = BackgroundJobs(shop.settings, shop.session_factory, provider, shop.notifier)
+    jobs = BackgroundJobs(shop.settings, shop.session_factory, provider, outbox_of(shop))
 
     with caplog.at_level(logging.ERROR, logger="shopbot.payments.jobs"):
         jobs.start()
@@ -305,7 +301,7 @@ async def test_background_jobs_expire_orders_and_stop_cleanly(
     order, product = await place_order(session, stock=5, quantity=2)
     await shop.provider.start(session, order)
     await make_due(session, order)
-    jobs = BackgroundJobs(shop.settings, shop.session_factory, shop.provider, shop.notifier)
+    jobs = BackgroundJobs(shop.settings, shop.session_factory, shop.provider, outbox_of(shop))
 
     jobs.start()
     with pytest.raises(RuntimeError):

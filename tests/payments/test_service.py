@@ -13,10 +13,9 @@ from tests.payments.conftest import RecordingNotifier, place_order, status_of
 S = OrderStatus
 
 
-async def report(session: AsyncSession, notifier: RecordingNotifier, **overrides: object):
+async def report(session: AsyncSession, **overrides: object):
     values: dict = {
         "provider": TelegramProvider(),
-        "notifier": notifier,
         "provider_payment_id": "charge-1",
         "status": PaymentStatus.SUCCEEDED,
         "currency": "RUB",
@@ -42,13 +41,14 @@ async def with_payment(session: AsyncSession):
     return order
 
 
-async def test_a_matching_report_pays_once(session: AsyncSession) -> None:
-    notifier = RecordingNotifier()
+async def test_a_matching_report_pays_once(
+    session: AsyncSession, notifier: RecordingNotifier
+) -> None:
     order = await with_payment(session)
     matching = {"amount_kopecks": order.total, "metadata_order_id": str(order.id)}
 
-    first = await report(session, notifier, **matching)
-    again = await report(session, notifier, **matching)
+    first = await report(session, **matching)
+    again = await report(session, **matching)
 
     assert (first.result, first.previous, first.order.status) == (
         Result.APPLIED,
@@ -59,13 +59,12 @@ async def test_a_matching_report_pays_once(session: AsyncSession) -> None:
     assert notifier.paid == [order.id]
 
 
-async def test_metadata_of_another_order_is_flagged(session: AsyncSession) -> None:
-    notifier = RecordingNotifier()
+async def test_metadata_of_another_order_is_flagged(
+    session: AsyncSession, notifier: RecordingNotifier
+) -> None:
     order = await with_payment(session)
 
-    outcome = await report(
-        session, notifier, amount_kopecks=order.total, metadata_order_id=str(order.id + 1)
-    )
+    outcome = await report(session, amount_kopecks=order.total, metadata_order_id=str(order.id + 1))
 
     assert outcome.result is Result.FLAGGED
     assert await status_of(session, order.id) is S.AWAITING_PAYMENT
@@ -73,12 +72,10 @@ async def test_metadata_of_another_order_is_flagged(session: AsyncSession) -> No
 
 
 async def test_another_currency_is_flagged(session: AsyncSession) -> None:
-    notifier = RecordingNotifier()
     order = await with_payment(session)
 
     outcome = await report(
         session,
-        notifier,
         amount_kopecks=order.total,
         currency="USD",
         metadata_order_id=str(order.id),
@@ -89,13 +86,13 @@ async def test_another_currency_is_flagged(session: AsyncSession) -> None:
     assert await status_of(session, order.id) is S.AWAITING_PAYMENT
 
 
-async def test_unknown_payments_are_ignored(session: AsyncSession) -> None:
-    notifier = RecordingNotifier()
+async def test_unknown_payments_are_ignored(
+    session: AsyncSession, notifier: RecordingNotifier
+) -> None:
     order = await with_payment(session)
 
     pending = await report(
         session,
-        notifier,
         provider_payment_id="someone-else",
         status=PaymentStatus.PENDING,
         amount_kopecks=order.total,
@@ -103,7 +100,6 @@ async def test_unknown_payments_are_ignored(session: AsyncSession) -> None:
     )
     no_order = await report(
         session,
-        notifier,
         provider_payment_id="someone-else",
         amount_kopecks=order.total,
         metadata_order_id=None,
@@ -117,7 +113,6 @@ async def test_unknown_payments_are_ignored(session: AsyncSession) -> None:
 async def test_cancellation_of_an_older_attempt_leaves_the_order_alone(
     session: AsyncSession,
 ) -> None:
-    notifier = RecordingNotifier()
     order = await with_payment(session)
     await session.execute(
         insert(Payment).values(
@@ -133,7 +128,6 @@ async def test_cancellation_of_an_older_attempt_leaves_the_order_alone(
 
     outcome = await report(
         session,
-        notifier,
         status=PaymentStatus.CANCELED,
         amount_kopecks=order.total,
         metadata_order_id=str(order.id),

@@ -58,8 +58,9 @@ async def test_pre_checkout_refusals(session: AsyncSession) -> None:
     assert "нельзя оплатить" in refusal  # the text Telegram shows
 
 
-async def test_successful_payment_is_recorded_once(session: AsyncSession) -> None:
-    notifier = RecordingNotifier()
+async def test_successful_payment_is_recorded_once(
+    session: AsyncSession, notifier: RecordingNotifier
+) -> None:
     order, product = await place_order(session, provider="telegram", stock=5, quantity=2)
 
     for _ in range(3):
@@ -70,7 +71,6 @@ async def test_successful_payment_is_recorded_once(session: AsyncSession) -> Non
             "provider-charge-1",
             order.total,
             currency="RUB",
-            notifier=notifier,
         )
 
     assert paid.status is S.PAID
@@ -88,7 +88,6 @@ async def test_successful_payment_is_recorded_once(session: AsyncSession) -> Non
 
 
 async def test_successful_payment_after_expiry_takes_stock_again(session: AsyncSession) -> None:
-    notifier = RecordingNotifier()
     order, product = await place_order(session, provider="telegram", stock=5, quantity=2)
     await orders.expire_due(session, now=utcnow() + timedelta(days=1))
     assert await stock_of(session, product.id) == 5
@@ -100,19 +99,19 @@ async def test_successful_payment_after_expiry_takes_stock_again(session: AsyncS
         "p-2",
         order.total,
         currency="RUB",
-        notifier=notifier,
     )
 
     assert paid.status is S.PAID
     assert await stock_of(session, product.id) == 3
 
 
-async def test_successful_payment_of_another_amount_is_flagged(session: AsyncSession) -> None:
-    notifier = RecordingNotifier()
+async def test_successful_payment_of_another_amount_is_flagged(
+    session: AsyncSession, notifier: RecordingNotifier
+) -> None:
     order, _ = await place_order(session, provider="telegram")
 
     flagged = await record_successful_payment(
-        session, invoice_payload(order), "tg-3", "p-3", 100, currency="RUB", notifier=notifier
+        session, invoice_payload(order), "tg-3", "p-3", 100, currency="RUB"
     )
 
     assert flagged.status is S.AWAITING_PAYMENT
@@ -122,7 +121,6 @@ async def test_successful_payment_of_another_amount_is_flagged(session: AsyncSes
 
 
 async def test_telegram_and_cash_refunds_are_made_by_hand(session: AsyncSession) -> None:
-    notifier = RecordingNotifier()
     order, _ = await place_order(session, provider="telegram")
     await record_successful_payment(
         session,
@@ -131,28 +129,26 @@ async def test_telegram_and_cash_refunds_are_made_by_hand(session: AsyncSession)
         "p-4",
         order.total,
         currency="RUB",
-        notifier=notifier,
     )
 
-    result = await TelegramProvider().refund(session, order, "admin:1", notifier=notifier)
+    result = await TelegramProvider().refund(session, order, "admin:1")
 
     assert result.status is RefundStatus.MANUAL
     assert result.order.status is S.PAID  # the owner marks it refunded once the money is back
     assert (await orders.events_of(session, order.id))[-1].kind == "refund_manual"
 
 
-async def test_cash_orders_wait_for_the_shop(session: AsyncSession) -> None:
-    notifier = RecordingNotifier()
+async def test_cash_orders_wait_for_the_shop(
+    session: AsyncSession, notifier: RecordingNotifier
+) -> None:
     provider = CashProvider()
     order, _ = await place_order(session, provider="cash")
 
     assert order.status is S.AWAITING_CONFIRMATION
     assert await provider.start(session, order) is None
-    assert (await provider.refresh(session, order, notifier=notifier)).status is (
-        S.AWAITING_CONFIRMATION
-    )
-    await provider.cancel(session, order, notifier=notifier)
-    result = await provider.refund(session, order, "admin:1", notifier=notifier)
+    assert (await provider.refresh(session, order)).status is (S.AWAITING_CONFIRMATION)
+    await provider.cancel(session, order)
+    result = await provider.refund(session, order, "admin:1")
 
     assert result.status is RefundStatus.MANUAL
     assert await status_of(session, order.id) is S.AWAITING_CONFIRMATION

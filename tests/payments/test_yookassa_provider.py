@@ -185,7 +185,7 @@ async def test_refund_through_yookassa(shop: Shop, session: AsyncSession) -> Non
     await shop.emulator.succeed(link.provider_payment_id)
     assert await status_of(session, order.id) is S.PAID
 
-    result = await shop.provider.refund(session, order, "admin:1", notifier=shop.notifier)
+    result = await shop.provider.refund(session, order, "admin:1")
 
     assert result.status is RefundStatus.REFUNDED
     assert result.order.status is S.REFUNDED
@@ -197,7 +197,7 @@ async def test_refund_through_yookassa(shop: Shop, session: AsyncSession) -> Non
     assert refunded == [(order.id, S.PAID, S.REFUNDED, None)]
     # Nothing is left to refund: YooKassa is not asked again.
     with pytest.raises(PaymentError, match="no YooKassa payment to refund"):
-        await shop.provider.refund(session, order, "admin:1", notifier=shop.notifier)
+        await shop.provider.refund(session, order, "admin:1")
     assert len(shop.emulator.refunds) == 1
 
 
@@ -209,7 +209,7 @@ async def test_refund_with_receipts_sends_a_refund_receipt(
     link = await shop.provider.start(session, order)
     await shop.emulator.succeed(link.provider_payment_id)
 
-    result = await shop.provider.refund(session, order, "admin:1", notifier=shop.notifier)
+    result = await shop.provider.refund(session, order, "admin:1")
 
     assert result.status is RefundStatus.REFUNDED
     assert shop.emulator.refunds[result.refund_id]["receipt"]["customer"]["phone"] == "79001234567"

@@ -30,7 +30,7 @@ from shopbot.bot.keyboards import (
 from shopbot.bot.routers.cart import render_cart
 from shopbot.bot.routers.filters import Magic, plain_text
 from shopbot.bot.routers.payments import offer_payment
-from shopbot.bot.texts import adjustments_text, checkout_summary, order_card
+from shopbot.bot.texts import adjustments_text, checkout_summary, order_card, ran_out
 from shopbot.bot.ui import show
 from shopbot.config import Settings
 from shopbot.errors import EmptyCart, OutOfStock, ProductUnavailable
@@ -38,7 +38,6 @@ from shopbot.models import DeliveryMethod
 from shopbot.payments.base import PaymentProvider
 from shopbot.phones import normalise_phone
 from shopbot.services import cart, orders
-from shopbot.services.notifications import OrderNotifier
 from shopbot.services.orders import Checkout
 from shopbot.services.users import save_phone
 
@@ -212,7 +211,6 @@ async def confirm(
     settings: Settings,
     bot: Bot,
     payment_provider: PaymentProvider,
-    notifier: OrderNotifier,
 ) -> None:
     data = await state.get_data()
     details = Checkout(
@@ -232,7 +230,7 @@ async def confirm(
             payment_timeout=timedelta(minutes=settings.order_payment_timeout),
         )
     except (OutOfStock, ProductUnavailable) as exc:
-        await query.answer(_("Sorry, {name} just ran out.").format(name=exc.name), show_alert=True)
+        await query.answer(ran_out(exc.name), show_alert=True)
         await state.set_state(None)
         await render_cart(query, session, query.from_user.id)
         return
@@ -249,7 +247,6 @@ async def confirm(
         session,
         order,
         provider=payment_provider,
-        notifier=notifier,
         settings=settings,
     )
 

@@ -32,7 +32,6 @@ from shopbot.payments.telegram import (
     record_successful_payment,
     validate_pre_checkout,
 )
-from shopbot.services.notifications import OrderNotifier, notify_safely
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +61,11 @@ async def offer_payment(
     order: Order,
     *,
     provider: PaymentProvider,
-    notifier: OrderNotifier,
     settings: Settings,
 ) -> None:
     """After an order is placed (or when the shopper asks to pay again)."""
     if order.status is OrderStatus.AWAITING_CONFIRMATION:
-        await bot.send_message(chat_id, order_placed(order))
-        await notify_safely(notifier.new_paid_order(order), f"new cash order {order.id}")
+        await bot.send_message(chat_id, order_placed(order))  # the staff hear via the outbox
         return
     if settings.payment_provider == "telegram":
         await _send_invoice(bot, chat_id, order, settings)
@@ -129,7 +126,6 @@ async def pay_again(
     session: AsyncSession,
     bot: Bot,
     payment_provider: PaymentProvider,
-    notifier: OrderNotifier,
     settings: Settings,
 ) -> None:
     order = await presser_order(query, session, callback_data.order_id)
@@ -145,7 +141,6 @@ async def pay_again(
         session,
         order,
         provider=payment_provider,
-        notifier=notifier,
         settings=settings,
     )
 
@@ -155,13 +150,12 @@ async def check_payment(
     callback_data: PayCb,
     session: AsyncSession,
     payment_provider: PaymentProvider,
-    notifier: OrderNotifier,
 ) -> None:
     order = await presser_order(query, session, callback_data.order_id)
     if order is None:
         return
     try:
-        order = await payment_provider.refresh(session, order, notifier=notifier)
+        order = await payment_provider.refresh(session, order)
     except (ProviderUnavailable, PaymentError):
         await query.answer(
             _("The payment service is not answering. Please try again in a minute."),
@@ -201,9 +195,7 @@ async def pre_checkout(query: PreCheckoutQuery, session: AsyncSession) -> None:
         await query.answer(ok=False, error_message=_refusal_text(refusal))
 
 
-async def successful_payment(
-    message: Message, session: AsyncSession, notifier: OrderNotifier
-) -> None:
+async def successful_payment(message: Message, session: AsyncSession) -> None:
     payment = message.successful_payment
     assert payment is not None
     await record_successful_payment(
@@ -213,7 +205,6 @@ async def successful_payment(
         payment.provider_payment_charge_id,
         payment.total_amount,
         currency=payment.currency,
-        notifier=notifier,
     )
 
 

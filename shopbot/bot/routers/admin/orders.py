@@ -35,7 +35,6 @@ from shopbot.models import Order, OrderStatus, User
 from shopbot.money import format_price
 from shopbot.payments.base import PaymentError, PaymentProvider, RefundStatus
 from shopbot.services import admin, orders
-from shopbot.services.notifications import OrderNotifier, notify_safely
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +116,6 @@ async def move_order(
     callback_data: AdminOrderCb,
     session: AsyncSession,
     payment_provider: PaymentProvider,
-    notifier: OrderNotifier,
 ) -> None:
     target = status_of(callback_data.target)
     expect = status_of(callback_data.expect)
@@ -142,14 +140,10 @@ async def move_order(
     who = actor(query.from_user.id)
     try:
         if refund:
-            order, note = await _cancel_paid(session, order, who, payment_provider, notifier)
+            order, note = await _cancel_paid(session, order, who, payment_provider)
         else:
             change = await orders.transition(session, order.id, target, actor=who, expect=expect)
             order = change.order
-            await notify_safely(
-                notifier.order_status_changed(order, change.previous),
-                f"order {order.id} moved by {who}",
-            )
             note = moved(order)
     except IllegalTransition:
         order = await orders.get_order(session, order.id)
@@ -171,12 +165,11 @@ async def _cancel_paid(
     order: Order,
     who: str,
     provider: PaymentProvider,
-    notifier: OrderNotifier,
 ) -> tuple[Order, str]:
     """A paid order is cancelled by refunding it: through the provider that took the money
     when it can; otherwise the order is cancelled and the owner told to refund by hand."""
     if order.payment_provider == provider.name:
-        result = await provider.refund(session, order, who, notifier=notifier)
+        result = await provider.refund(session, order, who)
         if result.status is RefundStatus.REFUNDED:
             return result.order, moved(result.order)
         if result.status is RefundStatus.PENDING:
@@ -184,10 +177,6 @@ async def _cancel_paid(
                 "Refund requested; the order becomes refunded when the payment service confirms it."
             )
     change = await orders.transition(session, order.id, S.CANCELLED, actor=who, expect=S.PAID)
-    await notify_safely(
-        notifier.order_status_changed(change.order, change.previous),
-        f"order {order.id} cancelled by {who}",
-    )
     return change.order, moved(change.order) + " " + _(
         "The money must be returned to the shopper by hand."
     )

@@ -9,7 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n import ngettext
 
-from shopbot.bot.render import TEXT_LIMIT, cut, h
+from shopbot.bot.render import TEXT_LIMIT, Line, Part, Typed, compose, fill, h
 from shopbot.bot.texts import delivery_label, product_card, status_label
 from shopbot.importer import ImportProblem, ImportReport
 from shopbot.models import Order, OrderEvent, OrderStatus, Product, User
@@ -19,6 +19,8 @@ from shopbot.services.stats import MOSCOW, Figures
 
 # More errors than this go to the owner as a .txt file instead of a message.
 ERRORS_IN_MESSAGE = 20
+# The admin order card leaves this much of a message for a new-order alert's headline.
+ALERT_HEADLINE_ROOM = 128
 
 
 def when(moment: datetime) -> str:
@@ -66,7 +68,7 @@ def stock_line(product: Product, held: int) -> str:
     return line
 
 
-def history_line(entry: HistoryEntry) -> str:
+def history_line(entry: HistoryEntry) -> list[Part]:
     old, new = entry.old, entry.new
     if entry.kind == "price" and old is not None and new is not None:
         change = _("price {old} → {new}").format(
@@ -80,22 +82,22 @@ def history_line(entry: HistoryEntry) -> str:
         change = _("import: stock {old} → {new}").format(old=old or 0, new=new)
     else:
         change = _("stock {old} → {new}").format(old=old, new=new)
-    return f"• {when(entry.at)} {h(entry.actor)}: {change}"
+    return [f"• {when(entry.at)} ", Typed(entry.actor), f": {change}"]
 
 
 def product_admin_card(product: Product, held: int, history: list[HistoryEntry]) -> str:
     """The card shoppers see (its caption-sized form), then what only the owner sees."""
-    lines = [
+    lines: list[Line] = [
         product_card(product, photo=True),
         "",
         "———",
-        _("SKU: <code>{sku}</code>").format(sku=h(product.sku)),
+        fill(_("SKU: <code>{sku}</code>"), sku=Typed(product.sku)),
         stock_line(product, held),
         _("Visible to shoppers") if product.active else _("🙈 Hidden from shoppers"),
     ]
     if history:
         lines += ["", _("<b>Recent changes</b>")] + [history_line(entry) for entry in history]
-    return "\n".join(lines)
+    return compose(TEXT_LIMIT, lines)
 
 
 def low_stock_title(threshold: int, total: int) -> str:
@@ -107,12 +109,11 @@ def low_stock_title(threshold: int, total: int) -> str:
 
 
 def stock_changed(name: str, sku: str, old: int, new: int, held: int) -> str:
-    text = _("{name} ({sku}): stock {old} → <b>{new}</b>").format(
-        name=h(name), sku=h(sku), old=old, new=new
-    )
+    template = _("{name} ({sku}): stock {old} → <b>{new}</b>")
+    lines: list[Line] = [fill(template, name=Typed(name), sku=Typed(sku), old=old, new=new)]
     if held:
-        text += "\n" + _("Held by unpaid orders: {held}").format(held=held)
-    return text
+        lines.append(_("Held by unpaid orders: {held}").format(held=held))
+    return compose(TEXT_LIMIT, lines)
 
 
 # What the order history calls each kind of event (``OrderEvent.kind``); the provider's own
@@ -140,7 +141,9 @@ def event_label(event: OrderEvent) -> str:
 
 
 def order_admin_card(order: Order, shopper: User | None, events: list[OrderEvent]) -> str:
-    lines = [
+    """Everything about an order for the staff; the number, status, contact and total always
+    stay (only typed text is cut), with room left for an alert's headline above it."""
+    lines: list[Line] = [
         _("📦 <b>Order №{number}</b> — {status}").format(
             number=order.number, status=status_label(order.status)
         ),
@@ -149,27 +152,36 @@ def order_admin_card(order: Order, shopper: User | None, events: list[OrderEvent
         ),
     ]
     if order.attention:
-        lines.append(_("⚠ Needs attention: {reason}").format(reason=h(cut(order.attention, 300))))
-    who = h(shopper.first_name) if shopper else ""
+        reason = Typed(order.attention, 300)
+        lines.append(fill(_("⚠ Needs attention: {reason}"), reason=reason))
+    who: list[Part] = [Typed(shopper.first_name)] if shopper else []
     if shopper and shopper.username:
-        who += f" @{h(shopper.username)}"
+        who += [" @", Typed(shopper.username)]
     lines += [
-        _("Shopper: {who} (id {id})").format(who=who, id=order.user_id),
-        _("Contact: {name}, {phone}").format(
-            name=h(order.contact_name), phone=h(order.contact_phone)
+        fill(_("Shopper: {who} (id {id})"), who=who, id=order.user_id),
+        fill(
+            _("Contact: {name}, {phone}"),
+            name=Typed(order.contact_name),
+            phone=Typed(order.contact_phone),
         ),
         _("Delivery: {method}").format(method=delivery_label(order.delivery_method)),
     ]
     if order.delivery_address:
-        lines.append(_("Address: {address}").format(address=h(cut(order.delivery_address, 500))))
+        address = Typed(order.delivery_address, 500)
+        lines.append(fill(_("Address: {address}"), address=address))
     if order.comment:
-        lines.append(_("Comment: {comment}").format(comment=h(cut(order.comment, 500))))
-    lines.append(_("Payment: {provider}").format(provider=h(order.payment_provider)))
+        lines.append(fill(_("Comment: {comment}"), comment=Typed(order.comment, 500)))
+    lines.append(fill(_("Payment: {provider}"), provider=Typed(order.payment_provider)))
     lines.append("")
     for line in order.lines[:30]:
         lines.append(
-            f"• {h(cut(line.name, 80))} ({h(line.sku)}) × {line.quantity} = "
-            f"{format_price(line.line_total)}"
+            [
+                "• ",
+                Typed(line.name, 80),
+                " (",
+                Typed(line.sku),
+                f") × {line.quantity} = {format_price(line.line_total)}",
+            ]
         )
     if len(order.lines) > 30:
         lines.append(_("… and {n} more lines").format(n=len(order.lines) - 30))
@@ -183,8 +195,8 @@ def order_admin_card(order: Order, shopper: User | None, events: list[OrderEvent
                     change = f"{status_label(OrderStatus(event.from_status))} → {change}"
             else:
                 change = event_label(event)
-            lines.append(f"• {when(event.at)} {h(event.actor)}: {change}")
-    return "\n".join(lines)[:TEXT_LIMIT]
+            lines.append([f"• {when(event.at)} ", Typed(event.actor), f": {change}"])
+    return compose(TEXT_LIMIT - ALERT_HEADLINE_ROOM, lines)
 
 
 def orders_title(status: OrderStatus | None, total: int) -> str:
@@ -221,7 +233,7 @@ def import_summary(report: ImportReport) -> str:
         head = _("🔎 <b>Checked {rows} rows.</b> The import would:").format(rows=report.rows)
     else:
         head = _("✅ <b>Import done ({rows} rows):</b>").format(rows=report.rows)
-    lines = [
+    lines: list[Line] = [
         head,
         _("• create {n}").format(n=report.created),
         _("• update {n}").format(n=report.updated),
@@ -231,8 +243,8 @@ def import_summary(report: ImportReport) -> str:
         lines.append(_("• pictures {n}").format(n=report.images_processed))
     if report.warnings:
         lines += ["", _("Warnings:")]
-        lines += [f"• {h(cut(problem_line(w), 300))}" for w in report.warnings[:5]]
-    return "\n".join(lines)
+        lines += [["• ", Typed(problem_line(w), 300)] for w in report.warnings[:5]]
+    return compose(TEXT_LIMIT, lines)
 
 
 def import_errors(report: ImportReport) -> str:
@@ -245,15 +257,15 @@ def import_errors(report: ImportReport) -> str:
     ).format(n=count)
     if count > ERRORS_IN_MESSAGE:
         return head + "\n" + _("The full list is in the attached file.")
-    body = "\n".join(f"• {h(cut(problem_line(problem), 180))}" for problem in report.errors)
-    return f"{head}\n\n{body}"[:TEXT_LIMIT]
+    body: list[Line] = [["• ", Typed(problem_line(problem), 180)] for problem in report.errors]
+    return compose(TEXT_LIMIT, [head, "", *body])
 
 
 def stats_text(periods: list[Figures]) -> str:
     titles = {1: _("Today"), 7: _("7 days"), 30: _("30 days")}
-    blocks = [_("📊 <b>Sales</b>")]
+    blocks: list[Line] = [_("📊 <b>Sales</b>")]
     for figures in periods:
-        block = [
+        block: list[Line] = [
             "",
             f"<b>{titles.get(figures.days, str(figures.days))}</b>",
             _("Orders: {orders}, paid: {paid}").format(orders=figures.orders, paid=figures.paid),
@@ -266,9 +278,12 @@ def stats_text(periods: list[Figures]) -> str:
         ]
         for number, top in enumerate(figures.top, 1):
             block.append(
-                f"{number}. {h(cut(top.name, 60))} — {units(top.quantity)}, "
-                f"{format_price(top.revenue)}"
+                [
+                    f"{number}. ",
+                    Typed(top.name, 60),
+                    f" — {units(top.quantity)}, {format_price(top.revenue)}",
+                ]
             )
         blocks += block
     blocks += ["", _("Carts started: open carts begun in the period plus placed orders.")]
-    return "\n".join(blocks)[:TEXT_LIMIT]
+    return compose(TEXT_LIMIT, blocks)

@@ -1,0 +1,244 @@
+"""A use case is one unit of work: a crash injected before any of its writes leaves the
+database exactly as it was, and the messages to people are recorded with the change (a
+rolled-back change tells nobody)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shopbot.db import commit_hooks, unit_of_work
+from shopbot.models import DeliveryMethod, OrderStatus, OutboxMessage, Payment, PaymentStatus
+from shopbot.payments.service import apply_payment_state
+from shopbot.payments.telegram import TelegramProvider
+from shopbot.services import cart, orders
+from shopbot.services.notifications import order_sender
+from shopbot.services.orders import Checkout
+from shopbot.services.outbox import OutboxDelivery
+from tests.factories import make_product, make_user
+from tests.payments.conftest import RecordingNotifier
+
+S = OrderStatus
+CHECKOUT = Checkout("Анна", "+79001234567", DeliveryMethod.PICKUP)
+TABLES = ("shop_order", "order_line", "order_event", "payment", "product", "cart_line", "outbox")
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+class InjectedCrash(Exception):
+    pass
+
+
+@asynccontextmanager
+async def crash_at_write(engine: AsyncEngine, number: int) -> AsyncIterator[list[int]]:
+    """Raise InjectedCrash instead of running the ``number``-th write statement; yields a
+    one-item list with the count of writes seen (to know when no crash point is left)."""
+    seen = [0]
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith(WRITES):
+            seen[0] += 1
+            if seen[0] == number:
+                raise InjectedCrash(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", before)
+
+
+async def snapshot(sessions: async_sessionmaker[AsyncSession]) -> dict[str, list[tuple]]:
+    async with sessions() as session:
+        tables = {}
+        for table in TABLES:
+            rows = await session.execute(text(f"SELECT * FROM {table} ORDER BY 1"))
+            tables[table] = [tuple(row) for row in rows]
+        return tables
+
+
+async def every_crash_point(
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    use_case: Callable[[AsyncSession], Awaitable[object]],
+) -> int:
+    """Run ``use_case`` with a crash before its 1st, 2nd, ... write until it runs through;
+    after every crash the database must be as before. Returns the number of writes."""
+    before = await snapshot(sessions)
+    number = 1
+    while True:
+        async with crash_at_write(engine, number) as seen:
+            try:
+                async with sessions() as session:
+                    await use_case(session)
+            except InjectedCrash:
+                assert await snapshot(sessions) == before, f"half written at write {number}"
+                number += 1
+                continue
+        assert seen[0] == number - 1, "the use case wrote differently once it ran through"
+        assert await snapshot(sessions) != before
+        return seen[0]
+
+
+async def cart_of(session: AsyncSession, user_id: int, stock: int = 5) -> int:
+    await make_user(session, user_id)
+    product = await make_product(session, "Кружка", price=49000, stock=stock)
+    await cart.set_quantity(session, user_id, product.id, 2)
+    return product.id
+
+
+async def test_placing_an_order_is_all_or_nothing(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], session: AsyncSession
+) -> None:
+    await cart_of(session, 1)
+
+    async def place(s: AsyncSession) -> None:
+        await orders.place_order(
+            s, 1, CHECKOUT, token="t-1", payment_provider="cash", payment_timeout=None
+        )
+
+    writes = await every_crash_point(engine, session_factory, place)
+    assert writes >= 5  # stock, order, number, lines, cart, event, the staff's message
+
+
+async def test_applying_a_payment_is_all_or_nothing(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], session: AsyncSession
+) -> None:
+    await cart_of(session, 1)
+    order = await orders.place_order(
+        session,
+        1,
+        CHECKOUT,
+        token="t-2",
+        payment_provider="telegram",
+        payment_timeout=timedelta(hours=1),
+    )
+    async with unit_of_work(session):
+        await session.execute(
+            insert(Payment).values(
+                order_id=order.id,
+                provider="telegram",
+                provider_payment_id="charge-1",
+                status=PaymentStatus.PENDING,
+                amount=order.total,
+                idempotence_key="key-1",
+            )
+        )
+
+    async def pay(s: AsyncSession) -> None:
+        await apply_payment_state(
+            s,
+            provider=TelegramProvider(),
+            provider_payment_id="charge-1",
+            status=PaymentStatus.SUCCEEDED,
+            amount_kopecks=order.total,
+            currency="RUB",
+            metadata_order_id=str(order.id),
+            actor="test",
+        )
+
+    writes = await every_crash_point(engine, session_factory, pay)
+    assert writes >= 5  # the order, its event, the payment, its event, two messages
+    async with session_factory() as check:
+        assert (await orders.get_order(check, order.id)).status is S.PAID
+        assert (await check.scalar(select(Payment.status))) is PaymentStatus.SUCCEEDED
+        kinds = list(await check.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)))
+    assert kinds == ["order_status", "new_order"]
+
+
+async def test_cancelling_returns_stock_and_tells_the_shopper_all_or_nothing(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], session: AsyncSession
+) -> None:
+    product_id = await cart_of(session, 1)
+    order = await orders.place_order(
+        session,
+        1,
+        CHECKOUT,
+        token="t-3",
+        payment_provider="yookassa",
+        payment_timeout=timedelta(hours=1),
+    )
+
+    async def cancel(s: AsyncSession) -> None:
+        await orders.transition(s, order.id, S.CANCELLED, actor="admin:1")
+
+    await every_crash_point(engine, session_factory, cancel)
+    async with session_factory() as check:
+        assert (await orders.get_order(check, order.id)).status is S.CANCELLED
+        stock = await check.scalar(
+            text("SELECT stock FROM product WHERE id = :id"), {"id": product_id}
+        )
+    assert stock == 5
+
+
+async def test_a_rolled_back_change_tells_nobody_and_a_committed_one_is_told_after_commit(
+    session_factory: async_sessionmaker[AsyncSession], session: AsyncSession
+) -> None:
+    notifier = RecordingNotifier()
+    commit_hooks(session_factory).deliver = OutboxDelivery(order_sender(notifier)).deliver
+    await cart_of(session, 1)
+    order = await orders.place_order(
+        session, 1, CHECKOUT, token="t-4", payment_provider="cash", payment_timeout=None
+    )
+    assert notifier.paid == [order.id]  # delivered right after the commit
+
+    with pytest.raises(RuntimeError):
+        async with session_factory() as s, unit_of_work(s):
+            await orders.transition(s, order.id, S.CONFIRMED, actor="admin:1")
+            assert notifier.status_changes == []  # not before the commit
+            raise RuntimeError("the rest of the use case failed")
+    async with session_factory() as s:
+        assert (await orders.get_order(s, order.id)).status is S.AWAITING_CONFIRMATION
+        assert (
+            await s.scalar(select(OutboxMessage.id).where(OutboxMessage.kind == "order_status"))
+            is None
+        )
+    assert notifier.status_changes == []
+
+
+async def test_a_crash_after_the_commit_loses_no_message(
+    session_factory: async_sessionmaker[AsyncSession], session: AsyncSession
+) -> None:
+    """The process dies between the commit and the delivery: the job delivers it, once."""
+    await cart_of(session, 1)
+    order = await orders.place_order(
+        session, 1, CHECKOUT, token="t-5", payment_provider="cash", payment_timeout=None
+    )  # no delivery registered: as if the process died right after the commit
+    notifier = RecordingNotifier()
+    delivery = OutboxDelivery(order_sender(notifier))
+    async with session_factory() as s:
+        assert await delivery.deliver_due(s) == 1
+    async with session_factory() as s:
+        assert await delivery.deliver_due(s) == 0
+    assert notifier.paid == [order.id]
+
+
+async def test_two_deliverers_at_once_send_each_message_once(
+    session_factory: async_sessionmaker[AsyncSession], session: AsyncSession
+) -> None:
+    for user_id in range(1, 6):
+        await cart_of(session, user_id)
+        await orders.place_order(
+            session,
+            user_id,
+            CHECKOUT,
+            token=f"t-{user_id}",
+            payment_provider="cash",
+            payment_timeout=None,
+        )
+    notifier = RecordingNotifier()
+    delivery = OutboxDelivery(order_sender(notifier))
+
+    async def deliver() -> int:
+        async with session_factory() as s:
+            return await delivery.deliver_due(s)
+
+    sent = await asyncio.gather(*(deliver() for _ in range(4)))
+    assert sum(sent) == 5
+    assert sorted(notifier.paid) == [1, 2, 3, 4, 5]
