@@ -4,6 +4,7 @@ late, and picking up other processes' changes after ``max_age``."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shopbot.db import commit_hooks, create_engine, create_session_factory
+from shopbot.importer import ImportOptions, import_catalog
 from shopbot.models import DeliveryMethod, Product
 from shopbot.services import admin, cart, orders, stock
 from shopbot.services.catalogue import CATALOGUE, CatalogueCache, CategoryView, ProductDetail
@@ -207,3 +209,19 @@ async def test_a_missing_category_or_product(shopper: Shopper, cache: CatalogueC
         await shopper.browse(999)
     async with shopper.session_factory() as session:
         assert await cache.product(session, 999) is None
+
+
+async def test_an_import_in_this_process_shows_its_prices_at_once(
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    shopper: Shopper,
+    media_dir: Path,
+) -> None:
+    """The importer writes with its own bulk statements; its unit of work still says it
+    changed the catalogue, so the cache cannot keep serving the old price."""
+    product = await make_product(session, "Кружка", sku="MUG-9", price=129900)
+    assert (await shopper.product(product.id)).price == 129900
+    data = "sku;name;price;stock\nMUG-9;Кружка;999;4\n".encode()
+    report = await import_catalog(session_factory, data, ImportOptions(media_dir=media_dir))
+    assert not report.errors
+    assert (await shopper.product(product.id)).price == 99900
