@@ -220,8 +220,10 @@ async def unit_of_work(session: AsyncSession) -> AsyncIterator[AsyncSession]:
                 try:
                     async with session.begin_nested():
                         yield session
-                finally:
-                    await session.commit()
+                except BaseException:
+                    await _end_failed_unit(session)
+                    raise
+                await session.commit()
             else:
                 try:
                     yield session
@@ -236,6 +238,17 @@ async def unit_of_work(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     hooks = session.info.get(_HOOKS)
     if hooks is not None:
         await hooks.committed(session, changes)
+
+
+async def _end_failed_unit(session: AsyncSession) -> None:
+    """End the transaction of a unit whose SAVEPOINT was rolled back, keeping the caller's
+    objects: commit it (nothing is left to write) or, if the connection is gone (the unit
+    was cancelled mid-statement), roll back. The unit's own error is what propagates: a
+    job loop must see the ``CancelledError`` of its shutdown, not the commit's failure."""
+    try:
+        await session.commit()
+    except Exception:
+        await session.rollback()
 
 
 def in_unit(session: AsyncSession) -> bool:

@@ -142,3 +142,43 @@ async def test_a_failed_write_keeps_what_the_caller_loaded_before(
     assert "SAVEPOINT" in seen
     assert loaded.name == "Кружка"  # not expired: reading it needs no database trip
     assert await session.scalar(select(Product.stock).where(Product.id == product.id)) != 0
+
+
+
+@pytest.mark.parametrize(
+    ("loaded_before", "cancelled_at"),
+    [(False, "UPDATE"), (True, "UPDATE"), (True, "RELEASE")],
+    ids=["fresh-mid-work", "objects-loaded-mid-work", "objects-loaded-releasing-savepoint"],
+)
+async def test_a_cancelled_unit_ends_in_cancellation(
+    engine: AsyncEngine, session: AsyncSession, loaded_before: bool, cancelled_at: str
+) -> None:
+    """Stopping a job cancels its unit wherever it is; SQLAlchemy then invalidates the
+    connection. The cancellation must come out of the unit as it went in: replaced by the
+    failed commit that follows, the job's loop would log an error and never stop."""
+    product_id = (await make_product(session, sku="MUG-1", name="Кружка")).id
+    await session.commit()
+    loaded = await session.get(Product, product_id) if loaded_before else None
+    if loaded is None:
+        session.expunge_all()
+    assert bool(session.identity_map) is loaded_before  # with objects, a SAVEPOINT
+
+    async def job() -> None:
+        async with unit_of_work(session):
+            await session.execute(update(Product).values(stock=0))
+
+    task = asyncio.create_task(job())
+
+    def cancel_on(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if statement.startswith(cancelled_at):
+            task.cancel()  # lands while this statement is awaited
+
+    event.listen(engine.sync_engine, "before_cursor_execute", cancel_on)
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", cancel_on)
+    assert not db.in_unit(session)
+    await session.rollback()
+    assert await session.scalar(select(Product.stock).where(Product.id == product_id)) != 0
