@@ -32,8 +32,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from shopbot.sqlite_driver import connector
-
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -48,8 +46,6 @@ def create_engine(
     """An async engine; for SQLite, with the pragmas and transaction control shopbot relies on
     (``sqlite_busy_timeout_ms``: how long a write waits for another process's lock)."""
     if url.startswith("sqlite"):
-        timeout = sqlite_busy_timeout_ms / 1000
-        kwargs.setdefault("async_creator", connector(url, timeout=timeout))
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         _WRITER_QUEUES[engine.sync_engine] = _WriterQueue()
@@ -299,11 +295,6 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 def upsert(session: AsyncSession, table: Any) -> Any:
     """An ``INSERT`` supporting ``on_conflict_do_update`` for the session's dialect."""
-    return upsert_for(session.bind.dialect.name, table)
-
-
-def upsert_for(dialect: str, table: Any) -> Any:
-    """:func:`upsert` for a dialect by name (for statements built once per dialect)."""
-    if dialect == "postgresql":
+    if session.bind.dialect.name == "postgresql":
         return postgresql_insert(table)
     return sqlite_insert(table)

@@ -6,6 +6,7 @@ import logging
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
@@ -24,7 +25,6 @@ from shopbot.bot.middlewares import (
     ShopperMiddleware,
 )
 from shopbot.bot.routers import build_root_router
-from shopbot.bot.session import JsonSession
 from shopbot.bot.storage import DatabaseStorage
 from shopbot.config import Settings
 from shopbot.db import commit_hooks
@@ -42,7 +42,7 @@ def create_bot(settings: Settings) -> Bot:
         if settings.telegram_api_url
         else None
     )
-    session = JsonSession(api=api) if api else JsonSession()
+    session = AiohttpSession(api=api) if api else AiohttpSession()
     session.middleware(KeepResponseTypes())
     session.middleware(RetryAfterMiddleware())
     return Bot(

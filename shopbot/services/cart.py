@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
 
-from sqlalchemy import Integer, bindparam, case, delete, exists, func, or_, select, update
+from sqlalchemy import case, delete, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import Insert
 
-from shopbot.db import unit_of_work, upsert, upsert_for
+from shopbot.db import unit_of_work, upsert
 from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
 from shopbot.models import CartLine, Product
 
@@ -82,77 +80,41 @@ class Cart:
         return bool(self.items) and all(item.issue is None for item in self.items)
 
 
-# The statements a shopper's every card, add and /cart run are built once, with their
-# values as bind parameters: building and keying a statement cost SQLAlchemy more CPU than
-# running it (the add upsert: about half of the whole unit of work). They use the tables,
-# not the mapped classes, so the session runs them as plain Core statements.
-_USER = bindparam("user_id", type_=Integer)
-_PRODUCT = bindparam("product_id", type_=Integer)
-_QUANTITY = bindparam("quantity", type_=Integer)
-_lines = CartLine.__table__.c
-_products = Product.__table__.c
+class LineChange(StrEnum):
+    """What a press on a cart line's button asks for."""
 
-_CART = (
-    select(
-        _products.id,
-        _products.sku,
-        _products.name,
-        _products.price,
-        _lines.quantity,
-        _products.stock,
-        _products.active,
-    )
-    .join_from(Product.__table__, CartLine.__table__, _lines.product_id == _products.id)
-    .where(_lines.user_id == _USER)
-    .order_by(_lines.added_at, _lines.id)
-)
-_QUANTITY_IN_CART = select(_lines.quantity).where(
-    _lines.user_id == _USER, _lines.product_id == _PRODUCT
-)
+    ADD_ONE = "add_one"
+    TAKE_ONE = "take_one"
+    REMOVE = "remove"
 
 
-@cache
-def _add_statement(dialect: str) -> Insert:
-    """See :func:`add`."""
-    stock = (
-        select(_products.stock)
-        .where(_products.id == _PRODUCT, _products.active.is_(True))
-        .scalar_subquery()
-    )
-    lines_in_cart = (
-        select(func.count()).select_from(CartLine.__table__).where(_lines.user_id == _USER)
-    ).scalar_subquery()
-    has_line = exists().where(_lines.user_id == _USER, _lines.product_id == _PRODUCT)
-    new_line = select(
-        _USER, _products.id, case((_products.stock < _QUANTITY, _products.stock), else_=_QUANTITY)
-    ).where(
-        _products.id == _PRODUCT,
-        _products.active.is_(True),
-        _products.stock > 0,
-        or_(lines_in_cart < MAX_CART_LINES, has_line),  # an existing line may always grow
-    )
-    grown = _lines.quantity + _QUANTITY
-    return (
-        upsert_for(dialect, CartLine.__table__)
-        .from_select(["user_id", "product_id", "quantity"], new_line)
-        .on_conflict_do_update(
-            index_elements=[_lines.user_id, _lines.product_id],
-            set_={"quantity": case((grown < stock, grown), else_=stock)},
-            where=_lines.quantity < stock,
-        )
-        .returning(_lines.quantity)
-    )
+CartRefusal = OutOfStock | ProductNotFound | ProductUnavailable | CartFull
 
 
 async def get_cart(session: AsyncSession, user_id: int) -> Cart:
     """The cart as it stands, each line flagged if the product changed since it was added."""
-    rows = await session.execute(_CART, {"user_id": user_id})
+    rows = await session.execute(
+        select(
+            Product.id,
+            Product.sku,
+            Product.name,
+            Product.price,
+            CartLine.quantity,
+            Product.stock,
+            Product.active,
+        )
+        .join(CartLine, CartLine.product_id == Product.id)
+        .where(CartLine.user_id == user_id)
+        .order_by(CartLine.added_at, CartLine.id)
+    )
     return Cart(items=[CartItem(*row) for row in rows])
 
 
 async def quantity_in_cart(session: AsyncSession, user_id: int, product_id: int) -> int:
     quantity = await session.scalar(
-        _QUANTITY_IN_CART, {"user_id": user_id, "product_id": product_id}
+        select(CartLine.quantity).where(
+            CartLine.user_id == user_id, CartLine.product_id == product_id
+        )
     )
     return quantity or 0
 
@@ -168,16 +130,109 @@ async def add(session: AsyncSession, user_id: int, product_id: int, quantity: in
     """
     if quantity < 1:
         raise ValueError("quantity must be positive")
-    statement = _add_statement(session.bind.dialect.name)
-    values = {"user_id": user_id, "product_id": product_id, "quantity": quantity}
     async with unit_of_work(session):
-        new_quantity = await session.scalar(statement, values)
-        if new_quantity is None:
-            product = await _product_for_sale(session, product_id)
-            if product.stock > 0 and not await quantity_in_cart(session, user_id, product_id):
-                raise CartFull(MAX_CART_LINES)
-            raise OutOfStock(product.id, product.name, product.stock)
+        return await _add(session, user_id, product_id, quantity)
+
+
+async def take_one(session: AsyncSession, user_id: int, product_id: int) -> int:
+    """One unit fewer of a product (the line goes at zero), capped at stock; returns the
+    quantity now in the cart. A hidden or sold-out product raises as :func:`add` does."""
+    async with unit_of_work(session):
+        return await _take_one(session, user_id, product_id)
+
+
+async def press_line(
+    session: AsyncSession, user_id: int, product_id: int, change: LineChange
+) -> tuple[Cart, CartRefusal | None]:
+    """A press on a line of the cart, as one unit of work: the change, then the cart brought
+    in line with the shop (:func:`reconcile`). A change the shop refuses changes nothing and
+    comes back with the cart, for the shopper to be told why. "+" only grows a line the cart
+    has: on a stale or forged button it changes nothing."""
+    refusal: CartRefusal | None = None
+    async with unit_of_work(session):
+        try:
+            if change is LineChange.REMOVE:
+                await _delete_line(session, user_id, product_id)
+            elif change is LineChange.TAKE_ONE:
+                await _take_one(session, user_id, product_id)
+            else:
+                await _add(session, user_id, product_id, 1, grow_only=True)
+        except (OutOfStock, ProductNotFound, ProductUnavailable, CartFull) as exc:
+            refusal = exc  # raised before any write: the unit carries on
+        current = await _reconciled(session, user_id)
+    return current, refusal
+
+
+async def _add(
+    session: AsyncSession, user_id: int, product_id: int, quantity: int, *, grow_only: bool = False
+) -> int:
+    stock = (
+        select(Product.stock)
+        .where(Product.id == product_id, Product.active.is_(True))
+        .scalar_subquery()
+    )
+    lines_in_cart = (
+        select(func.count()).select_from(CartLine).where(CartLine.user_id == user_id)
+    ).scalar_subquery()
+    has_line = exists().where(CartLine.user_id == user_id, CartLine.product_id == product_id)
+    new_line = select(
+        literal(user_id),
+        Product.id,
+        case((Product.stock < quantity, Product.stock), else_=quantity),
+    ).where(
+        Product.id == product_id,
+        Product.active.is_(True),
+        Product.stock > 0,
+        # An existing line may always grow; a new one only while the cart has room.
+        has_line if grow_only else or_(lines_in_cart < MAX_CART_LINES, has_line),
+    )
+    grown = CartLine.quantity + quantity
+    statement = (
+        upsert(session, CartLine)
+        .from_select(["user_id", "product_id", "quantity"], new_line)
+        .on_conflict_do_update(
+            index_elements=[CartLine.user_id, CartLine.product_id],
+            set_={"quantity": case((grown < stock, grown), else_=stock)},
+            where=CartLine.quantity < stock,
+        )
+        .returning(CartLine.quantity)
+    )
+    new_quantity = await session.scalar(statement)
+    if new_quantity is None:
+        product = await _product_for_sale(session, product_id)
+        if product.stock > 0 and not await quantity_in_cart(session, user_id, product_id):
+            if grow_only:
+                return 0
+            raise CartFull(MAX_CART_LINES)
+        raise OutOfStock(product.id, product.name, product.stock)
     return new_quantity
+
+
+async def _take_one(session: AsyncSession, user_id: int, product_id: int) -> int:
+    product = await _product_for_sale(session, product_id)
+    if product.stock == 0:
+        raise OutOfStock(product.id, product.name, 0)
+    fewer = CartLine.quantity - 1
+    quantity = await session.scalar(
+        update(CartLine)
+        .where(
+            CartLine.user_id == user_id,
+            CartLine.product_id == product_id,
+            CartLine.quantity > 1,
+        )
+        .values(quantity=case((fewer < product.stock, fewer), else_=product.stock))
+        .returning(CartLine.quantity)
+    )
+    if quantity is None:  # the last unit (or no line at all)
+        await _delete_line(session, user_id, product_id)
+        return 0
+    return quantity
+
+
+async def _delete_line(session: AsyncSession, user_id: int, product_id: int) -> None:
+    await session.execute(
+        delete(CartLine).where(CartLine.user_id == user_id, CartLine.product_id == product_id)
+    )
 
 
 async def set_quantity(session: AsyncSession, user_id: int, product_id: int, quantity: int) -> int:
@@ -196,9 +251,7 @@ async def set_quantity(session: AsyncSession, user_id: int, product_id: int, qua
 
 async def remove(session: AsyncSession, user_id: int, product_id: int) -> None:
     async with unit_of_work(session):
-        await session.execute(
-            delete(CartLine).where(CartLine.user_id == user_id, CartLine.product_id == product_id)
-        )
+        await _delete_line(session, user_id, product_id)
 
 
 async def clear(session: AsyncSession, user_id: int) -> None:
@@ -209,29 +262,34 @@ async def clear(session: AsyncSession, user_id: int) -> None:
 async def reconcile(session: AsyncSession, user_id: int) -> Cart:
     """Bring the cart in line with the shop: drop hidden or sold-out lines, cap quantities.
 
-    Returns the adjusted cart with the list of what changed (empty when nothing did).
+    Returns the adjusted cart with the list of what changed (empty when nothing did). Only
+    a cart that needs a change opens a unit of work.
     """
-    cart = await get_cart(session, user_id)
-    broken = [item for item in cart.items if item.issue is not None]
-    if not broken:
-        return cart
-    adjustments = []
+    current = await get_cart(session, user_id)
+    if all(item.issue is None for item in current.items):
+        return current
     async with unit_of_work(session):
-        for item in broken:
-            if item.issue is LineIssue.REDUCED:
-                await session.execute(
-                    update(CartLine)
-                    .where(CartLine.user_id == user_id, CartLine.product_id == item.product_id)
-                    .values(quantity=item.stock)
-                )
-            else:
-                await session.execute(
-                    delete(CartLine).where(
-                        CartLine.user_id == user_id, CartLine.product_id == item.product_id
-                    )
-                )
-            new_quantity = item.stock if item.issue is LineIssue.REDUCED else 0
-            adjustments.append(Adjustment(item.name, item.issue, item.quantity, new_quantity))
+        return await _reconciled(session, user_id)
+
+
+async def _reconciled(session: AsyncSession, user_id: int) -> Cart:
+    """:func:`reconcile` within the open unit of work."""
+    current = await get_cart(session, user_id)
+    broken = [item for item in current.items if item.issue is not None]
+    if not broken:
+        return current
+    adjustments = []
+    for item in broken:
+        if item.issue is LineIssue.REDUCED:
+            await session.execute(
+                update(CartLine)
+                .where(CartLine.user_id == user_id, CartLine.product_id == item.product_id)
+                .values(quantity=item.stock)
+            )
+        else:
+            await _delete_line(session, user_id, item.product_id)
+        new_quantity = item.stock if item.issue is LineIssue.REDUCED else 0
+        adjustments.append(Adjustment(item.name, item.issue, item.quantity, new_quantity))
     fresh = await get_cart(session, user_id)
     return Cart(items=fresh.items, adjustments=adjustments)
 

@@ -6,7 +6,7 @@ import asyncio
 
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from shopbot.bot.callbacks import CartAction, CartCb, OrdersAction, OrdersCb
 from shopbot.emulators.telegram import EmulatedUser
@@ -116,13 +116,12 @@ async def test_photos_are_uploaded_once_then_sent_by_file_id(
         assert "микроволновку" in shopper.last["caption"]
     assert shop.emulator.upload_count == 1
     assert shop.emulator.count("sendPhoto") == 2
-    # The upload went as a multipart form; every other call as a JSON body.
+    # The upload went as a multipart form with the file; the second card names its file_id.
     photos = [call for call in shop.emulator.calls if call.method == "sendPhoto"]
-    assert [call.content_type for call in photos] == ["multipart/form-data", "application/json"]
-    others = {call.content_type for call in shop.emulator.calls if call.method != "sendPhoto"}
-    assert others <= {"application/json", ""}, others
+    assert [call.content_type == "multipart/form-data" for call in photos] == [True, False]
     async with shop.session_factory() as session:
-        assert await session.scalar(select(ProductImage.telegram_file_id)) is not None
+        file_id = await session.scalar(select(ProductImage.telegram_file_id))
+    assert file_id is not None and photos[1].params["photo"] == file_id
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
 
 
@@ -137,6 +136,51 @@ async def test_deep_link_opens_a_product(shop: Shop, catalogue: Catalogue) -> No
     await ivan.send_text("/start p_MUG-H")
     assert "больше недоступен" in ivan.last["text"]
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+def transactions_of(shop: Shop) -> list[list[str]]:
+    """The first word of each statement, per committed or rolled-back transaction."""
+    assert shop.runtime is not None
+    engine = shop.runtime.engine.sync_engine
+    done: list[list[str]] = []
+    running: dict[int, list[str]] = {}
+
+    def statement(connection: object, _cursor: object, sql: str, *_rest: object) -> None:
+        running.setdefault(id(connection), []).append(sql.split()[0].upper())
+
+    def end(connection: object) -> None:
+        done.append(running.pop(id(connection), []))
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", end)
+    event.listen(engine, "rollback", end)
+    return done
+
+
+async def test_a_press_in_the_cart_is_one_unit_of_work(shop: Shop, catalogue: Catalogue) -> None:
+    """"+" on one line while another line's stock fell: the change and the cart brought in
+    line with the shop commit together, or not at all."""
+    olga = shop.emulator.user(402, "Ольга")
+    await olga.send_text("/start p_MUG-1")
+    await olga.press("🛒 В корзину")
+    await olga.send_text("/start p_TS-01")
+    await olga.press("🛒 В корзину")
+    await olga.press("➕")
+    await olga.send_text("/cart")
+    async with shop.session_factory() as session:
+        await session.execute(update(Product).where(Product.sku == "TS-01").values(stock=1))
+        await session.commit()
+
+    transactions = transactions_of(shop)
+    await olga.press("➕")  # the first line's: the mug
+    writes = [t for t in transactions if {"INSERT", "UPDATE", "DELETE"} & set(t)]
+    assert len(writes) == 1, transactions
+    text = olga.last["text"]
+    assert "Футболка 01: осталось только 1, количество уменьшено" in text
+    assert "Кружка «Утро» ×2" in buttons(olga.last)[1]
+    async with shop.session_factory() as session:
+        lines = dict((await session.execute(select(CartLine.product_id, CartLine.quantity))).all())
+    assert sorted(lines.values()) == [1, 2]
 
 
 async def test_cart_edge_cases(shop: Shop, catalogue: Catalogue) -> None:

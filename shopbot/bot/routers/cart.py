@@ -13,13 +13,16 @@ from shopbot.bot.keyboards import MENU_CART, cart_keyboard
 from shopbot.bot.routers.filters import menu_button
 from shopbot.bot.texts import adjustments_text, cart_text
 from shopbot.bot.ui import show
-from shopbot.errors import OutOfStock, ProductNotFound, ProductUnavailable
+from shopbot.errors import OutOfStock
 from shopbot.services import cart
 
 
 async def render_cart(target: CallbackQuery | Message, session: AsyncSession, user_id: int) -> None:
     """Show the cart after bringing it in line with current stock, saying what changed."""
-    current = await cart.reconcile(session, user_id)
+    await _show(target, await cart.reconcile(session, user_id))
+
+
+async def _show(target: CallbackQuery | Message, current: cart.Cart) -> None:
     text = cart_text(current)
     if current.adjustments:
         text = adjustments_text(current.adjustments) + "\n\n" + text
@@ -35,25 +38,26 @@ async def show_cart(query: CallbackQuery, session: AsyncSession) -> None:
     await query.answer()
 
 
+LINE_CHANGES = {
+    CartAction.INC: cart.LineChange.ADD_ONE,
+    CartAction.DEC: cart.LineChange.TAKE_ONE,
+    CartAction.REMOVE: cart.LineChange.REMOVE,
+}
+
+
 async def change_line(query: CallbackQuery, callback_data: CartCb, session: AsyncSession) -> None:
     # The user id comes from Telegram, never from the button: a forged button can only
     # ever touch the presser's own cart.
-    user_id = query.from_user.id
-    product_id = callback_data.product_id
+    change = LINE_CHANGES[callback_data.action]
+    current, refusal = await cart.press_line(
+        session, query.from_user.id, callback_data.product_id, change
+    )
     notice = None
-    current = await cart.quantity_in_cart(session, user_id, product_id)
-    try:
-        if callback_data.action is CartAction.REMOVE or current == 0:
-            await cart.remove(session, user_id, product_id)
-        elif callback_data.action is CartAction.DEC:
-            await cart.set_quantity(session, user_id, product_id, current - 1)
-        else:
-            await cart.add(session, user_id, product_id)
-    except OutOfStock as exc:
-        notice = _("Sorry, only {n} in stock.").format(n=exc.available)
-    except (ProductNotFound, ProductUnavailable):
+    if isinstance(refusal, OutOfStock):
+        notice = _("Sorry, only {n} in stock.").format(n=refusal.available)
+    elif refusal is not None:
         notice = _("Sorry, this product is not available any more.")
-    await render_cart(query, session, user_id)
+    await _show(query, current)
     await query.answer(notice)
 
 

@@ -106,8 +106,7 @@ async def change_quantity(
     in_cart: int | None = None  # unknown after a refusal: read below
     try:
         if callback_data.action is CatalogAction.DEC:
-            current = await cart.quantity_in_cart(session, user_id, product_id)
-            in_cart = await cart.set_quantity(session, user_id, product_id, current - 1)
+            in_cart = await cart.take_one(session, user_id, product_id)
         else:
             in_cart = await cart.add(session, user_id, product_id)
             if callback_data.action is CatalogAction.ADD:
