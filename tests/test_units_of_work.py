@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shopbot.db import commit_hooks, unit_of_work
+from shopbot.importer import ImportOptions, import_catalog
 from shopbot.models import DeliveryMethod, OrderStatus, OutboxMessage, Payment, PaymentStatus
 from shopbot.payments.service import apply_payment_state
 from shopbot.payments.telegram import TelegramProvider
@@ -27,7 +29,18 @@ from tests.payments.conftest import RecordingNotifier
 
 S = OrderStatus
 CHECKOUT = Checkout("Анна", "+79001234567", DeliveryMethod.PICKUP)
-TABLES = ("shop_order", "order_line", "order_event", "payment", "product", "cart_line", "outbox")
+TABLES = (
+    "shop_order",
+    "order_line",
+    "order_event",
+    "payment",
+    "product",
+    "cart_line",
+    "outbox",
+    "category",
+    "product_image",
+    "stock_event",
+)
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
@@ -175,6 +188,42 @@ async def test_cancelling_returns_stock_and_tells_the_shopper_all_or_nothing(
             text("SELECT stock FROM product WHERE id = :id"), {"id": product_id}
         )
     assert stock == 5
+
+
+def media_files(media_dir: Path) -> list[Path]:
+    return sorted(media_dir.rglob("*"))
+
+
+async def test_an_import_is_all_or_nothing(
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    media_dir: Path,
+) -> None:
+    """New categories and products with a picture, and changes to one that exists: a crash
+    before any of its writes leaves the catalogue and the media folder as they were."""
+    await make_product(session, "Кружка", sku="MUG-1", price=49000, stock=5)
+    await session.commit()
+    catalogue = Path(__file__).parent.parent / "catalog"
+    data = (
+        "sku,name,price,stock,category,description,image,active\n"
+        "MUG-1,Кружка «Утро»,590,7,Посуда / Кружки,Фарфор,,1\n"
+        "TSH-1,Футболка,1490,25,Одежда / Футболки,Хлопок,images/tshirt-aurora-black.jpg,1\n"
+    ).encode()
+    options = ImportOptions(media_dir=media_dir, base_dir=catalogue)
+    files_before = media_files(media_dir)
+
+    async def run_import(_session: AsyncSession) -> None:
+        try:
+            report = await import_catalog(session_factory, data, options)
+        except InjectedCrash:
+            assert media_files(media_dir) == files_before, "a picture left behind"
+            raise
+        assert report.errors == [] and (report.created, report.updated) == (1, 1)
+
+    writes = await every_crash_point(engine, session_factory, run_import)
+    assert writes >= 4  # categories, products, the picture, the stock change
+    assert media_files(media_dir) != files_before  # the picture, once it ran through
 
 
 async def test_a_rolled_back_change_tells_nobody_and_a_committed_one_is_told_after_commit(
