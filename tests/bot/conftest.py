@@ -181,3 +181,28 @@ async def check_out(shop: Shop, user_id: int, sku: str, *, confirm: bool = True)
     if confirm:
         await shopper.press("✅ Подтвердить")
     return shopper
+
+
+async def poll_as_tasks(shop: Shop) -> None:
+    """Restart the shop's polling the way ``run_bot`` polls: each update in a task of its
+    own (the fixture's polling handles them one by one, for deterministic tests)."""
+    assert shop.polling is not None
+    await shop.dispatcher.stop_polling()
+    await shop.polling
+    shop.polling = asyncio.create_task(
+        shop.dispatcher.start_polling(
+            shop.bot,
+            handle_as_tasks=True,
+            handle_signals=False,
+            polling_timeout=1,
+            close_bot_session=False,
+        )
+    )
+    await asyncio.sleep(0)
+
+
+async def until(condition: Callable[[], bool], seconds: float) -> None:
+    """Wait for a state that neither emulator signals (its requests, the chat history)."""
+    async with asyncio.timeout(seconds):
+        while not condition():  # noqa: ASYNC110 (nothing to await but the state itself)
+            await asyncio.sleep(0.01)

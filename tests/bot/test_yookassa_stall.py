@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from shopbot.emulators.telegram import EmulatedUser
 from shopbot.emulators.yookassa import YooKassaEmulator
-from tests.bot.conftest import Catalogue, Shop, ShopFactory, check_out
+from tests.bot.conftest import Catalogue, Shop, ShopFactory, check_out, poll_as_tasks, until
 
 STALL = 6.0  # seconds YooKassa takes to answer a payment start (the client waits 15)
 PROMPT = 1.5  # seconds a browsing shopper may wait for an answer meanwhile
@@ -24,31 +24,6 @@ async def yookassa() -> AsyncIterator[YooKassaEmulator]:
     await emulator.start()
     yield emulator
     await emulator.stop()
-
-
-async def poll_as_tasks(shop: Shop) -> None:
-    """Restart the shop's polling the way ``run_bot`` polls: each update in a task of its
-    own (the fixture's polling handles them one by one, for deterministic tests)."""
-    assert shop.polling is not None
-    await shop.dispatcher.stop_polling()
-    await shop.polling
-    shop.polling = asyncio.create_task(
-        shop.dispatcher.start_polling(
-            shop.bot,
-            handle_as_tasks=True,
-            handle_signals=False,
-            polling_timeout=1,
-            close_bot_session=False,
-        )
-    )
-    await asyncio.sleep(0)
-
-
-async def until(condition: Callable[[], bool], seconds: float) -> None:
-    """Wait for a state that neither emulator signals (its requests, the chat history)."""
-    async with asyncio.timeout(seconds):
-        while not condition():  # noqa: ASYNC110 (nothing to await but the state itself)
-            await asyncio.sleep(0.01)
 
 
 async def timed_press(
