@@ -33,6 +33,9 @@ NAMING_CONVENTION = {
 }
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

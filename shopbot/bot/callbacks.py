@@ -1,11 +1,24 @@
 """Callback data factories. They carry ids and page numbers only: prices, quantities and
-ownership are always looked up on the server, so a forged button can do no harm."""
+ownership are always looked up on the server, so a forged button can do no harm.
+
+Numbers are validated into range when a button is unpacked (ids fit the database's 32-bit
+columns, pages are not negative): a forged one matches no handler and gets the usual
+"this button is out of date" answer instead of reaching the database.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+from shopbot.models import MAX_ID
+
+Id = Annotated[int, Field(gt=0, le=MAX_ID)]
+IdOrZero = Annotated[int, Field(ge=0, le=MAX_ID)]  # 0: none (the catalogue's root, no product)
+Page = Annotated[int, Field(ge=0, le=MAX_ID)]
 
 
 class CatalogAction(StrEnum):
@@ -19,9 +32,9 @@ class CatalogAction(StrEnum):
 
 class CatalogCb(CallbackData, prefix="c"):
     action: CatalogAction
-    category_id: int = 0
-    page: int = 0
-    product_id: int = 0
+    category_id: IdOrZero = 0
+    page: Page = 0
+    product_id: IdOrZero = 0
 
 
 class CartAction(StrEnum):
@@ -36,7 +49,7 @@ class CartAction(StrEnum):
 
 class CartCb(CallbackData, prefix="k"):
     action: CartAction
-    product_id: int = 0
+    product_id: IdOrZero = 0
 
 
 class CheckoutAction(StrEnum):
@@ -59,14 +72,14 @@ class OrdersAction(StrEnum):
 
 class OrdersCb(CallbackData, prefix="r"):
     action: OrdersAction
-    order_id: int = 0
-    page: int = 0
+    order_id: IdOrZero = 0
+    page: Page = 0
 
 
 class SearchCb(CallbackData, prefix="s"):
     """A page of search results; the query itself lives in FSM data, not in the button."""
 
-    page: int
+    page: Page
 
 
 class PayAction(StrEnum):
@@ -76,4 +89,4 @@ class PayAction(StrEnum):
 
 class PayCb(CallbackData, prefix="y"):
     action: PayAction
-    order_id: int
+    order_id: Id

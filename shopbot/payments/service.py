@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.db import unit_of_work
 from shopbot.errors import IllegalTransition, OutOfStock
-from shopbot.models import Order, OrderStatus, Payment, PaymentStatus, utcnow
+from shopbot.models import MAX_ID, Order, OrderStatus, Payment, PaymentStatus, utcnow
 from shopbot.money import format_price
 from shopbot.payments.base import PaymentError, PaymentProvider, PaymentReport
 from shopbot.services import orders
@@ -31,7 +31,6 @@ logger = logging.getLogger(__name__)
 S = OrderStatus
 P = PaymentStatus
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 # Order statuses in which the order's money is with the shop.
 PAID_STATUSES = frozenset({S.PAID, S.CONFIRMED, S.SHIPPED, S.DELIVERED})
 OPEN_PAYMENTS = frozenset({P.PENDING, P.WAITING_FOR_CAPTURE})

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import AfterValidator, Field
 
+from shopbot.bot.callbacks import Id, IdOrZero, Page
 from shopbot.models import OrderStatus
 
 # Statuses travel as their position here: the names would not fit in 64 bytes.
 STATUSES = list(OrderStatus)
 NO_STATUS = -1
+StatusCode = Annotated[int, Field(ge=NO_STATUS, lt=len(STATUSES))]
+STOCK_STEPS = (-10, -1, 1, 10)  # the stock buttons on an admin's product card
+
+
+def _stock_step(delta: int) -> int:
+    if delta != 0 and delta not in STOCK_STEPS:
+        raise ValueError(f"{delta} is not a stock step")
+    return delta
+
+
+StockStep = Annotated[int, AfterValidator(_stock_step)]
 
 
 def status_code(status: OrderStatus | None) -> int:
@@ -33,7 +47,7 @@ class AdminMenuCb(CallbackData, prefix="am"):
 class AdminStockCb(CallbackData, prefix="as"):
     """A page of the low-stock list."""
 
-    page: int = 0
+    page: Page = 0
 
 
 class ProductAction(StrEnum):
@@ -45,8 +59,8 @@ class ProductAction(StrEnum):
 
 class AdminProductCb(CallbackData, prefix="ap"):
     action: ProductAction
-    product_id: int
-    delta: int = 0
+    product_id: Id
+    delta: StockStep = 0
 
 
 class OrderAction(StrEnum):
@@ -62,11 +76,11 @@ class AdminOrderCb(CallbackData, prefix="ao"):
     offered from, so a button pressed after the order moved on is refused."""
 
     action: OrderAction
-    order_id: int = 0
-    page: int = 0
-    status: int = NO_STATUS
-    target: int = NO_STATUS
-    expect: int = NO_STATUS
+    order_id: IdOrZero = 0
+    page: Page = 0
+    status: StatusCode = NO_STATUS
+    target: StatusCode = NO_STATUS
+    expect: StatusCode = NO_STATUS
 
 
 class ImportAction(StrEnum):

@@ -10,6 +10,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from shopbot.bot.keyboards import pager_row
 from shopbot.bot.routers.admin.callbacks import (
+    STOCK_STEPS,
     AdminImportCb,
     AdminMenuCb,
     AdminOrderCb,
@@ -31,7 +32,6 @@ S = OrderStatus
 # What an admin may move an order to by hand; payment statuses and expiry belong to the
 # payment provider and the expiry job.
 ADMIN_TARGETS = (S.CONFIRMED, S.SHIPPED, S.DELIVERED, S.CANCELLED)
-STOCK_STEPS = (-10, -1, 1, 10)
 
 
 def admin_menu() -> InlineKeyboardMarkup:
