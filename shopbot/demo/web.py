@@ -23,6 +23,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from shopbot import jsonsafe
 from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
 from shopbot.emulators.telegram_files import DOCUMENT_MAX_BYTES
 from shopbot.emulators.telegram_format import ApiFailure
@@ -164,7 +165,7 @@ async def _write_event(response: web.StreamResponse, payload: dict[str, Any]) ->
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
-        body = await request.json()
+        body = await request.json(loads=jsonsafe.loads)
     except ValueError:
         raise _bad("the body must be JSON") from None
     if not isinstance(body, dict):

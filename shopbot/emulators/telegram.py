@@ -32,6 +32,7 @@ from typing import Any
 
 from aiohttp import web
 
+from shopbot import jsonsafe
 from shopbot.emulators.telegram_files import DOCUMENT_MAX_BYTES, DOWNLOAD_MAX_BYTES, FileStore
 from shopbot.emulators.telegram_format import (
     ApiFailure,
@@ -186,7 +187,7 @@ class _Params:
         if not isinstance(value, str):
             return value
         try:
-            return json.loads(value)
+            return jsonsafe.loads(value)
         except ValueError:
             raise bad_request(f"can't parse {name} JSON object") from None
 
@@ -217,7 +218,7 @@ async def _read_request(
         return values, uploads, None
     try:
         if request.content_type == "application/json":
-            body = await request.json()
+            body = await request.json(loads=jsonsafe.loads)
             if not isinstance(body, dict):
                 return values, uploads, bad_request("can't parse request JSON object")
             values.update(body)

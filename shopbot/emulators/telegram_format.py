@@ -7,11 +7,12 @@ entity offsets and lengths in UTF-16 code units.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from shopbot import jsonsafe
 
 CALLBACK_DATA_MAX_BYTES = 64
 # Leading and trailing characters Telegram strips from texts and captions.
@@ -384,7 +385,7 @@ def parse_reply_markup(value: Any) -> ReplyMarkup | None:
 def _json_object(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = jsonsafe.loads(value)
         except ValueError:
             raise bad_request("can't parse reply keyboard markup JSON object") from None
     if not isinstance(value, dict):

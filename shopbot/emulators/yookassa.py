@@ -37,6 +37,8 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from shopbot import jsonsafe
+
 API_PREFIX = "/v3"
 CURRENCY = "RUB"
 GATEWAY_ID = "100700"
@@ -781,7 +783,7 @@ def _parse_json(raw: bytes) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        return jsonsafe.loads(raw)
     except ValueError as error:
         raise _ApiError(400, "Request body is not valid JSON") from error
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import random
 import re
@@ -36,6 +35,7 @@ from yookassa.domain.request.refund_request import RefundRequest
 from yookassa.domain.response.payment_response import PaymentResponse
 from yookassa.domain.response.refund_response import RefundResponse
 
+from shopbot import jsonsafe
 from shopbot.payments.base import PaymentError, ProviderUnavailable
 
 logger = logging.getLogger(__name__)
@@ -263,7 +263,7 @@ def _object_id(value: str) -> str:
 
 def _json_object(raw: bytes) -> dict[str, Any] | None:
     try:
-        value = json.loads(raw)
+        value = jsonsafe.loads(raw)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

@@ -4,14 +4,14 @@ A notification is only a hint that something happened to a payment. It is accept
 from YooKassa's networks, and then the payment is read back from the API with the shop's
 credentials: only the API's data ever reaches the payments service.
 
-Answers: 403 from elsewhere; 400 for a body that is not a notification we handle; 200 for
+Answers: 403 from elsewhere; 400 for a body that is not a notification we handle (nested
+too deep to parse included); 200 for
 anything handled or safely ignored (YooKassa redelivers for a day until it gets a 200);
 500 when the API could not be asked, so YooKassa tries again later.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shopbot import jsonsafe
 from shopbot.config import Settings
 from shopbot.payments.base import PaymentError
 from shopbot.payments.service import apply_report
@@ -132,7 +133,7 @@ def _within(address: Address, networks: list[Network]) -> bool:
 def _parse(raw: bytes) -> tuple[str, str] | None:
     """The event and object id of a notification body; None if it is not one we handle."""
     try:
-        body: Any = json.loads(raw)
+        body: Any = jsonsafe.loads(raw)
     except ValueError:
         return None
     if not isinstance(body, dict) or body.get("type") != "notification":

@@ -196,6 +196,11 @@ async def test_x_forwarded_for_is_honoured_only_from_a_trusted_proxy(
         b'{"type": "notification", "event": "payment.succeeded", "object": {"id": 5}}',
         b'{"type": "notification", "event": "payment.succeeded", "object": {"id": "../refunds"}}',
         b'{"type": "notification", "event": "payment.succeeded"}',
+        b"[" * 50_000,  # nested deeper than the parser goes
+        b'{"type": "notification", "event": "payment.succeeded", "object": {"id": "x", "m": '
+        + b"[" * 50_000
+        + b"]" * 50_000
+        + b"}}",
     ],
 )
 async def test_malformed_bodies_are_400(shop: Shop, body: bytes) -> None:
