@@ -50,7 +50,10 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Import products from a CSV file (sku, name, price, stock, category, description, "
             "image, active). UTF-8 or Windows-1251; comma, semicolon or tab. All or nothing: "
-            "any bad row and nothing is written; every problem is listed with its line."
+            "any bad row and nothing is written; every problem is listed with its line. "
+            "Columns the file lacks are left alone. Stock is the stock for sale: in a file "
+            "from /export a changed cell becomes the stock less what orders took since the "
+            "export, an unchanged one changes nothing (README: The catalogue CSV)."
         ),
     )
     importer.add_argument(

@@ -194,8 +194,18 @@ async def test_catalogue_export_imports_back_unchanged(
     data = await catalogue_csv(session)
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0] == ["sku", "name", "price", "stock", "category", "description", "active"]
-    assert rows[1] == ["H-1", "Скрытая", "1,00", "0", "", "", "0"]
+    assert rows[0] == [
+        "sku",
+        "name",
+        "price",
+        "stock",
+        "category",
+        "description",
+        "active",
+        "exported_stock",
+        "export_id",
+    ]
+    assert rows[1] == ["H-1", "Скрытая", "1,00", "0", "", "", "0", "0", "0"]
     assert rows[2][2:5] == ["1299,50", "4", "Одежда / Футболки"]
 
     report = await import_catalog(session_factory, data, ImportOptions(media_dir=media_dir))

@@ -4,13 +4,23 @@ transaction of bulk Core statements (executemany), never ORM objects row by row.
 How a row changes an existing product (matched by SKU):
 
 * ``name`` and ``price`` always come from the file.
-* An optional column the file does not have leaves the product's value alone; a new
+* An optional column the file does not have is not written at all, so what changed since
+  the import read the product (a shopper's reservation, an admin hiding it) stands; a new
   product gets the default (stock 0, no category, empty description, active).
 * An optional column the file has is authoritative, an empty cell meaning that default,
   except ``image``: an empty cell leaves the product's pictures alone (they may have been
   added in the bot, and Telegram uploads are counted); a non-empty one replaces the whole
   list. A picture coming back with the same content is stored at the same path and keeps
   the Telegram ``file_id`` it already had.
+* ``stock`` is the stock for sale, and orders take from it while the owner edits a file.
+  A cell is compared with a reference: the ``exported_stock`` of a row of an /export, else
+  the stock the import read. A cell equal to it leaves stock alone. A different one is
+  what was for sale at the reference, so the stock becomes ``cell + (now - reference)``
+  minus the changes people made since (``set``/``adjust``/``import`` stock events after
+  ``export_id``, the last one the reference had seen), never below 0: what orders took or
+  gave back since stands, a person's change is replaced by the cell, and importing the
+  same file twice gives what importing it once did. "Now" is read under the row lock
+  (PostgreSQL) or the unit's write lock (SQLite), so no checkout slips in between.
 """
 
 from __future__ import annotations
@@ -43,38 +53,41 @@ CATEGORY: Table = Category.__table__  # type: ignore[assignment]
 IMAGE: Table = ProductImage.__table__  # type: ignore[assignment]
 STOCK_EVENT: Table = StockEvent.__table__  # type: ignore[assignment]
 
-UPDATED_COLUMNS = (
-    "name",
-    "description",
-    "price",
-    "stock",
-    "active",
-    "category_id",
-    "search_text",
-    "updated_at",
-)
+# Stock events whose change a stock cell replaces (orders record none: theirs stand).
+PEOPLE_REASONS = ("set", "adjust", "import")
+LOCK_CHUNK = 5000  # ids per locking SELECT (asyncpg takes at most 32,767 parameters)
 
 ImageList = list[tuple[str, str]]  # (stored path, source as written in the file), in order
 
 
+@dataclass(slots=True, frozen=True)
+class StockEdit:
+    """A stock cell that differs from its reference (see the module's docstring)."""
+
+    cell: int
+    reference: int
+    export_id: int
+
+
 @dataclass(slots=True)
 class Update:
-    """An existing product as the file wants it; its category as a path."""
+    """An existing product as the file wants it; its category as a path. Values of columns
+    the file does not have are the ones read, and are not written."""
 
     product_id: int
     name: str
     description: str
     price: int
-    stock: int
     active: bool
     category: str
     search_text: str
-    old_stock: int
+    stock: StockEdit | None  # None: leave the stock alone
     images: ImageList | None  # None: leave the pictures alone
 
 
 @dataclass
 class Plan:
+    columns: frozenset[str] = frozenset()  # the file's known columns
     created: list[Row] = field(default_factory=list)
     updated: list[Update] = field(default_factory=list)
     unchanged: int = 0
@@ -94,10 +107,12 @@ async def make_plan(
     deactivate_missing: bool,
 ) -> Plan:
     """Compare the rows with the database. ``images`` holds each row's pictures by line."""
-    plan = Plan(images=images)
+    plan = Plan(columns=columns, images=images)
     categories = await connection.execute(select(CATEGORY.c.path, CATEGORY.c.id))
     plan.category_ids = dict(categories.all())
     path_of = {category_id: path for path, category_id in plan.category_ids.items()}
+    # One statement, so the last stock event it names is of the snapshot the stock is from.
+    last_event = select(func.coalesce(func.max(STOCK_EVENT.c.id), 0)).scalar_subquery()
     existing = {
         found.sku: found
         for found in await connection.execute(
@@ -111,6 +126,7 @@ async def make_plan(
                 PRODUCT.c.active,
                 PRODUCT.c.category_id,
                 PRODUCT.c.search_text,
+                last_event.label("last_event"),
             )
         )
     }
@@ -130,6 +146,7 @@ async def make_plan(
     keep_description = "description" not in columns
     keep_active = "active" not in columns
     wanted_categories: set[str] = set()
+    candidates: list[tuple[Update, Any]] = []
     for row in rows:
         old = existing.get(row.sku)
         if old is None:
@@ -137,26 +154,38 @@ async def make_plan(
             wanted_categories.add(row.category)
             continue
         description = old.description if keep_description else row.description
+        stock = None
+        if not keep_stock:
+            if row.exported_stock is None:
+                stock = StockEdit(row.stock, old.stock, old.last_event)
+            else:
+                stock = StockEdit(row.stock, row.exported_stock, row.export_id)
+            if stock.cell == stock.reference:
+                stock = None
         wanted = Update(
             old.id,
             row.name,
             description,
             row.price,
-            old.stock if keep_stock else row.stock,
             old.active if keep_active else row.active,
             path_of.get(old.category_id, "") if keep_category else row.category,
             search_text(row.sku, row.name, description),
-            old.stock,
+            stock,
             images.get(row.line),
         )
         if wanted.images == current_images.get(old.id, []):
             wanted.images = None
+        candidates.append((wanted, old))
+    replaced = await _replaced(connection, [wanted for wanted, _old in candidates])
+    for wanted, old in candidates:
+        if wanted.stock and _new_stock(wanted, old.stock, replaced) == old.stock:
+            wanted.stock = None  # e.g. the same file imported a second time
         if (
             wanted.images is None
+            and wanted.stock is None
             and wanted.name == old.name
             and wanted.description == old.description
             and wanted.price == old.price
-            and wanted.stock == old.stock
             and wanted.active == old.active
             and wanted.category == path_of.get(old.category_id, "")
             and wanted.search_text == old.search_text
@@ -165,6 +194,8 @@ async def make_plan(
         else:
             plan.updated.append(wanted)
             wanted_categories.add(wanted.category)
+    # Rows are written in id order, the order checkouts lock products in: no deadlocks.
+    plan.updated.sort(key=lambda wanted: wanted.product_id)
 
     plan.new_categories = sorted(
         {
@@ -178,9 +209,9 @@ async def make_plan(
     )
     if deactivate_missing:
         in_file = {row.sku for row in rows}
-        plan.deactivate = [
+        plan.deactivate = sorted(
             found.id for sku, found in existing.items() if found.active and sku not in in_file
-        ]
+        )
     return plan
 
 
@@ -257,24 +288,17 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
                 for row in plan.created
                 if row.line in plan.images
             ]
+    written = [wanted.product_id for wanted in plan.updated] + plan.deactivate
+    stock = await _lock(connection, written)
+    columns = _written_columns(plan.columns)
     await _executemany(
         connection,
         update(PRODUCT)
         .where(PRODUCT.c.id == bindparam("b_id"))
-        .values({column: bindparam(f"b_{column}") for column in UPDATED_COLUMNS}),
-        ("b_id", *(f"b_{column}" for column in UPDATED_COLUMNS)),
+        .values({column: bindparam(f"b_{column}") for column in columns}),
+        ("b_id", *(f"b_{column}" for column in columns)),
         [
-            (
-                wanted.product_id,
-                wanted.name,
-                wanted.description,
-                wanted.price,
-                wanted.stock,
-                wanted.active,
-                ids.get(wanted.category),
-                wanted.search_text,
-                stamp,
-            )
+            (wanted.product_id, *_values(wanted, columns, ids.get(wanted.category), stamp))
             for wanted in plan.updated
         ],
     )
@@ -286,22 +310,22 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
         ("b_id", "b_active", "b_updated_at"),
         [(product_id, False, stamp) for product_id in plan.deactivate],
     )
+    moves = await _stock_moves(connection, plan.updated, stock)
+    await _executemany(
+        connection,
+        update(PRODUCT)
+        .where(PRODUCT.c.id == bindparam("b_id"))
+        .values(stock=PRODUCT.c.stock + bindparam("b_delta"), updated_at=bindparam("b_at")),
+        ("b_id", "b_delta", "b_at"),
+        [(product_id, new - old, stamp) for product_id, old, new in moves],
+    )
     await _executemany(
         connection,
         insert(STOCK_EVENT).inline(),
         ("product_id", "at", "actor", "reason", "old_stock", "new_stock", "delta"),
         [
-            (
-                wanted.product_id,
-                stamp,
-                actor,
-                "import",
-                wanted.old_stock,
-                wanted.stock,
-                wanted.stock - wanted.old_stock,
-            )
-            for wanted in plan.updated
-            if wanted.stock != wanted.old_stock
+            (product_id, stamp, actor, "import", old, new, new - old)
+            for product_id, old, new in moves
         ],
     )
     pictures += [(wanted.product_id, wanted.images) for wanted in plan.updated if wanted.images]
@@ -321,6 +345,97 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
             for position, (path, source) in enumerate(images)
         ],
     )
+
+
+def _written_columns(columns: frozenset[str]) -> tuple[str, ...]:
+    """The product columns an update writes: those the file has (stock apart, see
+    :func:`_stock_moves`), and the search text and stamp that follow from them."""
+    optional = {"description": "description", "active": "active", "category": "category_id"}
+    return (
+        "name",
+        "price",
+        *(column for name, column in optional.items() if name in columns),
+        "search_text",
+        "updated_at",
+    )
+
+
+def _values(wanted: Update, columns: tuple[str, ...], category_id: int | None, stamp: Any) -> Any:
+    values = {
+        "name": wanted.name,
+        "price": wanted.price,
+        "description": wanted.description,
+        "active": wanted.active,
+        "category_id": category_id,
+        "search_text": wanted.search_text,
+        "updated_at": stamp,
+    }
+    return (values[column] for column in columns)
+
+
+async def _lock(connection: AsyncConnection, product_ids: list[int]) -> dict[int, int]:
+    """Lock the products the import writes, in id order, and read their stock.
+
+    On PostgreSQL the rows stay locked until the commit: a checkout waits, then takes its
+    units from the stock the import wrote. On SQLite the unit of work already holds the
+    database's write lock (``FOR UPDATE`` is left out there).
+    """
+    ordered = sorted(set(product_ids))
+    stock: dict[int, int] = {}
+    for start in range(0, len(ordered), LOCK_CHUNK):
+        chunk = ordered[start : start + LOCK_CHUNK]
+        rows = await connection.execute(
+            select(PRODUCT.c.id, PRODUCT.c.stock)
+            .where(PRODUCT.c.id.in_(chunk))
+            .order_by(PRODUCT.c.id)
+            .with_for_update()
+        )
+        stock.update((product_id, value) for product_id, value in rows)
+    return stock
+
+
+async def _stock_moves(
+    connection: AsyncConnection, updated: list[Update], stock: dict[int, int]
+) -> list[tuple[int, int, int]]:
+    """(product id, stock now, new stock) for every stock cell that moves the stock; ``stock``
+    is read under the lock, and so are the people's changes to replace."""
+    replaced = await _replaced(connection, updated)
+    moves = []
+    for wanted in updated:
+        if wanted.stock:
+            now = stock[wanted.product_id]
+            new = _new_stock(wanted, now, replaced)
+            if new != now:
+                moves.append((wanted.product_id, now, new))
+    return moves
+
+
+def _new_stock(wanted: Update, now: int, replaced: dict[int, int]) -> int:
+    assert wanted.stock is not None
+    edit = wanted.stock
+    return max(0, edit.cell + now - edit.reference - replaced.get(wanted.product_id, 0))
+
+
+async def _replaced(connection: AsyncConnection, updated: list[Update]) -> dict[int, int]:
+    """By product, the sum of the stock changes people made after each edit's reference."""
+    by_mark: dict[int, list[int]] = {}
+    for wanted in updated:
+        if wanted.stock:
+            by_mark.setdefault(wanted.stock.export_id, []).append(wanted.product_id)
+    replaced: dict[int, int] = {}
+    for mark, product_ids in by_mark.items():
+        for start in range(0, len(product_ids), LOCK_CHUNK):
+            rows = await connection.execute(
+                select(STOCK_EVENT.c.product_id, func.sum(STOCK_EVENT.c.delta))
+                .where(
+                    STOCK_EVENT.c.product_id.in_(product_ids[start : start + LOCK_CHUNK]),
+                    STOCK_EVENT.c.id > mark,
+                    STOCK_EVENT.c.reason.in_(PEOPLE_REASONS),
+                )
+                .group_by(STOCK_EVENT.c.product_id)
+            )
+            replaced.update((product_id, int(total or 0)) for product_id, total in rows)
+    return replaced
 
 
 async def _executemany(

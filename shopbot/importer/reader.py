@@ -17,8 +17,22 @@ from itertools import accumulate, islice
 from shopbot.importer.base import ImportProblem
 from shopbot.money import MoneyError, parse_price
 
-COLUMNS = ("sku", "name", "price", "stock", "category", "description", "image", "active")
+COLUMNS = (
+    "sku",
+    "name",
+    "price",
+    "stock",
+    "category",
+    "description",
+    "image",
+    "active",
+    "exported_stock",
+    "export_id",
+)
 REQUIRED = ("sku", "name", "price")
+# Written by /export and read together (see shopbot.importer.apply): what was for sale then,
+# and the last stock change the export had seen.
+EXPORT_COLUMNS = ("exported_stock", "export_id")
 DELIMITERS = (",", ";", "\t")
 IMAGE_SEPARATOR = "|"
 
@@ -53,6 +67,8 @@ class Row:
     description: str
     images: list[str]  # references as written; empty: leave the product's images alone
     active: bool
+    exported_stock: int | None  # None: not a row of an export (or the cell is empty)
+    export_id: int
 
 
 @dataclass
@@ -265,6 +281,19 @@ class _RowChecker:
             table.errors.append(
                 ImportProblem(line, name, "missing_column", f"The header has no {name!r} column.")
             )
+        has_export = [name in index for name in EXPORT_COLUMNS]
+        if any(has_export) and not all(has_export):
+            name = EXPORT_COLUMNS[has_export.index(False)]
+            missing.append(name)
+            table.errors.append(
+                ImportProblem(
+                    line,
+                    name,
+                    "missing_column",
+                    f"The header has no {name!r} column. Keep both {EXPORT_COLUMNS[0]!r} and "
+                    f"{EXPORT_COLUMNS[1]!r} of an export as they are, or delete both.",
+                )
+            )
         return None if missing else cls(index, len(header), delimiter, table.errors)
 
     def problem(self, line: int, column: str | None, code: str, message: str) -> None:
@@ -274,9 +303,18 @@ class _RowChecker:
         """One tight loop (locals, no per-field calls) over every record but blank ones."""
         width = self.width
         # Absent columns read an empty cell appended to every record.
-        sku_at, name_at, price_at, stock_at, category_at, description_at, image_at, active_at = (
-            self.index.get(column, -1) for column in COLUMNS
-        )
+        (
+            sku_at,
+            name_at,
+            price_at,
+            stock_at,
+            category_at,
+            description_at,
+            image_at,
+            active_at,
+            exported_at,
+            export_id_at,
+        ) = (self.index.get(column, -1) for column in COLUMNS)
         first_line_of_sku = self.first_line_of_sku
         prices, categories, flags = self.prices, self.categories, self.flags
         rows: list[Row] = []
@@ -323,7 +361,26 @@ class _RowChecker:
                 description = description.replace("\r\n", "\n").replace("\r", "\n")
             raw = fields[image_at].strip()
             images = self.images(raw, line) if raw else []
-            rows.append(Row(line, sku, name, price, stock, category, description, images, active))
+            exported, export_id = None, 0
+            if exported_at >= 0:
+                exported, export_id = self.export_mark(
+                    fields[exported_at].strip(), fields[export_id_at].strip(), line
+                )
+            rows.append(
+                Row(
+                    line,
+                    sku,
+                    name,
+                    price,
+                    stock,
+                    category,
+                    description,
+                    images,
+                    active,
+                    exported,
+                    export_id,
+                )
+            )
         return rows
 
     def too_many(self, line: int, count: int) -> None:
@@ -377,23 +434,42 @@ class _RowChecker:
         self.prices[raw] = kopecks
         return kopecks
 
-    def stock(self, raw: str, line: int) -> int:
+    def stock(self, raw: str, line: int, column: str = "stock") -> int:
         if not raw:
             return 0
         cleaned = _DIGIT_GROUPS.sub("", raw)
         if not _STOCK.fullmatch(cleaned):
-            self.problem(line, "stock", "bad_stock", f"The stock {raw!r} is not a whole number.")
+            self.problem(line, column, "bad_stock", f"The {column} {raw!r} is not a whole number.")
             return 0
         value = int(cleaned)
         if value < 0:
             self.problem(
-                line, "stock", "negative_stock", f"The stock {raw!r} is negative; 0 is the least."
+                line, column, "negative_stock", f"The {column} {raw!r} is negative; 0 is the least."
             )
             return 0
         if value > MAX_STOCK:
-            self.problem(line, "stock", "bad_stock", f"The stock {raw!r} is too large.")
+            self.problem(line, column, "bad_stock", f"The {column} {raw!r} is too large.")
             return 0
         return value
+
+    def export_mark(self, exported: str, export_id: str, line: int) -> tuple[int | None, int]:
+        """``exported_stock`` and ``export_id`` of a row: both empty (a row the owner added
+        to the export), or both whole numbers as /export wrote them."""
+        if not exported and not export_id:
+            return None, 0
+        if not exported or not export_id:
+            empty = "exported_stock" if not exported else "export_id"
+            self.problem(
+                line,
+                empty,
+                "missing_value",
+                f"Column {empty!r} is empty but the other column of the export is not; "
+                "leave both as the export wrote them, or empty both.",
+            )
+            return None, 0
+        return self.stock(exported, line, "exported_stock"), self.stock(
+            export_id, line, "export_id"
+        )
 
     def category(self, raw: str, line: int) -> str:
         names = [_SPACES.sub(" ", name).strip() for name in raw.split("/")]

@@ -8,13 +8,25 @@ import csv
 import io
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.models import Category, Order, Product
+from shopbot.models import Category, Order, Product, StockEvent
 from shopbot.services.stats import MOSCOW
 
-CATALOGUE_COLUMNS = ("sku", "name", "price", "stock", "category", "description", "active")
+# The last two let an import tell what the owner changed from what was sold meanwhile
+# (shopbot.importer.apply); the owner leaves them as they are.
+CATALOGUE_COLUMNS = (
+    "sku",
+    "name",
+    "price",
+    "stock",
+    "category",
+    "description",
+    "active",
+    "exported_stock",
+    "export_id",
+)
 ORDER_COLUMNS = (
     "number",
     "placed",
@@ -44,16 +56,21 @@ def excel_money(kopecks: int) -> str:
 
 async def catalogue_csv(session: AsyncSession) -> bytes:
     """Every product, hidden ones included. Pictures are left out on purpose: a row without
-    an ``image`` column keeps the product's pictures as they are when imported back."""
+    an ``image`` column keeps the product's pictures as they are when imported back.
+
+    Each row also carries its stock as exported and the last stock event the export saw,
+    read in the same statement (one snapshot) as the stock.
+    """
+    last_event = select(func.coalesce(func.max(StockEvent.id), 0)).scalar_subquery()
     rows = await session.execute(
-        select(Product, Category.path)
+        select(Product, Category.path, last_event)
         .outerjoin(Category, Category.id == Product.category_id)
         .order_by(Product.sku)
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(CATALOGUE_COLUMNS)
-    for product, path in rows:
+    for product, path, export_id in rows:
         writer.writerow(
             (
                 product.sku,
@@ -63,6 +80,8 @@ async def catalogue_csv(session: AsyncSession) -> bytes:
                 path or "",
                 product.description,
                 "1" if product.active else "0",
+                product.stock,
+                export_id,
             )
         )
     return buffer.getvalue().encode("utf-8-sig")

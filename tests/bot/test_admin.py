@@ -287,6 +287,26 @@ async def test_export_then_import_changes_nothing(admin_shop: Shop, catalogue: C
     assert owner.last["text"].startswith("Как использовать: /export_orders")
 
 
+async def test_an_export_sent_back_after_a_sale_keeps_the_sale(
+    admin_shop: Shop, catalogue: Catalogue
+) -> None:
+    """The export's caption invites sending it back: units sold in between stay sold."""
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_text("/export")
+    assert "за вычетом того, что закажут после этой выгрузки" in owner.last["caption"]
+    data = await downloaded(admin_shop, owner.last)
+    async with admin_shop.session_factory() as session:
+        await make_user(session, 101)
+    await place_cash_order(admin_shop, 101, "MUG-1", 3)  # all three held by the order
+    assert (await product(admin_shop, "MUG-1")).stock == 0
+
+    await owner.send_document("catalogue.csv", data, caption="/import")
+    assert "изменённые: 0" in owner.last["text"] and "без изменений: 15" in owner.last["text"]
+    await owner.press("✅ Применить", message=owner.last)
+
+    assert (await product(admin_shop, "MUG-1")).stock == 0
+
+
 async def test_orders_admin_moves_an_order_and_tells_the_shopper(
     admin_shop: Shop, catalogue: Catalogue
 ) -> None:

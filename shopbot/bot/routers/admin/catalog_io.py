@@ -180,7 +180,12 @@ async def export_catalogue(target: Message | CallbackQuery, session: AsyncSessio
     await target.bot.send_document(
         chat_id,
         BufferedInputFile(data, filename=name),
-        caption=_("The catalogue. Edit it and send it back with /import."),
+        caption=_(
+            "The catalogue. Edit it and send it back with /import. Stock is what is for sale: "
+            "a number you change becomes the stock, less what orders take after this export; "
+            "a number you leave changes nothing. Keep the exported_stock and export_id columns "
+            "as they are."
+        ),
     )
 
 

@@ -42,7 +42,10 @@ def admin_help() -> str:
             _("/hide SKU, /show SKU — hide a product from shoppers or show it"),
             _("/product SKU — the product card with admin buttons"),
             _("/import — load a catalogue CSV (dry run first)"),
-            _("/export — the catalogue as CSV; /export_orders [days] — orders as CSV"),
+            _(
+                "/export — the catalogue as CSV to edit and send back (sales made meanwhile "
+                "stay sold); /export_orders [days] — orders as CSV"
+            ),
             _("/orders_admin [status] — all orders, newest first"),
             _("/stats — sales today, in 7 and in 30 days"),
         ]
