@@ -213,6 +213,42 @@ async def test_catalogue_export_imports_back_unchanged(
     assert (report.created, report.updated, report.unchanged) == (0, 0, 2)
 
 
+FORMULAS = [
+    "=cmd|' /C calc'!A0",
+    "+7 (900) 123-45-67",
+    "-20% на всё",
+    "@SUM(1+1)",
+    "'=уже с апострофом",
+    "''+два апострофа",
+    "'обычный апостроф",
+]
+
+
+async def test_catalogue_export_writes_no_live_formula_and_imports_back_exactly(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession], media_dir: Path
+) -> None:
+    for number, text in enumerate(FORMULAS):
+        category = await make_category(session, f"{text.replace('/', '')} {number}")
+        await make_product(
+            session, text, sku=f"{text[:1]}SKU-{number}", category=category, description=text
+        )
+    before = await catalogue_csv(session)
+
+    rows = list(csv.reader(io.StringIO(before.decode("utf-8-sig")), delimiter=";"))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")] == []
+    assert "'=cmd|' /C calc'!A0" in cells and "''=уже с апострофом" in cells
+    assert "'обычный апостроф" in cells  # not a formula: left as it is
+
+    report = await import_catalog(session_factory, before, ImportOptions(media_dir=media_dir))
+
+    assert report.errors == [] and (report.updated, report.unchanged) == (0, len(FORMULAS))
+    await session.rollback()
+    names = set(await session.scalars(select(Product.name)))
+    assert names == set(FORMULAS)
+    assert await catalogue_csv(session) == before
+
+
 async def test_orders_export_opens_in_excel(session: AsyncSession) -> None:
     mug = await make_product(session, "Кружка", sku="MUG", price=49050)
     await make_user(session, 1)

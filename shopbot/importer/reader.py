@@ -16,6 +16,7 @@ from itertools import accumulate, islice
 
 from shopbot.importer.base import ImportProblem
 from shopbot.money import MoneyError, parse_price
+from shopbot.services.text import unguard
 
 COLUMNS = (
     "sku",
@@ -327,6 +328,8 @@ class _RowChecker:
                 self.too_many(line, len(fields))
             fields.append("")
             sku = fields[sku_at].strip()
+            if sku[:1] == "'":  # guarded by /export against spreadsheet formulas
+                sku = unguard(sku)
             if not sku or len(sku) > MAX_SKU:
                 self.bad_text(line, "sku", sku, MAX_SKU)
             elif first_line_of_sku.setdefault(sku, line) != line:
@@ -337,6 +340,8 @@ class _RowChecker:
                     f"SKU {sku!r} already appears on line {first_line_of_sku[sku]}.",
                 )
             name = fields[name_at].strip()
+            if name[:1] == "'":
+                name = unguard(name)
             if not name or len(name) > MAX_NAME:
                 self.bad_text(line, "name", name, MAX_NAME)
             raw = fields[price_at].strip()
@@ -349,6 +354,8 @@ class _RowChecker:
             else:
                 stock = self.stock(raw, line)
             raw = fields[category_at].strip()
+            if raw[:1] == "'":
+                raw = unguard(raw)
             category = categories.get(raw)
             if category is None:
                 category = self.category(raw, line)
@@ -357,6 +364,8 @@ class _RowChecker:
             if active is None:
                 active = self.active(raw, line)
             description = fields[description_at].strip()
+            if description[:1] == "'":
+                description = unguard(description)
             if "\r" in description:
                 description = description.replace("\r\n", "\n").replace("\r", "\n")
             raw = fields[image_at].strip()

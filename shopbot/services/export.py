@@ -1,5 +1,7 @@
 """CSV exports: the catalogue in the importer's own format (a round trip changes nothing),
 and orders for Excel (UTF-8 with BOM, semicolons, decimal commas: what Russian Excel reads).
+Text cells are guarded against running as formulas (the importer reads them back as they
+were).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.models import Category, Order, Product, StockEvent
 from shopbot.services.stats import MOSCOW
+from shopbot.services.text import guard
 
 # The last two let an import tell what the owner changed from what was sold meanwhile
 # (shopbot.importer.apply); the owner leaves them as they are.
@@ -44,8 +47,6 @@ ORDER_COLUMNS = (
     "line_total",
     "order_total",
 )
-# A cell starting with one of these is a formula to Excel (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def excel_money(kopecks: int) -> str:
@@ -73,12 +74,12 @@ async def catalogue_csv(session: AsyncSession) -> bytes:
     for product, path, export_id in rows:
         writer.writerow(
             (
-                product.sku,
-                product.name,
+                guard(product.sku),
+                guard(product.name),
                 excel_money(product.price),
                 product.stock,
-                path or "",
-                product.description,
+                guard(path or ""),
+                guard(product.description),
                 "1" if product.active else "0",
                 product.stock,
                 export_id,
@@ -100,19 +101,19 @@ async def orders_csv(session: AsyncSession, since: datetime) -> bytes:
             order.number or str(order.id),
             order.created_at.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M"),
             str(order.status),
-            _text(order.contact_name),
+            guard(order.contact_name),
             order.contact_phone,
             str(order.delivery_method),
-            _text(order.delivery_address or ""),
-            _text(order.comment or ""),
+            guard(order.delivery_address or ""),
+            guard(order.comment or ""),
             order.payment_provider,
         )
         for line in order.lines:
             writer.writerow(
                 (
                     *head,
-                    _text(line.sku),
-                    _text(line.name),
+                    guard(line.sku),
+                    guard(line.name),
                     line.quantity,
                     excel_money(line.unit_price),
                     excel_money(line.line_total),
@@ -120,8 +121,3 @@ async def orders_csv(session: AsyncSession, since: datetime) -> bytes:
                 )
             )
     return buffer.getvalue().encode("utf-8-sig")
-
-
-def _text(value: str) -> str:
-    """Shopper-typed text made inert for spreadsheets (a leading quote shows it as text)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
