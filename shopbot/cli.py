@@ -130,6 +130,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         media_dir=settings.media_dir,
         dry_run=args.dry_run,
         deactivate_missing=args.deactivate_missing,
+        allow_private_urls=settings.import_allow_private_urls,
         actor="cli",
     )
     bar = _ProgressBar() if sys.stderr.isatty() else None

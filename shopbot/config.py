@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     low_stock_threshold: int = Field(default=3, ge=0)
     order_payment_timeout: int = Field(default=60, ge=1, description="minutes")
     catalogue_cache_seconds: float = Field(default=2.0, ge=0, description="0 turns it off")
+    import_allow_private_urls: bool = False
 
     payment_provider: Literal["yookassa", "telegram", "cash"] = "cash"
     yookassa_shop_id: str | None = None

@@ -146,7 +146,7 @@ async def test_good_file_imports_exactly_as_expected(
 ) -> None:
     expected = GOOD_EXPECTED[name]
     data = local_urls((GOOD / name).read_bytes(), image_server)
-    options = ImportOptions(media_dir=media_dir, base_dir=GOOD)
+    options = ImportOptions(media_dir=media_dir, base_dir=GOOD, allow_private_urls=True)
 
     report = await import_catalog(session_factory, data, options)
 
@@ -567,7 +567,9 @@ async def test_bad_urls_are_refused(
     path: str, reason: str, session_factory: Factory, media_dir: Path, image_server: str
 ) -> None:
     data = csv_bytes(f"A-1,Кружка,590,1,,,{image_server}{path},1")
-    options = ImportOptions(media_dir, max_image_bytes=1024 * 1024, url_timeout=0.5)
+    options = ImportOptions(
+        media_dir, max_image_bytes=1024 * 1024, url_timeout=0.5, allow_private_urls=True
+    )
 
     report = await import_catalog(session_factory, data, options)
 

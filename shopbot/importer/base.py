@@ -51,6 +51,8 @@ class ImportOptions:
     dry_run: bool = False
     deactivate_missing: bool = False
     allow_urls: bool = True
+    # URLs into this machine or a private network (and user:password@): IMPORT_ALLOW_PRIVATE_URLS
+    allow_private_urls: bool = False
     max_image_bytes: int = 20 * MB
     max_file_bytes: int = 20 * MB
     url_timeout: float = 10.0

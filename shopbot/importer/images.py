@@ -3,6 +3,11 @@
 A picture is stored as ``products/<sha256[:2]>/<sha256>.jpg`` (relative to the media folder),
 where the hash is of the *normalised* JPEG, so the same picture is stored once however many
 products, files or URLs it comes from. Normalising is CPU work and runs in worker threads.
+
+A URL must lead to the public internet (unless ``allow_private_urls``): no user:password,
+and every address its host resolves to, at every redirect hop, must be public. The check is
+made by the resolver the connection uses, so a name cannot resolve to a public address for
+the check and to a private one for the connection.
 """
 
 from __future__ import annotations
@@ -15,14 +20,19 @@ import os
 import re
 import secrets
 import shutil
+import socket
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from yarl import URL
 
 from shopbot.importer.base import MB, ImportOptions
 
@@ -33,6 +43,8 @@ JPEG_QUALITY = 85
 STORE_FOLDER = "products"
 WORKERS = 2  # decoded pictures are big; more threads would mostly add memory
 DOWNLOADS = 4
+MAX_REDIRECTS = 5
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -58,6 +70,48 @@ class StoredImage:
 
 def is_url(reference: str) -> bool:
     return _URL.match(reference) is not None
+
+
+def is_public(address: IPv4Address | IPv6Address) -> bool:
+    """Is this an address of the public internet (not the shop's own machine or network)?"""
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_unspecified
+    )
+
+
+def _private(host: str, address: str) -> ImageRejected:
+    where = host if host == address else f"{host} ({address})"
+    return ImageRejected(
+        "private_url",
+        f"points at {where}, an address of this machine or a private network; "
+        "set IMPORT_ALLOW_PRIVATE_URLS=1 to allow that",
+    )
+
+
+class PublicResolver(AbstractResolver):
+    """aiohttp's resolver, refusing a name when any of its addresses is not public."""
+
+    def __init__(self) -> None:
+        self.resolver = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self.resolver.resolve(host, port, family)
+        for result in found:
+            if not is_public(ip_address(result["host"])):
+                raise _private(host, result["host"])
+        return found
+
+    async def close(self) -> None:
+        await self.resolver.close()
 
 
 def normalise(data: bytes) -> bytes:
@@ -232,35 +286,66 @@ class ImageLoader:
     async def _download(self, url: str) -> bytes:
         if not self.options.allow_urls:
             raise ImageRejected("bad_url", "is a URL, and URLs are not allowed here")
-        try:
-            parts = urlsplit(url)
-            valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-        except ValueError:
-            valid = False
-        if not valid:
-            raise ImageRejected("bad_url", "is not an http(s) URL")
         if self.http is None:
+            connector = None
+            if not self.options.allow_private_urls:
+                connector = aiohttp.TCPConnector(resolver=PublicResolver(), use_dns_cache=False)
             self.http = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.options.url_timeout)
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.options.url_timeout),
             )
         limit = self.options.max_image_bytes
         too_big = ImageRejected("bad_url", f"gives more than {limit / MB:g} MB")
         async with self.downloads:
             try:
-                async with self.http.get(url) as response:
-                    if response.status != 200:
-                        raise ImageRejected("bad_url", f"answered HTTP {response.status}")
-                    if (response.content_length or 0) > limit:
-                        raise too_big
-                    body = bytearray()
-                    async for chunk in response.content.iter_chunked(256 * 1024):
-                        body += chunk
-                        if len(body) > limit:
+                # Redirects are followed here, each hop checked like the first URL.
+                target = self._checked(url)
+                for _hop in range(MAX_REDIRECTS + 1):
+                    async with self.http.get(target, allow_redirects=False) as response:
+                        location = response.headers.get("Location")
+                        if response.status in REDIRECTS and location:
+                            target = self._checked(str(response.url.join(URL(location))))
+                            continue
+                        if response.status != 200:
+                            raise ImageRejected("bad_url", f"answered HTTP {response.status}")
+                        if (response.content_length or 0) > limit:
                             raise too_big
+                        body = bytearray()
+                        async for chunk in response.content.iter_chunked(256 * 1024):
+                            body += chunk
+                            if len(body) > limit:
+                                raise too_big
+                        return bytes(body)
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or repr(exc)
                 raise ImageRejected("bad_url", f"could not be downloaded ({reason})") from exc
-        return bytes(body)
+        raise ImageRejected("bad_url", f"redirects more than {MAX_REDIRECTS} times")
+
+    def _checked(self, url: str) -> URL:
+        """``url`` if it may be fetched: http(s) with a host and, unless private URLs are
+        allowed, no user:password and no literal private address (names are checked when
+        they are resolved, by :class:`PublicResolver`)."""
+        try:
+            parts = urlsplit(url)
+            valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            valid = False
+        if not valid or parts.hostname is None:
+            raise ImageRejected("bad_url", f"is not an http(s) URL ({url[:100]})")
+        if not self.options.allow_private_urls:
+            if parts.username is not None or parts.password is not None:
+                raise ImageRejected(
+                    "private_url",
+                    "carries a user name or password; set IMPORT_ALLOW_PRIVATE_URLS=1 "
+                    "to allow that",
+                )
+            try:
+                literal = ip_address(parts.hostname)
+            except ValueError:
+                literal = None
+            if literal is not None and not is_public(literal):
+                raise _private(parts.hostname, parts.hostname)
+        return URL(url, encoded=False)
 
 
 def place(images: Iterable[StoredImage], media_dir: Path, created: list[Path]) -> None:

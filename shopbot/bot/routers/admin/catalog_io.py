@@ -62,6 +62,7 @@ def _options(settings: Settings, user_id: int, *, dry_run: bool) -> ImportOption
         base_dir=settings.media_dir / "import",
         dry_run=dry_run,
         allow_urls=True,
+        allow_private_urls=settings.import_allow_private_urls,
         max_file_bytes=MAX_IMPORT_BYTES,
         actor=actor(user_id),
     )

@@ -1,0 +1,172 @@
+"""Hostile catalogues: URLs into the shop's own network, picture bombs, floods of errors,
+huge headers, concurrent imports, and what a killed import leaves behind."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shopbot.importer import ImportOptions, ImportReport, images, import_catalog
+from shopbot.models import ProductImage
+
+Factory = async_sessionmaker[AsyncSession]
+PICTURE = Path(__file__).parent / "data" / "import" / "good" / "images" / "mug.jpg"
+
+
+def problems(report: ImportReport) -> list[tuple[int | None, str | None, str]]:
+    return [(problem.line, problem.column, problem.code) for problem in report.errors]
+
+
+def one_picture(url: str) -> bytes:
+    return f"sku,name,price,image\nA-1,Кружка,590,{url}\n".encode()
+
+
+# --- image URLs ---------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    url: str
+    hits: Counter[str]
+
+
+Answer = Callable[[], web.Response]
+
+
+async def serve(host: str, routes: dict[str, Answer]) -> AsyncIterator[Server]:
+    """A web server on ``host`` answering each path with a fresh response, counting hits."""
+    hits: Counter[str] = Counter()
+
+    def handler_for(path: str, answer: Answer) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def handler(_request: web.Request) -> web.Response:
+            hits[path] += 1
+            return answer()
+
+        return handler
+
+    app = web.Application()
+    for path, answer in routes.items():
+        app.router.add_get(path, handler_for(path, answer))
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, host, 0)
+    await site.start()
+    bound, port = runner.addresses[0][:2]
+    yield Server(f"http://{bound}:{port}", hits)
+    await runner.cleanup()
+
+
+def picture() -> web.Response:
+    return web.Response(body=PICTURE.read_bytes(), content_type="image/jpeg")
+
+
+@pytest.fixture
+async def internal() -> AsyncIterator[Server]:
+    """A service on the shop's own network (127.0.0.2) that an import must never reach."""
+    async for server in serve("127.0.0.2", {"/secret.jpg": picture}):
+        yield server
+
+
+@pytest.fixture
+async def outside(internal: Server) -> AsyncIterator[Server]:
+    """A picture host on 127.0.0.1, which the redirect tests treat as the internet."""
+    redirects = {
+        "/to-internal": f"{internal.url}/secret.jpg",
+        "/to-credentials": "http://user:secret@example.com/a.jpg",
+        "/to-ipv6-loopback": f"http://[::1]:{internal.url.rsplit(':', 1)[1]}/secret.jpg",
+        "/to-metadata": "http://169.254.169.254/latest/meta-data/",
+        "/relative": "/mug.jpg",
+    }
+    redirects["/loop"] = "/loop"
+    routes: dict[str, Answer] = {
+        path: partial(web.Response, status=302, headers={"Location": target})
+        for path, target in redirects.items()
+    }
+    routes["/mug.jpg"] = picture
+    async for server in serve("127.0.0.1", routes):
+        yield server
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "{internal}/secret.jpg",
+        "http://localhost:{port}/secret.jpg",
+        "http://127.0.0.1:{port}/secret.jpg",
+        "http://[::1]:{port}/secret.jpg",
+        "http://[::ffff:127.0.0.2]:{port}/secret.jpg",
+        "http://0.0.0.0:{port}/secret.jpg",
+        "http://10.1.2.3/a.jpg",
+        "http://192.168.0.1/a.jpg",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://user:secret@example.com/a.jpg",
+    ],
+)
+async def test_urls_into_the_shops_own_network_are_refused(
+    url: str, internal: Server, session_factory: Factory, media_dir: Path
+) -> None:
+    port = internal.url.rsplit(":", 1)[1]
+    data = one_picture(url.format(internal=internal.url, port=port))
+
+    report = await import_catalog(session_factory, data, ImportOptions(media_dir))
+
+    assert problems(report) == [(2, "image", "private_url")]
+    assert "IMPORT_ALLOW_PRIVATE_URLS" in report.errors[0].message
+    assert internal.hits == Counter()
+
+
+async def test_private_urls_are_fetched_when_allowed(
+    internal: Server, session_factory: Factory, session: AsyncSession, media_dir: Path
+) -> None:
+    data = one_picture(f"{internal.url}/secret.jpg")
+
+    report = await import_catalog(
+        session_factory, data, ImportOptions(media_dir, allow_private_urls=True)
+    )
+
+    assert report.errors == [] and report.created == 1
+    assert await session.scalar(select(ProductImage.source)) == f"{internal.url}/secret.jpg"
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/to-internal", "private_url"),
+        ("/to-credentials", "private_url"),
+        ("/to-ipv6-loopback", "private_url"),
+        ("/to-metadata", "private_url"),
+        ("/loop", "bad_url"),
+        ("/relative", None),
+    ],
+)
+async def test_every_redirect_hop_is_checked(
+    path: str,
+    code: str | None,
+    outside: Server,
+    internal: Server,
+    session_factory: Factory,
+    media_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    public = images.is_public
+    monkeypatch.setattr(
+        images, "is_public", lambda address: address == IPv4Address("127.0.0.1") or public(address)
+    )
+
+    report = await import_catalog(
+        session_factory, one_picture(f"{outside.url}{path}"), ImportOptions(media_dir)
+    )
+
+    assert problems(report) == ([(2, "image", code)] if code else [])
+    assert internal.hits == Counter()
+    if code is None:
+        assert outside.hits == Counter({"/relative": 1, "/mug.jpg": 1})
