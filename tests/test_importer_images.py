@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageFile
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -193,6 +193,38 @@ async def test_pixels_over_the_limit_are_refused_where_pillow_only_warns(
         report = await import_pictures(session_factory, tmp_path, media_dir, "over.png")
 
     assert problems(report) == [(2, "image", "image_bomb")]
+
+
+async def test_pictures_decoding_to_too_many_pixels_are_refused_from_the_header(
+    session_factory: Factory, media_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """9,400 x 9,400 is under Pillow's own limit; decoding it took 340 MB and 1.5 s."""
+    (tmp_path / "bomb.png").write_bytes(one_colour_png(9400, 9400))  # 11 KB
+    decoded: list[tuple[int, int]] = []
+    load = ImageFile.ImageFile.load
+
+    def recording_load(image: ImageFile.ImageFile) -> Any:
+        decoded.append(image.size)
+        return load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", recording_load)
+    report = await import_pictures(session_factory, tmp_path, media_dir, "bomb.png")
+
+    assert problems(report) == [(2, "image", "image_bomb")]
+    assert "88,360,000 pixels; at most 16,000,000" in report.errors[0].message
+    assert decoded == []  # refused from the header
+
+
+async def test_a_big_jpeg_is_decoded_at_a_reduced_scale_and_kept(
+    session_factory: Factory, session: AsyncSession, media_dir: Path, tmp_path: Path
+) -> None:
+    save(Image.new("L", (6400, 5200), 90), tmp_path / "camera.jpg", quality=50)  # 33 megapixels
+
+    report = await import_pictures(session_factory, tmp_path, media_dir, "camera.jpg")
+
+    assert report.ok, report.errors
+    [stored] = await stored_pictures(session, media_dir)
+    assert stored.size == (MAX_SIDE, MAX_SIDE * 5200 // 6400)
 
 
 async def test_symlinks_may_not_lead_out_of_the_folder(
