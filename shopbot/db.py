@@ -32,6 +32,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shopbot.sqlite_driver import connector
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -46,6 +48,8 @@ def create_engine(
     """An async engine; for SQLite, with the pragmas and transaction control shopbot relies on
     (``sqlite_busy_timeout_ms``: how long a write waits for another process's lock)."""
     if url.startswith("sqlite"):
+        timeout = sqlite_busy_timeout_ms / 1000
+        kwargs.setdefault("async_creator", connector(url, timeout=timeout))
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         _WRITER_QUEUES[engine.sync_engine] = _WriterQueue()

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 
-from sqlalchemy import case, delete, exists, func, literal, or_, select, update
+from sqlalchemy import Integer, bindparam, case, delete, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
 
 from shopbot.db import unit_of_work, upsert
 from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
@@ -163,41 +167,54 @@ async def press_line(
     return current, refusal
 
 
-async def _add(
-    session: AsyncSession, user_id: int, product_id: int, quantity: int, *, grow_only: bool = False
-) -> int:
+@cache
+def _add_statement(dialect: str, grow_only: bool) -> Insert:
+    """The upsert of :func:`_add`, built once per dialect with its values as bind
+    parameters: building it costs SQLAlchemy more CPU than running it, and an add runs
+    while the unit holds SQLite's one writer."""
+    _products, _lines_table = Product.__table__.c, CartLine.__table__
+    _lines = _lines_table.c
+    user_id = bindparam("user_id", type_=Integer)
+    product_id = bindparam("product_id", type_=Integer)
+    quantity = bindparam("quantity", type_=Integer)
     stock = (
-        select(Product.stock)
-        .where(Product.id == product_id, Product.active.is_(True))
+        select(_products.stock)
+        .where(_products.id == product_id, _products.active.is_(True))
         .scalar_subquery()
     )
     lines_in_cart = (
-        select(func.count()).select_from(CartLine).where(CartLine.user_id == user_id)
+        select(func.count()).select_from(_lines_table).where(_lines.user_id == user_id)
     ).scalar_subquery()
-    has_line = exists().where(CartLine.user_id == user_id, CartLine.product_id == product_id)
+    has_line = exists().where(_lines.user_id == user_id, _lines.product_id == product_id)
     new_line = select(
-        literal(user_id),
-        Product.id,
-        case((Product.stock < quantity, Product.stock), else_=quantity),
+        user_id, _products.id, case((_products.stock < quantity, _products.stock), else_=quantity)
     ).where(
-        Product.id == product_id,
-        Product.active.is_(True),
-        Product.stock > 0,
+        _products.id == product_id,
+        _products.active.is_(True),
+        _products.stock > 0,
         # An existing line may always grow; a new one only while the cart has room.
         has_line if grow_only else or_(lines_in_cart < MAX_CART_LINES, has_line),
     )
-    grown = CartLine.quantity + quantity
-    statement = (
-        upsert(session, CartLine)
+    grown = _lines.quantity + quantity
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(_lines_table)
         .from_select(["user_id", "product_id", "quantity"], new_line)
         .on_conflict_do_update(
-            index_elements=[CartLine.user_id, CartLine.product_id],
+            index_elements=[_lines.user_id, _lines.product_id],
             set_={"quantity": case((grown < stock, grown), else_=stock)},
-            where=CartLine.quantity < stock,
+            where=_lines.quantity < stock,
         )
-        .returning(CartLine.quantity)
+        .returning(_lines.quantity)
     )
-    new_quantity = await session.scalar(statement)
+
+
+async def _add(
+    session: AsyncSession, user_id: int, product_id: int, quantity: int, *, grow_only: bool = False
+) -> int:
+    statement = _add_statement(session.bind.dialect.name, grow_only)
+    values = {"user_id": user_id, "product_id": product_id, "quantity": quantity}
+    new_quantity = await session.scalar(statement, values)
     if new_quantity is None:
         product = await _product_for_sale(session, product_id)
         if product.stock > 0 and not await quantity_in_cart(session, user_id, product_id):
