@@ -152,9 +152,12 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         print(f"warning: {_where(problem)}{problem.message}", file=sys.stderr)
     for problem in report.errors:
         print(f"error: {_where(problem)}{problem.message}", file=sys.stderr)
+    if report.errors.unlisted:
+        print(f"error: ... and {report.errors.unlisted} more, not listed", file=sys.stderr)
     if not report.ok:
         print(
-            f"import failed: {len(report.errors)} problem(s); nothing was changed", file=sys.stderr
+            f"import failed: {report.errors.total} problem(s); nothing was changed",
+            file=sys.stderr,
         )
         return 1
     verb = "would be" if report.dry_run else "were"

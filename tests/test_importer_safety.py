@@ -3,6 +3,7 @@ huge headers, concurrent imports, and what a killed import leaves behind."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shopbot.cli import main
 from shopbot.importer import ImportOptions, ImportReport, images, import_catalog
+from shopbot.importer.base import MAX_LISTED_PROBLEMS
 from shopbot.models import ProductImage
 
 Factory = async_sessionmaker[AsyncSession]
@@ -170,3 +173,68 @@ async def test_every_redirect_hop_is_checked(
     assert internal.hits == Counter()
     if code is None:
         assert outside.hits == Counter({"/relative": 1, "/mug.jpg": 1})
+
+
+# --- floods of errors, huge headers -------------------------------------------------------
+
+
+def bad_rows(size: int, row: str) -> bytes:
+    """A file of about ``size`` bytes whose every row is wrong the way ``row`` is."""
+    header = "sku,name,price,stock,category,description,image,active\n"
+    count = (size - len(header)) // len(row.format(n=10**6).encode()) + 1
+    return (header + "".join(row.format(n=n) for n in range(count))).encode()
+
+
+@pytest.mark.parametrize(
+    ("row", "per_row"),
+    [
+        ("E-{n},Товар,abc,x,,,,maybe\n", 3),  # price, stock and active all wrong
+        ('Q-{n},"bad"x,1\n', 1),  # a quote inside an unquoted value
+    ],
+    ids=["bad-values", "bad-quotes"],
+)
+async def test_a_file_full_of_errors_lists_the_first_thousand_and_counts_the_rest(
+    row: str, per_row: int, session_factory: Factory, media_dir: Path
+) -> None:
+    data = bad_rows(5 * 1024 * 1024 if per_row > 1 else 200 * 1024, row)
+    rows = data.count(b"\n") - 1
+
+    report = await import_catalog(session_factory, data, ImportOptions(media_dir))
+
+    assert len(report.errors) == MAX_LISTED_PROBLEMS
+    assert report.errors.total == rows * per_row
+    assert report.errors[0].line == 2 and not report.ok
+
+
+async def test_a_header_of_a_million_columns_is_refused_before_it_is_parsed(
+    session_factory: Factory, media_dir: Path
+) -> None:
+    data = ("sku,name,price" + ",c" * 1_500_000 + "\nA-1,Кружка,590\n").encode()
+
+    report = await import_catalog(session_factory, data, ImportOptions(media_dir))
+
+    assert problems(report) == [(1, None, "too_many_columns")]
+    assert "1,500,003 columns" in report.errors[0].message
+    assert report.warnings == []
+
+
+async def test_the_command_line_says_how_many_more_errors_there_are(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(bad_rows(256 * 1024, "E-{n},Товар,abc\n"))
+    rows = path.read_bytes().count(b"\n") - 1
+    environment = {"DATABASE_URL": database_url, "MEDIA_DIR": str(tmp_path / "media")}
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        code = await asyncio.to_thread(main, ["import", str(path)])
+
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert len([line for line in err if line.startswith("error: line")]) == MAX_LISTED_PROBLEMS
+    assert err[-2:] == [
+        f"error: ... and {rows - MAX_LISTED_PROBLEMS} more, not listed",
+        f"import failed: {rows} problem(s); nothing was changed",
+    ]

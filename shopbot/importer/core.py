@@ -56,7 +56,7 @@ async def import_catalog(
     """
     report = ImportReport(dry_run=options.dry_run)
     if len(data) > options.max_file_bytes:
-        report.errors.append(
+        report.errors.add(
             ImportProblem(
                 None,
                 None,
@@ -114,7 +114,7 @@ def _images_by_line(
         for reference in row.images:
             result = loaded[reference]
             if isinstance(result, ImageRejected):
-                report.errors.append(
+                report.errors.add(
                     ImportProblem(row.line, "image", result.code, f"Image {reference!r} {result}.")
                 )
             else:

@@ -264,6 +264,28 @@ async def test_import_errors_come_back_with_lines_and_change_nothing(
         assert await session.scalar(select(Product).where(Product.sku == "E-1")) is None
 
 
+async def test_a_five_megabyte_file_of_errors_gets_a_short_answer(
+    admin_shop: Shop, catalogue: Catalogue
+) -> None:
+    """It grew the bot to 976 MB, and Telegram refused its 50 MB list of errors."""
+    row = "E-{n:07d},Товар,abc,x,,,,maybe\n"  # three errors a row
+    rows = (5 * 1024 * 1024 - 100) // len(row.format(n=0).encode())
+    data = (
+        "sku,name,price,stock,category,description,image,active\n"
+        + "".join(row.format(n=n) for n in range(rows))
+    ).encode()
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+
+    await owner.send_document("errors.csv", data, caption="/import")
+
+    assert owner.texts()[-2].startswith(f"❌ В файле {3 * rows} ошибок. Ничего не изменилось.")
+    assert "Первые 1000 — в приложенном файле." in owner.texts()[-2]
+    listing = (await downloaded(admin_shop, owner.last)).decode().splitlines()
+    assert len(listing) == 1001 and listing[0].startswith("строка 2, price:")
+    assert listing[-1] == f"… и ещё {3 * rows - 1000} ошибок, не показаны."
+    assert admin_shop.emulator.errors == []
+
+
 async def test_export_then_import_changes_nothing(admin_shop: Shop, catalogue: Catalogue) -> None:
     owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
     await owner.send_text("/export")

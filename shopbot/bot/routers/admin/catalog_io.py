@@ -31,6 +31,7 @@ from shopbot.bot.routers.admin.texts import (
     import_errors,
     import_summary,
     problem_line,
+    unlisted_errors,
 )
 from shopbot.bot.routers.filters import Magic
 from shopbot.bot.ui import show
@@ -138,8 +139,11 @@ async def receive_file(
 
 async def _send_errors(message: Message, report: ImportReport) -> None:
     await message.answer(import_errors(report))
-    if len(report.errors) > ERRORS_IN_MESSAGE:
-        listing = "\n".join(problem_line(problem) for problem in report.errors) + "\n"
+    if report.errors.total > ERRORS_IN_MESSAGE:
+        lines = [problem_line(problem) for problem in report.errors]
+        if report.errors.unlisted:
+            lines.append(unlisted_errors(report.errors.unlisted))
+        listing = "\n".join(lines) + "\n"
         await message.answer_document(
             BufferedInputFile(listing.encode("utf-8"), filename="import-errors.txt")
         )

@@ -231,6 +231,13 @@ def problem_line(problem: ImportProblem) -> str:
     return prefix + problem.message
 
 
+def unlisted_errors(count: int) -> str:
+    """The last line of a listing of errors cut at ``MAX_LISTED_PROBLEMS``."""
+    return ngettext(
+        "… and {n} more error, not listed.", "… and {n} more errors, not listed.", count
+    ).format(n=count)
+
+
 def import_summary(report: ImportReport) -> str:
     if report.dry_run:
         head = _("🔎 <b>Checked {rows} rows.</b> The import would:").format(rows=report.rows)
@@ -252,12 +259,16 @@ def import_summary(report: ImportReport) -> str:
 
 def import_errors(report: ImportReport) -> str:
     """The errors (when few) with their lines; nothing was written."""
-    count = len(report.errors)
+    count = report.errors.total
     head = ngettext(
         "❌ The file has {n} error. Nothing was changed.",
         "❌ The file has {n} errors. Nothing was changed.",
         count,
     ).format(n=count)
+    if report.errors.unlisted:
+        return head + "\n" + _("The first {n} are in the attached file.").format(
+            n=len(report.errors)
+        )
     if count > ERRORS_IN_MESSAGE:
         return head + "\n" + _("The full list is in the attached file.")
     body: list[Line] = [["• ", Typed(problem_line(problem), 180)] for problem in report.errors]
