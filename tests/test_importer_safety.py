@@ -4,6 +4,8 @@ huge headers, concurrent imports, and what a killed import leaves behind."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -13,13 +15,13 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shopbot.cli import main
 from shopbot.importer import ImportOptions, ImportReport, images, import_catalog
 from shopbot.importer.base import MAX_LISTED_PROBLEMS
-from shopbot.models import ProductImage
+from shopbot.models import Product, ProductImage
 
 Factory = async_sessionmaker[AsyncSession]
 PICTURE = Path(__file__).parent / "data" / "import" / "good" / "images" / "mug.jpg"
@@ -238,3 +240,63 @@ async def test_the_command_line_says_how_many_more_errors_there_are(
         f"error: ... and {rows - MAX_LISTED_PROBLEMS} more, not listed",
         f"import failed: {rows} problem(s); nothing was changed",
     ]
+
+
+# --- imports at the same time ---------------------------------------------------------------
+
+
+def new_catalogue(rows: int = 2000) -> bytes:
+    lines = "".join(
+        f"N-{n:05d},Товар {n},{100 + n},{n % 7},Раздел {n % 5} / Подраздел {n % 3}\n"
+        for n in range(rows)
+    )
+    return f"sku,name,price,stock,category\n{lines}".encode()
+
+
+async def test_imports_at_the_same_time_run_one_after_another(
+    session_factory: Factory, session: AsyncSession, media_dir: Path
+) -> None:
+    """On PostgreSQL two of three died on the unique SKU (and category path) of the first."""
+    data = new_catalogue()
+
+    reports = await asyncio.gather(
+        *(import_catalog(session_factory, data, ImportOptions(media_dir)) for _ in range(3))
+    )
+
+    assert sorted((r.created, r.unchanged) for r in reports) == [(0, 2000), (0, 2000), (2000, 0)]
+    assert await session.scalar(select(func.count()).select_from(Product)) == 2000
+
+
+async def test_three_command_line_imports_at_once_all_succeed(
+    engine: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "catalogue.csv"
+    path.write_bytes(new_catalogue(20000))
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MEDIA_DIR": str(tmp_path / "media"),
+    }
+
+    async def cli() -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "shopbot",
+            "import",
+            str(path),
+            env=environment,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        assert process.returncode is not None
+        return process.returncode, (out + err).decode()
+
+    results = await asyncio.gather(cli(), cli(), cli())
+
+    assert [code for code, _output in results] == [0, 0, 0], [out[-600:] for _c, out in results]
+    assert all("Traceback" not in output for _code, output in results)
+    summaries = sorted(output.split("rows: ")[1].split(",")[0] for _code, output in results)
+    assert summaries == ["0 created", "0 created", "20000 created"]

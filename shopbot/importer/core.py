@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shopbot.db import changed, unit_of_work
 from shopbot.importer.apply import ImageList, Plan, make_plan, write_plan
 from shopbot.importer.base import MB, ImportOptions, ImportProblem, ImportReport
+from shopbot.importer.exclusive import lock_imports
 from shopbot.importer.images import ImageLoader, ImageRejected, StoredImage, place, remove
 from shopbot.importer.reader import Table, read_table
 from shopbot.models import utcnow
@@ -153,6 +154,7 @@ async def _apply(
         try:
             async with unit_of_work(session):
                 connection = await session.connection()
+                await lock_imports(connection)
                 plan = await make_plan(
                     connection,
                     table.rows,
