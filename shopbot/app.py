@@ -15,6 +15,7 @@ from shopbot.bot.i18n import create_i18n
 from shopbot.bot.notifier import BotNotifier
 from shopbot.config import Settings
 from shopbot.db import commit_hooks, create_engine, create_session_factory, migrate
+from shopbot.importer.exclusive import clear_leftovers
 from shopbot.payments import create_provider
 from shopbot.payments.base import PaymentProvider
 from shopbot.payments.jobs import BackgroundJobs
@@ -58,6 +59,7 @@ async def start_shop(settings: Settings) -> ShopRuntime:
     engine = create_engine(settings.database_url)
     await migrate(engine)
     session_factory = create_session_factory(engine)
+    await clear_leftovers(session_factory, settings.media_dir)
     bot = create_bot(settings)
     me = await bot.get_me()
     provider = create_provider(settings, bot_username=me.username or "")

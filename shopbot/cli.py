@@ -122,6 +122,7 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     from shopbot.db import create_engine, create_session_factory, migrate
     from shopbot.importer import ImportOptions, import_file
+    from shopbot.importer.exclusive import clear_leftovers
 
     if not args.path.is_file():
         print(f"shopbot import: no such file: {args.path}", file=sys.stderr)
@@ -139,9 +140,9 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         engine = create_engine(settings.database_url)
         try:
             await migrate(engine)
-            return await import_file(
-                create_session_factory(engine), args.path, options, progress=bar
-            )
+            sessions = create_session_factory(engine)
+            await clear_leftovers(sessions, settings.media_dir)
+            return await import_file(sessions, args.path, options, progress=bar)
         finally:
             await engine.dispose()
 

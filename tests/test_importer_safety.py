@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
+import tempfile
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from ipaddress import IPv4Address
@@ -19,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shopbot.cli import main
-from shopbot.importer import ImportOptions, ImportReport, images, import_catalog
+from shopbot.importer import ImportOptions, ImportReport, exclusive, images, import_catalog
 from shopbot.importer.base import MAX_LISTED_PROBLEMS
 from shopbot.models import Product, ProductImage
 
@@ -300,3 +304,178 @@ async def test_three_command_line_imports_at_once_all_succeed(
     assert all("Traceback" not in output for _code, output in results)
     summaries = sorted(output.split("rows: ")[1].split(",")[0] for _code, output in results)
     assert summaries == ["0 created", "0 created", "20000 created"]
+
+
+# --- what a killed import leaves ------------------------------------------------------------
+
+
+@dataclass
+class Artefacts:
+    """What kill -9 leaves behind, next to what must survive the cleaning."""
+
+    removed: list[Path]
+    kept: list[Path]
+    live: ExitStack  # holds a running import's staging folder open
+
+
+@pytest.fixture
+def temp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The system temporary folder, for the importer in this process (TMPDIR for others)."""
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
+
+
+async def leave_artefacts(session_factory: Factory, media_dir: Path, root: Path) -> Artefacts:
+    """A product with its picture; then what a killed import leaves, in the importer's own
+    names: two pictures no product refers to, a ``.part``, and staging folders."""
+    report = await import_catalog(
+        session_factory,
+        f"sku,name,price,image\nA-1,Кружка,590,{PICTURE.name}\n".encode(),
+        ImportOptions(media_dir, base_dir=PICTURE.parent),
+    )
+    assert report.ok
+    [used] = list((media_dir / "products").rglob("*.jpg"))
+    orphan = used.with_name(f"{used.name[:2]}{'0' * 62}.jpg")  # beside a used one
+    alone = media_dir / "products" / "ee" / f"ee{'1' * 62}.jpg"  # in a folder of its own
+    part = used.with_name(f".{used.name}.1a2b3c4d.part")
+    theirs = [
+        media_dir / "products" / "mug.jpg",
+        used.with_name("notes.txt"),
+        media_dir / "import" / "pending" / "0123456789abcdef.csv",
+        media_dir / "import" / "images" / f"{'2' * 64}.jpg",
+    ]
+    for path in [orphan, alone, part, *theirs]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(PICTURE.read_bytes())
+
+    dead = root / "shopbot-import-dead1234"  # its process was killed: no lock on it
+    dead.mkdir()
+    (dead / "owner").write_text("4242")
+    (dead / f"{'3' * 64}.jpg").write_bytes(PICTURE.read_bytes())
+    old_version = root / "shopbot-import-old12345"  # an older shopbot's: no owner file
+    old_version.mkdir()
+    (old_version / f"{'4' * 64}.jpg").write_bytes(PICTURE.read_bytes())
+    two_hours_ago = time.time() - 7200
+    os.utime(old_version, (two_hours_ago, two_hours_ago))
+    just_made = root / "shopbot-import-new12345"  # an instant old, not yet locked
+    just_made.mkdir()
+    other = root / "someone-else"
+    other.mkdir()
+    live = ExitStack()
+    running = live.enter_context(exclusive.staging_folder())
+    return Artefacts(
+        removed=[orphan, alone, alone.parent, part, dead, old_version],
+        kept=[used, *theirs, just_made, other, running],
+        live=live,
+    )
+
+
+def check_cleaned(artefacts: Artefacts) -> None:
+    assert [path for path in artefacts.removed if path.exists()] == []
+    assert [path for path in artefacts.kept if not path.exists()] == []
+
+
+async def test_leftovers_of_a_killed_import_are_cleared_and_nothing_else(
+    session_factory: Factory, media_dir: Path, temp_root: Path
+) -> None:
+    artefacts = await leave_artefacts(session_factory, media_dir, temp_root)
+    with artefacts.live:
+        cleared = await exclusive.clear_leftovers(session_factory, media_dir)
+
+        assert cleared == exclusive.Leftovers(pictures=2, parts=1, staging_folders=2)
+        check_cleaned(artefacts)
+        assert await exclusive.clear_leftovers(session_factory, media_dir) == exclusive.Leftovers()
+
+
+def cli_environment(database_url: str, media_dir: Path, root: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MEDIA_DIR": str(media_dir),
+        "TMPDIR": str(root),
+        "IMPORT_ALLOW_PRIVATE_URLS": "1",
+    }
+
+
+async def run_cli(environment: dict[str, str], *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "shopbot",
+        "import",
+        *args,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def test_the_command_line_import_clears_leftovers_first(
+    session_factory: Factory, database_url: str, media_dir: Path, temp_root: Path, tmp_path: Path
+) -> None:
+    artefacts = await leave_artefacts(session_factory, media_dir, temp_root)
+    path = tmp_path / "prices.csv"
+    path.write_bytes("sku,name,price\nA-1,Кружка,650\n".encode())
+
+    with artefacts.live:
+        process = await run_cli(cli_environment(database_url, media_dir, temp_root), str(path))
+        _out, err = await process.communicate()
+
+        assert process.returncode == 0, err.decode()
+        assert "removed what interrupted imports left: 2 unused pictures and 1 partial" in (
+            err.decode()
+        )
+        check_cleaned(artefacts)
+
+
+def names(folder: Path, pattern: str = "*") -> list[str]:
+    return sorted(path.relative_to(folder).as_posix() for path in folder.glob(pattern))
+
+
+async def test_an_import_killed_mid_way_is_cleared_by_the_next_one(
+    engine: AsyncEngine, database_url: str, media_dir: Path, temp_root: Path, tmp_path: Path
+) -> None:
+    """kill -9 while the import waits for a picture URL: its staging folder stays behind
+    until the next import starts."""
+    requested, answer = asyncio.Event(), asyncio.Event()
+
+    async def never(_request: web.Request) -> web.Response:
+        requested.set()
+        await answer.wait()
+        return web.Response(status=404)
+
+    app = web.Application()
+    app.router.add_get("/never.jpg", never)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    shutil.copy(PICTURE, tmp_path / "mug.jpg")
+    stuck = tmp_path / "stuck.csv"
+    stuck.write_bytes(
+        "sku,name,price,image\nA-1,Кружка,590,mug.jpg\n"
+        f"A-2,Чашка,490,http://127.0.0.1:{port}/never.jpg\n".encode()
+    )
+    environment = cli_environment(database_url, media_dir, temp_root)
+
+    process = await run_cli(environment, str(stuck))
+    async with asyncio.timeout(60):  # a guard against a hang, not a measurement
+        await requested.wait()
+    process.kill()  # SIGKILL: no finally block runs
+    await process.wait()
+    [left] = names(temp_root)
+    assert left.startswith("shopbot-import-") and "owner" in names(temp_root / left)
+
+    answer.set()
+    await runner.cleanup()
+    mug = tmp_path / "mug.csv"
+    mug.write_bytes("sku,name,price,image\nA-1,Кружка,590,mug.jpg\n".encode())
+    again = await run_cli(environment, str(mug))
+    _out, err = await again.communicate()
+
+    assert again.returncode == 0, err.decode()
+    assert "1 staging folders" in err.decode()
+    assert names(temp_root) == []

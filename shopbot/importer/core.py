@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shopbot.db import changed, unit_of_work
 from shopbot.importer.apply import ImageList, Plan, make_plan, write_plan
 from shopbot.importer.base import MB, ImportOptions, ImportProblem, ImportReport
-from shopbot.importer.exclusive import lock_imports
+from shopbot.importer.exclusive import lock_imports, staging_folder
 from shopbot.importer.images import ImageLoader, ImageRejected, StoredImage, place, remove
 from shopbot.importer.reader import Table, read_table
 from shopbot.models import utcnow
@@ -83,8 +82,8 @@ async def import_catalog(
             progress(done, total)
 
     advance(len(table.rows))
-    with tempfile.TemporaryDirectory(prefix="shopbot-import-") as staging:
-        loader = ImageLoader(options, Path(staging))
+    with staging_folder() as staging:
+        loader = ImageLoader(options, staging)
         loaded = await loader.load_all(references, advance)
         images = _images_by_line(table, loaded, report)
         report.errors.sort(key=lambda problem: problem.line or 0)
