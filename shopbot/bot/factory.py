@@ -21,6 +21,7 @@ from shopbot.bot.i18n import LANGUAGES, ShopI18nMiddleware, create_i18n
 from shopbot.bot.middlewares import (
     DbSessionMiddleware,
     KeepResponseTypes,
+    PlainTextMiddleware,
     RetryAfterMiddleware,
     ShopperMiddleware,
 )
@@ -81,6 +82,7 @@ def create_dispatcher(
         payment_provider=payment_provider,
         catalogue_cache=CatalogueCache(hooks, max_age=settings.catalogue_cache_seconds),
     )
+    dispatcher.update.outer_middleware(PlainTextMiddleware())
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
     dispatcher.update.outer_middleware(ShopperMiddleware(UserDirectory(hooks), settings.admin_ids))
     ShopI18nMiddleware(create_i18n(settings.default_language)).setup(dispatcher)

@@ -1,28 +1,107 @@
-"""Per-update plumbing: one database session per update, the shopper's user row, and a
-bot-session middleware that waits out Telegram's flood control."""
+"""Per-update plumbing: people's text cleaned of control characters, one database session
+per update, the shopper's user row, and a bot-session middleware that waits out Telegram's
+flood control."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.dispatcher.middlewares.user_context import (
+    EVENT_CHAT_KEY,
+    EVENT_CONTEXT_KEY,
+    EVENT_FROM_USER_KEY,
+    UserContextMiddleware,
+)
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
-from aiogram.types import TelegramObject, User
+from aiogram.types import MessageEntity, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.bot.i18n import language_of
 from shopbot.bot.storage import serving_update
+from shopbot.services.text import CONTROLS, strip_controls
 from shopbot.services.users import Profile, UserDirectory
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+T = TypeVar("T")
+# What people do not type: the bot's own keyboards (on the message of a button pressed).
+_NOT_TYPED = frozenset({"reply_markup"})
+# Text fields whose entities count UTF-16 positions in them.
+_ENTITIES_OF = {"text": "entities", "caption": "caption_entities"}
+
+
+class PlainTextMiddleware(BaseMiddleware):
+    """Cleans every string of an update of control characters (tab and newline kept) before
+    anything reads it: typed text, names, contacts, callback data, the sender's profile. A
+    NUL in a name made an order impossible on PostgreSQL, which cannot store one. The one
+    place where people's text enters the shop (CSV files have their own in the importer).
+
+    Runs after aiogram's own outer middlewares, so the user and chat it put in ``data`` are
+    replaced by the cleaned ones."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        cleaned = without_controls(event)
+        if cleaned is not event and isinstance(cleaned, Update):
+            context = UserContextMiddleware.resolve_event_context(event=cleaned)
+            data[EVENT_CONTEXT_KEY] = context
+            if context.user is not None:
+                data[EVENT_FROM_USER_KEY] = context.user
+            if context.chat is not None:
+                data[EVENT_CHAT_KEY] = context.chat
+        return await handler(cleaned, data)
+
+
+def without_controls(value: T) -> T:
+    """``value`` with control characters removed from every string in it; the same object
+    when there was none (Telegram objects are frozen: changed ones are copied)."""
+    if isinstance(value, str):
+        return strip_controls(value) if CONTROLS.search(value) else value  # type: ignore[return-value]
+    if isinstance(value, list):
+        items = [without_controls(item) for item in value]
+        changed = any(new is not old for new, old in zip(items, value, strict=True))
+        return items if changed else value  # type: ignore[return-value]
+    if not isinstance(value, TelegramObject):
+        return value
+    changes: dict[str, Any] = {}
+    for name in (*type(value).model_fields, *(value.model_extra or {})):
+        field = getattr(value, name)
+        if field is None or name in _NOT_TYPED:
+            continue
+        cleaned = without_controls(field)
+        if cleaned is not field:
+            changes[name] = cleaned
+    if not changes:
+        return value
+    for text_field, entities_field in _ENTITIES_OF.items():
+        entities = changes.get(entities_field, getattr(value, entities_field, None))
+        if text_field in changes and entities:
+            changes[entities_field] = _moved(getattr(value, text_field), entities)
+    return value.model_copy(update=changes)  # type: ignore[return-value]
+
+
+def _moved(original: str, entities: list[MessageEntity]) -> list[MessageEntity]:
+    """The entities of ``original`` (UTF-16 offsets) placed on its cleaned text; those
+    covering only control characters are dropped."""
+    positions = [0]  # cleaned UTF-16 position at each UTF-16 position of the original
+    for char in original:
+        step = 0 if CONTROLS.fullmatch(char) else 1
+        for _unit in range(2 if ord(char) > 0xFFFF else 1):  # astral characters count 2
+            positions.append(positions[-1] + step)
+    moved = []
+    for entity in entities:
+        start = positions[min(entity.offset, len(positions) - 1)]
+        end = positions[min(entity.offset + entity.length, len(positions) - 1)]
+        if end > start:
+            moved.append(entity.model_copy(update={"offset": start, "length": end - start}))
+    return moved
 
 
 class DbSessionMiddleware(BaseMiddleware):

@@ -1,5 +1,6 @@
-"""Text helpers shared by services: search keys that fold Cyrillic case too, and cells
-that spreadsheets must not run as formulas."""
+"""Text helpers shared by services: search keys that fold Cyrillic case too, cells that
+spreadsheets must not run as formulas, and the control characters people's text is cleaned
+of."""
 
 from __future__ import annotations
 
@@ -11,6 +12,15 @@ import unicodedata
 # unguard(guard(x)) == x for every x, and the catalogue round trip changes nothing.
 _NEEDS_GUARD = re.compile(r"'*[=+\-@\t\r]")
 _GUARDED = re.compile(r"'+[=+\-@\t\r]")
+
+# C0 and C1 control characters and DEL, except tab and newline: a NUL cannot even be stored
+# in PostgreSQL text, and none of them means anything in a name, an address or a comment.
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without control characters (tab and newline are kept)."""
+    return CONTROLS.sub("", text)
 
 
 def fold(text: str) -> str:
