@@ -13,7 +13,9 @@ statuses, so the shop's error handling runs against realistic failures.
 People are played by :class:`EmulatedUser`: each action becomes an update the bot fetches
 with ``getUpdates`` long polling, and by default waits until the bot has handled it (see
 :meth:`TelegramEmulator.wait_handled`), so a test can read the bot's answer right after.
-Only private chats exist; a private chat's id is the user's id.
+A private chat's id is the user's id. Groups and supergroups (:class:`EmulatedGroup`, a
+negative id) have the bot as a member until it is removed; users write and press buttons
+there, and with privacy mode on (Telegram's default for bots) the bot gets only commands.
 """
 
 from __future__ import annotations
@@ -294,6 +296,7 @@ class TelegramEmulator:
         self.callback_answers: dict[str, CallbackAnswer] = {}
         self._files = FileStore()
         self._users: dict[int, EmulatedUser] = {}
+        self._chats: dict[int, EmulatedChat] = {}  # private chats and groups, by chat id
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
@@ -375,10 +378,26 @@ class TelegramEmulator:
     ) -> EmulatedUser:
         """The user with this id (created on first use; later calls return the same one)."""
         if user_id not in self._users:
-            self._users[user_id] = EmulatedUser(
+            if user_id <= 0:
+                raise ValueError("user ids are positive (negative chat ids are groups)")
+            self._users[user_id] = self._chats[user_id] = EmulatedUser(
                 self, user_id, first_name, last_name, username, language_code
             )
         return self._users[user_id]
+
+    def group(
+        self, chat_id: int, title: str = "Group", *, supergroup: bool = True
+    ) -> EmulatedGroup:
+        """The group with this (negative) id, the bot a member of it (created on first use;
+        later calls return the same one)."""
+        if chat_id not in self._chats:
+            if chat_id >= 0:
+                raise ValueError("group chat ids are negative")
+            self._chats[chat_id] = EmulatedGroup(self, chat_id, title, supergroup=supergroup)
+        group = self._chats[chat_id]
+        if not isinstance(group, EmulatedGroup):
+            raise AssertionError(f"chat {chat_id} is not a group")
+        return group
 
     def count(self, method: str) -> int:
         return sum(1 for call in self.calls if call.method == method)
@@ -479,10 +498,11 @@ class TelegramEmulator:
     def _new_query_id(self) -> str:
         return f"{self.bot_user['id']}{next(self._query_ids):08d}"
 
-    def _enqueue(self, user: EmulatedUser, kind: str, payload: dict[str, Any]) -> bool:
+    def _enqueue(self, chat: EmulatedChat, kind: str, payload: dict[str, Any]) -> bool:
         """Queue an update unless the bot's ``allowed_updates`` excludes it (then dropped)."""
-        user.started = True
-        user.blocked = False
+        if isinstance(chat, EmulatedUser):
+            chat.started = True
+            chat.blocked = False
         if self._allowed_updates is not None and kind not in self._allowed_updates:
             return False
         self._updates.append({"update_id": next(self._update_ids), kind: payload})
@@ -490,9 +510,9 @@ class TelegramEmulator:
         return True
 
     async def _deliver(
-        self, user: EmulatedUser, kind: str, payload: dict[str, Any], wait: bool
+        self, chat: EmulatedChat, kind: str, payload: dict[str, Any], wait: bool
     ) -> None:
-        if self._enqueue(user, kind, payload) and wait:
+        if self._enqueue(chat, kind, payload) and wait:
             await self.wait_handled()
 
     def _acknowledge(self, offset: int) -> None:
@@ -504,21 +524,23 @@ class TelegramEmulator:
         if len(self._updates) != before:
             self._touch()
 
-    def _user_message(self, user: EmulatedUser, content: dict[str, Any]) -> dict[str, Any]:
+    def _user_message(
+        self, chat: EmulatedChat, sender: EmulatedUser, content: dict[str, Any]
+    ) -> dict[str, Any]:
         message = {
-            "message_id": next(user._message_ids),
-            "from": user.as_user(),
-            "chat": user.as_chat(),
+            "message_id": next(chat._message_ids),
+            "from": sender.as_user(),
+            "chat": chat.as_chat(),
             "date": int(time.time()),
             **content,
         }
-        user.history[message["message_id"]] = message
-        self._publish("message", user.chat_id, message)
+        chat.history[message["message_id"]] = message
+        self._publish("message", chat.chat_id, message)
         return _public(message)
 
     def _bot_message(
         self,
-        user: EmulatedUser,
+        user: EmulatedChat,
         content: dict[str, Any],
         markup: ReplyMarkup | None,
         reply_to: dict[str, Any] | None,
@@ -641,22 +663,26 @@ class TelegramEmulator:
 
     # ------------------------------------------------------- request helpers
 
-    def _chat(self, p: _Params, name: str = "chat_id") -> EmulatedUser:
-        """The private chat ``name`` refers to; chats that never wrote to the bot are unknown."""
+    def _chat(self, p: _Params, name: str = "chat_id") -> EmulatedChat:
+        """The chat ``name`` refers to: private chats that never wrote to the bot are
+        unknown, groups the bot is not in refuse it."""
         if not p.given(name):
             raise bad_request(f"{name} is empty")
-        user = self._users.get(p.integer(name) or 0)
-        if user is None or not user.started:
+        chat = self._chats.get(p.integer(name) or 0)
+        if chat is None or (isinstance(chat, EmulatedUser) and not chat.started):
             raise bad_request("chat not found")
-        return user
+        if isinstance(chat, EmulatedGroup) and not chat.bot_is_member:
+            kind = "supergroup" if chat.supergroup else "group"
+            raise ApiFailure(403, f"Forbidden: bot is not a member of the {kind} chat")
+        return chat
 
-    def _recipient(self, p: _Params) -> EmulatedUser:
-        user = self._chat(p)
-        if user.blocked:
+    def _recipient(self, p: _Params) -> EmulatedChat:
+        chat = self._chat(p)
+        if isinstance(chat, EmulatedUser) and chat.blocked:
             raise ApiFailure(403, "Forbidden: bot was blocked by the user")
-        return user
+        return chat
 
-    def _message(self, user: EmulatedUser, p: _Params, not_found: str) -> dict[str, Any]:
+    def _message(self, user: EmulatedChat, p: _Params, not_found: str) -> dict[str, Any]:
         message_id = p.integer("message_id")
         if message_id is None:
             raise bad_request("message identifier is not specified")
@@ -665,7 +691,7 @@ class TelegramEmulator:
             raise bad_request(not_found)
         return message
 
-    def _editable(self, p: _Params) -> tuple[EmulatedUser, dict[str, Any]]:
+    def _editable(self, p: _Params) -> tuple[EmulatedChat, dict[str, Any]]:
         if p.given("inline_message_id") and not p.given("chat_id"):
             raise bad_request("MESSAGE_ID_INVALID")  # the emulator has no inline mode
         user = self._chat(p)
@@ -674,7 +700,7 @@ class TelegramEmulator:
             raise bad_request("message can't be edited")
         return user, message
 
-    def _reply_target(self, user: EmulatedUser, p: _Params) -> dict[str, Any] | None:
+    def _reply_target(self, user: EmulatedChat, p: _Params) -> dict[str, Any] | None:
         parameters = p.json("reply_parameters")
         if parameters is None:
             message_id = p.integer("reply_to_message_id")
@@ -751,7 +777,7 @@ class TelegramEmulator:
 
     def _apply_edit(
         self,
-        user: EmulatedUser,
+        user: EmulatedChat,
         message: dict[str, Any],
         fields: dict[str, Any],
         replaced: tuple[str, ...],
@@ -931,7 +957,7 @@ class TelegramEmulator:
         )
         self.callback_answers[query_id] = answer
         chat_id, message_id = pressed
-        user = self._users[chat_id]
+        user = self._chats[chat_id]
         self._emit(
             {
                 "type": "callback_answer",
@@ -1034,49 +1060,19 @@ class TelegramEmulator:
         return True
 
 
-class EmulatedUser:
-    """A person chatting with the bot in a private chat, driven from tests or the demo.
+class EmulatedChat:
+    """A chat with the bot in it: every message of the chat by id, and the reply keyboard
+    the bot showed last."""
 
-    Actions (``send_text``, ``press``...) queue an update and, unless ``wait=False``, return
-    once the bot has handled it. Acting also undoes :meth:`block_bot`, as Telegram's
-    "Restart" does.
-    """
-
-    def __init__(
-        self,
-        emulator: TelegramEmulator,
-        user_id: int,
-        first_name: str,
-        last_name: str | None,
-        username: str | None,
-        language_code: str,
-    ) -> None:
+    def __init__(self, emulator: TelegramEmulator, chat_id: int) -> None:
         self._emulator = emulator
-        self.id = user_id
-        self.chat_id = user_id
-        self.first_name = first_name
-        self.last_name = last_name
-        self.username = username
-        self.language_code = language_code
+        self.chat_id = chat_id
         self.reply_keyboard: dict[str, Any] | None = None
-        self.started = False  # has written to the bot, so the bot may message this chat
-        self.blocked = False
         self.history: dict[int, dict[str, Any]] = {}  # every message of the chat, by id
         self._message_ids = itertools.count(1)
 
-    def as_user(self) -> dict[str, Any]:
-        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        if self.last_name:
-            user["last_name"] = self.last_name
-        if self.username:
-            user["username"] = self.username
-        user["language_code"] = self.language_code
-        return user
-
     def as_chat(self) -> dict[str, Any]:
-        chat: dict[str, Any] = {"id": self.chat_id, "type": "private"}
-        chat.update({key: value for key, value in self.as_user().items() if key in _CHAT_KEYS})
-        return chat
+        raise NotImplementedError
 
     # ------------------------------------------------------------ inspection
 
@@ -1111,18 +1107,185 @@ class EmulatedUser:
             raise AssertionError(self._missing_button(label))
         return copy.deepcopy(keyboard_button)
 
+    # ------------------------------------------------------------- internals
+
+    async def _message_from(
+        self, sender: EmulatedUser, content: dict[str, Any], wait: bool
+    ) -> dict[str, Any]:
+        message = self._emulator._user_message(self, sender, content)
+        await self._emulator._deliver(self, "message", message, wait)
+        return message
+
+    async def _callback_from(
+        self, sender: EmulatedUser, message: dict[str, Any], data: str, wait: bool
+    ) -> CallbackAnswer | None:
+        emulator = self._emulator
+        query_id = emulator._new_query_id()
+        emulator._open_callbacks[query_id] = (self.chat_id, message["message_id"])
+        query = {
+            "id": query_id,
+            "from": sender.as_user(),
+            "message": _public(message),
+            "chat_instance": f"{emulator.bot_user['id']}{self.chat_id}",
+            "data": data,
+        }
+        await emulator._deliver(self, "callback_query", query, wait)
+        return emulator.callback_answers.get(query_id) if wait else None
+
+    async def _press_from(
+        self, sender: EmulatedUser, label: str, message: dict[str, Any] | None, wait: bool
+    ) -> CallbackAnswer | None:
+        found = self._inline_button(label, message)
+        if found is None:
+            raise AssertionError(self._missing_button(label))
+        target, button = found
+        if "callback_data" not in button:
+            raise ValueError(
+                f"button {label!r} sends no callback ({button}); inspect it with "
+                f"button({label!r}) instead"
+            )
+        return await self._callback_from(sender, target, button["callback_data"], wait)
+
+    def _inline_button(
+        self, label: str, message: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        if message is not None:
+            current = self.history.get(message["message_id"])
+            if current is None:
+                raise AssertionError(f"message {message['message_id']} is no longer in the chat")
+            candidates = [current]
+        else:
+            candidates = list(reversed(self.history.values()))
+        for candidate in candidates:
+            for row in candidate.get("reply_markup", {}).get("inline_keyboard", []):
+                for button in row:
+                    if button["text"] == label:
+                        return candidate, button
+        return None
+
+    def _keyboard_button(self, label: str) -> dict[str, Any] | None:
+        rows = self.reply_keyboard["keyboard"] if self.reply_keyboard is not None else []
+        return next((button for row in rows for button in row if button["text"] == label), None)
+
+    def _missing_button(self, label: str) -> str:
+        inline = [
+            button["text"]
+            for message in self.history.values()
+            for row in message.get("reply_markup", {}).get("inline_keyboard", [])
+            for button in row
+        ]
+        rows = self.reply_keyboard["keyboard"] if self.reply_keyboard is not None else []
+        keyboard = [button["text"] for row in rows for button in row]
+        return (
+            f"no button {label!r} in chat {self.chat_id}; inline buttons: {inline}, "
+            f"reply keyboard: {keyboard}"
+        )
+
+
+class EmulatedGroup(EmulatedChat):
+    """A group (or supergroup) with the bot as a member; users write and press there.
+
+    With ``privacy_mode`` on (Telegram's default for bots) only commands reach the bot;
+    other messages stay in the chat's history. After :meth:`remove_bot` the bot's calls
+    for this chat are refused (403), as Telegram refuses them.
+    """
+
+    def __init__(
+        self, emulator: TelegramEmulator, chat_id: int, title: str, *, supergroup: bool
+    ) -> None:
+        super().__init__(emulator, chat_id)
+        self.title = title
+        self.supergroup = supergroup
+        self.privacy_mode = True
+        self.bot_is_member = True
+
+    def as_chat(self) -> dict[str, Any]:
+        kind = "supergroup" if self.supergroup else "group"
+        return {"id": self.chat_id, "type": kind, "title": self.title}
+
+    async def send_text(
+        self, sender: EmulatedUser, text: str, *, wait: bool = True
+    ) -> dict[str, Any]:
+        """``sender`` writes in the group; a leading ``/command`` (``/command@bot`` too)
+        gets its ``bot_command`` entity. Without privacy mode, or for a command, the bot
+        gets the message."""
+        content = _typed(text)
+        if self.privacy_mode and "entities" not in content:
+            return self._emulator._user_message(self, sender, content)
+        return await self._message_from(sender, content, wait)
+
+    async def press(
+        self,
+        sender: EmulatedUser,
+        label: str,
+        *,
+        message: dict[str, Any] | None = None,
+        wait: bool = True,
+    ) -> CallbackAnswer | None:
+        """``sender`` presses an inline button of the bot's in the group."""
+        return await self._press_from(sender, label, message, wait)
+
+    async def press_data(
+        self,
+        sender: EmulatedUser,
+        callback_data: str,
+        *,
+        message: dict[str, Any],
+        wait: bool = True,
+    ) -> CallbackAnswer | None:
+        """A callback query with arbitrary data from ``message`` (forged presses)."""
+        current = self.history.get(message["message_id"], message)
+        return await self._callback_from(sender, current, callback_data, wait)
+
+    def remove_bot(self) -> None:
+        self.bot_is_member = False
+
+
+class EmulatedUser(EmulatedChat):
+    """A person chatting with the bot in a private chat, driven from tests or the demo.
+
+    Actions (``send_text``, ``press``...) queue an update and, unless ``wait=False``, return
+    once the bot has handled it. Acting also undoes :meth:`block_bot`, as Telegram's
+    "Restart" does.
+    """
+
+    def __init__(
+        self,
+        emulator: TelegramEmulator,
+        user_id: int,
+        first_name: str,
+        last_name: str | None,
+        username: str | None,
+        language_code: str,
+    ) -> None:
+        super().__init__(emulator, user_id)
+        self.id = user_id
+        self.first_name = first_name
+        self.last_name = last_name
+        self.username = username
+        self.language_code = language_code
+        self.started = False  # has written to the bot, so the bot may message this chat
+        self.blocked = False
+
+    def as_user(self) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.last_name:
+            user["last_name"] = self.last_name
+        if self.username:
+            user["username"] = self.username
+        user["language_code"] = self.language_code
+        return user
+
+    def as_chat(self) -> dict[str, Any]:
+        chat: dict[str, Any] = {"id": self.chat_id, "type": "private"}
+        chat.update({key: value for key, value in self.as_user().items() if key in _CHAT_KEYS})
+        return chat
+
     # --------------------------------------------------------------- actions
 
     async def send_text(self, text: str, *, wait: bool = True) -> dict[str, Any]:
         """Write a message; a leading ``/command`` gets its ``bot_command`` entity."""
-        if not text.strip():
-            raise ValueError("Telegram does not let users send empty messages")
-        content: dict[str, Any] = {"text": text}
-        command = _LEADING_COMMAND.match(text)
-        if command is not None:
-            length = utf16_len(command.group())
-            content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
-        return await self._send(content, wait)
+        return await self._send(_typed(text), wait)
 
     async def share_contact(
         self, phone: str = "+79001234567", *, own: bool = True, wait: bool = True
@@ -1164,27 +1327,19 @@ class EmulatedUser:
         button is pressed: its text (or, for ``request_contact``, the contact) is sent and
         ``None`` returned. URL and other non-callback buttons raise ``ValueError``.
         """
-        found = self._inline_button(label, message)
-        if found is None:
-            keyboard_button = self._keyboard_button(label) if message is None else None
-            if keyboard_button is None:
-                raise AssertionError(self._missing_button(label))
-            await self._press_keyboard_button(keyboard_button, wait)
-            return None
-        target, button = found
-        if "callback_data" not in button:
-            raise ValueError(
-                f"button {label!r} sends no callback ({button}); inspect it with "
-                f"user.button({label!r}) instead"
-            )
-        return await self._callback(target, button["callback_data"], wait)
+        if self._inline_button(label, message) is None and message is None:
+            keyboard_button = self._keyboard_button(label)
+            if keyboard_button is not None:
+                await self._press_keyboard_button(keyboard_button, wait)
+                return None
+        return await self._press_from(self, label, message, wait)
 
     async def press_data(
         self, callback_data: str, *, message: dict[str, Any], wait: bool = True
     ) -> CallbackAnswer | None:
         """Send a callback query with arbitrary data from ``message`` (forged presses)."""
         current = self.history.get(message["message_id"], message)
-        return await self._callback(current, callback_data, wait)
+        return await self._callback_from(self, current, callback_data, wait)
 
     async def pay_invoice(
         self, message: dict[str, Any] | None = None, *, order_info: dict[str, Any] | None = None
@@ -1223,25 +1378,7 @@ class EmulatedUser:
     # ------------------------------------------------------------- internals
 
     async def _send(self, content: dict[str, Any], wait: bool) -> dict[str, Any]:
-        message = self._emulator._user_message(self, content)
-        await self._emulator._deliver(self, "message", message, wait)
-        return message
-
-    async def _callback(
-        self, message: dict[str, Any], data: str, wait: bool
-    ) -> CallbackAnswer | None:
-        emulator = self._emulator
-        query_id = emulator._new_query_id()
-        emulator._open_callbacks[query_id] = (self.chat_id, message["message_id"])
-        query = {
-            "id": query_id,
-            "from": self.as_user(),
-            "message": _public(message),
-            "chat_instance": f"{emulator.bot_user['id']}{self.chat_id}",
-            "data": data,
-        }
-        await emulator._deliver(self, "callback_query", query, wait)
-        return emulator.callback_answers.get(query_id) if wait else None
+        return await self._message_from(self, content, wait)
 
     async def _press_keyboard_button(self, button: dict[str, Any], wait: bool) -> None:
         if self.reply_keyboard is not None and self.reply_keyboard.get("one_time_keyboard"):
@@ -1250,41 +1387,6 @@ class EmulatedUser:
             await self.share_contact(wait=wait)
         else:
             await self.send_text(button["text"], wait=wait)
-
-    def _inline_button(
-        self, label: str, message: dict[str, Any] | None
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        if message is not None:
-            current = self.history.get(message["message_id"])
-            if current is None:
-                raise AssertionError(f"message {message['message_id']} is no longer in the chat")
-            candidates = [current]
-        else:
-            candidates = list(reversed(self.history.values()))
-        for candidate in candidates:
-            for row in candidate.get("reply_markup", {}).get("inline_keyboard", []):
-                for button in row:
-                    if button["text"] == label:
-                        return candidate, button
-        return None
-
-    def _keyboard_button(self, label: str) -> dict[str, Any] | None:
-        rows = self.reply_keyboard["keyboard"] if self.reply_keyboard is not None else []
-        return next((button for row in rows for button in row if button["text"] == label), None)
-
-    def _missing_button(self, label: str) -> str:
-        inline = [
-            button["text"]
-            for message in self.history.values()
-            for row in message.get("reply_markup", {}).get("inline_keyboard", [])
-            for button in row
-        ]
-        rows = self.reply_keyboard["keyboard"] if self.reply_keyboard is not None else []
-        keyboard = [button["text"] for row in rows for button in row]
-        return (
-            f"no button {label!r} in chat {self.chat_id}; inline buttons: {inline}, "
-            f"reply keyboard: {keyboard}"
-        )
 
     def _invoice_message(self, message: dict[str, Any] | None) -> dict[str, Any]:
         if message is not None:
@@ -1296,3 +1398,16 @@ class EmulatedUser:
             if "invoice" in candidate:
                 return candidate
         raise AssertionError(f"the bot has sent no invoice to chat {self.chat_id}")
+
+
+def _typed(text: str) -> dict[str, Any]:
+    """A message's content as a client sends typed text: a leading ``/command`` gets its
+    ``bot_command`` entity."""
+    if not text.strip():
+        raise ValueError("Telegram does not let users send empty messages")
+    content: dict[str, Any] = {"text": text}
+    command = _LEADING_COMMAND.match(text)
+    if command is not None:
+        length = utf16_len(command.group())
+        content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+    return content

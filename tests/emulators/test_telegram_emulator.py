@@ -560,3 +560,65 @@ async def test_commands_copy_chat_action_and_events(
         kinds.append((event["type"], event["message"].get("text")))
     assert kinds == [("message", "/start"), ("delete", "/start")]
     telegram.unsubscribe(events)
+
+
+async def test_a_group_chat(telegram: TelegramEmulator, start_polling: StartPolling) -> None:
+    router = Router()
+    seen: list[tuple[str, int, int, str]] = []
+
+    @router.message(Command("ping"))
+    async def ping(message: Message) -> None:
+        assert message.from_user is not None
+        seen.append((message.chat.type, message.chat.id, message.from_user.id, message.text or ""))
+        await message.answer(
+            "pong",
+            reply_markup=keyboard(InlineKeyboardButton(text="Ещё", callback_data="again")),
+        )
+
+    @router.message()
+    async def anything(message: Message) -> None:
+        seen.append((message.chat.type, message.chat.id, 0, message.text or ""))
+
+    @router.callback_query(F.data == "again")
+    async def again(query: CallbackQuery) -> None:
+        assert isinstance(query.message, Message)
+        seen.append((query.message.chat.type, query.message.chat.id, query.from_user.id, "again"))
+        await query.answer("ok")
+
+    await start_polling(router)
+    group = telegram.group(-1001234567890, "Склад")
+    anna = telegram.user(101, "Анна")
+
+    await group.send_text(anna, "просто текст")  # privacy mode: the bot does not get it
+    await group.send_text(anna, "/ping@shopbot_test_bot")
+    answer = await group.press(anna, "Ещё")
+
+    assert seen == [
+        ("supergroup", -1001234567890, 101, "/ping@shopbot_test_bot"),
+        ("supergroup", -1001234567890, 101, "again"),
+    ]
+    assert group.texts() == ["pong"]
+    assert group.last["chat"] == {"id": -1001234567890, "type": "supergroup", "title": "Склад"}
+    assert answer is not None and answer.text == "ok"
+    assert anna.messages == [] and not anna.started  # a group message opens no private chat
+
+    group.privacy_mode = False
+    await group.send_text(anna, "без привилегий")
+    assert seen[-1] == ("supergroup", -1001234567890, 0, "без привилегий")
+
+
+async def test_a_group_without_the_bot_refuses_its_messages(
+    telegram: TelegramEmulator, bot: Bot
+) -> None:
+    group = telegram.group(-100500, "Бывшая группа", supergroup=False)
+    await bot.send_message(group.chat_id, "привет")
+    group.remove_bot()
+    with pytest.raises(TelegramForbiddenError, match="bot is not a member of the group chat"):
+        await bot.send_message(group.chat_id, "ещё раз")
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.send_message(-100501, "никому")
+    assert group.texts() == ["привет"]
+    with pytest.raises(ValueError):
+        telegram.group(5)
+    with pytest.raises(ValueError):
+        telegram.user(-5)
