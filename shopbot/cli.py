@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from shopbot.config import Settings, SettingsError, load_settings
+from shopbot.logs import RateLimitFilter
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Out of file descriptors, asyncio logs a failed accept() many times a second.
+    logging.getLogger("asyncio").addFilter(
+        RateLimitFilter("socket.accept() out of system resource")
+    )
     try:
         settings = load_settings()
     except SettingsError as exc:
