@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     telegram_provider_token: SecretStr | None = None
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8081, ge=0, le=65535)
+    web_read_timeout: float = Field(default=10.0, gt=0, description="seconds")
+    web_max_connections: int = Field(default=512, ge=1)
     reconcile_interval: int = Field(default=60, ge=1, description="seconds")
 
     @field_validator("admin_ids", "yookassa_trusted_networks", "trusted_proxies", mode="before")

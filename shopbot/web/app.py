@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shopbot.config import Settings
 from shopbot.payments.base import PaymentProvider
 from shopbot.payments.yookassa import YooKassaProvider
+from shopbot.web.limits import ClientLimits, LimitedSite
 from shopbot.web.yookassa import WEBHOOK_PATH, YooKassaWebhook
 
 logger = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT = 5  # seconds
+LIMITS = web.AppKey("limits", ClientLimits)
 
 
 def create_web_app(
@@ -25,7 +27,9 @@ def create_web_app(
     provider: PaymentProvider,
 ) -> web.Application:
     """The shop's web app; the bot layer may add routes of its own before starting it."""
-    app = web.Application()
+    limits = ClientLimits(settings.web_read_timeout, settings.web_max_connections)
+    app = web.Application(middlewares=[limits.middleware])
+    app[LIMITS] = limits
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
@@ -44,9 +48,10 @@ def create_web_app(
 
 
 async def start_web(app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Serve ``app`` on ``host:port`` (port 0 picks a free one: see ``runner.addresses``);
-    stop it with ``await runner.cleanup()``."""
-    runner = web.AppRunner(app)
+    """Serve ``app`` (from :func:`create_web_app`) on ``host:port`` (port 0 picks a free one:
+    see ``runner.addresses``) within its limits; stop it with ``await runner.cleanup()``."""
+    limits = app[LIMITS]
+    runner = web.AppRunner(app, keepalive_timeout=limits.read_timeout)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    await LimitedSite(runner, host, port, limits).start()
     return runner
