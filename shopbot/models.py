@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -38,6 +39,19 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def sku_key(sku: str) -> str:
+    """The form SKUs are matched and kept unique by: ``tsh-001`` is ``TSH-001``.
+
+    Folded here rather than by the database (SQLite's lower() folds ASCII only), so both
+    databases agree; ``Product.sku`` keeps the spelling the owner gave.
+    """
+    return unicodedata.normalize("NFKC", sku).casefold()
+
+
+def _sku_key_default(context: object) -> str:
+    return sku_key(context.get_current_parameters()["sku"])  # type: ignore[attr-defined]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -122,6 +136,9 @@ class Product(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
+    # sku_key(sku), unique: SKUs differing only in case are one product. Filled from ``sku``
+    # on insert (SKUs are never changed afterwards); a raw insert must give it.
+    sku_key: Mapped[str] = mapped_column(Text, unique=True, default=_sku_key_default)
     name: Mapped[str] = mapped_column(String(256))
     description: Mapped[str] = mapped_column(Text, default="")
     price: Mapped[int] = mapped_column(BigInteger)

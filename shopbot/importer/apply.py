@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopbot.importer.reader import Row
-from shopbot.models import Category, Product, ProductImage, StockEvent
+from shopbot.models import Category, Product, ProductImage, StockEvent, sku_key
 from shopbot.services.text import search_text
 
 PRODUCT: Table = Product.__table__  # type: ignore[assignment]
@@ -114,11 +114,12 @@ async def make_plan(
     # One statement, so the last stock event it names is of the snapshot the stock is from.
     last_event = select(func.coalesce(func.max(STOCK_EVENT.c.id), 0)).scalar_subquery()
     existing = {
-        found.sku: found
+        found.sku_key: found
         for found in await connection.execute(
             select(
                 PRODUCT.c.id,
                 PRODUCT.c.sku,
+                PRODUCT.c.sku_key,
                 PRODUCT.c.name,
                 PRODUCT.c.description,
                 PRODUCT.c.price,
@@ -148,7 +149,7 @@ async def make_plan(
     wanted_categories: set[str] = set()
     candidates: list[tuple[Update, Any]] = []
     for row in rows:
-        old = existing.get(row.sku)
+        old = existing.get(sku_key(row.sku))
         if old is None:
             plan.created.append(row)
             wanted_categories.add(row.category)
@@ -208,7 +209,7 @@ async def make_plan(
         key=lambda path: path.count(" / "),
     )
     if deactivate_missing:
-        in_file = {row.sku for row in rows}
+        in_file = {sku_key(row.sku) for row in rows}
         plan.deactivate = sorted(
             found.id for sku, found in existing.items() if found.active and sku not in in_file
         )
@@ -235,6 +236,7 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
             insert(PRODUCT).inline(),
             (
                 "sku",
+                "sku_key",
                 "name",
                 "description",
                 "price",
@@ -249,6 +251,7 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
             [
                 (
                     row.sku,
+                    sku_key(row.sku),
                     row.name,
                     row.description,
                     row.price,

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from shopbot.importer.base import ImportProblem, ProblemList
+from shopbot.models import sku_key
 from shopbot.money import MoneyError, parse_price
 from shopbot.services.text import unguard
 
@@ -349,12 +350,12 @@ class _RowChecker:
                 sku = unguard(sku)
             if not sku or len(sku) > MAX_SKU:
                 self.bad_text(line, "sku", sku, MAX_SKU)
-            elif first_line_of_sku.setdefault(sku, line) != line:
+            elif first_line_of_sku.setdefault(key := sku_key(sku), line) != line:
                 self.problem(
                     line,
                     "sku",
                     "duplicate_sku",
-                    f"SKU {sku!r} already appears on line {first_line_of_sku[sku]}.",
+                    f"SKU {sku!r} already appears on line {first_line_of_sku[key]}.",
                 )
             name = fields[name_at].strip()
             if name[:1] == "'":

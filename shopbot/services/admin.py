@@ -21,6 +21,7 @@ from shopbot.services.stock import lock_product
 @dataclass(frozen=True)
 class PriceChange:
     product_id: int
+    sku: str  # as stored, whatever case it was asked for in
     name: str
     old: int
     new: int
@@ -29,6 +30,7 @@ class PriceChange:
 @dataclass(frozen=True)
 class VisibilityChange:
     product_id: int
+    sku: str
     name: str
     active: bool
     changed: bool  # False: it already was so, nothing written
@@ -59,7 +61,7 @@ async def set_price(session: AsyncSession, sku: str, price: int, *, actor: str) 
             )
             await _record(session, product.id, actor, "price", str(old), str(price))
             changed(session, CATALOGUE)
-    return PriceChange(product.id, product.name, old, price)
+    return PriceChange(product.id, product.sku, product.name, old, price)
 
 
 async def set_active(
@@ -77,7 +79,7 @@ async def set_active(
             )
             await _record(session, product.id, actor, "shown" if active else "hidden", None, None)
             changed(session, CATALOGUE)
-    return VisibilityChange(product.id, product.name, active, moved)
+    return VisibilityChange(product.id, product.sku, product.name, active, moved)
 
 
 async def product_history(

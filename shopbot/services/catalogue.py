@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from shopbot.cache import TableCache
 from shopbot.db import CommitHooks, changed, unit_of_work
-from shopbot.models import Category, Product, ProductImage
+from shopbot.models import Category, Product, ProductImage, sku_key
 from shopbot.services.text import fold
 
 T = TypeVar("T")
@@ -248,7 +248,7 @@ async def get_product(session: AsyncSession, product_id: int) -> Product | None:
 
 
 async def get_product_by_sku(session: AsyncSession, sku: str) -> Product | None:
-    return await _one_product(session, Product.sku == sku)
+    return await _one_product(session, Product.sku_key == sku_key(sku))
 
 
 async def _one_product(session: AsyncSession, condition: ColumnElement[bool]) -> Product | None:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.db import changed, unit_of_work
 from shopbot.errors import ProductNotFound, StockWouldGoNegative
-from shopbot.models import Product, StockEvent, utcnow
+from shopbot.models import Product, StockEvent, sku_key, utcnow
 from shopbot.services.catalogue import CATALOGUE
 
 
@@ -69,12 +69,14 @@ async def adjust_stock(
     async with unit_of_work(session):
         new = await session.scalar(
             update(Product)
-            .where(Product.sku == sku, Product.stock + delta >= 0)
+            .where(Product.sku_key == sku_key(sku), Product.stock + delta >= 0)
             .values(**values)
             .returning(Product.stock)
         )
         product = await session.scalar(
-            select(Product).where(Product.sku == sku).execution_options(populate_existing=True)
+            select(Product)
+            .where(Product.sku_key == sku_key(sku))
+            .execution_options(populate_existing=True)
         )
         if product is None:
             raise ProductNotFound(sku)
@@ -102,7 +104,7 @@ async def lock_product(session: AsyncSession, sku: str) -> Product:
     """The product by SKU, fresh from the database and locked for this write (PostgreSQL)."""
     product = await session.scalar(
         select(Product)
-        .where(Product.sku == sku)
+        .where(Product.sku_key == sku_key(sku))
         .with_for_update()
         .execution_options(populate_existing=True)
     )

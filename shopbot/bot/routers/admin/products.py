@@ -117,7 +117,7 @@ async def price_command(message: Message, command: CommandObject, session: Async
     await message.answer(
         _("{name} ({sku}): price {old} → <b>{new}</b>").format(
             name=h(change.name),
-            sku=h(sku),
+            sku=h(change.sku),
             old=format_price(change.old),
             new=format_price(change.new),
         )
@@ -141,7 +141,7 @@ async def _set_visibility(
         text = _("{name} ({sku}) is visible to shoppers.")
     else:
         text = _("{name} ({sku}) is hidden from shoppers.")
-    text = text.format(name=h(change.name), sku=h(sku))
+    text = text.format(name=h(change.name), sku=h(change.sku))
     if not change.changed:
         text += " " + _("(It already was.)")
     await message.answer(text)
