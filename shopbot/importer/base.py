@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +25,11 @@ class ProblemList(list[ImportProblem]):
     rest only counted: a 5 MB file of bad rows gave 460,000 sentences (hundreds of MB in
     the bot, a 36 MB list Telegram refused to take)."""
 
-    def __init__(self) -> None:
+    def __init__(self, problems: Iterable[ImportProblem] = ()) -> None:
         super().__init__()
         self.unlisted = 0
+        for problem in problems:
+            self.add(problem)
 
     def add(self, problem: ImportProblem) -> None:
         if len(self) < MAX_LISTED_PROBLEMS:
@@ -58,6 +61,10 @@ class ImportReport:
     warnings: list[ImportProblem] = field(default_factory=list)
     dry_run: bool = False
     rows: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.errors, ProblemList):  # a plain list given to the constructor
+            self.errors = ProblemList(self.errors)
 
     @property
     def ok(self) -> bool:
