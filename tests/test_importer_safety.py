@@ -117,6 +117,7 @@ async def outside(internal: Server) -> AsyncIterator[Server]:
         "http://10.1.2.3/a.jpg",
         "http://192.168.0.1/a.jpg",
         "http://169.254.169.254/latest/meta-data/",
+        "http://[fe80::1%25eth0]/a.jpg",
         "http://user:secret@example.com/a.jpg",
     ],
 )
