@@ -19,6 +19,7 @@ from shopbot.importer.exclusive import clear_leftovers
 from shopbot.payments import create_provider
 from shopbot.payments.base import PaymentProvider
 from shopbot.payments.jobs import BackgroundJobs
+from shopbot.redis_client import create_redis
 from shopbot.services.notifications import order_sender
 from shopbot.services.outbox import OutboxDelivery
 from shopbot.web import create_web_app, start_web
@@ -56,6 +57,7 @@ class ShopRuntime:
 
 async def start_shop(settings: Settings) -> ShopRuntime:
     """Migrate, build everything, register the command menu, start the web server and jobs."""
+    redis = create_redis(settings.redis_url) if settings.redis_url else None
     engine = create_engine(settings.database_url)
     await migrate(engine)
     session_factory = create_session_factory(engine)
@@ -66,10 +68,12 @@ async def start_shop(settings: Settings) -> ShopRuntime:
     notifier = BotNotifier(bot, settings, session_factory, create_i18n(settings.default_language))
     delivery = OutboxDelivery(order_sender(notifier))
     commit_hooks(session_factory).deliver = delivery.deliver
-    dispatcher = create_dispatcher(settings, session_factory, payment_provider=provider)
+    dispatcher = create_dispatcher(
+        settings, session_factory, payment_provider=provider, redis=redis
+    )
     await register_commands(bot)
     web_runner = await start_web(
-        create_web_app(settings, session_factory, provider),
+        create_web_app(settings, session_factory, provider, redis=redis),
         settings.web_host,
         settings.web_port,
     )

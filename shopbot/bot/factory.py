@@ -14,6 +14,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommandScopeDefault, ErrorEvent
 from aiogram.utils.i18n import gettext as _
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.bot.commands import shopper_commands
@@ -54,14 +55,13 @@ def create_bot(settings: Settings) -> Bot:
 
 
 def create_storage(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+    session_factory: async_sessionmaker[AsyncSession], redis: Redis | None
 ) -> tuple[BaseStorage, BaseEventIsolation]:
-    """FSM state in the shop's database, or in Redis (with cross-process isolation) when set."""
-    if settings.redis_url:
+    """FSM state in the shop's database, or in Redis (with cross-process isolation)."""
+    if redis is not None:
         from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
-        storage = RedisStorage.from_url(settings.redis_url)
-        return storage, RedisEventIsolation(storage.redis)
+        return RedisStorage(redis), RedisEventIsolation(redis)
     return DatabaseStorage(session_factory), SimpleEventIsolation()
 
 
@@ -70,10 +70,12 @@ def create_dispatcher(
     session_factory: async_sessionmaker[AsyncSession],
     *,
     payment_provider: PaymentProvider,
+    redis: Redis | None = None,
 ) -> Dispatcher:
     """The dispatcher; handlers get ``settings``, ``payment_provider`` and
-    ``catalogue_cache``."""
-    storage, isolation = create_storage(settings, session_factory)
+    ``catalogue_cache``. FSM state lives in ``redis`` when given (closed with the storage),
+    else in the database."""
+    storage, isolation = create_storage(session_factory, redis)
     hooks = commit_hooks(session_factory)
     dispatcher = Dispatcher(
         storage=storage,

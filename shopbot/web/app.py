@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,26 +27,46 @@ def create_web_app(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     provider: PaymentProvider,
+    *,
+    redis: Redis | None = None,
 ) -> web.Application:
-    """The shop's web app; the bot layer may add routes of its own before starting it."""
+    """The shop's web app; the bot layer may add routes of its own before starting it.
+    ``/healthz`` checks the database, and ``redis`` when given."""
     limits = ClientLimits(settings.web_read_timeout, settings.web_max_connections)
     app = web.Application(middlewares=[limits.middleware])
     app[LIMITS] = limits
 
+    async def database() -> None:
+        async with session_factory() as session:
+            await session.execute(text("SELECT 1"))
+
+    checks: dict[str, Callable[[], Awaitable[object]]] = {"database": database}
+    if redis is not None:
+        checks["redis"] = redis.ping
+
     async def healthz(_request: web.Request) -> web.Response:
-        try:
-            async with asyncio.timeout(HEALTH_TIMEOUT), session_factory() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception as exc:
-            logger.warning("health check: the database is unavailable: %r", exc)
-            return web.json_response({"status": "error", "database": "unavailable"}, status=503)
-        return web.json_response({"status": "ok", "database": "ok"})
+        results = await asyncio.gather(*(_check(name, check) for name, check in checks.items()))
+        healthy = all(results)
+        body = {"status": "ok" if healthy else "error"}
+        for name, ok in zip(checks, results, strict=True):
+            body[name] = "ok" if ok else "unavailable"
+        return web.json_response(body, status=200 if healthy else 503)
 
     app.router.add_get("/healthz", healthz)
     if isinstance(provider, YooKassaProvider):
         webhook = YooKassaWebhook(settings, session_factory, provider)
         app.router.add_post(WEBHOOK_PATH, webhook.handle)
     return app
+
+
+async def _check(name: str, check: Callable[[], Awaitable[object]]) -> bool:
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            await check()
+    except Exception as exc:
+        logger.warning("health check: %s is unavailable: %r", name, exc)
+        return False
+    return True
 
 
 async def start_web(app: web.Application, host: str, port: int) -> web.AppRunner:
