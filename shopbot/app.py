@@ -19,7 +19,7 @@ from shopbot.importer.exclusive import clear_leftovers
 from shopbot.payments import create_provider
 from shopbot.payments.base import PaymentProvider
 from shopbot.payments.jobs import BackgroundJobs
-from shopbot.redis_client import create_redis
+from shopbot.redis_client import check_redis, create_redis
 from shopbot.services.notifications import order_sender
 from shopbot.services.outbox import OutboxDelivery
 from shopbot.web import create_web_app, start_web
@@ -56,7 +56,10 @@ class ShopRuntime:
 
 
 async def start_shop(settings: Settings) -> ShopRuntime:
-    """Migrate, build everything, register the command menu, start the web server and jobs."""
+    """Check Redis (when set), migrate, build everything, register the command menu, start
+    the web server and jobs. :class:`StartupError` when Redis does not answer."""
+    if settings.redis_url:
+        await check_redis(settings.redis_url)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     engine = create_engine(settings.database_url)
     await migrate(engine)

@@ -221,6 +221,11 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
     # The bot (aiogram above all) takes seconds to import: only once the settings are known
     # to be enough to run it.
     from shopbot.app import run_bot
+    from shopbot.errors import StartupError
 
-    asyncio.run(run_bot(settings))
+    try:
+        asyncio.run(run_bot(settings))
+    except StartupError as exc:
+        print(f"shopbot: {exc}", file=sys.stderr)
+        return 1
     return 0

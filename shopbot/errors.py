@@ -74,3 +74,8 @@ class StockWouldGoNegative(ShopError):
         self.sku = sku
         self.stock = stock
         self.delta = delta
+
+
+class StartupError(Exception):
+    """The shop cannot start (a service it needs does not answer); one line for the person
+    starting it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -111,3 +112,31 @@ async def test_a_malformed_setting_stops_start_up_with_one_line(tmp_path: Path) 
     _, stderr = await process.communicate()
     lines = stderr.decode().strip().splitlines()
     assert process.returncode == 2 and len(lines) == 1 and "ADMIN_IDS" in lines[0]
+
+
+async def test_run_with_redis_unreachable_says_so_in_one_line(
+    emulator: TelegramEmulator, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+        "REDIS_URL": f"redis://:secret-password@127.0.0.1:{port}/3",
+        "WEB_PORT": "0",
+    }
+    process = await shopbot("run", cwd=tmp_path, env=env)
+    try:
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 1
+    assert stderr.decode().splitlines() == [
+        f"shopbot: cannot reach Redis at 127.0.0.1:{port}/3 (REDIS_URL): Connection refused"
+    ]
+    assert emulator.count("getMe") == 0  # checked before anything else
