@@ -24,9 +24,11 @@ from shopbot.bot.routers import (
 def build_root_router() -> Router:
     root = Router(name="shopbot")
     # admin first: its one filter lets only admins' updates in, and their commands win even
-    # in the middle of a checkout; checkout next: a shopper's typed text belongs to it.
+    # in the middle of a checkout; then the admin commands in groups it left (unanswered);
+    # checkout next: a shopper's typed text belongs to it.
     root.include_routers(
         admin.create_router(),
+        admin.create_group_guard(),
         checkout.create_router(),
         start.create_router(),
         catalog.create_router(),
