@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from yookassa.domain.response import PaymentResponse
 
@@ -298,41 +297,39 @@ class YooKassaProvider(PaymentProvider):
 
     async def _attempt(self, session: AsyncSession, order: Order) -> Payment:
         """The payment row to use: the latest if still pending, else a new attempt (after a
-        cancelled one). The row and its idempotence key exist before YooKassa is asked."""
-        latest = await session.scalar(
-            select(Payment)
-            .where(Payment.order_id == order.id)
-            .order_by(Payment.id.desc())
-            .limit(1)
-            .execution_options(populate_existing=True)
-        )
-        if latest is not None and latest.status is P.PENDING:
-            return latest
-        if latest is not None and latest.status is not P.CANCELED:
-            raise NotPayable(order.id, order.status)  # paid already; the order will follow
-        attempts = await session.scalar(
-            select(func.count()).select_from(Payment).where(Payment.order_id == order.id)
-        )
-        key = idempotence_key(order, (attempts or 0) + 1)
-        try:
-            async with unit_of_work(session):
-                await session.execute(
-                    insert(Payment).values(
-                        order_id=order.id,
-                        provider=self.name,
-                        status=P.PENDING,
-                        amount=order.total,
-                        currency=order.currency,
-                        idempotence_key=key,
-                    )
+        cancelled one). Decided under the order's row lock, so concurrent starts (double
+        taps, the outbox and a tap, several processes) share one attempt; the row and its
+        idempotence key exist before YooKassa is asked."""
+        async with unit_of_work(session):
+            status = await orders.locked_status(session, order.id)
+            if status is not S.AWAITING_PAYMENT:
+                raise NotPayable(order.id, status)
+            latest = await session.scalar(
+                select(Payment)
+                .where(Payment.order_id == order.id)
+                .order_by(Payment.id.desc())
+                .limit(1)
+                .execution_options(populate_existing=True)
+            )
+            if latest is not None and latest.status is P.PENDING:
+                return latest
+            if latest is not None and latest.status is not P.CANCELED:
+                raise NotPayable(order.id, status)  # paid already; the order will follow
+            attempts = await session.scalar(
+                select(func.count()).select_from(Payment).where(Payment.order_id == order.id)
+            )
+            payment = await session.scalar(
+                insert(Payment)
+                .values(
+                    order_id=order.id,
+                    provider=self.name,
+                    status=P.PENDING,
+                    amount=order.total,
+                    currency=order.currency,
+                    idempotence_key=idempotence_key(order, (attempts or 0) + 1),
                 )
-        except IntegrityError:
-            pass  # a concurrent tap created this very attempt: share it
-        payment = await session.scalar(
-            select(Payment)
-            .where(Payment.idempotence_key == key)
-            .execution_options(populate_existing=True)
-        )
+                .returning(Payment)
+            )
         assert payment is not None
         return payment
 

@@ -222,7 +222,7 @@ async def transition(
     if expect is not None:
         sources = sources & {expect}
     async with unit_of_work(session):
-        current = await _locked_status(session, order_id)
+        current = await locked_status(session, order_id)
         if current not in sources:
             raise IllegalTransition(order_id, current, target)
         now = utcnow()
@@ -276,7 +276,7 @@ async def flag_for_attention(
     and tell the staff. Once per distinct reason, ever: reports repeat, also after the owner
     has dealt with the flag and cleared it. Returns whether this call flagged it."""
     async with unit_of_work(session):
-        await _locked_status(session, order_id)  # two reporters at once flag it once
+        await locked_status(session, order_id)  # two reporters at once flag it once
         if await was_flagged(session, order_id, reason):
             return False
         await session.execute(update(Order).where(Order.id == order_id).values(attention=reason))
@@ -395,9 +395,10 @@ async def held_units(session: AsyncSession, product_ids: list[int]) -> dict[int,
     return {product_id: int(total) for product_id, total in rows}
 
 
-async def _locked_status(session: AsyncSession, order_id: int) -> OrderStatus:
+async def locked_status(session: AsyncSession, order_id: int) -> OrderStatus:
     """The order's status, its row locked until the unit of work ends (PostgreSQL; SQLite's
-    unit already holds the database's write lock)."""
+    unit already holds the database's write lock): what is decided on it next cannot race
+    another process deciding the same (a status change, a payment attempt)."""
     current = await session.scalar(
         select(Order.status).where(Order.id == order_id).with_for_update()
     )

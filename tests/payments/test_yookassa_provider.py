@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,13 @@ from yookassa import Payment as YooPayment
 
 from shopbot.models import Order, OrderStatus, Payment, PaymentStatus, utcnow
 from shopbot.payments import create_provider
-from shopbot.payments.base import NotPayable, PaymentError, ProviderUnavailable, RefundStatus
+from shopbot.payments.base import (
+    NotPayable,
+    PaymentError,
+    PaymentLink,
+    ProviderUnavailable,
+    RefundStatus,
+)
 from shopbot.payments.cash import CashProvider
 from shopbot.payments.telegram import TelegramProvider
 from shopbot.payments.yookassa import YooKassaProvider, idempotence_key
@@ -121,6 +128,45 @@ async def test_concurrent_starts_share_one_payment(
     links = await asyncio.gather(*(tap() for _ in range(5)))
 
     assert len({link.provider_payment_id for link in links}) == 1
+    assert len(shop.emulator.payments) == 1
+    assert len(await payments_of(session, order.id)) == 1
+
+
+async def test_a_start_deciding_while_another_records_its_attempt_shares_it(
+    shop: Shop, session_factory, session: AsyncSession
+) -> None:
+    """One start reads the order's payments (none yet); before it goes on, another start
+    records its attempt and creates the payment. The first must not make a second attempt
+    (it did on PostgreSQL: it counted the attempts after the other committed). Under the
+    order's row lock the other start waits instead; the first goes on after a second."""
+    order, _ = await place_order(session)
+    counting, other_done = asyncio.Event(), asyncio.Event()
+
+    async def paused_start() -> PaymentLink:
+        async with session_factory() as own:
+            scalar = own.scalar
+
+            async def scalar_after_the_other(statement, *args, **kwargs):
+                if "count(" in str(statement) and "FROM payment" in str(statement):
+                    counting.set()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(other_done.wait(), 1.0)
+                return await scalar(statement, *args, **kwargs)
+
+            own.scalar = scalar_after_the_other  # type: ignore[method-assign]
+            return await shop.provider.start(own, order)
+
+    async def other_start() -> PaymentLink:
+        await counting.wait()  # the paused start has read the latest payment: none
+        try:
+            async with session_factory() as own:
+                return await shop.provider.start(own, order)
+        finally:
+            other_done.set()
+
+    first, second = await asyncio.gather(paused_start(), other_start())
+
+    assert first.provider_payment_id == second.provider_payment_id
     assert len(shop.emulator.payments) == 1
     assert len(await payments_of(session, order.id)) == 1
 
