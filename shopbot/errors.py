@@ -66,6 +66,28 @@ class IllegalTransition(ShopError):
         self.target = target
 
 
+class OrderTooLarge(ShopError):
+    """The cart's total is more than the payment provider accepts in one payment."""
+
+    code = "order_too_large"
+
+    def __init__(self, total: int, limit: int) -> None:
+        super().__init__(f"order total {total} is above the limit of {limit}")
+        self.total = total
+        self.limit = limit
+
+
+class PriceChanged(ShopError):
+    """The price is no longer the one a confirmation was asked for."""
+
+    code = "price_changed"
+
+    def __init__(self, sku: str, price: int) -> None:
+        super().__init__(f"{sku}: the price is now {price}")
+        self.sku = sku
+        self.price = price
+
+
 class StockWouldGoNegative(ShopError):
     code = "stock_negative"
 

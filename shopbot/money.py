@@ -10,6 +10,12 @@ _SPACES = re.compile(r"[\s\u00a0\u202f']")
 _PLAIN_NUMBER = re.compile(r"^\d+([.,]\d{1,2})?$")
 
 
+# The largest price a product may have (10 million roubles): a sane catalogue maximum, well
+# inside every column. A payment provider may accept less in one payment
+# (``PaymentProvider.max_amount``); an order is never bigger than its provider takes.
+MAX_PRICE = 10_000_000_00
+
+
 class MoneyError(ValueError):
     """A price that cannot be read as a non-negative amount with at most two decimals."""
 

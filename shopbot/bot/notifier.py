@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.bot.admin_alerts import alert_attention, alert_low_stock, alert_new_order
 from shopbot.bot.i18n import PoI18n
-from shopbot.bot.render import TEXT_LIMIT, clip
+from shopbot.bot.render import TEXT_LIMIT, clip, h
 from shopbot.bot.texts import status_label
 from shopbot.config import Settings
 from shopbot.db import unit_of_work
@@ -57,7 +57,12 @@ class BotNotifier:
         self.i18n = i18n
 
     async def order_status_changed(
-        self, order: Order, previous: OrderStatus, *, reason: str | None = None
+        self,
+        order: Order,
+        previous: OrderStatus,
+        *,
+        reason: str | None = None,
+        note: str | None = None,
     ) -> None:
         async with self.session_factory() as session:
             user = await session.get(User, order.user_id)
@@ -65,7 +70,7 @@ class BotNotifier:
             raise Undeliverable(f"user {order.user_id} blocked the bot")
         language = user.language if user else self.settings.default_language
         with self.i18n.context(), self.i18n.use_locale(language):
-            text = shopper_status_text(order)
+            text = shopper_status_text(order, note)
         await self._send_to_shopper(order.user_id, text)
 
     async def needs_attention(self, order: Order, reason: str) -> None:
@@ -110,8 +115,9 @@ class BotNotifier:
         raise Undeliverable(exc.message) from exc
 
 
-def shopper_status_text(order: Order) -> str:
-    """What the shopper is told when their order changes status."""
+def shopper_status_text(order: Order, note: str | None = None) -> str:
+    """What the shopper is told when their order changes status; ``note``: the shop's own
+    words about it (the reason the owner gave for cancelling), escaped."""
     number, total = order.number, format_price(order.total)
     texts = {
         OrderStatus.PAID: _("✅ Payment of {total} received. Order №{number} is paid, thank you!"),
@@ -122,4 +128,7 @@ def shopper_status_text(order: Order) -> str:
         OrderStatus.REFUNDED: _("↩ The money for order №{number} ({total}) is refunded."),
     }
     template = texts.get(order.status) or _("Order №{number}: {status}.")
-    return template.format(number=number, total=total, status=status_label(order.status))
+    text = template.format(number=number, total=total, status=status_label(order.status))
+    if note:
+        text += "\n" + _("The shop says: {note}").format(note=h(note))
+    return text

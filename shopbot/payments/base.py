@@ -78,6 +78,9 @@ class PaymentReport:
 
 class PaymentProvider(ABC):
     name: ClassVar[str]
+    # The most it takes in one payment, kopecks; None: no limit of its own. Prices above it
+    # are refused, and so is a checkout whose total is above it.
+    max_amount: ClassVar[int | None] = None
 
     @abstractmethod
     async def start(self, session: AsyncSession, order: Order) -> PaymentLink | None:

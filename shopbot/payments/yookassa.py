@@ -49,6 +49,10 @@ REFUND_FOLLOW_UP = timedelta(days=30)  # how long a refund still pending is aske
 
 class YooKassaProvider(PaymentProvider):
     name = "yookassa"
+    # YooKassa's limit for one bank-card payment, 350,000 roubles (yookassa.ru/developers/
+    # payment-methods/bank-card: "the maximum amount is 350,000 rubles"); other methods
+    # (YooMoney wallets) allow less, so no bigger payment can ever go through.
+    max_amount = 350_000_00
 
     def __init__(
         self, settings: Settings, *, bot_username: str, client: YooKassaClient | None = None

@@ -13,7 +13,9 @@ from sqlalchemy import func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.db import changed, unit_of_work
+from shopbot.errors import PriceChanged
 from shopbot.models import Order, OrderStatus, Product, ProductEvent, StockEvent, utcnow
+from shopbot.money import MAX_PRICE
 from shopbot.services.catalogue import CATALOGUE, Page
 from shopbot.services.stock import lock_product
 
@@ -47,12 +49,18 @@ class HistoryEntry:
     new: str | None
 
 
-async def set_price(session: AsyncSession, sku: str, price: int, *, actor: str) -> PriceChange:
-    if price < 0:
-        raise ValueError("price cannot be negative")
+async def set_price(
+    session: AsyncSession, sku: str, price: int, *, actor: str, expect: int | None = None
+) -> PriceChange:
+    """Set a product's price. ``expect``: the price the owner confirmed the change from; if
+    it is no longer that, PriceChanged is raised and nothing is written."""
+    if not 0 <= price <= MAX_PRICE:
+        raise ValueError(f"a price is 0 to {MAX_PRICE} kopecks")
     async with unit_of_work(session):
         product = await lock_product(session, sku)
         old = product.price
+        if expect is not None and old != expect:
+            raise PriceChanged(product.sku, old)
         if old != price:
             await session.execute(
                 update(Product)

@@ -17,7 +17,7 @@ from shopbot.models import Order, OrderStatus, OutboxMessage
 from shopbot.services.outbox import Sender, Undeliverable
 
 # Outbox kinds and their payloads.
-ORDER_STATUS = "order_status"  # {order_id, previous, status, reason}: to the shopper
+ORDER_STATUS = "order_status"  # {order_id, previous, status, reason[, note]}: to the shopper
 ORDER_ATTENTION = "order_attention"  # {order_id, reason}: to the staff
 NEW_ORDER = "new_order"  # {order_id}: a paid or cash order, to the staff
 LOW_STOCK = "low_stock"  # {threshold, products: [{id, sku, name, stock}]}: to the staff
@@ -28,9 +28,15 @@ class OrderNotifier(Protocol):
     ``outbox.RetryLater`` or ``outbox.Undeliverable`` when a message did not get through."""
 
     async def order_status_changed(
-        self, order: Order, previous: OrderStatus, *, reason: str | None = None
+        self,
+        order: Order,
+        previous: OrderStatus,
+        *,
+        reason: str | None = None,
+        note: str | None = None,
     ) -> None:
-        """Tell the shopper their order is now paid, cancelled, expired or refunded."""
+        """Tell the shopper their order is now paid, cancelled, expired or refunded;
+        ``note``: what the staff wrote to the shopper about it (a cancellation's reason)."""
 
     async def needs_attention(self, order: Order, reason: str) -> None:
         """Tell the shop owner an order needs a person (amount mismatch, paid without stock...)."""
@@ -55,7 +61,10 @@ def order_sender(notifier: OrderNotifier) -> Sender:
             raise Undeliverable(f"order {payload['order_id']} no longer exists")
         if message.kind == ORDER_STATUS:
             await notifier.order_status_changed(
-                order, OrderStatus(payload["previous"]), reason=payload.get("reason")
+                order,
+                OrderStatus(payload["previous"]),
+                reason=payload.get("reason"),
+                note=payload.get("note"),
             )
         elif message.kind == ORDER_ATTENTION:
             await notifier.needs_attention(order, payload["reason"])

@@ -24,6 +24,7 @@ from shopbot.errors import (
     EmptyCart,
     IllegalTransition,
     OrderNotFound,
+    OrderTooLarge,
     OutOfStock,
     ProductUnavailable,
 )
@@ -93,6 +94,7 @@ async def place_order(
     payment_provider: str,
     payment_timeout: timedelta | None,
     actor: str | None = None,
+    max_total: int | None = None,
 ) -> Order:
     """Turn the user's cart into an order in one transaction.
 
@@ -101,6 +103,8 @@ async def place_order(
     conditional update, so two buyers never get the same last unit; if any line cannot be
     reserved, nothing is written and OutOfStock/ProductUnavailable names the product.
     Online payments get an expiry; cash orders wait for the shop to confirm them.
+    A total above ``max_total`` (the provider's limit for one payment) raises OrderTooLarge
+    and writes nothing.
     """
     existing = await _order_by_token(session, token)
     if existing is not None:
@@ -129,6 +133,8 @@ async def place_order(
                     raise ProductUnavailable(product.id, product.name)
                 await _take_stock(session, product.id, quantity, product.name)
             subtotal = sum(quantity * product.price for quantity, product in rows)
+            if max_total is not None and subtotal > max_total:
+                raise OrderTooLarge(subtotal, max_total)
             order_id = await session.scalar(
                 insert(Order)
                 .values(
@@ -258,11 +264,15 @@ async def transition(
         await _log(session, order_id, actor, "status", current, target, details)
         if notify:
             reason = (details or {}).get("reason")
-            await outbox.record(
-                session,
-                ORDER_STATUS,
-                {"order_id": order_id, "previous": current, "status": target, "reason": reason},
-            )
+            payload = {
+                "order_id": order_id,
+                "previous": current,
+                "status": target,
+                "reason": reason,
+            }
+            if note := (details or {}).get("note"):  # the staff's words to the shopper
+                payload["note"] = note
+            await outbox.record(session, ORDER_STATUS, payload)
         if target is S.PAID:
             await outbox.record(session, NEW_ORDER, {"order_id": order_id})
     order = await get_order(session, order_id)

@@ -374,6 +374,8 @@ async def test_orders_admin_moves_an_order_and_tells_the_shopper(
     await owner.send_text("/orders_admin")
     await owner.press(buttons(owner.last)[0])
     await owner.press("✖ Отменить")
+    await owner.press("✔ Да, отменить")
+    await owner.press("Отменить без причины")
     assert (await product(admin_shop, "TS-02")).stock == 5
     assert "№1002" in anna.last["text"] and "отмен" in anna.last["text"]
     assert admin_shop.emulator.errors == []

@@ -3,11 +3,18 @@ whatever their case, and no technical words — through the real dispatcher."""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+from collections.abc import AsyncIterator
 
-from shopbot.models import Product
-from tests.bot.conftest import Catalogue, Shop, ShopFactory
+import pytest
+from sqlalchemy import func, select, update
+
+from shopbot.emulators.telegram import EmulatedUser
+from shopbot.emulators.yookassa import YooKassaEmulator
+from shopbot.models import DeliveryMethod, Order, OrderStatus, Product, User
+from shopbot.services import cart, orders
+from shopbot.services.orders import Checkout
+from tests.bot.conftest import Catalogue, Shop, ShopFactory, check_out
+from tests.factories import make_user
 
 ADMIN = 900
 
@@ -31,6 +38,33 @@ async def product(shop: Shop, sku: str) -> Product:
         return found
 
 
+def now(user: EmulatedUser, message: dict) -> dict:
+    """The message as it is now (after edits)."""
+    return next(m for m in user.messages if m["message_id"] == message["message_id"])
+
+
+async def order_status(shop: Shop, order_id: int) -> OrderStatus:
+    async with shop.session_factory() as session:
+        return (await orders.get_order(session, order_id)).status
+
+
+async def place_cash_order(shop: Shop, user_id: int, sku: str, quantity: int = 1) -> Order:
+    async with shop.session_factory() as session:
+        if await session.get(User, user_id) is None:
+            await make_user(session, user_id)
+        found = await session.scalar(select(Product).where(Product.sku == sku))
+        assert found is not None
+        await cart.set_quantity(session, user_id, found.id, quantity)
+        return await orders.place_order(
+            session,
+            user_id,
+            Checkout("Анна", "+79001234567", DeliveryMethod.COURIER, "Москва, ул. Ленина, 1"),
+            token=f"t-{user_id}-{sku}",
+            payment_provider="cash",
+            payment_timeout=None,
+        )
+
+
 async def test_admin_commands_match_skus_whatever_their_case(
     admin_shop: Shop, catalogue: Catalogue
 ) -> None:
@@ -46,3 +80,141 @@ async def test_admin_commands_match_skus_whatever_their_case(
     found = await product(admin_shop, "TS-01")
     assert (found.stock, found.price, found.active) == (10, 139900, False)
     assert admin_shop.emulator.errors == []
+
+
+async def test_unusual_prices_are_confirmed_and_impossible_ones_refused(
+    admin_shop: Shop, catalogue: Catalogue
+) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_text("/price TS-01 0")
+    question = owner.last
+    assert (
+        "Поставить цену Футболка 01 (TS-01) 0\u00a0₽? Сейчас она 1\u00a0299\u00a0₽."
+        in (question["text"])
+    )
+    assert "Товар станет бесплатным." in question["text"]
+    assert buttons(question) == ["Да, поставить 0\u00a0₽", "Отмена"]
+    assert (await product(admin_shop, "TS-01")).price == 129900  # nothing yet
+
+    await owner.send_text("/price TS-01 15 000")  # more than ten times 1 299 ₽
+    tenfold = owner.last
+    assert "больше чем в десять раз" in tenfold["text"]
+    await owner.press("Отмена", message=tenfold)
+    assert owner.last["text"] == "Цена не изменилась."
+    assert (await product(admin_shop, "TS-01")).price == 129900
+
+    await owner.press("Да, поставить 0\u00a0₽", message=question)
+    assert now(owner, question)["text"] == "Футболка 01 (TS-01): цена 1\u00a0299\u00a0₽ → 0\u00a0₽"
+    assert (await product(admin_shop, "TS-01")).price == 0
+    # The same button again (or after another change) does nothing: it names the old price.
+    await owner.send_text("/price TS-01 100")  # from 0: no ratio to speak of
+    assert (await product(admin_shop, "TS-01")).price == 10000
+    await owner.press_data(
+        question["reply_markup"]["inline_keyboard"][0][0]["callback_data"], message=question
+    )
+    assert "тем временем изменилась на 100\u00a0₽" in now(owner, question)["text"]
+    assert (await product(admin_shop, "TS-01")).price == 10000
+
+    await owner.send_text("/price TS-01 99 999 999 999")
+    assert owner.last["text"] == "Отказано: цена может быть не больше 10\u00a0000\u00a0000\u00a0₽."
+    await owner.send_text("/price TS-01 120")  # an ordinary change needs no question
+    assert owner.last["text"].endswith("цена 100\u00a0₽ → 120\u00a0₽")
+    assert (await product(admin_shop, "TS-01")).price == 12000
+    assert admin_shop.emulator.errors == []
+
+
+async def test_cancelling_from_the_admin_card_asks_and_tells_the_shopper_why(
+    admin_shop: Shop, catalogue: Catalogue
+) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    anna = admin_shop.emulator.user(101, "Анна")
+    await anna.send_text("/start")
+    first = await place_cash_order(admin_shop, 101, "MUG-1")
+    await place_cash_order(admin_shop, 101, "TS-02", 2)
+
+    await owner.send_text("/orders_admin")
+    await owner.press(buttons(owner.last)[1])  # №1001
+    await owner.press("✖ Отменить")
+    assert "Отменить заказ №1001? Товары из него вернутся в продажу." in owner.last["text"]
+    assert buttons(owner.last) == ["✔ Да, отменить", "⬅ Нет"]
+    await owner.press("⬅ Нет")
+    assert (await order_status(admin_shop, first.id)) is OrderStatus.AWAITING_CONFIRMATION
+
+    await owner.press("✖ Отменить")
+    await owner.press("✔ Да, отменить")
+    assert "Напишите одним сообщением причину отмены заказа №1001" in owner.last["text"]
+    assert buttons(owner.last) == ["Отменить без причины", "⬅ Не отменять"]
+    assert (await order_status(admin_shop, first.id)) is OrderStatus.AWAITING_CONFIRMATION
+    await owner.send_text("x" * 501)
+    assert "не больше 500" in owner.last["text"]
+    await owner.send_text("Кружка разбилась при упаковке <извините>")
+    assert (await order_status(admin_shop, first.id)) is OrderStatus.CANCELLED
+    assert "Заказ №1001 теперь: отменён." in owner.last["text"]
+    assert "Заказ №1001 — отменён" in owner.messages[-2]["text"]
+    assert anna.last["text"] == (
+        "✖ Заказ №1001 отменён.\nСообщение магазина: Кружка разбилась при упаковке <извините>"
+    )
+
+    # Without a reason: the usual message.
+    await owner.send_text("/orders_admin")
+    await owner.press(buttons(owner.last)[0])  # №1002
+    await owner.press("✖ Отменить")
+    await owner.press("✔ Да, отменить")
+    await owner.press("Отменить без причины")
+    assert anna.last["text"] == "✖ Заказ №1002 отменён."
+    assert (await product(admin_shop, "TS-02")).stock == 5
+    # A text now is not taken for a reason any more.
+    await owner.send_text("ещё что-то")
+    assert "Заказ" not in owner.last["text"]
+    assert admin_shop.emulator.errors == []
+
+
+@pytest.fixture
+async def yookassa() -> AsyncIterator[YooKassaEmulator]:
+    emulator = YooKassaEmulator("500100", "live_secret")
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture
+async def yk_shop(shop_factory: ShopFactory, yookassa: YooKassaEmulator) -> Shop:
+    shop = await shop_factory(
+        payment_provider="yookassa",
+        yookassa_shop_id="500100",
+        yookassa_secret_key="live_secret",
+        yookassa_api_url=yookassa.api_url,
+        yookassa_trusted_networks=["127.0.0.1/32"],
+        admin_ids=[ADMIN],
+    )
+    await shop.emulator.user(ADMIN, "Хозяйка").send_text("/start")
+    return shop
+
+
+async def test_prices_and_orders_stay_within_what_yookassa_takes_in_one_payment(
+    yk_shop: Shop, yookassa: YooKassaEmulator, catalogue: Catalogue
+) -> None:
+    owner = yk_shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_text("/price MUG-1 350 000,01")
+    assert owner.last["text"] == (
+        "Отказано: ЮKassa принимает не больше 350\u00a0000\u00a0₽ одним платежом, так что "
+        "заплатить 350\u00a0000,01\u00a0₽ за этот товар никто не сможет."
+    )
+    assert (await product(yk_shop, "MUG-1")).price != 35000001
+
+    # A cart can still add up to more (two units, or a price set before the limit was).
+    async with yk_shop.session_factory() as session:
+        await session.execute(
+            update(Product).where(Product.sku == "MUG-1").values(price=400_000_00)
+        )
+        await session.commit()
+    shopper = await check_out(yk_shop, 101, "MUG-1")
+    assert shopper.last["text"] == (
+        "Заказ на 400\u00a0000\u00a0₽ — это больше, чем можно оплатить одним платежом "
+        "(350\u00a0000\u00a0₽). Уберите часть товаров из корзины или оформите несколько заказов."
+    )
+    async with yk_shop.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(Order)) == 0
+    assert yookassa.payments == {}
+    assert (await product(yk_shop, "MUG-1")).stock == 3
+    assert yk_shop.emulator.errors == []

@@ -46,7 +46,12 @@ class RecordingNotifier:
     _told: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def order_status_changed(
-        self, order: Order, previous: OrderStatus, *, reason: str | None = None
+        self,
+        order: Order,
+        previous: OrderStatus,
+        *,
+        reason: str | None = None,
+        note: str | None = None,
     ) -> None:
         await self._record(self.status_changes, (order.id, previous, order.status, reason))
 

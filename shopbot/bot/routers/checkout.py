@@ -33,8 +33,9 @@ from shopbot.bot.routers.payments import offer_payment
 from shopbot.bot.texts import adjustments_text, checkout_summary, order_card, ran_out
 from shopbot.bot.ui import show
 from shopbot.config import Settings
-from shopbot.errors import EmptyCart, OutOfStock, ProductUnavailable
+from shopbot.errors import EmptyCart, OrderTooLarge, OutOfStock, ProductUnavailable
 from shopbot.models import DeliveryMethod
+from shopbot.money import format_price
 from shopbot.payments.base import PaymentProvider
 from shopbot.phones import normalise_phone
 from shopbot.services import cart, orders
@@ -228,7 +229,19 @@ async def confirm(
             token=data["token"],
             payment_provider=settings.payment_provider,
             payment_timeout=timedelta(minutes=settings.order_payment_timeout),
+            max_total=payment_provider.max_amount,
         )
+    except OrderTooLarge as exc:
+        await state.set_state(None)
+        await query.answer()
+        await show(
+            query,
+            _(
+                "The order comes to {total}, more than can be paid in one payment ({limit}). "
+                "Please take some items out of the cart, or place several orders."
+            ).format(total=format_price(exc.total), limit=format_price(exc.limit)),
+        )
+        return
     except (OutOfStock, ProductUnavailable) as exc:
         await query.answer(ran_out(exc.name), show_alert=True)
         await state.set_state(None)

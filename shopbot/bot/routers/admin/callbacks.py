@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field
 
 from shopbot.bot.callbacks import Id, IdOrZero, Page
 from shopbot.models import OrderStatus
+from shopbot.money import MAX_PRICE
 
 # Statuses travel as their position here: the names would not fit in 64 bytes.
 STATUSES = list(OrderStatus)
@@ -63,12 +64,33 @@ class AdminProductCb(CallbackData, prefix="ap"):
     delta: StockStep = 0
 
 
+Price = Annotated[int, Field(ge=0, le=MAX_PRICE)]
+
+
+class PriceAnswer(StrEnum):
+    YES = "y"
+    NO = "n"
+
+
+class AdminPriceCb(CallbackData, prefix="apr"):
+    """Confirming an unusual price (0, or ten times off the old one). The button names the
+    product, the new price and the price it was confirmed from: it sets exactly that price
+    on exactly that product, and only while the price is still ``old``. Admin-only, like
+    every admin button, and the limits are checked again when it is pressed."""
+
+    product_id: Id
+    price: Price
+    old: Price
+    answer: PriceAnswer
+
+
 class OrderAction(StrEnum):
     LIST = "l"
     SHOW = "s"
     MOVE = "m"
     CONFIRMED_MOVE = "c"  # the same move, after "are you sure?" (cancelling a paid order)
     HANDLED = "h"  # the owner has dealt with what the order is flagged for
+    NO_REASON = "n"  # cancel (confirmed already) without a reason for the shopper
 
 
 class AdminOrderCb(CallbackData, prefix="ao"):

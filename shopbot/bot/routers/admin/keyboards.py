@@ -14,11 +14,13 @@ from shopbot.bot.routers.admin.callbacks import (
     AdminImportCb,
     AdminMenuCb,
     AdminOrderCb,
+    AdminPriceCb,
     AdminProductCb,
     AdminStockCb,
     ImportAction,
     MenuAction,
     OrderAction,
+    PriceAnswer,
     ProductAction,
     status_code,
 )
@@ -195,5 +197,50 @@ def confirm_refund_keyboard(move: AdminOrderCb) -> InlineKeyboardMarkup:
                 InlineKeyboardButton(text=_("✔ Yes, cancel and refund"), callback_data=yes.pack()),
                 InlineKeyboardButton(text=_("⬅ No"), callback_data=no.pack()),
             ]
+        ]
+    )
+
+
+def confirm_price_keyboard(product_id: int, price: int, old: int) -> InlineKeyboardMarkup:
+    """ "Yes, set 0 ₽" / "Cancel" for an unusual price (see ``AdminPriceCb``)."""
+
+    def cb(answer: PriceAnswer) -> str:
+        return AdminPriceCb(product_id=product_id, price=price, old=old, answer=answer).pack()
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("Yes, set {price}").format(price=format_price(price)),
+                    callback_data=cb(PriceAnswer.YES),
+                ),
+                InlineKeyboardButton(text=_("Cancel"), callback_data=cb(PriceAnswer.NO)),
+            ]
+        ]
+    )
+
+
+def confirm_cancel_keyboard(move: AdminOrderCb) -> InlineKeyboardMarkup:
+    """Yes goes on to the reason for the shopper; No goes back to the order card."""
+    yes = move.model_copy(update={"action": OrderAction.CONFIRMED_MOVE})
+    no = move.model_copy(update={"action": OrderAction.SHOW})
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=_("✔ Yes, cancel"), callback_data=yes.pack()),
+                InlineKeyboardButton(text=_("⬅ No"), callback_data=no.pack()),
+            ]
+        ]
+    )
+
+
+def cancel_reason_keyboard(move: AdminOrderCb) -> InlineKeyboardMarkup:
+    """While the owner may type a reason: cancel without one, or go back to the card."""
+    now = move.model_copy(update={"action": OrderAction.NO_REASON})
+    back = move.model_copy(update={"action": OrderAction.SHOW})
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=_("Cancel without a reason"), callback_data=now.pack())],
+            [InlineKeyboardButton(text=_("⬅ Don't cancel"), callback_data=back.pack())],
         ]
     )

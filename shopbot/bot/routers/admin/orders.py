@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.bot.routers.admin.callbacks import AdminOrderCb, OrderAction, status_of
 from shopbot.bot.routers.admin.keyboards import (
     ADMIN_TARGETS,
+    cancel_reason_keyboard,
+    confirm_cancel_keyboard,
     confirm_refund_keyboard,
     order_admin_keyboard,
     orders_keyboard,
@@ -28,6 +32,7 @@ from shopbot.bot.routers.admin.texts import (
     orders_title,
     statuses_usage,
 )
+from shopbot.bot.routers.filters import plain_text
 from shopbot.bot.texts import status_label
 from shopbot.bot.ui import show
 from shopbot.errors import IllegalTransition, OrderNotFound
@@ -111,10 +116,18 @@ async def mark_handled(
     await query.answer(_("Marked as handled.") if cleared else _("Already handled."))
 
 
+class CancelStates(StatesGroup):
+    reason = State()  # the owner confirmed a cancellation; their next text is the reason
+
+
+REASON_LIMIT = 500  # characters of a cancellation's reason (the shopper's message holds it)
+
+
 async def move_order(
     query: CallbackQuery,
     callback_data: AdminOrderCb,
     session: AsyncSession,
+    state: FSMContext,
     payment_provider: PaymentProvider,
 ) -> None:
     target = status_of(callback_data.target)
@@ -128,36 +141,111 @@ async def move_order(
         await query.answer(_("Order not found."), show_alert=True)
         return
     refund = target is S.CANCELLED and expect is S.PAID and order.status is S.PAID
-    if refund and callback_data.action is OrderAction.MOVE:
-        # Money goes back to the shopper: one tap must not do it.
-        question = _("Cancel order №{number} and refund {total} to the shopper?").format(
-            number=order.number, total=format_price(order.total)
-        )
+    if target is S.CANCELLED and callback_data.action is OrderAction.MOVE:
+        # One tap must not cancel an order (nor send money back): ask first.
+        if refund:
+            question = _("Cancel order №{number} and refund {total} to the shopper?")
+        else:
+            question = _("Cancel order №{number}? Its items go back on sale.")
+        question = question.format(number=order.number, total=format_price(order.total))
         card = await order_card_of(session, order)
-        await show(query, f"{card}\n\n<b>{question}</b>", confirm_refund_keyboard(callback_data))
+        markup = (confirm_refund_keyboard if refund else confirm_cancel_keyboard)(callback_data)
+        await show(query, f"{card}\n\n<b>{question}</b>", markup)
         await query.answer()
         return
+    if (
+        target is S.CANCELLED
+        and not refund
+        and callback_data.action is OrderAction.CONFIRMED_MOVE
+        and order.status is expect
+    ):
+        # Confirmed: the reason the shopper will read comes next (or none, by the button).
+        await state.set_state(CancelStates.reason)
+        await state.update_data(cancel=callback_data.pack())
+        prompt = _(
+            "Write the reason for cancelling order №{number} in one message: the shopper "
+            "will read it. Or cancel it without a reason."
+        ).format(number=order.number)
+        await show(query, prompt, cancel_reason_keyboard(callback_data))
+        await query.answer()
+        return
+    await state.clear()
     who = actor(query.from_user.id)
+    order, note, done = await _move(session, order, target, expect, who, payment_provider)
+    if not done:
+        await query.answer(note, show_alert=True)
+        return
+    await _render_order(query, session, order, callback_data)
+    await query.answer(note[:200], show_alert=True)
+
+
+async def cancel_reason(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    payment_provider: PaymentProvider,
+) -> None:
+    """The reason for a cancellation the owner confirmed: cancel, and tell the shopper why."""
+    reason = (message.text or "").strip()
+    if len(reason) > REASON_LIMIT:
+        await message.answer(
+            _("The reason is {length} characters long; please keep it within {limit}.").format(
+                length=len(reason), limit=REASON_LIMIT
+            )
+        )
+        return
+    packed = (await state.get_data()).get("cancel")
+    await state.clear()
+    try:
+        callback_data = AdminOrderCb.unpack(packed or "")
+        order = await orders.get_order(session, callback_data.order_id)
+    except (ValueError, TypeError, OrderNotFound):
+        await message.answer(_("Order not found."))
+        return
+    expect = status_of(callback_data.expect)
+    if expect is None:
+        await message.answer(_("This button is out of date."))
+        return
+    who = actor(message.chat.id)
+    order, note, _done = await _move(
+        session, order, S.CANCELLED, expect, who, payment_provider, reason
+    )
+    markup = order_admin_keyboard(
+        order, page=callback_data.page, status=status_of(callback_data.status)
+    )
+    await message.answer(await order_card_of(session, order), reply_markup=markup)
+    await message.answer(note)
+
+
+async def _move(
+    session: AsyncSession,
+    order: Order,
+    target: OrderStatus,
+    expect: OrderStatus,
+    who: str,
+    provider: PaymentProvider,
+    reason: str | None = None,
+) -> tuple[Order, str, bool]:
+    """Move the order (a paid one cancelled through a refund): the order, what to tell the
+    admin, and False if a refund failed. ``reason``: a cancellation's, for the shopper."""
+    refund = target is S.CANCELLED and expect is S.PAID and order.status is S.PAID
+    details = {"note": reason} if reason else None
     try:
         if refund:
-            order, note = await _cancel_paid(session, order, who, payment_provider)
-        else:
-            change = await orders.transition(session, order.id, target, actor=who, expect=expect)
-            order = change.order
-            note = moved(order)
+            return (*await _cancel_paid(session, order, who, provider, details), True)
+        change = await orders.transition(
+            session, order.id, target, actor=who, expect=expect, details=details
+        )
+        return change.order, moved(change.order), True
     except IllegalTransition:
         order = await orders.get_order(session, order.id)
         note = _("Not done: the order is already {status}.").format(
             status=status_label(order.status)
         )
+        return order, note, True
     except PaymentError as exc:
         log.warning("refund of order %s failed: %s", order.id, exc)
-        await query.answer(
-            _("The refund failed: {error}").format(error=str(exc)[:150]), show_alert=True
-        )
-        return
-    await _render_order(query, session, order, callback_data)
-    await query.answer(note[:200], show_alert=True)
+        return order, _("The refund failed: {error}").format(error=str(exc)[:150]), False
 
 
 async def _cancel_paid(
@@ -165,6 +253,7 @@ async def _cancel_paid(
     order: Order,
     who: str,
     provider: PaymentProvider,
+    details: dict | None = None,
 ) -> tuple[Order, str]:
     """A paid order is cancelled by refunding it: through the provider that took the money
     when it can; otherwise the order is cancelled and the owner told to refund by hand."""
@@ -176,7 +265,9 @@ async def _cancel_paid(
             return result.order, _(
                 "Refund requested; the order becomes refunded when the payment service confirms it."
             )
-    change = await orders.transition(session, order.id, S.CANCELLED, actor=who, expect=S.PAID)
+    change = await orders.transition(
+        session, order.id, S.CANCELLED, actor=who, expect=S.PAID, details=details
+    )
     return change.order, moved(change.order) + " " + _(
         "The money must be returned to the shopper by hand."
     )
@@ -188,8 +279,11 @@ def register(router: Router) -> None:
     router.callback_query.register(show_order, AdminOrderCb.filter(F.action == OrderAction.SHOW))
     router.callback_query.register(
         move_order,
-        AdminOrderCb.filter(F.action.in_({OrderAction.MOVE, OrderAction.CONFIRMED_MOVE})),
+        AdminOrderCb.filter(
+            F.action.in_({OrderAction.MOVE, OrderAction.CONFIRMED_MOVE, OrderAction.NO_REASON})
+        ),
     )
+    router.message.register(cancel_reason, StateFilter(CancelStates.reason), plain_text())
     router.callback_query.register(
         mark_handled, AdminOrderCb.filter(F.action == OrderAction.HANDLED)
     )

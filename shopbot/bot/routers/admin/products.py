@@ -11,14 +11,31 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.render import h
-from shopbot.bot.routers.admin.callbacks import AdminProductCb, AdminStockCb, ProductAction
-from shopbot.bot.routers.admin.keyboards import low_stock_keyboard, product_admin_keyboard
-from shopbot.bot.routers.admin.texts import low_stock_title, product_admin_card, stock_changed
+from shopbot.bot.routers.admin.callbacks import (
+    AdminPriceCb,
+    AdminProductCb,
+    AdminStockCb,
+    PriceAnswer,
+    ProductAction,
+)
+from shopbot.bot.routers.admin.keyboards import (
+    confirm_price_keyboard,
+    low_stock_keyboard,
+    product_admin_keyboard,
+)
+from shopbot.bot.routers.admin.texts import (
+    low_stock_title,
+    product_admin_card,
+    provider_label,
+    stock_changed,
+    unusual_price_question,
+)
 from shopbot.bot.ui import show
 from shopbot.config import Settings
-from shopbot.errors import ProductNotFound, StockWouldGoNegative
-from shopbot.importer.reader import MAX_PRICE, MAX_STOCK
-from shopbot.money import MoneyError, format_price, parse_price
+from shopbot.errors import PriceChanged, ProductNotFound, StockWouldGoNegative
+from shopbot.importer.reader import MAX_STOCK
+from shopbot.money import MAX_PRICE, MoneyError, format_price, parse_price
+from shopbot.payments.base import PaymentProvider
 from shopbot.services import admin, catalogue, orders, stock
 
 PAGE_SIZE = 10
@@ -100,28 +117,117 @@ async def low_stock_page(
     await query.answer()
 
 
-async def price_command(message: Message, command: CommandObject, session: AsyncSession) -> None:
+# A new price this many times the old one (or this fraction of it) is asked about first.
+UNUSUAL_RATIO = 10
+
+
+def _price_refusal(price: int, provider: PaymentProvider) -> str | None:
+    """Why ``price`` cannot be a product's price, or None: above the catalogue's maximum,
+    or above what the payment provider takes in one payment (no one could pay for it)."""
+    if provider.max_amount is not None and price > provider.max_amount:
+        return _(
+            "Refused: {provider} accepts at most {limit} in one payment, so no one could pay "
+            "{price} for this product."
+        ).format(
+            provider=provider_label(provider.name),
+            limit=format_price(provider.max_amount),
+            price=format_price(price),
+        )
+    if price > MAX_PRICE:
+        return _("Refused: a price can be at most {limit}.").format(limit=format_price(MAX_PRICE))
+    return None
+
+
+def _unusual(old: int, new: int) -> bool:
+    """Zero, or ten times off: a typo as often as not, so the owner confirms it."""
+    if new == old:
+        return False
+    return new == 0 or (old > 0 and (new >= old * UNUSUAL_RATIO or new * UNUSUAL_RATIO <= old))
+
+
+def _price_changed(change: admin.PriceChange) -> str:
+    return _("{name} ({sku}): price {old} → <b>{new}</b>").format(
+        name=h(change.name),
+        sku=h(change.sku),
+        old=format_price(change.old),
+        new=format_price(change.new),
+    )
+
+
+async def price_command(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    payment_provider: PaymentProvider,
+) -> None:
     sku, _sep, raw = (command.args or "").strip().partition(" ")
     try:
         price = parse_price(raw) if raw.strip() else None
     except MoneyError:
         price = None
-    if not sku or price is None or price > MAX_PRICE:
+    if not sku or price is None:
         await message.answer(_("Usage: /price SKU price, e.g. /price TS-01 1299 or 1 299,00."))
         return
+    if refusal := _price_refusal(price, payment_provider):
+        await message.answer(refusal)
+        return
+    product = await catalogue.get_product_by_sku(session, sku)
+    if product is None:
+        await message.answer(_not_found(sku))
+        return
+    if _unusual(product.price, price):
+        await message.answer(
+            unusual_price_question(product, price),
+            reply_markup=confirm_price_keyboard(product.id, price, product.price),
+        )
+        return
     try:
-        change = await admin.set_price(session, sku, price, actor=actor(message.chat.id))
+        change = await admin.set_price(session, product.sku, price, actor=actor(message.chat.id))
     except ProductNotFound:
         await message.answer(_not_found(sku))
         return
-    await message.answer(
-        _("{name} ({sku}): price {old} → <b>{new}</b>").format(
-            name=h(change.name),
-            sku=h(change.sku),
-            old=format_price(change.old),
-            new=format_price(change.new),
+    await message.answer(_price_changed(change))
+
+
+async def price_confirmed(
+    query: CallbackQuery,
+    callback_data: AdminPriceCb,
+    session: AsyncSession,
+    payment_provider: PaymentProvider,
+) -> None:
+    if callback_data.answer is not PriceAnswer.YES:
+        await show(query, _("The price is unchanged."))
+        await query.answer()
+        return
+    if refusal := _price_refusal(callback_data.price, payment_provider):
+        await query.answer(refusal[:200], show_alert=True)
+        return
+    product = await catalogue.get_product(session, callback_data.product_id)
+    if product is None:
+        await query.answer(_("This product no longer exists."), show_alert=True)
+        return
+    try:
+        change = await admin.set_price(
+            session,
+            product.sku,
+            callback_data.price,
+            actor=actor(query.from_user.id),
+            expect=callback_data.old,
         )
-    )
+    except ProductNotFound:
+        await query.answer(_("This product no longer exists."), show_alert=True)
+        return
+    except PriceChanged as exc:
+        await show(
+            query,
+            _("Not done: the price of {sku} has changed to {price} meanwhile.").format(
+                sku=h(product.sku), price=format_price(exc.price)
+            ),
+        )
+        await query.answer()
+        return
+    await show(query, _price_changed(change))
+    await query.answer()
 
 
 async def _set_visibility(
@@ -215,6 +321,7 @@ async def product_button(
 def register(router: Router) -> None:
     router.message.register(stock_command, Command("stock"))
     router.message.register(price_command, Command("price"))
+    router.callback_query.register(price_confirmed, AdminPriceCb.filter())
     router.message.register(hide_command, Command("hide"))
     router.message.register(show_command, Command("show"))
     router.message.register(product_command, Command("product"))

@@ -103,6 +103,43 @@ def product_admin_card(product: Product, held: int, history: list[HistoryEntry])
     return compose(TEXT_LIMIT, lines)
 
 
+# What the owner reads for each payment provider's name (``Order.payment_provider``).
+PROVIDER_LABELS = {
+    "yookassa": __("YooKassa"),
+    "telegram": __("Telegram Payments"),
+    "cash": __("cash on receipt"),
+}
+
+
+def provider_label(name: str) -> str:
+    label = PROVIDER_LABELS.get(name)
+    return str(label) if label is not None else h(name)
+
+
+def unusual_price_question(product: Product, price: int) -> str:
+    """Asked before a price of zero or ten times off the old one is set."""
+    if price == 0:
+        why = _("The product would be free.")
+    elif price > product.price:
+        why = _("That is more than ten times the price now.")
+    else:
+        why = _("That is less than a tenth of the price now.")
+    question = _("Set the price of {name} ({sku}) to <b>{new}</b>? It is {old} now.")
+    return compose(
+        TEXT_LIMIT,
+        [
+            fill(
+                question,
+                name=Typed(product.name, 200),
+                sku=Typed(product.sku),
+                new=format_price(price),
+                old=format_price(product.price),
+            ),
+            why,
+        ],
+    )
+
+
 def low_stock_title(threshold: int, total: int) -> str:
     if total == 0:
         return _("✅ No product has {threshold} or fewer units left.").format(threshold=threshold)
