@@ -263,4 +263,6 @@ async def test_orders_export_opens_in_excel(session: AsyncSession) -> None:
     assert row["name"] == "'=HYPERLINK(1)"  # no formula when opened in Excel
     assert row["address"] == "Москва; ул. Ленина, 1"
     assert (row["quantity"], row["unit_price"], row["line_total"]) == ("2", "490,50", "981,00")
-    assert row["status"] == "paid" and row["phone"] == "+79001234567"
+    # Codes without labels (the bot passes the owner's language); the phone stays text.
+    assert row["status"] == "paid" and row["phone"] == '="+79001234567"'
+    assert (row["delivery"], row["payment"]) == ("courier", "cash")

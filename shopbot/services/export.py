@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.models import Category, Order, Product, StockEvent
+from shopbot.models import Category, DeliveryMethod, Order, OrderStatus, Product, StockEvent
 from shopbot.services.stats import MOSCOW
 from shopbot.services.text import guard
 
@@ -47,6 +50,27 @@ ORDER_COLUMNS = (
     "line_total",
     "order_total",
 )
+
+
+@dataclass(frozen=True)
+class OrderCsvLabels:
+    """What the orders CSV calls its columns and codes; the bot passes the owner's language
+    (the defaults are the codes themselves)."""
+
+    headers: Sequence[str] = ORDER_COLUMNS
+    status: Callable[[OrderStatus], str] = str
+    delivery: Callable[[DeliveryMethod], str] = str
+    provider: Callable[[str], str] = str
+
+
+_PHONE = re.compile(r"\+?\d{1,20}")
+
+
+def excel_text(value: str) -> str:
+    """A phone number Excel keeps as text: ``="+79001234567"`` (a bare ``+7…`` becomes a
+    number, or a formula). Only a plain number is written so; anything else is
+    :func:`guard`-ed like every other text cell, so no cell can run as a formula."""
+    return f'="{value}"' if _PHONE.fullmatch(value) else guard(value)
 
 
 def excel_money(kopecks: int) -> str:
@@ -88,25 +112,28 @@ async def catalogue_csv(session: AsyncSession) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-async def orders_csv(session: AsyncSession, since: datetime) -> bytes:
-    """One row per order line for orders placed since ``since``, newest first."""
+async def orders_csv(
+    session: AsyncSession, since: datetime, labels: OrderCsvLabels = OrderCsvLabels()
+) -> bytes:
+    """One row per order line for orders placed since ``since``, newest first, with the
+    headers, statuses, delivery methods and payment providers named by ``labels``."""
     orders = await session.scalars(
         select(Order).where(Order.created_at >= since).order_by(Order.id.desc())
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(ORDER_COLUMNS)
+    writer.writerow([guard(header) for header in labels.headers])
     for order in orders:
         head = (
             order.number or str(order.id),
             order.created_at.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M"),
-            str(order.status),
+            guard(labels.status(order.status)),
             guard(order.contact_name),
-            order.contact_phone,
-            str(order.delivery_method),
+            excel_text(order.contact_phone),
+            guard(labels.delivery(order.delivery_method)),
             guard(order.delivery_address or ""),
             guard(order.comment or ""),
-            order.payment_provider,
+            guard(labels.provider(order.payment_provider)),
         )
         for line in order.lines:
             writer.writerow(

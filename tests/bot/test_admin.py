@@ -179,8 +179,8 @@ async def test_price_hide_show_and_product_card(admin_shop: Shop, catalogue: Cat
     await owner.press("🙈 Скрыть", message=card)
     assert "🙈 Скрыт от покупателей" in owner.last["text"]
     assert "👁 Показать" in buttons(owner.last)
-    assert f"admin:{ADMIN}: скрыт" in owner.last["text"]
-    assert f"admin:{ADMIN}: остаток 13 → 3" in owner.last["text"]
+    assert "Хозяйка: скрыт" in owner.last["text"]
+    assert "Хозяйка: остаток 13 → 3" in owner.last["text"]
     found = await product(admin_shop, "MUG-1")
     assert (found.stock, found.active) == (3, False)
     await owner.send_text("/product NOPE")
@@ -303,7 +303,7 @@ async def test_export_then_import_changes_nothing(admin_shop: Shop, catalogue: C
     await place_cash_order(admin_shop, 101, "MUG-1", 2)
     await owner.send_text("/export_orders 7")
     orders_file = await downloaded(admin_shop, owner.last)
-    assert orders_file.startswith(b"\xef\xbb\xbfnumber;placed;status")
+    assert orders_file.decode("utf-8-sig").startswith("Заказ;Оформлен;Статус")
     assert "1001;" in orders_file.decode("utf-8-sig")
     await owner.send_text("/export_orders abc")
     assert owner.last["text"].startswith("Как использовать: /export_orders")
@@ -358,7 +358,7 @@ async def test_orders_admin_moves_an_order_and_tells_the_shopper(
     assert answer is not None and answer.text == "Заказ №1001 теперь: подтверждён."
     assert "№1001" in anna.last["text"] and "подтверждён" in anna.last["text"]
     assert buttons(owner.last) == ["→ отправлен", "✖ Отменить", "⬅ Все заказы"]
-    assert f"admin:{ADMIN}: ожидает подтверждения → подтверждён" in owner.last["text"]
+    assert "Хозяйка: ожидает подтверждения → подтверждён" in owner.last["text"]
 
     stale = owner.last["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     await owner.press("→ отправлен")
@@ -408,7 +408,7 @@ async def test_the_owner_marks_a_flagged_order_handled(
     assert answer is not None and answer.text == "Отмечено как разобранное."
     assert "Требует внимания" not in owner.last["text"]
     assert buttons(owner.last) == ["→ подтверждён", "✖ Отменить", "⬅ Все заказы"]
-    assert f"admin:{ADMIN}: отмечен как разобранный" in owner.last["text"]
+    assert "Хозяйка: отмечен как разобранный" in owner.last["text"]
     answer = await owner.press_data(handled, message=card)  # the old card, pressed again
     assert answer is not None and answer.text == "Уже разобрано."
     async with admin_shop.session_factory() as session:

@@ -3,6 +3,8 @@ whatever their case, and no technical words — through the real dispatcher."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 
 import pytest
@@ -187,6 +189,8 @@ async def yk_shop(shop_factory: ShopFactory, yookassa: YooKassaEmulator) -> Shop
         yookassa_trusted_networks=["127.0.0.1/32"],
         admin_ids=[ADMIN],
     )
+    assert shop.runtime is not None
+    yookassa.webhook_url = f"{shop.runtime.web_url}/yookassa/webhook"
     await shop.emulator.user(ADMIN, "Хозяйка").send_text("/start")
     return shop
 
@@ -218,3 +222,76 @@ async def test_prices_and_orders_stay_within_what_yookassa_takes_in_one_payment(
     assert yookassa.payments == {}
     assert (await product(yk_shop, "MUG-1")).stock == 3
     assert yk_shop.emulator.errors == []
+
+
+async def test_the_owner_reads_no_codes_on_an_order_card(
+    yk_shop: Shop, yookassa: YooKassaEmulator, catalogue: Catalogue
+) -> None:
+    await check_out(yk_shop, 101, "MUG-1")
+    ((payment_id, _payment),) = yookassa.payments.items()
+    await yookassa.succeed(payment_id)
+    await yk_shop.emulator.wait_handled()
+    owner = yk_shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_text("/orders_admin оплачен")
+    assert "Заказы «оплачен»</b>: 1" in owner.last["html_text"]
+    await owner.press(buttons(owner.last)[0])
+    card = owner.last["text"]
+    assert "Оплата: ЮKassa" in card
+    assert " Пётр: оформлен" in card  # user:101, the shopper, by name
+    assert "ЮKassa (уведомление): " in card
+    assert "статус платежа: прошёл" in card
+    for code in ("yookassa", "user:", "succeeded", "webhook"):
+        assert code not in card, code
+    card_message = owner.last
+    await owner.press("→ отправлен", message=card_message)
+    assert "Хозяйка: оплачен → отправлен" in now(owner, card_message)["text"]
+    assert yk_shop.emulator.errors == []
+
+
+async def test_orders_admin_takes_status_words_and_the_csv_is_in_russian(
+    admin_shop: Shop, catalogue: Catalogue
+) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    await place_cash_order(admin_shop, 101, "MUG-1")
+    for words in ("ожидает подтверждения", "Ожидает  подтверждения", "awaiting_confirmation"):
+        await owner.send_text(f"/orders_admin {words}")
+        assert "Заказы «ожидает подтверждения»</b>: 1" in owner.last["html_text"], words
+    await owner.send_text("/orders_admin отправлен")
+    assert owner.last["text"] == "Заказов не найдено."
+    await owner.send_text("/orders_admin пропал")
+    assert "ожидает оплаты, ожидает подтверждения, оплачен" in owner.last["text"]
+
+    await owner.press(buttons(await owner_orders(owner))[0])
+    assert "Оплата: наличными при получении" in owner.last["text"]
+
+    await owner.send_text("/export_orders 7")
+    data = await admin_shop.bot.download(owner.last["document"]["file_id"])
+    assert data is not None
+    rows = list(csv.reader(io.StringIO(data.getvalue().decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == [
+        "Заказ",
+        "Оформлен",
+        "Статус",
+        "Имя",
+        "Телефон",
+        "Доставка",
+        "Адрес",
+        "Комментарий",
+        "Оплата",
+        "Артикул",
+        "Товар",
+        "Количество",
+        "Цена",
+        "Сумма по строке",
+        "Сумма заказа",
+    ]
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Статус"] == "ожидает подтверждения"
+    assert (row["Доставка"], row["Оплата"]) == ("курьер", "наличными при получении")
+    assert row["Телефон"] == '="+79001234567"'  # Excel shows +79001234567, as text
+    assert admin_shop.emulator.errors == []
+
+
+async def owner_orders(owner: EmulatedUser) -> dict:
+    await owner.send_text("/orders_admin")
+    return owner.last

@@ -46,8 +46,8 @@ async def test_cancelling_a_paid_order_refunds_it(
     await owner.send_text("/orders_admin paid")
     await owner.press(_buttons(owner.last)[0])
     card = owner.last
-    assert "Заказ №1001" in card["text"] and "Оплата: yookassa" in card["text"]
-    assert "yookassa:webhook: статус платежа: succeeded" in card["text"]  # the history
+    assert "Заказ №1001" in card["text"] and "Оплата: ЮKassa" in card["text"]
+    assert "ЮKassa (уведомление): статус платежа: прошёл" in card["text"]  # the history
     assert _buttons(card) == ["→ отправлен", "✖ Отменить", "⬅ Все заказы"]
     await owner.press("✖ Отменить", message=card)
     assert "Отменить заказ №1001 и вернуть покупателю 490\u00a0₽?" in owner.last["text"]

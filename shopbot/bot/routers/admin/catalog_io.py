@@ -30,6 +30,7 @@ from shopbot.bot.routers.admin.texts import (
     ERRORS_IN_MESSAGE,
     import_errors,
     import_summary,
+    order_csv_labels,
     problem_line,
     unlisted_errors,
 )
@@ -206,7 +207,7 @@ async def export_orders_command(
         await message.answer(_("Usage: /export_orders [days], e.g. /export_orders 7 (30 if none)."))
         return
     days = int(raw)
-    data = await orders_csv(session, utcnow() - timedelta(days=days))
+    data = await orders_csv(session, utcnow() - timedelta(days=days), order_csv_labels())
     await message.answer_document(
         BufferedInputFile(data, filename=f"orders-{days}d-{utcnow():%Y-%m-%d}.csv"),
         caption=_("Orders of the last {days} days.").format(days=days),

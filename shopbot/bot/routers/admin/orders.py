@@ -30,6 +30,8 @@ from shopbot.bot.routers.admin.texts import (
     moved,
     order_admin_card,
     orders_title,
+    people_of,
+    status_named,
     statuses_usage,
 )
 from shopbot.bot.routers.filters import plain_text
@@ -56,16 +58,17 @@ async def _render_list(
 
 async def order_card_of(session: AsyncSession, order: Order) -> str:
     shopper = await session.get(User, order.user_id)
-    return order_admin_card(order, shopper, await orders.events_of(session, order.id))
+    events = await orders.events_of(session, order.id)
+    people = await people_of(session, [event.actor for event in events])
+    return order_admin_card(order, shopper, events, people)
 
 
 async def list_command(message: Message, command: CommandObject, session: AsyncSession) -> None:
-    raw = (command.args or "").strip().lower()
+    raw = (command.args or "").strip()
     status = None
     if raw:
-        try:
-            status = OrderStatus(raw)
-        except ValueError:
+        status = status_named(raw)
+        if status is None:
             await message.answer(statuses_usage())
             return
     await _render_list(message, session, status, 0)

@@ -25,6 +25,7 @@ from shopbot.bot.routers.admin.keyboards import (
 )
 from shopbot.bot.routers.admin.texts import (
     low_stock_title,
+    people_of,
     product_admin_card,
     provider_label,
     stock_changed,
@@ -270,7 +271,9 @@ async def _render_product(
         return False
     held = await _held(session, product.id)
     history = await admin.product_history(session, product.id)
-    await show(target, product_admin_card(product, held, history), product_admin_keyboard(product))
+    people = await people_of(session, [entry.actor for entry in history])
+    card = product_admin_card(product, held, history, people)
+    await show(target, card, product_admin_keyboard(product))
     return True
 
 

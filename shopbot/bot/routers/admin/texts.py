@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import html
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from aiogram.types import BotCommand
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n import ngettext
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.render import TEXT_LIMIT, Line, Part, Typed, compose, fill, h
 from shopbot.bot.texts import delivery_label, product_card, status_label
 from shopbot.importer import ImportProblem, ImportReport
-from shopbot.models import Order, OrderEvent, OrderStatus, Product, User
+from shopbot.models import MAX_ID, Order, OrderEvent, OrderStatus, Product, User
 from shopbot.money import format_price
 from shopbot.services.admin import HistoryEntry
+from shopbot.services.export import OrderCsvLabels
 from shopbot.services.stats import MOSCOW, Figures
 
 # More errors than this go to the owner as a .txt file instead of a message.
@@ -71,7 +75,69 @@ def stock_line(product: Product, held: int) -> str:
     return line
 
 
-def history_line(entry: HistoryEntry) -> list[Part]:
+# Who did something, as the owner reads it (``OrderEvent.actor``, ``StockEvent.actor``...):
+# "admin:ID" and "user:ID" name the person, the rest the part of the shop that acted.
+ACTOR_LABELS = {
+    "yookassa": __("YooKassa"),
+    "yookassa:webhook": __("YooKassa (notification)"),
+    "yookassa:refresh": __("YooKassa (status check)"),
+    "telegram": __("Telegram Payments"),
+    "system": __("the shop (automatically)"),
+    "cli": __("the command line"),
+    "demo": __("the demo"),
+    "import": __("import"),
+}
+# What YooKassa's payment and refund statuses mean to the owner.
+PAYMENT_STATUS_LABELS = {
+    "pending": __("waiting for the shopper"),
+    "waiting_for_capture": __("authorised, waiting to be captured"),
+    "succeeded": __("succeeded"),
+    "canceled": __("cancelled"),
+}
+
+
+async def people_of(session: AsyncSession, actors: Iterable[str]) -> dict[int, User]:
+    """The users the "admin:ID" and "user:ID" actors name (few: one read each)."""
+    found: dict[int, User] = {}
+    for number in {person_id(actor) for actor in actors} - {None}:
+        assert number is not None
+        if number <= MAX_ID and (user := await session.get(User, number)) is not None:
+            found[number] = user
+    return found
+
+
+def person_id(actor: str) -> int | None:
+    """The user id in an "admin:ID" or "user:ID" actor."""
+    kind, _sep, number = actor.partition(":")
+    if kind in ("admin", "user") and number.isdigit() and len(number) <= 19:
+        return int(number)
+    return None
+
+
+def actor_label(actor: str, people: Mapping[int, User] | None = None) -> list[Part]:
+    """``user:5000001`` → the person's name and @username, or "shopper 5000001";
+    ``yookassa:webhook`` → "YooKassa (notification)"; an unknown actor as it is."""
+    number = person_id(actor)
+    if number is not None:
+        user = (people or {}).get(number)
+        if user is not None and user.id == number:
+            who: list[Part] = [Typed(user.first_name, 64)]
+            if user.username:
+                who += [" @", Typed(user.username, 64)]
+            return who
+        if actor.startswith("admin:"):
+            return [_("admin {id}").format(id=number)]
+        return [_("shopper {id}").format(id=number)]
+    label = ACTOR_LABELS.get(actor)
+    return [str(label)] if label is not None else [Typed(actor, 64)]
+
+
+def payment_status_label(status: str) -> str:
+    label = PAYMENT_STATUS_LABELS.get(status)
+    return str(label) if label is not None else h(status)
+
+
+def history_line(entry: HistoryEntry, people: Mapping[int, User] | None = None) -> list[Part]:
     old, new = entry.old, entry.new
     if entry.kind == "price" and old is not None and new is not None:
         change = _("price {old} → {new}").format(
@@ -85,10 +151,15 @@ def history_line(entry: HistoryEntry) -> list[Part]:
         change = _("import: stock {old} → {new}").format(old=old or 0, new=new)
     else:
         change = _("stock {old} → {new}").format(old=old, new=new)
-    return [f"• {when(entry.at)} ", Typed(entry.actor), f": {change}"]
+    return [f"• {when(entry.at)} ", *actor_label(entry.actor, people), f": {change}"]
 
 
-def product_admin_card(product: Product, held: int, history: list[HistoryEntry]) -> str:
+def product_admin_card(
+    product: Product,
+    held: int,
+    history: list[HistoryEntry],
+    people: Mapping[int, User] | None = None,
+) -> str:
     """The card shoppers see (its caption-sized form), then what only the owner sees."""
     lines: list[Line] = [
         product_card(product, photo=True),
@@ -99,7 +170,9 @@ def product_admin_card(product: Product, held: int, history: list[HistoryEntry])
         _("Visible to shoppers") if product.active else _("🙈 Hidden from shoppers"),
     ]
     if history:
-        lines += ["", _("<b>Recent changes</b>")] + [history_line(entry) for entry in history]
+        lines += ["", _("<b>Recent changes</b>")] + [
+            history_line(entry, people) for entry in history
+        ]
     return compose(TEXT_LIMIT, lines)
 
 
@@ -177,10 +250,15 @@ def event_label(event: OrderEvent) -> str:
     if label is None:
         return h(event.kind)
     status = (event.details or {}).get(EVENT_STATUS_DETAIL.get(event.kind, ""))
-    return f"{label}: {h(str(status))}" if status else str(label)
+    return f"{label}: {payment_status_label(str(status))}" if status else str(label)
 
 
-def order_admin_card(order: Order, shopper: User | None, events: list[OrderEvent]) -> str:
+def order_admin_card(
+    order: Order,
+    shopper: User | None,
+    events: list[OrderEvent],
+    people: Mapping[int, User] | None = None,
+) -> str:
     """Everything about an order for the staff; the number, status, contact and total always
     stay (only typed text is cut), with room left for an alert's headline above it."""
     lines: list[Line] = [
@@ -211,7 +289,11 @@ def order_admin_card(order: Order, shopper: User | None, events: list[OrderEvent
         lines.append(fill(_("Address: {address}"), address=address))
     if order.comment:
         lines.append(fill(_("Comment: {comment}"), comment=Typed(order.comment, 500)))
-    lines.append(fill(_("Payment: {provider}"), provider=Typed(order.payment_provider)))
+    if order.payment_provider in PROVIDER_LABELS:
+        provider: Part = provider_label(order.payment_provider)
+    else:
+        provider = Typed(order.payment_provider)
+    lines.append(fill(_("Payment: {provider}"), provider=provider))
     lines.append("")
     for line in order.lines[:30]:
         lines.append(
@@ -226,6 +308,7 @@ def order_admin_card(order: Order, shopper: User | None, events: list[OrderEvent
     if len(order.lines) > 30:
         lines.append(_("… and {n} more lines").format(n=len(order.lines) - 30))
     lines.append(_("Total: <b>{total}</b>").format(total=format_price(order.total)))
+    known = {shopper.id: shopper} if shopper is not None else {}
     if events:
         lines += ["", _("<b>History</b>")]
         for event in events[-8:]:
@@ -235,7 +318,8 @@ def order_admin_card(order: Order, shopper: User | None, events: list[OrderEvent
                     change = f"{status_label(OrderStatus(event.from_status))} → {change}"
             else:
                 change = event_label(event)
-            lines.append([f"• {when(event.at)} ", Typed(event.actor), f": {change}"])
+            who = actor_label(event.actor, {**(people or {}), **known})
+            lines.append([f"• {when(event.at)} ", *who, f": {change}"])
     return compose(TEXT_LIMIT - ALERT_HEADLINE_ROOM, lines)
 
 
@@ -247,8 +331,22 @@ def orders_title(status: OrderStatus | None, total: int) -> str:
     return _("📦 <b>Orders {status}</b>: {count}").format(status=status_label(status), count=total)
 
 
+def status_named(word: str) -> OrderStatus | None:
+    """The status an owner typed: its label in their language ("оплачен", "ожидает оплаты")
+    or its code ("paid"), whatever the case (and е for ё)."""
+
+    def norm(text: str) -> str:
+        return " ".join(text.casefold().replace("ё", "е").replace("_", " ").split())
+
+    wanted = norm(word)
+    for status in OrderStatus:
+        if wanted in (norm(status_label(status)), norm(status.value)):
+            return status
+    return None
+
+
 def statuses_usage() -> str:
-    names = ", ".join(status.value for status in OrderStatus)
+    names = ", ".join(status_label(status) for status in OrderStatus)
     return _("Usage: /orders_admin [status], where status is one of: {names}").format(names=names)
 
 
@@ -338,3 +436,30 @@ def stats_text(periods: list[Figures]) -> str:
         blocks += block
     blocks += ["", _("Carts started: open carts begun in the period plus placed orders.")]
     return compose(TEXT_LIMIT, blocks)
+
+
+def order_csv_labels() -> OrderCsvLabels:
+    """The orders CSV in the owner's language (headers, statuses, delivery, payment)."""
+    headers = (
+        _("Order"),
+        _("Placed"),
+        _("Status"),
+        _("Name"),
+        _("Phone"),
+        _("Delivery"),
+        _("Address"),
+        _("Comment"),
+        _("Payment"),
+        _("SKU"),
+        _("Product"),
+        _("Quantity"),
+        _("Unit price"),
+        _("Line total"),
+        _("Order total"),
+    )
+    return OrderCsvLabels(
+        headers=headers,
+        status=status_label,
+        delivery=delivery_label,
+        provider=lambda name: html.unescape(provider_label(name)),
+    )
