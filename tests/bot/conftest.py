@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from aiogram import Bot, Dispatcher
 from PIL import Image
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.app import ShopRuntime, start_shop
 from shopbot.config import Settings, load_settings
 from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
-from shopbot.models import Category, ProductImage
+from shopbot.models import Category, Product, ProductImage
 from tests.factories import make_category, make_product
 
 TOKEN = "123456:TEST-token"
@@ -206,3 +206,26 @@ async def until(condition: Callable[[], bool], seconds: float) -> None:
     async with asyncio.timeout(seconds):
         while not condition():  # noqa: ASYNC110 (nothing to await but the state itself)
             await asyncio.sleep(0.01)
+
+
+ADMIN = 900  # the owner in the admin tests
+
+
+def buttons(message: dict) -> list[str]:
+    """The texts of a message's inline buttons, row by row."""
+    markup = message.get("reply_markup") or {}
+    return [button["text"] for row in markup.get("inline_keyboard", []) for button in row]
+
+
+@pytest.fixture
+async def admin_shop(shop_factory: ShopFactory) -> Shop:
+    shop = await shop_factory(admin_ids=[ADMIN])
+    await shop.emulator.user(ADMIN, "Хозяйка").send_text("/start")
+    return shop
+
+
+async def product(shop: Shop, sku: str) -> Product:
+    async with shop.session_factory() as session:
+        found = await session.scalar(select(Product).where(Product.sku == sku))
+        assert found is not None
+        return found

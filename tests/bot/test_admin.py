@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import time
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,30 +20,10 @@ from shopbot.models import (
 )
 from shopbot.services import cart, orders
 from shopbot.services.orders import Checkout
-from tests.bot.conftest import Catalogue, Shop, ShopFactory
+from tests.bot.conftest import ADMIN, Catalogue, Shop, buttons, product
 from tests.factories import make_user
 
-ADMIN = 900
 UNKNOWN = "Извините, я не понял."
-
-
-def buttons(message: dict) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [button["text"] for row in markup.get("inline_keyboard", []) for button in row]
-
-
-@pytest.fixture
-async def admin_shop(shop_factory: ShopFactory) -> Shop:
-    shop = await shop_factory(admin_ids=[ADMIN])
-    await shop.emulator.user(ADMIN, "Хозяйка").send_text("/start")
-    return shop
-
-
-async def product(shop: Shop, sku: str) -> Product:
-    async with shop.session_factory() as session:
-        found = await session.scalar(select(Product).where(Product.sku == sku))
-        assert found is not None
-        return found
 
 
 async def downloaded(shop: Shop, message: dict) -> bytes:

@@ -15,29 +15,8 @@ from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.models import DeliveryMethod, Order, OrderStatus, Product, User
 from shopbot.services import cart, orders
 from shopbot.services.orders import Checkout
-from tests.bot.conftest import Catalogue, Shop, ShopFactory, check_out
+from tests.bot.conftest import ADMIN, Catalogue, Shop, ShopFactory, buttons, check_out, product
 from tests.factories import make_user
-
-ADMIN = 900
-
-
-def buttons(message: dict) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [button["text"] for row in markup.get("inline_keyboard", []) for button in row]
-
-
-@pytest.fixture
-async def admin_shop(shop_factory: ShopFactory) -> Shop:
-    shop = await shop_factory(admin_ids=[ADMIN])
-    await shop.emulator.user(ADMIN, "Хозяйка").send_text("/start")
-    return shop
-
-
-async def product(shop: Shop, sku: str) -> Product:
-    async with shop.session_factory() as session:
-        found = await session.scalar(select(Product).where(Product.sku == sku))
-        assert found is not None
-        return found
 
 
 def now(user: EmulatedUser, message: dict) -> dict:
