@@ -1,7 +1,9 @@
 """Shared fixtures: a fresh, migrated database per test.
 
 SQLite files by default; when ``SHOPBOT_TEST_DATABASE_URL`` is set (PostgreSQL in CI) the
-same tests run there, each on a freshly recreated schema.
+same tests run there, each on a freshly recreated schema. Under pytest-xdist each worker
+gets a database of its own beside the one named (``shopbot_tests_gw0``, ...), created on
+first use: workers never drop each other's schema.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from sqlalchemy import text
+from sqlalchemy import make_url, text
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shopbot.db import create_engine, create_session_factory, migrate
@@ -26,9 +29,42 @@ if os.environ.get("CI"):
 POSTGRES_URL = os.environ.get("SHOPBOT_TEST_DATABASE_URL")
 
 
+@pytest.fixture(scope="session")
+def postgres_url(worker_id: str) -> str | None:
+    """The PostgreSQL database of this test process: the one named, or under xdist its own."""
+    if POSTGRES_URL is None or worker_id == "master":
+        return POSTGRES_URL
+    url = make_url(POSTGRES_URL)
+    own = url.set(database=f"{url.database}_{worker_id}")
+    create_postgres_database(own)
+    return own.render_as_string(hide_password=False)
+
+
+def create_postgres_database(url: URL) -> None:
+    """Create the database ``url`` names if it does not exist (through the server's own)."""
+    import asyncio
+
+    async def create() -> None:
+        server = create_engine(
+            url.set(database="postgres").render_as_string(hide_password=False),
+            pool_size=1,
+            max_overflow=0,
+            isolation_level="AUTOCOMMIT",
+        )
+        async with server.connect() as connection:
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+            )
+            if not exists:
+                await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+        await server.dispose()
+
+    asyncio.run(create())
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return POSTGRES_URL or f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"
+def database_url(tmp_path: Path, postgres_url: str | None) -> str:
+    return postgres_url or f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"
 
 
 @pytest.fixture
