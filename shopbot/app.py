@@ -3,10 +3,21 @@ background jobs, all in one process and one event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import socket
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import (
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import User
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -15,6 +26,7 @@ from shopbot.bot.i18n import create_i18n
 from shopbot.bot.notifier import BotNotifier
 from shopbot.config import Settings
 from shopbot.db import commit_hooks, create_engine, create_session_factory, migrate
+from shopbot.errors import StartupError
 from shopbot.importer.exclusive import clear_leftovers
 from shopbot.payments import create_provider
 from shopbot.payments.base import PaymentProvider
@@ -25,6 +37,8 @@ from shopbot.services.outbox import OutboxDelivery
 from shopbot.web import create_web_app, start_web
 
 log = logging.getLogger(__name__)
+
+TELEGRAM_RETRY_CAP = 60.0  # seconds between attempts to reach Telegram, at most
 
 
 @dataclass
@@ -56,32 +70,49 @@ class ShopRuntime:
 
 
 async def start_shop(settings: Settings) -> ShopRuntime:
-    """Check Redis (when set), migrate, build everything, register the command menu, start
-    the web server and jobs. :class:`StartupError` when Redis does not answer."""
+    """Check what can be checked locally (the web port, Redis), migrate, reach Telegram
+    (retrying while it is unreachable), build everything, register the command menu, start
+    the web server and jobs. :class:`StartupError`, one line, when the shop cannot start;
+    whatever was opened by then is closed again."""
+    check_port_free(settings.web_host, settings.web_port)
     if settings.redis_url:
         await check_redis(settings.redis_url)
-    redis = create_redis(settings.redis_url) if settings.redis_url else None
-    engine = create_engine(settings.database_url)
-    await migrate(engine)
-    session_factory = create_session_factory(engine)
-    await clear_leftovers(session_factory, settings.media_dir)
-    bot = create_bot(settings)
-    me = await bot.get_me()
-    provider = create_provider(settings, bot_username=me.username or "")
-    notifier = BotNotifier(bot, settings, session_factory, create_i18n(settings.default_language))
-    delivery = OutboxDelivery(order_sender(notifier))
-    commit_hooks(session_factory).deliver = delivery.deliver
-    dispatcher = create_dispatcher(
-        settings, session_factory, payment_provider=provider, redis=redis
-    )
-    await register_commands(bot)
-    web_runner = await start_web(
-        create_web_app(settings, session_factory, provider, redis=redis),
-        settings.web_host,
-        settings.web_port,
-    )
-    jobs = BackgroundJobs(settings, session_factory, provider, delivery)
-    jobs.start()
+    async with AsyncExitStack() as opened:
+        redis = create_redis(settings.redis_url) if settings.redis_url else None
+        if redis is not None:
+            opened.push_async_callback(redis.aclose)
+        engine = create_engine(settings.database_url)
+        opened.push_async_callback(engine.dispose)
+        await migrate(engine)
+        session_factory = create_session_factory(engine)
+        await clear_leftovers(session_factory, settings.media_dir)
+        bot = create_bot(settings)
+        opened.push_async_callback(bot.session.close)
+        me = await reach_telegram(bot, settings.telegram_api_url or "api.telegram.org")
+        provider = create_provider(settings, bot_username=me.username or "")
+        opened.push_async_callback(provider.close)
+        notifier = BotNotifier(
+            bot, settings, session_factory, create_i18n(settings.default_language)
+        )
+        delivery = OutboxDelivery(order_sender(notifier))
+        commit_hooks(session_factory).deliver = delivery.deliver
+        dispatcher = create_dispatcher(
+            settings, session_factory, payment_provider=provider, redis=redis
+        )
+        opened.push_async_callback(dispatcher.storage.close)
+        await register_commands(bot)
+        try:
+            web_runner = await start_web(
+                create_web_app(settings, session_factory, provider, redis=redis),
+                settings.web_host,
+                settings.web_port,
+            )
+        except OSError as exc:
+            raise StartupError(_port_problem(settings.web_host, settings.web_port, exc)) from None
+        opened.push_async_callback(web_runner.cleanup)
+        jobs = BackgroundJobs(settings, session_factory, provider, delivery)
+        jobs.start()
+        opened.pop_all()  # from here on, ShopRuntime.close() closes it all
     runtime = ShopRuntime(
         settings,
         engine,
@@ -102,6 +133,49 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         runtime.web_url,
     )
     return runtime
+
+
+def check_port_free(host: str, port: int) -> None:
+    """:class:`StartupError` if ``host:port`` cannot be listened on (busy, not this machine's
+    address, a privileged port), found before anything else is contacted."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, kind, proto, _name, address in infos:
+            with socket.socket(family, kind, proto) as probe:
+                # As asyncio's server does, so a port in TIME_WAIT counts as free.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind(address)
+    except OSError as exc:
+        raise StartupError(_port_problem(host, port, exc)) from None
+
+
+def _port_problem(host: str, port: int, exc: OSError) -> str:
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    return f"cannot listen on {host}:{port} (WEB_HOST, WEB_PORT): {reason}"
+
+
+async def reach_telegram(bot: Bot, where: str) -> User:
+    """``getMe``, retried with a growing pause (one log line per failed attempt) while
+    Telegram cannot be reached; :class:`StartupError` when it refuses the token."""
+    pause = 1.0
+    while True:
+        try:
+            return await bot.get_me()
+        except TelegramUnauthorizedError:
+            raise StartupError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+            if isinstance(exc, TelegramRetryAfter):
+                pause = max(pause, float(exc.retry_after))
+            log.warning(
+                "Telegram at %s is not reachable (%s); trying again in %.0f s",
+                where,
+                " ".join(str(exc).split()),
+                pause,
+            )
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, TELEGRAM_RETRY_CAP)
 
 
 async def run_bot(settings: Settings) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from shopbot.config import Settings, SettingsError, load_settings
 from shopbot.logs import RateLimitFilter
@@ -35,8 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     return args.handler(settings, args)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake on the command line reported in one line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="shopbot",
         description="An open-source Telegram shop. Settings come from the environment or .env.",
     )
@@ -85,10 +93,11 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Run the real bot against a built-in Telegram emulator and a test YooKassa, with a "
             "chat page at http://127.0.0.1:PORT. Data lives in --data-dir (its database is "
-            "recreated and the sample catalogue imported on every start). Ctrl-C stops it."
+            "recreated and the sample catalogue imported on every start, unless --keep). "
+            "Ctrl-C stops it."
         ),
     )
-    demo.add_argument("--port", type=int, default=8080, help="the chat page's port (8080)")
+    demo.add_argument("--port", type=_port, default=8080, help="the chat page's port (8080)")
     demo.add_argument(
         "--data-dir",
         type=Path,
@@ -104,8 +113,24 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--language", choices=("ru", "en"), default="ru", help="the demo people's language (ru)"
     )
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="go on with the last run's shop (orders, stock, carts) instead of a fresh one",
+    )
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _port(value: str) -> int:
+    """A TCP port for argparse: its error is one line, not an OverflowError from bind()."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, not {port}")
+    return port
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -203,7 +228,7 @@ def _demo(_settings: Settings, args: argparse.Namespace) -> int:
     try:
         from shopbot.demo.runner import DemoError, DemoOptions, run_demo
 
-        options = DemoOptions(args.port, args.data_dir, args.catalog, args.language)
+        options = DemoOptions(args.port, args.data_dir, args.catalog, args.language, args.keep)
         try:
             asyncio.run(run_demo(options))
         except DemoError as exc:
@@ -228,4 +253,7 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
     except StartupError as exc:
         print(f"shopbot: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # before polling took over the signals
+        print("shopbot: stopped while starting", file=sys.stderr)
+        return 130
     return 0

@@ -7,7 +7,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 YOOKASSA_NETWORKS = (
@@ -34,42 +34,78 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    database_url: str = "sqlite+aiosqlite:///shopbot.db"
-    media_dir: Path = Path("media")
-    bot_token: SecretStr | None = None
-    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    admin_chat_id: int | None = None
-    currency: Literal["RUB"] = "RUB"
-    telegram_api_url: str | None = None
-    redis_url: str | None = None
-    default_language: Literal["ru", "en"] = "ru"
-    shop_name: str = "shopbot"
-    shop_contact: str = ""
-    low_stock_threshold: int = Field(default=3, ge=0)
-    order_payment_timeout: int = Field(default=60, ge=1, description="minutes")
-    catalogue_cache_seconds: float = Field(default=2.0, ge=0, description="0 turns it off")
-    import_allow_private_urls: bool = False
-
-    payment_provider: Literal["yookassa", "telegram", "cash"] = "cash"
-    yookassa_shop_id: str | None = None
-    yookassa_secret_key: SecretStr | None = None
-    yookassa_return_url: str | None = None
-    yookassa_api_url: str | None = None
-    yookassa_receipts: bool = False
-    yookassa_vat_code: int = Field(default=1, ge=1, le=10)
-    yookassa_tax_system_code: int | None = Field(default=None, ge=1, le=6)
-    yookassa_payment_subject: str = "commodity"
-    yookassa_payment_mode: str = "full_payment"
-    yookassa_trusted_networks: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: list(YOOKASSA_NETWORKS)
+    database_url: str = Field(
+        "sqlite+aiosqlite:///shopbot.db",
+        description="sqlite+aiosqlite:///FILE or postgresql+asyncpg://user@host/db",
     )
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    telegram_provider_token: SecretStr | None = None
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(default=8081, ge=0, le=65535)
-    web_read_timeout: float = Field(default=10.0, gt=0, description="seconds")
-    web_max_connections: int = Field(default=512, ge=1)
-    reconcile_interval: int = Field(default=60, ge=1, description="seconds")
+    media_dir: Path = Field(Path("media"), description="where processed product images are kept")
+    bot_token: SecretStr | None = Field(None, description="the bot's token from @BotFather")
+    admin_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="Telegram user ids of the shop's staff, comma-separated"
+    )
+    admin_chat_id: int | None = Field(
+        None, description="a staff group for order alerts instead of each admin"
+    )
+    currency: Literal["RUB"] = Field("RUB", description="the shop's currency")
+    telegram_api_url: str | None = Field(
+        None, description="base URL of a self-hosted Bot API server (official by default)"
+    )
+    redis_url: str | None = Field(None, description="keep conversation state in Redis")
+    default_language: Literal["ru", "en"] = Field(
+        "ru", description="ru or en: for people whose Telegram speaks neither"
+    )
+    shop_name: str = Field("shopbot", description="shown in the greeting and in /help")
+    shop_contact: str = Field("", description="how to reach the shop, shown in /help")
+    low_stock_threshold: int = Field(
+        3, ge=0, description="the staff are told when a product's stock falls to this"
+    )
+    order_payment_timeout: int = Field(
+        60, ge=1, description="minutes an unpaid order holds its stock"
+    )
+    catalogue_cache_seconds: float = Field(
+        2.0, ge=0, description="seconds another process's catalogue change may take to show; 0: off"
+    )
+    import_allow_private_urls: bool = Field(
+        False, description="let image URLs point at this machine or a private network"
+    )
+
+    payment_provider: Literal["yookassa", "telegram", "cash"] = Field(
+        "cash", description="yookassa, telegram or cash (pay on pickup or delivery)"
+    )
+    yookassa_shop_id: str | None = Field(None, description="the shop's YooKassa shop id")
+    yookassa_secret_key: SecretStr | None = Field(None, description="the shop's YooKassa key")
+    yookassa_return_url: str | None = Field(
+        None, description="where the payment page sends the shopper back (https://t.me/<bot>)"
+    )
+    yookassa_api_url: str | None = Field(None, description="only to point at a test double")
+    yookassa_receipts: bool = Field(False, description="attach a 54-FZ receipt to each payment")
+    yookassa_vat_code: int = Field(1, ge=1, le=10, description="the receipt's VAT code")
+    yookassa_tax_system_code: int | None = Field(
+        None, ge=1, le=6, description="the receipt's tax system code"
+    )
+    yookassa_payment_subject: str = Field("commodity", description="receipt item attribute")
+    yookassa_payment_mode: str = Field("full_payment", description="receipt item attribute")
+    yookassa_trusted_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(YOOKASSA_NETWORKS),
+        description="where payment notifications may come from, comma-separated",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="proxies whose X-Forwarded-For is believed"
+    )
+    telegram_provider_token: SecretStr | None = Field(
+        None, description="@BotFather's payment token, for PAYMENT_PROVIDER=telegram"
+    )
+    web_host: str = Field("127.0.0.1", description="the web server's address")
+    web_port: int = Field(8081, ge=0, le=65535, description="the web server's port")
+    web_read_timeout: float = Field(
+        10.0, gt=0, description="seconds a web client has to send its headers, then its body"
+    )
+    web_max_connections: int = Field(
+        512, ge=1, description="open connections to the web server at most"
+    )
+    reconcile_interval: int = Field(
+        60, ge=1, description="seconds between payment reconciliation and order expiry passes"
+    )
 
     @field_validator("admin_ids", "yookassa_trusted_networks", "trusted_proxies", mode="before")
     @classmethod
@@ -90,6 +126,38 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
+    @field_validator("bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's own shape (and aiogram's check): digits, a colon, then the secret.
+        if value is not None:
+            bot_id, colon, secret = value.get_secret_value().partition(":")
+            if not (colon and bot_id.isdigit() and secret) or any(c.isspace() for c in secret):
+                raise ValueError(
+                    "not a bot token (it looks like 123456789:AAE..., from @BotFather)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _provider_credentials(self) -> Settings:
+        if self.payment_provider == "yookassa" and not (
+            self.yookassa_shop_id and self.yookassa_secret_key
+        ):
+            missing = [
+                name
+                for name, value in (
+                    ("YOOKASSA_SHOP_ID", self.yookassa_shop_id),
+                    ("YOOKASSA_SECRET_KEY", self.yookassa_secret_key),
+                )
+                if not value
+            ]
+            verb = "are" if len(missing) > 1 else "is"
+            names = " and ".join(missing)
+            raise ValueError(f"{names} {verb} required with PAYMENT_PROVIDER=yookassa")
+        if self.payment_provider == "telegram" and not self.telegram_provider_token:
+            raise ValueError("TELEGRAM_PROVIDER_TOKEN is required with PAYMENT_PROVIDER=telegram")
+        return self
+
     @cached_property
     def trusted_networks(self) -> list[IPv4Network | IPv6Network]:
         return [ip_network(item, strict=False) for item in self.yookassa_trusted_networks]
@@ -100,6 +168,31 @@ class Settings(BaseSettings):
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.admin_ids
+
+
+SECRETS = frozenset(
+    name for name, field in Settings.model_fields.items() if field.annotation == SecretStr | None
+)
+
+
+def env_example() -> str:
+    """The text of ``.env.example``: every setting, commented out at its default, with what it
+    means (``python -m shopbot.config > .env.example`` writes it; a test keeps it current)."""
+    lines = [
+        "# shopbot's settings: copy this file to .env and set what you need (README:",
+        "# Configuration). Each line shows the default; the environment wins over this file.",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, list):
+            value = ",".join(str(item) for item in default)
+        elif isinstance(default, bool):
+            value = str(default).lower()
+        else:
+            value = "" if default is None else str(default)
+        secret = " (secret)" if name in SECRETS else ""
+        lines += ["", f"# {field.description}{secret}", f"# {name.upper()}={value}"]
+    return "\n".join(lines) + "\n"
 
 
 class SettingsError(Exception):
@@ -113,6 +206,13 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
-            problems.append(f"{name}: {error['msg']}")
+            message = error["msg"].removeprefix("Value error, ")
+            if error["loc"]:
+                problems.append(f"{str(error['loc'][0]).upper()}: {message}")
+            else:  # a rule about several settings names them in its message
+                problems.append(message)
         raise SettingsError("invalid setting " + "; ".join(problems)) from None
+
+
+if __name__ == "__main__":
+    print(env_example(), end="")

@@ -6,8 +6,9 @@ the emulator as it would poll Telegram, the fake YooKassa with its checkout page
 chat page. The demo keeps its data in its own folder (``shopbot-demo/`` by default: the
 SQLite database ``demo.db`` and the processed images in ``media/``); the database is created
 afresh on every start and the sample catalogue imported into it, so each demo starts from
-the same shop. Settings from the environment or ``.env`` apply except those the demo must
-own (token, Bot API and YooKassa addresses, database, admins, Redis, web address).
+the same shop, unless ``--keep`` asks to go on with the last run's shop. Settings from the
+environment or ``.env`` apply except those the demo must own (token, Bot API and YooKassa
+addresses, database, admins, Redis, web address).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy import func, select
 
 from shopbot.app import ShopRuntime, start_shop
 from shopbot.config import Settings, load_settings
@@ -25,6 +27,7 @@ from shopbot.demo.web import DemoPeople, create_demo_app
 from shopbot.emulators.telegram import TelegramEmulator
 from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.importer import ImportOptions, import_file
+from shopbot.models import Order, Product
 from shopbot.web.yookassa import WEBHOOK_PATH
 
 HOST = "127.0.0.1"
@@ -48,6 +51,7 @@ class DemoOptions:
     data_dir: Path = Path("shopbot-demo")
     catalogue: Path | None = None
     language: str = "ru"
+    keep: bool = False
 
 
 def find_catalogue(given: Path | None) -> Path:
@@ -91,6 +95,14 @@ def _fresh_database(data_dir: Path) -> None:
         (data_dir / (DATABASE_FILE + suffix)).unlink(missing_ok=True)
 
 
+async def _kept_shop(runtime: ShopRuntime) -> tuple[int, int]:
+    """Products and orders the last run left (``--keep``)."""
+    async with runtime.session_factory() as session:
+        products = await session.scalar(select(func.count()).select_from(Product))
+        orders = await session.scalar(select(func.count()).select_from(Order))
+    return products or 0, orders or 0
+
+
 async def _import_catalogue(runtime: ShopRuntime, catalogue: Path) -> str:
     report = await import_file(
         runtime.session_factory,
@@ -103,10 +115,10 @@ async def _import_catalogue(runtime: ShopRuntime, catalogue: Path) -> str:
     return f"{report.created} products from {catalogue}"
 
 
-def _banner(page_url: str, imported: str, data_dir: Path) -> str:
+def _banner(page_url: str, shop: str, data_dir: Path) -> str:
     return f"""
 shopbot demo is running: open {page_url}
-  shop: {imported}; data in {data_dir}/ (recreated on every start)
+  shop: {shop}; data in {data_dir}/
   try:  the catalogue → a product → add it to the cart → check out (share your contact)
         → confirm → pay on the test payment page that opens → the order is paid;
         switch to «Админ» at the top: /admin lists the admin commands, e.g.
@@ -142,10 +154,19 @@ async def run_demo(options: DemoOptions) -> None:
                 f"port {options.port} is not free ({exc.strerror}); choose one with --port N"
             ) from None
         page_url = f"http://{HOST}:{page.addresses[0][1]}"
-        _fresh_database(options.data_dir)  # only now: a demo already running keeps its port
+        if not options.keep:  # only now: a demo already running keeps its port
+            _fresh_database(options.data_dir)
         runtime = await start_shop(demo_settings(options, telegram, yookassa, page_url))
         yookassa.webhook_url = runtime.web_url + WEBHOOK_PATH
-        imported = await _import_catalogue(runtime, catalogue)
+        products, orders = await _kept_shop(runtime) if options.keep else (0, 0)
+        if products:
+            shop = (
+                f"kept from the last run ({products} products, {orders} orders; "
+                "without --keep the next start begins afresh)"
+            )
+        else:
+            imported = await _import_catalogue(runtime, catalogue)
+            shop = f"{imported} (recreated on every start; --keep keeps it)"
         polling = asyncio.create_task(
             runtime.dispatcher.start_polling(
                 runtime.bot, handle_as_tasks=True, handle_signals=True, close_bot_session=False
@@ -154,7 +175,7 @@ async def run_demo(options: DemoOptions) -> None:
         # Both people open the bot, so the page starts with the greeting and the menu.
         await people.shopper.send_text("/start", wait=False)
         await people.admin.send_text("/start", wait=False)
-        print(_banner(page_url, imported, options.data_dir.resolve()), flush=True)
+        print(_banner(page_url, shop, options.data_dir.resolve()), flush=True)
         await polling
     finally:
         if runtime is not None:

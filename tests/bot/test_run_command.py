@@ -140,3 +140,136 @@ async def test_run_with_redis_unreachable_says_so_in_one_line(
         f"shopbot: cannot reach Redis at 127.0.0.1:{port}/3 (REDIS_URL): Connection refused"
     ]
     assert emulator.count("getMe") == 0  # checked before anything else
+
+
+def _run_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "BOT_TOKEN": TOKEN,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+        "MEDIA_DIR": str(tmp_path / "media"),
+        "WEB_PORT": "0",
+        **settings,
+    }
+    env.pop("SHOPBOT_TEST_DATABASE_URL", None)
+    return env
+
+
+async def _stderr_lines(process: asyncio.subprocess.Process) -> list[str]:
+    try:
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return stderr.decode().strip().splitlines()
+
+
+async def test_run_with_a_malformed_token_says_so_before_contacting_telegram(
+    emulator: TelegramEmulator, tmp_path: Path
+) -> None:
+    env = _run_env(tmp_path, BOT_TOKEN="abc", TELEGRAM_API_URL=emulator.base_url)
+    process = await shopbot("run", cwd=tmp_path, env=env)
+    lines = await _stderr_lines(process)
+    assert process.returncode == 2
+    assert len(lines) == 1 and lines[0].startswith("shopbot: invalid setting BOT_TOKEN: not a bot")
+    assert emulator.count("getMe") == 0
+
+
+async def test_run_with_yookassa_but_no_credentials_says_so_before_contacting_telegram(
+    emulator: TelegramEmulator, tmp_path: Path
+) -> None:
+    env = _run_env(tmp_path, PAYMENT_PROVIDER="yookassa", TELEGRAM_API_URL=emulator.base_url)
+    for name in ("YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY"):
+        env.pop(name, None)
+    process = await shopbot("run", cwd=tmp_path, env=env)
+    lines = await _stderr_lines(process)
+    assert process.returncode == 2
+    assert lines == [
+        "shopbot: invalid setting YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY are required "
+        "with PAYMENT_PROVIDER=yookassa"
+    ]
+    assert emulator.count("getMe") == 0
+
+
+async def test_run_on_a_busy_web_port_says_so_before_contacting_anything(
+    emulator: TelegramEmulator, tmp_path: Path
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = _run_env(tmp_path, WEB_PORT=str(port), TELEGRAM_API_URL=emulator.base_url)
+        process = await shopbot("run", cwd=tmp_path, env=env)
+        lines = await _stderr_lines(process)
+    assert process.returncode == 1
+    assert lines == [
+        f"shopbot: cannot listen on 127.0.0.1:{port} (WEB_HOST, WEB_PORT): Address already in use"
+    ]
+    assert emulator.count("getMe") == 0
+    assert not (tmp_path / "run.db").exists()  # not even the database was touched
+
+
+async def test_run_retries_an_unreachable_telegram_one_line_a_time_then_starts(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on, yet
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    emulator = TelegramEmulator(TOKEN)
+    api_url = f"http://127.0.0.1:{port}"
+    env = _run_env(tmp_path, TELEGRAM_API_URL=api_url)
+    process = await shopbot("run", cwd=tmp_path, env=env, merge_stderr=True)
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        while sum("is not reachable" in line for line in lines) < 2:  # pauses of 1 s, then 2 s
+            line = await asyncio.wait_for(process.stdout.readline(), timeout=30)
+            assert line, "\n".join(lines)
+            lines.append(line.decode().rstrip())
+        await emulator.start("127.0.0.1", port)
+        while not any(" started: Telegram at " in line for line in lines):
+            line = await asyncio.wait_for(process.stdout.readline(), timeout=30)
+            assert line, "\n".join(lines)
+            lines.append(line.decode().rstrip())
+        process.send_signal(signal.SIGTERM)
+        rest, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await emulator.stop()
+    log = "\n".join(lines) + rest.decode()
+    assert process.returncode == 0, log
+    attempts = [line for line in lines if "is not reachable" in line]
+    assert f"Telegram at {api_url} is not reachable" in attempts[0]
+    assert attempts[0].endswith("trying again in 1 s") and attempts[1].endswith("in 2 s")
+    assert "Traceback" not in log and "Unclosed client session" not in log
+    assert TOKEN.split(":")[1] not in log
+
+
+async def test_run_with_a_token_telegram_refuses_says_so_in_one_line(
+    emulator: TelegramEmulator, tmp_path: Path
+) -> None:
+    env = _run_env(tmp_path, BOT_TOKEN="123456:not-the-emulators-token")
+    env["TELEGRAM_API_URL"] = emulator.base_url
+    process = await shopbot("run", cwd=tmp_path, env=env)
+    lines = await _stderr_lines(process)
+    assert process.returncode == 1
+    assert lines[-1] == "shopbot: Telegram refused BOT_TOKEN: check it with @BotFather", lines
+    assert not any("Traceback" in line or "Unclosed" in line for line in lines), lines
+
+
+def test_demo_with_a_port_out_of_range_says_so_in_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "shopbot", "demo", "--port", "99999"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "shopbot demo: argument --port: a port is a number from 1 to 65535, not 99999 "
+        "(see shopbot demo --help)"
+    ]

@@ -288,7 +288,10 @@ async def test_two_stage_payment_is_captured(shop: Shop, session: AsyncSession) 
 
 def test_create_provider_follows_the_setting() -> None:
     assert isinstance(create_provider(make_settings(), bot_username=BOT_USERNAME), YooKassaProvider)
-    telegram = create_provider(make_settings(payment_provider="telegram"), bot_username="b")
+    telegram = create_provider(
+        make_settings(payment_provider="telegram", telegram_provider_token="381764678:TEST"),
+        bot_username="b",
+    )
     assert isinstance(telegram, TelegramProvider)
     cash = create_provider(make_settings(payment_provider="cash"), bot_username="b")
     assert isinstance(cash, CashProvider)
