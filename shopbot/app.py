@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shopbot.bot.factory import create_bot, create_dispatcher, register_commands
 from shopbot.bot.i18n import create_i18n
 from shopbot.bot.notifier import BotNotifier
+from shopbot.bot.webhook import serve_webhook, set_webhook, webhook_url
 from shopbot.config import Settings
 from shopbot.db import commit_hooks, create_engine, create_session_factory, migrate
 from shopbot.errors import StartupError
@@ -101,12 +103,11 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         )
         opened.push_async_callback(dispatcher.storage.close)
         await register_commands(bot)
+        web_app = create_web_app(settings, session_factory, provider, redis=redis)
+        if settings.telegram_webhook_url:
+            serve_webhook(web_app, dispatcher, bot, settings)
         try:
-            web_runner = await start_web(
-                create_web_app(settings, session_factory, provider, redis=redis),
-                settings.web_host,
-                settings.web_port,
-            )
+            web_runner = await start_web(web_app, settings.web_host, settings.web_port)
         except OSError as exc:
             raise StartupError(_port_problem(settings.web_host, settings.web_port, exc)) from None
         opened.push_async_callback(web_runner.cleanup)
@@ -179,11 +180,29 @@ async def reach_telegram(bot: Bot, where: str) -> User:
 
 
 async def run_bot(settings: Settings) -> None:
-    """Poll Telegram until Ctrl-C / SIGTERM; in-flight updates finish, then all closes."""
+    """Poll Telegram, or serve its webhook (``TELEGRAM_WEBHOOK_URL``), until Ctrl-C /
+    SIGTERM; in-flight updates finish, then all closes."""
     runtime = await start_shop(settings)
     try:
-        await runtime.dispatcher.start_polling(
-            runtime.bot, handle_signals=True, close_bot_session=False
-        )
+        if settings.telegram_webhook_url:
+            await set_webhook(runtime.bot, runtime.dispatcher, settings)
+            log.info("receiving updates by webhook at %s", webhook_url(settings))
+            await _until_stopped()
+        else:
+            await runtime.dispatcher.start_polling(
+                runtime.bot, handle_signals=True, close_bot_session=False
+            )
     finally:
         await runtime.close()
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signal_number)

@@ -87,6 +87,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
+    webhook = commands.add_parser(
+        "webhook",
+        help="show or remove the bot's Telegram webhook",
+        description=(
+            "info: where Telegram sends updates, how many wait, the last delivery error. "
+            "delete: stop webhook delivery (e.g. to go back to polling); a replica started "
+            "with TELEGRAM_WEBHOOK_URL sets it again."
+        ),
+    )
+    webhook.add_argument("action", choices=("info", "delete"))
+    webhook.add_argument(
+        "--drop-pending",
+        action="store_true",
+        help="with delete: also throw away the updates waiting to be delivered",
+    )
+    webhook.set_defaults(handler=_webhook)
+
     demo = commands.add_parser(
         "demo",
         help="try the whole shop in a browser chat: no Telegram, no payment account",
@@ -236,6 +253,46 @@ def _demo(_settings: Settings, args: argparse.Namespace) -> int:
             return 1
     except KeyboardInterrupt:
         print("shopbot demo: stopped while starting", file=sys.stderr)
+    return 0
+
+
+def _webhook(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.bot_token is None:
+        print("shopbot: invalid setting BOT_TOKEN: required to manage the webhook", file=sys.stderr)
+        return 2
+    from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+
+    from shopbot.bot.factory import create_bot
+
+    async def go() -> list[str]:
+        bot = create_bot(settings)
+        try:
+            if args.action == "delete":
+                await bot.delete_webhook(drop_pending_updates=args.drop_pending)
+                dropped = " and the pending updates dropped" if args.drop_pending else ""
+                return [f"webhook deleted{dropped}"]
+            info = await bot.get_webhook_info()
+        finally:
+            await bot.session.close()
+        lines = [
+            f"url: {info.url or '(none: the bot polls)'}",
+            f"pending updates: {info.pending_update_count}",
+        ]
+        if info.max_connections:
+            lines.append(f"max connections: {info.max_connections}")
+        if info.allowed_updates:
+            lines.append(f"update kinds: {', '.join(info.allowed_updates)}")
+        if info.last_error_message:
+            when = info.last_error_date.isoformat() if info.last_error_date else "?"
+            lines.append(f"last error: {info.last_error_message} ({when})")
+        return lines
+
+    try:
+        lines = asyncio.run(go())
+    except (TelegramNetworkError, TelegramAPIError) as exc:
+        print(f"shopbot webhook: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
     return 0
 
 

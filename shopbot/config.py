@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -49,6 +50,16 @@ class Settings(BaseSettings):
     currency: Literal["RUB"] = Field("RUB", description="the shop's currency")
     telegram_api_url: str | None = Field(
         None, description="base URL of a self-hosted Bot API server (official by default)"
+    )
+    telegram_webhook_url: str | None = Field(
+        None,
+        description="public https base URL: receive updates by webhook at URL/telegram/webhook",
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, description="the webhook's secret token, 1-256 of A-Z a-z 0-9 _ -"
+    )
+    telegram_webhook_max_connections: int = Field(
+        40, ge=1, le=100, description="webhook requests Telegram may have open at once"
     )
     redis_url: str | None = Field(None, description="keep conversation state in Redis")
     default_language: Literal["ru", "en"] = Field(
@@ -137,6 +148,28 @@ class Settings(BaseSettings):
                     "not a bot token (it looks like 123456789:AAE..., from @BotFather)"
                 )
         return value
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value):
+            raise ValueError("must be a URL such as https://shop.example.com (no query)")
+        return value.rstrip("/") if value else None
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("1 to 256 characters, each a letter A-Z or a-z, a digit, _ or -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_secret_given(self) -> Settings:
+        if self.telegram_webhook_url and self.telegram_webhook_secret is None:
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_WEBHOOK_URL")
+        return self
 
     @model_validator(mode="after")
     def _provider_credentials(self) -> Settings:

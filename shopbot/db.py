@@ -96,6 +96,7 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 _HOOKS = "shopbot.commit_hooks"
 _UNIT = "shopbot.unit"
+_WITH_NEXT_UNIT = "shopbot.with_next_unit"
 
 Delivery = Callable[[AsyncSession, list[int]], Awaitable[None]]
 
@@ -223,6 +224,7 @@ async def unit_of_work(session: AsyncSession) -> AsyncIterator[AsyncSession]:
                 except BaseException:
                     await _end_failed_unit(session)
                     raise
+                await _write_joined(session)
                 await session.commit()
             else:
                 try:
@@ -230,14 +232,30 @@ async def unit_of_work(session: AsyncSession) -> AsyncIterator[AsyncSession]:
                 except BaseException:
                     await session.rollback()
                     raise
+                await _write_joined(session)
                 await session.commit()
     except BaseException:
         del session.info[_UNIT]
         raise
     del session.info[_UNIT]
+    session.info.pop(_WITH_NEXT_UNIT, None)
     hooks = session.info.get(_HOOKS)
     if hooks is not None:
         await hooks.committed(session, changes)
+
+
+def write_with_next_unit(
+    session: AsyncSession, write: Callable[[AsyncSession], Awaitable[None]]
+) -> None:
+    """Have ``write`` done in the transaction of the next unit of work that commits on
+    ``session`` (after the unit's own work), and not again after that. An update records
+    itself as handled this way: together with its first change, or not at all."""
+    session.info.setdefault(_WITH_NEXT_UNIT, []).append(write)
+
+
+async def _write_joined(session: AsyncSession) -> None:
+    for write in session.info.get(_WITH_NEXT_UNIT, ()):
+        await write(session)
 
 
 async def _end_failed_unit(session: AsyncSession) -> None:

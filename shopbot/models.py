@@ -367,3 +367,15 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_outbox_due", "sent_at", "given_up_at", "available_at"),)
+
+
+class HandledUpdate(Base):
+    """A Telegram update whose changes committed, recorded in the same transaction (see
+    :func:`shopbot.db.handling_update`): Telegram sends an update again when its answer was
+    late or lost, and the redelivery must not act twice. Kept for two days (Telegram keeps
+    an undelivered update for one)."""
+
+    __tablename__ = "handled_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    handled_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -21,6 +21,7 @@ from shopbot.bot.commands import shopper_commands
 from shopbot.bot.i18n import LANGUAGES, ShopI18nMiddleware, create_i18n
 from shopbot.bot.middlewares import (
     DbSessionMiddleware,
+    HandledOnceMiddleware,
     KeepResponseTypes,
     PlainTextMiddleware,
     RetryAfterMiddleware,
@@ -86,6 +87,7 @@ def create_dispatcher(
     )
     dispatcher.update.outer_middleware(PlainTextMiddleware())
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
+    dispatcher.update.outer_middleware(HandledOnceMiddleware())
     dispatcher.update.outer_middleware(ShopperMiddleware(UserDirectory(hooks), settings.admin_ids))
     ShopI18nMiddleware(create_i18n(settings.default_language)).setup(dispatcher)
     dispatcher.include_router(build_root_router())

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.bot.i18n import language_of
 from shopbot.bot.storage import serving_update
+from shopbot.services import updates
 from shopbot.services.text import CONTROLS, strip_controls
 from shopbot.services.users import Profile, UserDirectory
 
@@ -102,6 +103,25 @@ def _moved(original: str, entities: list[MessageEntity]) -> list[MessageEntity]:
         if end > start:
             moved.append(entity.model_copy(update={"offset": start, "length": end - start}))
     return moved
+
+
+class HandledOnceMiddleware(BaseMiddleware):
+    """An update Telegram delivers again after its changes committed is acknowledged
+    without acting again (see :mod:`shopbot.services.updates`). Runs inside the event
+    isolation, so a redelivery waits for the first delivery of the same person's update."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        session: AsyncSession = data["session"]
+        if await updates.handled_already(session, event.update_id):
+            log.info("update %s was handled already: acknowledged again", event.update_id)
+            return None
+        updates.handling(session, event.update_id)
+        try:
+            return await handler(event, data)
+        except updates.UpdateHandledAlready:
+            log.info("update %s was handled meanwhile by another delivery", event.update_id)
+            return None
 
 
 class DbSessionMiddleware(BaseMiddleware):

@@ -11,8 +11,11 @@ Telegram validates them and answered with Telegram's JSON, error descriptions an
 statuses, so the shop's error handling runs against realistic failures.
 
 People are played by :class:`EmulatedUser`: each action becomes an update the bot fetches
-with ``getUpdates`` long polling, and by default waits until the bot has handled it (see
-:meth:`TelegramEmulator.wait_handled`), so a test can read the bot's answer right after.
+with ``getUpdates`` long polling — or, once ``setWebhook`` was called, that the emulator
+POSTs to the webhook (with the secret token header, up to ``max_connections`` at a time,
+again until answered 2xx, while ``getUpdates`` gets 409) — and by default waits until the
+bot has handled it (see :meth:`TelegramEmulator.wait_handled`), so a test can read the
+bot's answer right after.
 A private chat's id is the user's id. Groups and supergroups (:class:`EmulatedGroup`, a
 negative id) have the bot as a member until it is removed; users write and press buttons
 there, and with privacy mode on (Telegram's default for bots) the bot gets only commands.
@@ -32,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from shopbot import jsonsafe
@@ -55,6 +59,14 @@ NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
 )
+WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+    "delete the webhook first"
+)
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+WEBHOOK_TIMEOUT = 60.0  # seconds Telegram waits for a webhook's answer
+WEBHOOK_RETRY_PAUSE = 0.2  # seconds before a failed delivery is tried again (Telegram: longer)
+REDELIVERABLE = 1000  # updates kept for redeliver()
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
@@ -92,6 +104,27 @@ _MEDIA_FIELDS = ("photo", "document")
 _CHAT_KEYS = frozenset({"first_name", "last_name", "username"})
 # Not part of what Telegram compares when it decides whether an edit changes anything.
 _UNCOMPARED_FIELDS = frozenset({"date", "edit_date", "html_text"})
+
+
+@dataclass
+class Webhook:
+    """What ``setWebhook`` set, and its last failed delivery (as ``getWebhookInfo`` says)."""
+
+    url: str
+    secret_token: str | None
+    max_connections: int
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One POST of an update to the webhook: the HTTP status (``None``: no answer) and how
+    long the answer took."""
+
+    update_id: int
+    status: int | None
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -301,11 +334,16 @@ class TelegramEmulator:
         self._update_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._allowed_updates: frozenset[str] | None = None
+        self._recent_updates: dict[int, dict[str, Any]] = {}  # for redeliver()
+        self.webhook: Webhook | None = None
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        self._webhook_task: asyncio.Task[None] | None = None
         self._open_callbacks: dict[str, tuple[int, int]] = {}  # query id -> chat, message
         self._open_checkouts: set[str] = set()
         self._checkout_answers: dict[str, bool] = {}
         self._invoices: dict[tuple[int, int], dict[str, Any]] = {}  # chat, message -> details
         self._injections: dict[str, list[_Injection]] = {}
+        self._delays: dict[str, list[float]] = {}
         self._subscribers: list[asyncio.Queue[dict[str, Any]]] = []
         self._in_flight = 0
         self._last_activity = 0.0
@@ -315,6 +353,7 @@ class TelegramEmulator:
         self._runner: web.AppRunner | None = None
         self._methods: dict[str, Callable[[_Params], Any]] = {
             "getMe": self._get_me,
+            "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
             "setMyCommands": self._set_my_commands,
@@ -354,9 +393,10 @@ class TelegramEmulator:
         self.base_url = f"http://{host}:{self._runner.addresses[0][1]}"
 
     async def stop(self) -> None:
-        """End pending long polls (answered ``[]``) and stop serving."""
+        """End pending long polls (answered ``[]``), stop webhook deliveries and serving."""
         self._closing = True
         self._notify()
+        await self._stop_webhook_delivery()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -429,6 +469,19 @@ class TelegramEmulator:
             error_code, description, retry_after=retry_after if error_code == 429 else None
         )
         self._injections.setdefault(name, []).append(_Injection(failure, times))
+
+    def delay_next(self, method: str, seconds: float) -> None:
+        """Make the next call of ``method`` take ``seconds`` before it runs (a slow Telegram;
+        a bot caught in the middle of an update)."""
+        name = self._method_names.get(method.lower())
+        if name is None:
+            raise ValueError(f"the emulator has no Bot API method {method!r}")
+        self._delays.setdefault(name, []).append(seconds)
+
+    @property
+    def last_update_id(self) -> int:
+        """The id of the newest update people made."""
+        return max(self._recent_updates)
 
     async def wait_handled(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 (public API)
         """Wait until the bot acknowledged every update and then stayed quiet a moment.
@@ -505,7 +558,11 @@ class TelegramEmulator:
             chat.blocked = False
         if self._allowed_updates is not None and kind not in self._allowed_updates:
             return False
-        self._updates.append({"update_id": next(self._update_ids), kind: payload})
+        update = {"update_id": next(self._update_ids), kind: payload}
+        self._updates.append(update)
+        self._recent_updates[update["update_id"]] = copy.deepcopy(update)
+        if len(self._recent_updates) > REDELIVERABLE:
+            del self._recent_updates[next(iter(self._recent_updates))]
         self._notify()
         return True
 
@@ -604,6 +661,9 @@ class TelegramEmulator:
             raise ApiFailure(401, "Unauthorized")
         if method.lower() not in self._method_names:
             raise ApiFailure(404, "Not Found: method not found")
+        delays = self._delays.get(method)
+        if delays:
+            await asyncio.sleep(delays.pop(0))
         injections = self._injections.get(method)
         if injections:
             injection = injections[0]
@@ -633,6 +693,8 @@ class TelegramEmulator:
     # --------------------------------------------------------------- updates
 
     async def _get_updates(self, p: _Params, request: web.Request) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise ApiFailure(409, WEBHOOK_ACTIVE)
         offset = p.integer("offset") or 0
         limit = min(max(p.integer("limit") or 100, 1), 100)
         timeout = max(p.integer("timeout") or 0, 0)
@@ -808,18 +870,122 @@ class TelegramEmulator:
             "has_main_web_app": False,
         }
 
-    def _delete_webhook(self, p: _Params) -> bool:
+    def _set_webhook(self, p: _Params) -> bool:
+        url = p.text("url") or ""
+        if not url:  # Telegram: an empty URL removes the webhook
+            return self._delete_webhook(p)
+        if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", url):
+            raise bad_request("bad webhook: Failed to resolve host: Name or service not known")
+        secret = p.text("secret_token")
+        if secret is not None and not _SECRET_TOKEN.fullmatch(secret):
+            raise bad_request("bad webhook: secret token contains unallowed characters")
+        max_connections = p.integer("max_connections") or 40
+        if not 1 <= max_connections <= 100:
+            raise bad_request("bad webhook: max_connections must be between 1 and 100")
+        allowed = p.json("allowed_updates")
+        if allowed is not None:
+            if not isinstance(allowed, list):
+                raise bad_request("can't parse allowed_updates JSON object")
+            self._allowed_updates = frozenset(allowed) or None
         if p.flag("drop_pending_updates"):
             self._updates.clear()
-            self._touch()
+        if self._poll is not None:
+            self._poll.terminated = True
+        self.webhook = Webhook(url, secret, max_connections)
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.create_task(self._deliver_by_webhook())
+        self._touch()
+        return True
+
+    def _delete_webhook(self, p: _Params) -> bool:
+        self.webhook = None  # the delivery task sees it and ends
+        if p.flag("drop_pending_updates"):
+            self._updates.clear()
+        self._touch()
         return True
 
     def _get_webhook_info(self, _p: _Params) -> dict[str, Any]:
-        return {
-            "url": "",
+        info: dict[str, Any] = {
+            "url": self.webhook.url if self.webhook else "",
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if self.webhook is not None:
+            info["max_connections"] = self.webhook.max_connections
+            if self._allowed_updates is not None:
+                info["allowed_updates"] = sorted(self._allowed_updates)
+            if self.webhook.last_error_message:
+                info["last_error_date"] = self.webhook.last_error_date
+                info["last_error_message"] = self.webhook.last_error_message
+        return info
+
+    # ------------------------------------------------------------- webhook
+
+    def redeliver(self, update_id: int) -> None:
+        """Send an update the bot already acknowledged once more, as Telegram does when it
+        did not get the answer (a timeout, a lost connection)."""
+        self._updates.append(copy.deepcopy(self._recent_updates[update_id]))
+        self._notify()
+
+    async def _deliver_by_webhook(self) -> None:
+        """POST pending updates to the webhook, up to its ``max_connections`` at a time, each
+        removed from the queue only once answered 2xx; a failure is tried again later."""
+        sending: dict[int, asyncio.Task[None]] = {}  # by position-independent update id
+        async with aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT)
+        ) as client:
+            try:
+                while self.webhook is not None and not self._closing:
+                    webhook = self.webhook
+                    for update in list(self._updates):
+                        if len(sending) >= webhook.max_connections:
+                            break
+                        key = id(update)
+                        if key not in sending:
+                            sending[key] = asyncio.create_task(
+                                self._post_update(client, webhook, update)
+                            )
+                            sending[key].add_done_callback(
+                                lambda _task, key=key: sending.pop(key, None)
+                            )
+                    await self._wait_change(1.0)
+            finally:
+                for task in list(sending.values()):
+                    task.cancel()
+                await asyncio.gather(*sending.values(), return_exceptions=True)
+
+    async def _post_update(
+        self, client: aiohttp.ClientSession, webhook: Webhook, update: dict[str, Any]
+    ) -> None:
+        headers = {"Content-Type": "application/json"}
+        if webhook.secret_token is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = webhook.secret_token
+        started = time.monotonic()
+        try:
+            async with client.post(webhook.url, data=json.dumps(update), headers=headers) as got:
+                await got.read()
+                status, error = got.status, None if got.status < 300 else f"HTTP {got.status}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            status, error = None, f"Connection failed: {type(exc).__name__}"
+        self.webhook_deliveries.append(
+            WebhookDelivery(update["update_id"], status, time.monotonic() - started)
+        )
+        if error is None:
+            with contextlib.suppress(ValueError):
+                self._updates.remove(update)
+            self._touch()
+            return
+        webhook.last_error_date = int(time.time())
+        webhook.last_error_message = error
+        await asyncio.sleep(WEBHOOK_RETRY_PAUSE)
+        self._notify()
+
+    async def _stop_webhook_delivery(self) -> None:
+        task, self._webhook_task = self._webhook_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def _commands_key(self, p: _Params) -> tuple[str, str]:
         scope = p.json("scope") or {"type": "default"}

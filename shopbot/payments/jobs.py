@@ -1,23 +1,29 @@
-"""The background jobs of the bot's process: order expiry, the payment reconciler and the
-outbox's delivery of messages left over (after a crash, or waiting for a retry)."""
+"""The background jobs of the bot's process: order expiry, the payment reconciler, the
+outbox's delivery of messages left over (after a crash, or waiting for a retry) and the
+pruning of old handled-update records."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.config import Settings
+from shopbot.models import utcnow
 from shopbot.payments.base import PaymentProvider
 from shopbot.payments.expiry import expire_orders
 from shopbot.payments.reconciler import reconcile_pending
+from shopbot.services import updates
 from shopbot.services.outbox import OutboxDelivery
 
 logger = logging.getLogger(__name__)
 
 OUTBOX_INTERVAL = 5.0  # seconds between passes over messages left in the outbox
+PRUNE_INTERVAL = 3600.0  # seconds between prunings of handled-update records
+HANDLED_UPDATES_KEPT = timedelta(days=2)  # Telegram gives up on an update after a day
 
 
 class BackgroundJobs:
@@ -46,6 +52,7 @@ class BackgroundJobs:
             asyncio.create_task(self._every("expire orders", self._expire, self._interval)),
             asyncio.create_task(self._every("reconcile payments", self._reconcile, self._interval)),
             asyncio.create_task(self._every("deliver outbox", self._deliver, OUTBOX_INTERVAL)),
+            asyncio.create_task(self._every("prune updates", self._prune, PRUNE_INTERVAL)),
         ]
 
     async def stop(self) -> None:
@@ -65,6 +72,10 @@ class BackgroundJobs:
     async def _deliver(self) -> None:
         async with self._session_factory() as session:
             await self._delivery.deliver_due(session)
+
+    async def _prune(self) -> None:
+        async with self._session_factory() as session:
+            await updates.forget_before(session, utcnow() - HANDLED_UPDATES_KEPT)
 
     async def _every(self, name: str, job: Callable[[], Awaitable[None]], interval: float) -> None:
         while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,22 @@ class Shop:
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+
+async def shopbot(
+    *arguments: str, cwd: Path, env: dict[str, str], merge_stderr: bool = False
+) -> asyncio.subprocess.Process:
+    """``python -m shopbot ARGUMENTS…`` as a child process with piped output."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "shopbot",
+        *arguments,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
+    )
 
 
 @pytest.fixture

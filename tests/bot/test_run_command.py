@@ -12,23 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shopbot.emulators.telegram import TelegramEmulator
-from tests.bot.conftest import TOKEN
-
-
-async def shopbot(
-    command: str, *, cwd: Path, env: dict[str, str], merge_stderr: bool = False
-) -> asyncio.subprocess.Process:
-    """``python -m shopbot COMMAND`` as a child process with piped output."""
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "shopbot",
-        command,
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
-    )
+from tests.bot.conftest import TOKEN, shopbot
 
 
 async def until(condition: Callable[[], object]) -> None:
@@ -232,6 +216,7 @@ async def test_run_retries_an_unreachable_telegram_one_line_a_time_then_starts(
             line = await asyncio.wait_for(process.stdout.readline(), timeout=30)
             assert line, "\n".join(lines)
             lines.append(line.decode().rstrip())
+        await until(lambda: emulator.count("getUpdates"))  # polling has taken the signals
         process.send_signal(signal.SIGTERM)
         rest, _ = await asyncio.wait_for(process.communicate(), timeout=20)
     finally:

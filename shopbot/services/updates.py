@@ -1,0 +1,63 @@
+"""Telegram updates handled once: a redelivered update does not act twice.
+
+Telegram sends an update again when the bot's answer to it was late, failed or lost (a
+webhook answered non-2xx, a replica that died mid-update, a poller killed before it
+confirmed its offset). An update is recorded as handled in the transaction of its first
+unit of work, so the record commits with its changes or not at all: a redelivery of an
+update whose changes committed is recognised and acknowledged without acting again; one
+whose handling died before committing anything is handled afresh. Two replicas given the
+same update at once both try to record it, and the primary key lets only one commit.
+
+An update that changes nothing (browsing the catalogue) is not recorded: handling it again
+only shows the same page again, and recording every one would make every update a write.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.db import unit_of_work, write_with_next_unit
+from shopbot.models import HandledUpdate, utcnow
+
+
+class UpdateHandledAlready(Exception):
+    """Another delivery of this update committed its changes first."""
+
+    def __init__(self, update_id: int) -> None:
+        super().__init__(f"update {update_id} was handled already")
+        self.update_id = update_id
+
+
+async def handled_already(session: AsyncSession, update_id: int) -> bool:
+    found = await session.scalar(
+        select(HandledUpdate.update_id).where(HandledUpdate.update_id == update_id)
+    )
+    return found is not None
+
+
+def handling(session: AsyncSession, update_id: int) -> None:
+    """The update ``session`` serves is recorded with its first unit of work's changes."""
+    write_with_next_unit(session, partial(_record, update_id=update_id))
+
+
+async def _record(session: AsyncSession, *, update_id: int) -> None:
+    try:
+        await session.execute(
+            insert(HandledUpdate).values(update_id=update_id, handled_at=utcnow())
+        )
+    except IntegrityError:
+        raise UpdateHandledAlready(update_id) from None
+
+
+async def forget_before(session: AsyncSession, moment: datetime) -> int:
+    """Drop the records of updates handled before ``moment``; how many went."""
+    async with unit_of_work(session):
+        result = await session.execute(
+            delete(HandledUpdate).where(HandledUpdate.handled_at < moment)
+        )
+    return result.rowcount or 0
