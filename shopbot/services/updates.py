@@ -55,7 +55,11 @@ async def _record(session: AsyncSession, *, update_id: int) -> None:
 
 
 async def forget_before(session: AsyncSession, moment: datetime) -> int:
-    """Drop the records of updates handled before ``moment``; how many went."""
+    """Drop the records of updates handled before ``moment``; how many went. Takes the
+    write lock only when there is something to drop."""
+    old = select(HandledUpdate.update_id).where(HandledUpdate.handled_at < moment).limit(1)
+    if await session.scalar(old) is None:
+        return 0
     async with unit_of_work(session):
         result = await session.execute(
             delete(HandledUpdate).where(HandledUpdate.handled_at < moment)
