@@ -7,6 +7,7 @@ from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -67,6 +68,9 @@ class Settings(BaseSettings):
     )
     shop_name: str = Field("shopbot", description="shown in the greeting and in /help")
     shop_contact: str = Field("", description="how to reach the shop, shown in /help")
+    shop_timezone: ZoneInfo = Field(
+        ZoneInfo("Europe/Moscow"), description="the shop's clock for every time shown (IANA name)"
+    )
     low_stock_threshold: int = Field(
         3, ge=0, description="the staff are told when a product's stock falls to this"
     )

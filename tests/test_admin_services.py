@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import insert, select, update
@@ -31,6 +32,7 @@ from tests.factories import make_category, make_product, make_user
 S = OrderStatus
 # 12:00 in Moscow on a Wednesday.
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 async def add_order(
@@ -158,7 +160,7 @@ async def test_sales_figures_on_a_known_data_set(session: AsyncSession) -> None:
     )
     await session.commit()
 
-    day, week, month = await sales_figures(session, NOW)
+    day, week, month = await sales_figures(session, NOW, MOSCOW)
     assert (day.orders, day.paid, day.revenue, day.average) == (2, 1, 100000, 100000)
     assert day.carts_started == 2 + 1
     assert [(t.sku, t.quantity, t.revenue) for t in day.top] == [("MUG", 2, 100000)]
@@ -170,9 +172,21 @@ async def test_sales_figures_on_a_known_data_set(session: AsyncSession) -> None:
         ("TS", 4, 400000),
         ("MUG", 3, 150000),
     ]
-    assert period_start(1, NOW) == datetime(2026, 11, 24, 21, 0, tzinfo=UTC)  # Moscow midnight
+    assert period_start(1, NOW, MOSCOW) == datetime(2026, 11, 24, 21, 0, tzinfo=UTC)  # midnight
     empty = await figures_since(session, 1, NOW + timedelta(days=1))
     assert (empty.orders, empty.paid, empty.revenue, empty.average, empty.top) == (0, 0, 0, 0, [])
+
+
+def test_periods_start_at_midnight_on_the_shop_clock() -> None:
+    """Days are the shop's calendar days, a day with a clock change included."""
+    berlin = ZoneInfo("Europe/Berlin")  # summer time (UTC+2) ended at 03:00 on 25.10.2026
+    monday = datetime(2026, 10, 26, 12, 0, tzinfo=UTC)
+    assert period_start(1, monday, berlin) == datetime(2026, 10, 25, 23, 0, tzinfo=UTC)
+    assert period_start(2, monday, berlin) == datetime(2026, 10, 24, 22, 0, tzinfo=UTC)
+    vladivostok = ZoneInfo("Asia/Vladivostok")  # already 26.11 there at 15:00 UTC
+    assert period_start(1, datetime(2026, 11, 25, 15, 0, tzinfo=UTC), vladivostok) == datetime(
+        2026, 11, 25, 14, 0, tzinfo=UTC
+    )
 
 
 async def test_catalogue_export_imports_back_unchanged(
@@ -255,7 +269,7 @@ async def test_orders_export_opens_in_excel(session: AsyncSession) -> None:
     await add_order(session, 1, S.PAID, datetime.now(UTC), [(mug, 2)])
     await add_order(session, 1, S.PAID, datetime.now(UTC) - timedelta(days=40), [(mug, 1)])
 
-    data = await orders_csv(session, datetime.now(UTC) - timedelta(days=30))
+    data = await orders_csv(session, datetime.now(UTC) - timedelta(days=30), MOSCOW)
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert len(rows) == 2  # the header and the one recent order's line

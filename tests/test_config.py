@@ -1,5 +1,6 @@
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -13,6 +14,7 @@ def test_defaults_and_comma_separated_admins(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.admin_ids == [1, 22, 333]
     assert settings.database_url.startswith("sqlite+aiosqlite:///")
     assert settings.currency == "RUB"
+    assert settings.shop_timezone == ZoneInfo("Europe/Moscow")
     assert "TOPSECRET" not in repr(settings) and "TOPSECRET" not in str(settings.model_dump())
     assert settings.bot_token is not None
     assert settings.bot_token.get_secret_value() == "123:TOPSECRET"
@@ -25,6 +27,8 @@ def test_defaults_and_comma_separated_admins(monkeypatch: pytest.MonkeyPatch) ->
         ("DATABASE_URL", "mysql://x"),
         ("ORDER_PAYMENT_TIMEOUT", "soon"),
         ("YOOKASSA_TRUSTED_NETWORKS", "not-a-network"),
+        ("SHOP_TIMEZONE", "UTC+3"),
+        ("SHOP_TIMEZONE", "Europe/Moskva"),
     ],
 )
 def test_bad_setting_gives_one_line_naming_it(

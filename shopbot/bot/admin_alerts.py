@@ -23,6 +23,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shopbot.bot.clock import shop_clock
 from shopbot.bot.i18n import create_i18n
 from shopbot.bot.render import TEXT_LIMIT, clip, h
 from shopbot.bot.routers.admin.callbacks import AdminProductCb, ProductAction
@@ -63,7 +64,7 @@ async def _to_staff(bot: Bot, settings: Settings, session: AsyncSession, render:
     retry: RetryLater | None = None
     delivered = False
     for chat_id, language in await _recipients(settings, session):
-        with _i18n.context(), _i18n.use_locale(language):
+        with _i18n.context(), _i18n.use_locale(language), shop_clock(settings.shop_timezone):
             text, markup = await render()
         try:
             await bot.send_message(chat_id, clip(text, TEXT_LIMIT), reply_markup=markup)

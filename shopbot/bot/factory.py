@@ -17,6 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shopbot.bot.clock import ShopClockMiddleware
 from shopbot.bot.commands import shopper_commands
 from shopbot.bot.i18n import LANGUAGES, ShopI18nMiddleware, create_i18n
 from shopbot.bot.middlewares import (
@@ -86,6 +87,7 @@ def create_dispatcher(
         catalogue_cache=CatalogueCache(hooks, max_age=settings.catalogue_cache_seconds),
     )
     dispatcher.update.outer_middleware(PlainTextMiddleware())
+    dispatcher.update.outer_middleware(ShopClockMiddleware(settings.shop_timezone))
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
     dispatcher.update.outer_middleware(HandledOnceMiddleware())
     dispatcher.update.outer_middleware(ShopperMiddleware(UserDirectory(hooks), settings.admin_ids))

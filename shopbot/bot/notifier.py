@@ -23,6 +23,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.bot.admin_alerts import alert_attention, alert_low_stock, alert_new_order
+from shopbot.bot.clock import shop_clock
 from shopbot.bot.i18n import PoI18n
 from shopbot.bot.render import TEXT_LIMIT, clip, h
 from shopbot.bot.texts import status_label
@@ -69,7 +70,11 @@ class BotNotifier:
         if user is not None and user.is_blocked:
             raise Undeliverable(f"user {order.user_id} blocked the bot")
         language = user.language if user else self.settings.default_language
-        with self.i18n.context(), self.i18n.use_locale(language):
+        with (
+            self.i18n.context(),
+            self.i18n.use_locale(language),
+            shop_clock(self.settings.shop_timezone),
+        ):
             text = shopper_status_text(order, note)
         await self._send_to_shopper(order.user_id, text)
 

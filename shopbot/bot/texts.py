@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
+from shopbot.bot.clock import when
 from shopbot.bot.render import (
     ANSWER_LIMIT,
     CAPTION_LIMIT,
@@ -149,7 +150,7 @@ def order_card(order: Order) -> str:
     lines: list[Line] = [
         _("📦 <b>Order №{number}</b>").format(number=order.number),
         _("Status: {status}").format(status=status_label(order.status)),
-        _("Placed: {date}").format(date=order.created_at.strftime("%d.%m.%Y %H:%M")),
+        _("Placed: {date}").format(date=when(order.created_at)),
         "",
     ]
     for line in order.lines:

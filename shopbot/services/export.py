@@ -11,14 +11,14 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.models import Category, DeliveryMethod, Order, OrderStatus, Product, StockEvent
-from shopbot.services.stats import MOSCOW
 from shopbot.services.text import guard
+from shopbot.times import shown
 
 # The last two let an import tell what the owner changed from what was sold meanwhile
 # (shopbot.importer.apply); the owner leaves them as they are.
@@ -113,10 +113,14 @@ async def catalogue_csv(session: AsyncSession) -> bytes:
 
 
 async def orders_csv(
-    session: AsyncSession, since: datetime, labels: OrderCsvLabels = OrderCsvLabels()
+    session: AsyncSession,
+    since: datetime,
+    zone: tzinfo,
+    labels: OrderCsvLabels = OrderCsvLabels(),
 ) -> bytes:
-    """One row per order line for orders placed since ``since``, newest first, with the
-    headers, statuses, delivery methods and payment providers named by ``labels``."""
+    """One row per order line for orders placed since ``since``, newest first, placed at
+    the time ``zone`` shows, with the headers, statuses, delivery methods and payment
+    providers named by ``labels``."""
     orders = await session.scalars(
         select(Order).where(Order.created_at >= since).order_by(Order.id.desc())
     )
@@ -126,7 +130,7 @@ async def orders_csv(
     for order in orders:
         head = (
             order.number or str(order.id),
-            order.created_at.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M"),
+            shown(order.created_at, zone),
             guard(labels.status(order.status)),
             guard(order.contact_name),
             excel_text(order.contact_phone),

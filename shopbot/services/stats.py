@@ -2,8 +2,8 @@
 
 Definitions (the owner reads these in /stats):
 
-* Periods start at midnight Moscow time (UTC+3 all year): "today", the last 7 and the
-  last 30 days including today. Orders are counted by when they were placed.
+* Periods start at midnight on the shop's clock (``SHOP_TIMEZONE``): "today", the last 7
+  and the last 30 days including today. Orders are counted by when they were placed.
 * "Paid" orders are those placed in the period that went through: paid online, or
   confirmed cash orders, and the ones shipped or delivered since. Cancelled, expired,
   refunded and still unpaid orders are not. Revenue is their totals; the average order is
@@ -16,7 +16,7 @@ Definitions (the owner reads these in /stats):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.models import CartLine, Order, OrderLine, OrderStatus
 
 S = OrderStatus
-MOSCOW = timezone(timedelta(hours=3), "MSK")
 SOLD = frozenset({S.PAID, S.CONFIRMED, S.SHIPPED, S.DELIVERED})
 PERIODS = (1, 7, 30)
 TOP = 5
@@ -53,16 +52,17 @@ class Figures:
         return self.revenue // self.paid if self.paid else 0
 
 
-def period_start(days: int, now: datetime) -> datetime:
-    """Midnight in Moscow ``days - 1`` days before ``now`` (1: today), in UTC."""
-    local = now.astimezone(MOSCOW)
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return (midnight - timedelta(days=days - 1)).astimezone(UTC)
+def period_start(days: int, now: datetime, zone: tzinfo) -> datetime:
+    """Midnight in ``zone`` ``days - 1`` days before ``now`` (1: today), in UTC. The date is
+    counted back on the calendar, so a day of a clock change is still one day."""
+    local = now.astimezone(zone).date() - timedelta(days=days - 1)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=zone)
+    return midnight.astimezone(UTC)
 
 
-async def sales_figures(session: AsyncSession, now: datetime) -> list[Figures]:
-    """Figures for today, 7 and 30 days."""
-    return [await figures_since(session, days, period_start(days, now)) for days in PERIODS]
+async def sales_figures(session: AsyncSession, now: datetime, zone: tzinfo) -> list[Figures]:
+    """Figures for today, 7 and 30 days, the days as ``zone`` counts them."""
+    return [await figures_since(session, days, period_start(days, now, zone)) for days in PERIODS]
 
 
 async def figures_since(session: AsyncSession, days: int, since: datetime) -> Figures:

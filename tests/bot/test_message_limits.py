@@ -14,6 +14,7 @@ import operator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 from hypothesis import given, settings
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from shopbot.bot.admin_alerts import alert_attention, alert_low_stock, alert_new_order
+from shopbot.bot.clock import shop_clock
 from shopbot.bot.i18n import create_i18n
 from shopbot.bot.notifier import shopper_status_text
 from shopbot.bot.render import (
@@ -74,6 +76,7 @@ from tests.bot.conftest import Catalogue, Shop, ShopFactory
 from tests.factories import make_product, make_user
 
 i18n = create_i18n()
+MOSCOW = ZoneInfo("Europe/Moscow")
 ADMIN = 900
 NOW = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)
 
@@ -329,7 +332,7 @@ def test_checkout_summary_keeps_the_total_and_short_answers_whole(
 @SETTINGS
 @given(order=orders_(), language=languages)
 def test_order_card_and_status_texts(order: Order, language: str) -> None:
-    with i18n.context(), i18n.use_locale(language):
+    with i18n.context(), i18n.use_locale(language), shop_clock(MOSCOW):
         card = order_card(order)
         total = total_line(order.total)
         status = shopper_status_text(order)
@@ -355,7 +358,7 @@ def test_the_ran_out_answer_is_a_callback_answer_telegram_takes(name: str, langu
 def test_order_admin_card_keeps_number_contact_and_total(
     order: Order, shopper: User | None, history: list[OrderEvent], language: str
 ) -> None:
-    with i18n.context(), i18n.use_locale(language):
+    with i18n.context(), i18n.use_locale(language), shop_clock(MOSCOW):
         card = order_admin_card(order, shopper, history)
         total = total_line(order.total)
     text = accepted_text(card)
@@ -382,7 +385,7 @@ def test_order_admin_card_keeps_number_contact_and_total(
 def test_product_admin_card(
     product: Product, held: int, history: list[HistoryEntry], language: str
 ) -> None:
-    with i18n.context(), i18n.use_locale(language):
+    with i18n.context(), i18n.use_locale(language), shop_clock(MOSCOW):
         accepted_text(product_admin_card(product, held, history))
 
 

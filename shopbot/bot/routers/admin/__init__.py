@@ -107,17 +107,18 @@ async def help_command(message: Message, bot: Bot) -> None:
     await message.answer(admin_help(), reply_markup=admin_menu())
 
 
-async def stats_command(message: Message, session: AsyncSession) -> None:
-    await message.answer(stats_text(await sales_figures(session, utcnow())))
+async def stats_command(message: Message, session: AsyncSession, settings: Settings) -> None:
+    figures = await sales_figures(session, utcnow(), settings.shop_timezone)
+    await message.answer(stats_text(figures))
 
 
 async def menu_button(
-    query: CallbackQuery, callback_data: AdminMenuCb, session: AsyncSession
+    query: CallbackQuery, callback_data: AdminMenuCb, session: AsyncSession, settings: Settings
 ) -> None:
     if callback_data.action is MenuAction.EXPORT:
         await catalog_io.export_catalogue(query, session)
     elif query.bot is not None:
-        text = stats_text(await sales_figures(session, utcnow()))
+        text = stats_text(await sales_figures(session, utcnow(), settings.shop_timezone))
         await query.bot.send_message(query.from_user.id, text)
     await query.answer()
 

@@ -23,6 +23,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Document, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shopbot.bot.clock import when
 from shopbot.bot.routers.admin.callbacks import AdminImportCb, ImportAction
 from shopbot.bot.routers.admin.keyboards import import_keyboard
 from shopbot.bot.routers.admin.products import actor
@@ -42,6 +43,7 @@ from shopbot.importer import ImportOptions, ImportReport, import_catalog
 from shopbot.importer.base import MB
 from shopbot.models import utcnow
 from shopbot.services.export import catalogue_csv, orders_csv
+from shopbot.times import FILE_DATE
 
 MAX_IMPORT_BYTES = 5 * MB
 CSV_TYPES = frozenset({"text/csv", "text/comma-separated-values", "application/csv"})
@@ -180,7 +182,7 @@ async def import_button(
 
 async def export_catalogue(target: Message | CallbackQuery, session: AsyncSession) -> None:
     data = await catalogue_csv(session)
-    name = f"catalogue-{utcnow():%Y-%m-%d}.csv"
+    name = f"catalogue-{when(utcnow(), FILE_DATE)}.csv"
     chat_id = target.chat.id if isinstance(target, Message) else target.from_user.id
     assert target.bot is not None
     await target.bot.send_document(
@@ -200,16 +202,17 @@ async def export_command(message: Message, session: AsyncSession) -> None:
 
 
 async def export_orders_command(
-    message: Message, command: CommandObject, session: AsyncSession
+    message: Message, command: CommandObject, session: AsyncSession, settings: Settings
 ) -> None:
     raw = (command.args or "30").strip()
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_EXPORT_DAYS:
         await message.answer(_("Usage: /export_orders [days], e.g. /export_orders 7 (30 if none)."))
         return
     days = int(raw)
-    data = await orders_csv(session, utcnow() - timedelta(days=days), order_csv_labels())
+    since = utcnow() - timedelta(days=days)
+    data = await orders_csv(session, since, settings.shop_timezone, order_csv_labels())
     await message.answer_document(
-        BufferedInputFile(data, filename=f"orders-{days}d-{utcnow():%Y-%m-%d}.csv"),
+        BufferedInputFile(data, filename=f"orders-{days}d-{when(utcnow(), FILE_DATE)}.csv"),
         caption=_("Orders of the last {days} days.").format(days=days),
     )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 
 from aiogram.types import BotCommand
 from aiogram.utils.i18n import gettext as _
@@ -12,6 +11,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shopbot.bot.clock import when
 from shopbot.bot.render import TEXT_LIMIT, Line, Part, Typed, compose, fill, h
 from shopbot.bot.texts import delivery_label, product_card, status_label
 from shopbot.importer import ImportProblem, ImportReport
@@ -19,16 +19,13 @@ from shopbot.models import MAX_ID, Order, OrderEvent, OrderStatus, Product, User
 from shopbot.money import format_price
 from shopbot.services.admin import HistoryEntry
 from shopbot.services.export import OrderCsvLabels
-from shopbot.services.stats import MOSCOW, Figures
+from shopbot.services.stats import Figures
+from shopbot.times import SHORT
 
 # More errors than this go to the owner as a .txt file instead of a message.
 ERRORS_IN_MESSAGE = 20
 # The admin order card leaves this much of a message for a new-order alert's headline.
 ALERT_HEADLINE_ROOM = 128
-
-
-def when(moment: datetime) -> str:
-    return moment.astimezone(MOSCOW).strftime("%d.%m %H:%M")
 
 
 def units(n: int) -> str:
@@ -151,7 +148,7 @@ def history_line(entry: HistoryEntry, people: Mapping[int, User] | None = None) 
         change = _("import: stock {old} → {new}").format(old=old or 0, new=new)
     else:
         change = _("stock {old} → {new}").format(old=old, new=new)
-    return [f"• {when(entry.at)} ", *actor_label(entry.actor, people), f": {change}"]
+    return [f"• {when(entry.at, SHORT)} ", *actor_label(entry.actor, people), f": {change}"]
 
 
 def product_admin_card(
@@ -265,9 +262,7 @@ def order_admin_card(
         _("📦 <b>Order №{number}</b> — {status}").format(
             number=order.number, status=status_label(order.status)
         ),
-        _("Placed: {date}").format(
-            date=order.created_at.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M")
-        ),
+        _("Placed: {date}").format(date=when(order.created_at)),
     ]
     if order.attention:
         reason = Typed(order.attention, 300)
@@ -319,7 +314,7 @@ def order_admin_card(
             else:
                 change = event_label(event)
             who = actor_label(event.actor, {**(people or {}), **known})
-            lines.append([f"• {when(event.at)} ", *who, f": {change}"])
+            lines.append([f"• {when(event.at, SHORT)} ", *who, f": {change}"])
     return compose(TEXT_LIMIT - ALERT_HEADLINE_ROOM, lines)
 
 
