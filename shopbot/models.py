@@ -16,14 +16,18 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from shopbot.services.text import natural_key
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -52,6 +56,10 @@ def sku_key(sku: str) -> str:
 
 def _sku_key_default(context: object) -> str:
     return sku_key(context.get_current_parameters()["sku"])  # type: ignore[attr-defined]
+
+
+def _name_key_default(context: object) -> bytes:
+    return natural_key(context.get_current_parameters()["name"])  # type: ignore[attr-defined]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -140,6 +148,11 @@ class Product(Base):
     # on insert (SKUs are never changed afterwards); a raw insert must give it.
     sku_key: Mapped[str] = mapped_column(Text, unique=True, default=_sku_key_default)
     name: Mapped[str] = mapped_column(String(256))
+    # natural_key(name): lists sort by it. Filled from ``name`` on insert and when the ORM
+    # sets ``name``; an UPDATE of the name in Core must set it too (the importer does).
+    name_key: Mapped[bytes] = mapped_column(LargeBinary, default=_name_key_default)
+    # The owner's place for it in lists (the CSV's ``position``); None: by name.
+    position: Mapped[int | None] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text, default="")
     price: Mapped[int] = mapped_column(BigInteger)
     stock: Mapped[int] = mapped_column(Integer, default=0)
@@ -158,6 +171,11 @@ class Product(Base):
     images: Mapped[list[ProductImage]] = relationship(
         order_by="ProductImage.position", cascade="all, delete-orphan", lazy="selectin"
     )
+
+
+@event.listens_for(Product.name, "set")
+def _name_set(target: Product, value: str, _old: object, _initiator: object) -> None:
+    target.name_key = natural_key(value)
 
 
 class ProductImage(Base):

@@ -204,6 +204,10 @@ async def test_catalogue_export_imports_back_unchanged(
         description='Мягкая, "плотная".\nДве строки & точка с запятой; тут',
     )
     await make_product(session, "Скрытая", sku="H-1", price=100, stock=0, active=False)
+    await make_product(session, "Десятая", sku="TS-10", price=100, stock=1)
+    await make_product(session, "Девятая", sku="TS-9", price=100, stock=1)
+    await session.execute(update(Product).where(Product.sku == "TS-1").values(position=3))
+    await session.commit()
 
     data = await catalogue_csv(session)
     assert data.startswith("\ufeff".encode())
@@ -216,15 +220,18 @@ async def test_catalogue_export_imports_back_unchanged(
         "category",
         "description",
         "active",
+        "position",
         "exported_stock",
         "export_id",
     ]
-    assert rows[1] == ["H-1", "Скрытая", "1,00", "0", "", "", "0", "0", "0"]
+    assert [row[0] for row in rows[1:]] == ["H-1", "TS-1", "TS-9", "TS-10"]  # natural
+    assert rows[1] == ["H-1", "Скрытая", "1,00", "0", "", "", "0", "", "0", "0"]
     assert rows[2][2:5] == ["1299,50", "4", "Одежда / Футболки"]
+    assert rows[2][7] == "3"
 
     report = await import_catalog(session_factory, data, ImportOptions(media_dir=media_dir))
     assert report.errors == [] and report.warnings == []
-    assert (report.created, report.updated, report.unchanged) == (0, 0, 2)
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 4)
 
 
 FORMULAS = [

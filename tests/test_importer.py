@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shopbot.importer import ImportOptions, ImportReport, import_catalog, import_file
 from shopbot.models import Base, Category, Product, ProductImage, StockEvent
-from shopbot.services.text import search_text
+from shopbot.services.text import natural_key, search_text
 from tests.factories import make_product
 
 CORPUS = Path(__file__).parent / "data" / "import"
@@ -361,6 +361,41 @@ async def test_absent_columns_and_empty_image_cells_leave_values_alone(
     }
     stored = await session.scalar(select(Product.search_text))
     assert stored == search_text("A-1", "Кружка «Утро»", "")
+
+
+async def test_the_position_column_sets_the_owners_order_and_its_absence_keeps_it(
+    session_factory: Factory, session: AsyncSession, media_dir: Path
+) -> None:
+    options = ImportOptions(media_dir=media_dir)
+    header = "sku,name,price,position"
+
+    async def positions() -> dict[str, int | None]:
+        await session.rollback()  # a snapshot of now
+        return dict((await session.execute(select(Product.sku, Product.position))).all())
+
+    report = await import_catalog(
+        session_factory, csv_bytes("A-1,Кружка,590,2", "A-2,Чашка,490,", header=header), options
+    )
+    assert report.errors == [] and report.created == 2
+    assert await positions() == {"A-1": 2, "A-2": None}
+    # A file without the column leaves positions as they are; a renamed product is re-keyed.
+    await import_catalog(
+        session_factory, csv_bytes("A-1,Кружка №10,590", header="sku,name,price"), options
+    )
+    assert await positions() == {"A-1": 2, "A-2": None}
+    assert await session.scalar(select(Product.name_key).where(Product.sku == "A-1")) == (
+        natural_key("Кружка №10")
+    )
+    # With the column, a cell is authoritative: empty means by name again.
+    report = await import_catalog(
+        session_factory, csv_bytes("A-1,Кружка №10,590,", "A-2,Чашка,490,1", header=header), options
+    )
+    assert report.updated == 2
+    assert await positions() == {"A-1": None, "A-2": 1}
+
+    bad = csv_bytes("A-1,Кружка,590,-1", "A-2,Чашка,490,первая", "A-3,Блюдце,90,1.5", header=header)
+    report = await import_catalog(session_factory, bad, options)
+    assert problems(report) == [(line, "position", "bad_position") for line in (2, 3, 4)]
 
 
 async def test_categories_are_created_once_with_their_parents(

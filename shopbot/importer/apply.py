@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopbot.importer.reader import Row
 from shopbot.models import Category, Product, ProductImage, StockEvent, sku_key
-from shopbot.services.text import search_text
+from shopbot.services.text import natural_key, search_text
 
 PRODUCT: Table = Product.__table__  # type: ignore[assignment]
 CATEGORY: Table = Category.__table__  # type: ignore[assignment]
@@ -79,6 +79,7 @@ class Update:
     description: str
     price: int
     active: bool
+    position: int | None
     category: str
     search_text: str
     stock: StockEdit | None  # None: leave the stock alone
@@ -125,6 +126,7 @@ async def make_plan(
                 PRODUCT.c.price,
                 PRODUCT.c.stock,
                 PRODUCT.c.active,
+                PRODUCT.c.position,
                 PRODUCT.c.category_id,
                 PRODUCT.c.search_text,
                 last_event.label("last_event"),
@@ -146,6 +148,7 @@ async def make_plan(
     keep_category = "category" not in columns
     keep_description = "description" not in columns
     keep_active = "active" not in columns
+    keep_position = "position" not in columns
     wanted_categories: set[str] = set()
     candidates: list[tuple[Update, Any]] = []
     for row in rows:
@@ -169,6 +172,7 @@ async def make_plan(
             description,
             row.price,
             old.active if keep_active else row.active,
+            old.position if keep_position else row.position,
             path_of.get(old.category_id, "") if keep_category else row.category,
             search_text(row.sku, row.name, description),
             stock,
@@ -188,6 +192,7 @@ async def make_plan(
             and wanted.description == old.description
             and wanted.price == old.price
             and wanted.active == old.active
+            and wanted.position == old.position
             and wanted.category == path_of.get(old.category_id, "")
             and wanted.search_text == old.search_text
         ):
@@ -238,10 +243,12 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
                 "sku",
                 "sku_key",
                 "name",
+                "name_key",
                 "description",
                 "price",
                 "stock",
                 "active",
+                "position",
                 "category_id",
                 "search_text",
                 "low_stock_alerted",
@@ -253,10 +260,12 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
                     row.sku,
                     sku_key(row.sku),
                     row.name,
+                    natural_key(row.name),
                     row.description,
                     row.price,
                     row.stock,
                     row.active,
+                    row.position,
                     ids.get(row.category),
                     search_text(row.sku, row.name, row.description),
                     False,
@@ -352,10 +361,16 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
 
 def _written_columns(columns: frozenset[str]) -> tuple[str, ...]:
     """The product columns an update writes: those the file has (stock apart, see
-    :func:`_stock_moves`), and the search text and stamp that follow from them."""
-    optional = {"description": "description", "active": "active", "category": "category_id"}
+    :func:`_stock_moves`), and the name's sort key, search text and stamp that follow."""
+    optional = {
+        "description": "description",
+        "active": "active",
+        "position": "position",
+        "category": "category_id",
+    }
     return (
         "name",
+        "name_key",
         "price",
         *(column for name, column in optional.items() if name in columns),
         "search_text",
@@ -366,9 +381,11 @@ def _written_columns(columns: frozenset[str]) -> tuple[str, ...]:
 def _values(wanted: Update, columns: tuple[str, ...], category_id: int | None, stamp: Any) -> Any:
     values = {
         "name": wanted.name,
+        "name_key": natural_key(wanted.name),
         "price": wanted.price,
         "description": wanted.description,
         "active": wanted.active,
+        "position": wanted.position,
         "category_id": category_id,
         "search_text": wanted.search_text,
         "updated_at": stamp,

@@ -26,6 +26,7 @@ COLUMNS = (
     "description",
     "image",
     "active",
+    "position",
     "exported_stock",
     "export_id",
 )
@@ -46,6 +47,7 @@ MAX_CATEGORY_NAME = 128
 MAX_CATEGORY_PATH = 512
 MAX_IMAGE_SOURCE = 1024
 MAX_STOCK = 2**31 - 1
+MAX_POSITION = 999_999_999
 MAX_PRICE = 2**63 - 1
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "да"})
@@ -70,6 +72,7 @@ class Row:
     description: str
     images: list[str]  # references as written; empty: leave the product's images alone
     active: bool
+    position: int | None  # the owner's place for it in lists; None: by name
     exported_stock: int | None  # None: not a row of an export (or the cell is empty)
     export_id: int
 
@@ -331,6 +334,7 @@ class _RowChecker:
             description_at,
             image_at,
             active_at,
+            position_at,
             exported_at,
             export_id_at,
         ) = (self.index.get(column, -1) for column in COLUMNS)
@@ -388,6 +392,8 @@ class _RowChecker:
                 description = description.replace("\r\n", "\n").replace("\r", "\n")
             raw = fields[image_at].strip()
             images = self.images(raw, line) if raw else []
+            raw = fields[position_at].strip()
+            position = self.position(raw, line) if raw else None
             exported, export_id = None, 0
             if exported_at >= 0:
                 exported, export_id = self.export_mark(
@@ -404,6 +410,7 @@ class _RowChecker:
                     description,
                     images,
                     active,
+                    position,
                     exported,
                     export_id,
                 )
@@ -478,6 +485,19 @@ class _RowChecker:
             self.problem(line, column, "bad_stock", f"The {column} {raw!r} is too large.")
             return 0
         return value
+
+    def position(self, raw: str, line: int) -> int | None:
+        """A place in the shop's lists, smallest first (an empty cell: by name)."""
+        if raw.isascii() and raw.isdigit() and int(raw) <= MAX_POSITION:
+            return int(raw)
+        self.problem(
+            line,
+            "position",
+            "bad_position",
+            f"The position {raw!r} is not a whole number from 0 to {MAX_POSITION}; leave it "
+            "empty to list the product by name.",
+        )
+        return None
 
     def export_mark(self, exported: str, export_id: str, line: int) -> tuple[int | None, int]:
         """``exported_stock`` and ``export_id`` of a row: both empty (a row the owner added

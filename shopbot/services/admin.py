@@ -16,7 +16,7 @@ from shopbot.db import changed, unit_of_work
 from shopbot.errors import PriceChanged
 from shopbot.models import Order, OrderStatus, Product, ProductEvent, StockEvent, utcnow
 from shopbot.money import MAX_PRICE
-from shopbot.services.catalogue import CATALOGUE, Page
+from shopbot.services.catalogue import CATALOGUE, SHOP_ORDER, Page
 from shopbot.services.stock import lock_product
 
 
@@ -124,7 +124,8 @@ async def product_history(
 async def low_stock(
     session: AsyncSession, threshold: int, page: int, page_size: int
 ) -> Page[Product]:
-    """Products at or below ``threshold`` units, fewest first (hidden ones too)."""
+    """Products at or below ``threshold`` units, fewest first (hidden ones too), then in
+    the shop's order."""
     condition = Product.stock <= threshold
     total = await session.scalar(select(func.count()).select_from(Product).where(condition)) or 0
     pages = max(1, -(-total // page_size))
@@ -132,7 +133,7 @@ async def low_stock(
     items = await session.scalars(
         select(Product)
         .where(condition)
-        .order_by(Product.stock, Product.sku)
+        .order_by(Product.stock, *SHOP_ORDER)
         .limit(page_size)
         .offset(page * page_size)
     )

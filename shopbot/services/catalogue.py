@@ -21,6 +21,10 @@ T = TypeVar("T")
 
 CATALOGUE = "catalogue"  # the topic of change of categories, products and their images
 
+# The shop's order of products: the owner's positions first (the CSV's ``position``), then
+# by name in natural order (№2 before №10). Shoppers' lists put what is in stock first.
+SHOP_ORDER = (Product.position.asc().nulls_last(), Product.name_key, Product.id)
+
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
@@ -157,7 +161,7 @@ async def _page_rows(
                 func.count().over().label("total"),
             )
             .where(*where)
-            .order_by(Product.name, Product.id)
+            .order_by(Product.stock <= 0, *SHOP_ORDER)
             .limit(page_size)
             .offset(page * page_size)
         )

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.models import Category, DeliveryMethod, Order, OrderStatus, Product, StockEvent
-from shopbot.services.text import guard
+from shopbot.services.text import guard, natural_key
 from shopbot.times import shown
 
 # The last two let an import tell what the owner changed from what was sold meanwhile
@@ -30,6 +30,7 @@ CATALOGUE_COLUMNS = (
     "category",
     "description",
     "active",
+    "position",
     "exported_stock",
     "export_id",
 )
@@ -80,8 +81,9 @@ def excel_money(kopecks: int) -> str:
 
 
 async def catalogue_csv(session: AsyncSession) -> bytes:
-    """Every product, hidden ones included. Pictures are left out on purpose: a row without
-    an ``image`` column keeps the product's pictures as they are when imported back.
+    """Every product, hidden ones included, by SKU in natural order (TS-2 before TS-10).
+    Pictures are left out on purpose: a row without an ``image`` column keeps the product's
+    pictures as they are when imported back.
 
     Each row also carries its stock as exported and the last stock event the export saw,
     read in the same statement (one snapshot) as the stock.
@@ -90,12 +92,11 @@ async def catalogue_csv(session: AsyncSession) -> bytes:
     rows = await session.execute(
         select(Product, Category.path, last_event)
         .outerjoin(Category, Category.id == Product.category_id)
-        .order_by(Product.sku)
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(CATALOGUE_COLUMNS)
-    for product, path, export_id in rows:
+    for product, path, export_id in sorted(rows, key=lambda row: natural_key(row[0].sku)):
         writer.writerow(
             (
                 guard(product.sku),
@@ -105,6 +106,7 @@ async def catalogue_csv(session: AsyncSession) -> bytes:
                 guard(path or ""),
                 guard(product.description),
                 "1" if product.active else "0",
+                "" if product.position is None else product.position,
                 product.stock,
                 export_id,
             )
