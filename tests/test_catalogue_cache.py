@@ -97,7 +97,7 @@ async def test_repeated_browsing_is_served_from_memory(
     assert await shopper.browse(shirts.id) == first
     assert await shopper.product(product.id) == card
     assert selects.count == 3
-    assert card.name == "Футболка «Байкал»" and card.image is None
+    assert card.name == "Футболка «Байкал»" and card.images == ()
     assert [item.name for item in first.products.items] == ["Футболка «Байкал»"]
     assert first.category is not None and first.category.name == "Футболки"
 

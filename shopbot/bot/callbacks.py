@@ -28,6 +28,7 @@ class CatalogAction(StrEnum):
     DEC = "d"  # one fewer in the cart
     ADD = "a"  # first unit into the cart
     NOOP = "n"  # an informational button (quantity, page indicator)
+    MORE = "m"  # the whole description, in messages of its own
 
 
 class CatalogCb(CallbackData, prefix="c"):
@@ -35,6 +36,16 @@ class CatalogCb(CallbackData, prefix="c"):
     category_id: IdOrZero = 0
     page: Page = 0
     product_id: IdOrZero = 0
+
+
+class PhotoCb(CallbackData, prefix="f"):
+    """A product card turned to another of its photos (◀ ▶, and the 2/3 between them,
+    which names the photo shown); the category and page keep the card's Back button."""
+
+    product_id: Id
+    photo: Page
+    category_id: IdOrZero = 0
+    page: Page = 0
 
 
 class CartAction(StrEnum):

@@ -28,6 +28,7 @@ from shopbot.bot.callbacks import (
     OrdersCb,
     PayAction,
     PayCb,
+    PhotoCb,
     SearchCb,
 )
 from shopbot.bot.texts import status_label
@@ -139,14 +140,40 @@ def category_keyboard(view: CategoryView) -> InlineKeyboardMarkup:
 
 
 def product_keyboard(
-    product_id: int, in_cart: int, available: bool, category_id: int, page: int
+    product_id: int,
+    in_cart: int,
+    available: bool,
+    category_id: int,
+    page: int,
+    *,
+    photo: int = 0,
+    photos: int = 0,
+    more: bool = False,
 ) -> InlineKeyboardMarkup:
+    """The card's buttons: ◀ 2/3 ▶ through its ``photos`` (``photo`` shown) when there
+    are several, "More" when the card cannot hold the whole description, the cart's."""
+
     def cb(action: CatalogAction) -> str:
         return CatalogCb(
             action=action, category_id=category_id, page=page, product_id=product_id
         ).pack()
 
+    def turn(to: int) -> str:
+        return PhotoCb(
+            product_id=product_id, photo=to % photos, category_id=category_id, page=page
+        ).pack()
+
     rows: Rows = []
+    if photos > 1:
+        rows.append(
+            [
+                InlineKeyboardButton(text="◀", callback_data=turn(photo - 1)),
+                InlineKeyboardButton(text=f"{photo + 1}/{photos}", callback_data=turn(photo)),
+                InlineKeyboardButton(text="▶", callback_data=turn(photo + 1)),
+            ]
+        )
+    if more:
+        rows.append([InlineKeyboardButton(text=_("📖 More"), callback_data=cb(CatalogAction.MORE))])
     if in_cart:
         rows.append(
             [

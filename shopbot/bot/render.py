@@ -73,17 +73,44 @@ def _prefix(text: str, units: int) -> str:
     return text
 
 
+def _head(text: str, units: int, breaks: Sequence[str] = (" ",)) -> str:
+    """The start of ``text`` at most ``units`` long, ending at the first of ``breaks``
+    found in its last 40 % (the end of a paragraph, a line, a sentence with its full stop,
+    a word), else where the room ends (never inside a character)."""
+    head = _prefix(text, units)
+    for mark in breaks:
+        at = head.rfind(mark)
+        if at > units * 0.6:
+            return head[: at + len(mark.rstrip())]
+    return head
+
+
 def cut(text: str, limit: int) -> str:
     """Shorten plain text to ``limit`` characters on a word boundary, with an ellipsis."""
     if length(text) <= limit:
         return text
     if limit <= 0:
         return ""
-    head = _prefix(text, limit - 1)
-    space = head.rfind(" ")
-    if space > limit * 0.6:
-        head = head[:space]
-    return head.rstrip(" ,.;:") + _ELLIPSIS
+    return _head(text, limit - 1).rstrip(" ,.;:") + _ELLIPSIS
+
+
+# Where a long text is best split: between paragraphs, lines, sentences, words.
+_SPLITS = ("\n\n", "\n", ". ", "! ", "? ", " ")
+
+
+def split(text: str, limit: int) -> list[str]:
+    """Plain text in pieces of at most ``limit`` characters, none lost, each ending where
+    :func:`cut` would cut (but at the best boundary: a paragraph first). Split before it is
+    escaped, so no entity is split and no tag left open; each piece is escaped whole."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while length(rest) > limit:
+        head = _head(rest, limit, _SPLITS) or rest[0]
+        pieces.append(head.rstrip())
+        rest = rest[len(head) :].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
 
 
 def fill(template: str, **values: object) -> list[Part]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
@@ -13,7 +15,10 @@ from shopbot.bot.render import (
     Line,
     Typed,
     compose,
+    cut,
     fill,
+    h,
+    split,
     visible_length,
 )
 from shopbot.models import DeliveryMethod, Order, OrderStatus, Product
@@ -25,6 +30,10 @@ from shopbot.services.catalogue import ProductDetail
 LINE_NAME_LIMIT = 80
 # The most the "your cart changed" notice takes; the cart or summary under it gets the rest.
 ADJUSTMENTS_LIMIT = TEXT_LIMIT // 2
+# "More" sends at most this many messages (~40,000 characters); a longer description's
+# last one is cut.
+DESCRIPTION_MESSAGES = 10
+NAME_LIMIT = 256  # as long as a name can be (the schema's)
 
 
 def status_label(status: OrderStatus) -> str:
@@ -52,14 +61,38 @@ def availability(stock: int) -> str:
     return _("✅ In stock: {count}").format(count=pieces(stock))
 
 
-def product_card(product: Product | ProductDetail, *, photo: bool) -> str:
-    """Name, price, availability, then as much of the description as the limit allows."""
+def _card_lines(product: Product | ProductDetail) -> list[Line]:
     price = _("Price: <b>{price}</b>").format(price=format_price(product.price))
     lines: list[Line] = [["<b>", Typed(product.name), "</b>"], price, availability(product.stock)]
     lines.append("")
     if product.description:
         lines.append(Typed(product.description))
-    return compose(CAPTION_LIMIT if photo else TEXT_LIMIT, lines)
+    return lines
+
+
+def product_card(product: Product | ProductDetail, *, photo: bool) -> str:
+    """Name, price, availability, then as much of the description as the limit allows."""
+    return compose(CAPTION_LIMIT if photo else TEXT_LIMIT, _card_lines(product))
+
+
+def card_is_cut(product: Product | ProductDetail, *, photo: bool) -> bool:
+    """Does :func:`product_card` leave part of the description out? (Then "More" shows it.)"""
+    whole = compose(sys.maxsize, _card_lines(product))
+    return visible_length(whole) > (CAPTION_LIMIT if photo else TEXT_LIMIT)
+
+
+def description_messages(product: Product | ProductDetail) -> list[str]:
+    """The whole description for "More": the name on top, then the text in as many
+    messages as it takes (up to :data:`DESCRIPTION_MESSAGES`), split at paragraphs, lines,
+    sentences or words (:func:`split`)."""
+    head = compose(TEXT_LIMIT, [["<b>", Typed(product.name, NAME_LIMIT), "</b>"], ""]) + "\n"
+    room = TEXT_LIMIT - visible_length(head)
+    pieces = split(product.description, room) or [""]
+    if len(pieces) > DESCRIPTION_MESSAGES:
+        last = pieces[DESCRIPTION_MESSAGES - 1]
+        pieces[DESCRIPTION_MESSAGES - 1] = cut(f"{last} {pieces[DESCRIPTION_MESSAGES]}", len(last))
+        del pieces[DESCRIPTION_MESSAGES:]
+    return [head + h(pieces[0]), *(h(piece) for piece in pieces[1:])]
 
 
 def category_title(name: str | None, total: int) -> str:

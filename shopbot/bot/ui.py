@@ -1,5 +1,6 @@
 """Showing screens: edit the message a button belongs to when possible, send otherwise,
-and send product photos by their stored Telegram file_id after the first upload."""
+and send product photos by their stored Telegram file_id after the first upload; a card
+with several photos turns through them in place (editMessageMedia)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ from aiogram.types import (
     FSInputFile,
     InaccessibleMessage,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     Message,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shopbot.bot.callbacks import PhotoCb
 from shopbot.bot.keyboards import product_keyboard
-from shopbot.bot.texts import product_card
-from shopbot.services.catalogue import ProductDetail, remember_file_id
+from shopbot.bot.texts import card_is_cut, product_card
+from shopbot.services.catalogue import ImageRef, ProductDetail, remember_file_id
 
 log = logging.getLogger(__name__)
 
@@ -83,34 +86,105 @@ async def show_product(
     category_id: int,
     page: int,
     media_dir: Path,
+    photo: int | None = None,
 ) -> None:
-    """The product card: a photo with caption when it has an image, a text card otherwise."""
-    markup = product_keyboard(
-        product.id, in_cart, product.active and product.stock > 0, category_id, page
-    )
-    image = product.image
-    image_path = media_dir / image.path if image else None
-    if image is None or (image.telegram_file_id is None and not image_path.is_file()):
+    """The product card: a photo with caption when it has pictures, a text card otherwise.
+
+    ``photo`` turns a card to that one of its photos; by default the card keeps the photo
+    it shows (a quantity changed), or shows the first. "More" is offered when the card
+    cannot hold the whole description.
+    """
+    available = product.active and product.stock > 0
+    images = [
+        image
+        for image in product.images
+        if image.telegram_file_id is not None or (media_dir / image.path).is_file()
+    ]
+    if not images:
+        more = card_is_cut(product, photo=False)
+        markup = product_keyboard(product.id, in_cart, available, category_id, page, more=more)
         await show(target, product_card(product, photo=False), markup)
         return
-    caption = product_card(product, photo=True)
     message = target if isinstance(target, Message) else target.message
-    if isinstance(target, CallbackQuery) and isinstance(message, Message) and message.photo:
-        # Same card re-rendered (quantity changed): edit the caption/keyboard in place.
-        if _unchanged(message, caption, markup):
-            return
-        try:
-            await message.edit_caption(caption=caption, reply_markup=markup)
-        except TelegramBadRequest as exc:
-            if "message is not modified" not in exc.message:
-                raise
+    on_card = isinstance(target, CallbackQuery) and isinstance(message, Message) and message.photo
+    shown = shown_photo(message) if on_card and isinstance(message, Message) else 0
+    index = (shown if photo is None else photo) % len(images)
+    markup = product_keyboard(
+        product.id,
+        in_cart,
+        available,
+        category_id,
+        page,
+        photo=index,
+        photos=len(images),
+        more=card_is_cut(product, photo=True),
+    )
+    caption = product_card(product, photo=True)
+    image = images[index]
+    if on_card and isinstance(message, Message):
+        if index == shown:
+            await _edit_caption(message, caption, markup)  # the same photo: a quantity changed
+        else:
+            await _turn_to(session, message, image, media_dir, caption, markup)
         return
     bot: Bot | None = target.bot
     assert bot is not None
     chat_id = message.chat.id if isinstance(message, Message) else target.from_user.id
-    photo = image.telegram_file_id or FSInputFile(image_path)
-    sent = await bot.send_photo(chat_id, photo, caption=caption, reply_markup=markup)
-    if image.telegram_file_id is None and sent.photo:
-        await remember_file_id(session, image.id, sent.photo[-1].file_id)
+    sent = await bot.send_photo(
+        chat_id, _photo_input(image, media_dir), caption=caption, reply_markup=markup
+    )
+    await _remember(session, image, sent)
     if isinstance(target, CallbackQuery) and isinstance(message, Message):
         await _delete_quietly(message)
+
+
+def shown_photo(message: Message) -> int:
+    """Which of its photos a card shows: the one its 2/3 button names (the middle of the
+    ◀ 2/3 ▶ row); 0 for a card without that row."""
+    rows = message.reply_markup.inline_keyboard if message.reply_markup else []
+    prefix = PhotoCb.__prefix__ + PhotoCb.__separator__
+    for row in rows:
+        data = [button.callback_data or "" for button in row]
+        if len(data) == 3 and all(item.startswith(prefix) for item in data):
+            return PhotoCb.unpack(data[1]).photo
+    return 0
+
+
+async def _edit_caption(message: Message, caption: str, markup: InlineKeyboardMarkup) -> None:
+    if _unchanged(message, caption, markup):
+        return
+    try:
+        await message.edit_caption(caption=caption, reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "message is not modified" not in exc.message:
+            raise
+
+
+async def _turn_to(
+    session: AsyncSession,
+    message: Message,
+    image: ImageRef,
+    media_dir: Path,
+    caption: str,
+    markup: InlineKeyboardMarkup,
+) -> None:
+    """The card's photo replaced by ``image`` (its caption and buttons with it)."""
+    media = InputMediaPhoto(media=_photo_input(image, media_dir), caption=caption)
+    try:
+        edited = await message.edit_media(media=media, reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "message is not modified" not in exc.message:
+            raise
+        return
+    if isinstance(edited, Message):
+        await _remember(session, image, edited)
+
+
+def _photo_input(image: ImageRef, media_dir: Path) -> str | FSInputFile:
+    return image.telegram_file_id or FSInputFile(media_dir / image.path)
+
+
+async def _remember(session: AsyncSession, image: ImageRef, sent: Message) -> None:
+    """Keep Telegram's file_id of a photo uploaded the first time: never uploaded again."""
+    if image.telegram_file_id is None and sent.photo:
+        await remember_file_id(session, image.id, sent.photo[-1].file_id)

@@ -48,6 +48,13 @@ MAX_CATEGORY_PATH = 512
 MAX_IMAGE_SOURCE = 1024
 MAX_STOCK = 2**31 - 1
 MAX_POSITION = 999_999_999
+# A photo's caption holds 1024 characters (UTF-16 units, after entity parsing), the card's
+# own lines (price, availability: this many at most, in either language) included; a name
+# and description longer than the rest show their start, and "More" the whole text.
+CAPTION_LIMIT = 1024
+CARD_LINES = 64
+CAPTION_ROOM = CAPTION_LIMIT - CARD_LINES
+LISTED_LINES = 10  # the lines a warning names
 MAX_PRICE = 2**63 - 1
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "да"})
@@ -149,11 +156,32 @@ def read_table(data: bytes) -> Table:
         return table
     table.columns = frozenset(checker.index)
     table.rows = checker.check_all(records)
+    if checker.long_descriptions:
+        table.warnings.append(_long_descriptions(checker.long_descriptions))
     if not table.rows and not table.errors:
         table.errors.add(
             ImportProblem(None, None, "empty_file", "The file has a header but no products.")
         )
     return table
+
+
+def _long_descriptions(lines: list[int]) -> ImportProblem:
+    listed = ", ".join(str(line) for line in lines[:LISTED_LINES])
+    if len(lines) > LISTED_LINES:
+        listed += ", …"
+    return ImportProblem(
+        None,
+        "description",
+        "long_description",
+        f"{len(lines)} product(s) (lines {listed}) have a name and description longer than "
+        f"a photo's caption holds ({CAPTION_LIMIT} characters with the price): their cards "
+        "show the beginning, and the More button the whole text.",
+    )
+
+
+def _utf16_length(text: str) -> int:
+    """Characters as Telegram counts them (an emoji outside the BMP is two)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _records(
@@ -267,6 +295,7 @@ class _RowChecker:
         self.prices: dict[str, int] = {}
         self.categories: dict[str, str] = {"": ""}
         self.flags: dict[str, bool] = {"": True}
+        self.long_descriptions: list[int] = []  # lines of rows too long for a caption
 
     @classmethod
     def from_header(
@@ -390,6 +419,10 @@ class _RowChecker:
                 description = unguard(description)
             if "\r" in description:
                 description = description.replace("\r\n", "\n").replace("\r", "\n")
+            if len(name) + len(description) > CAPTION_ROOM // 2 and (
+                _utf16_length(name) + _utf16_length(description) > CAPTION_ROOM
+            ):
+                self.long_descriptions.append(line)
             raw = fields[image_at].strip()
             images = self.images(raw, line) if raw else []
             raw = fields[position_at].strip()

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Row, and_, func, select, true, update
+from sqlalchemy import ColumnElement, Row, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -189,12 +189,10 @@ class ProductDetail:
     stock: int
     active: bool
     category_id: int | None
-    image: ImageRef | None
+    images: tuple[ImageRef, ...]  # in the catalogue's order; the first is the card's
 
     @classmethod
     def of(cls, product: Product) -> ProductDetail:
-        first = product.images[0] if product.images else None
-        image = ImageRef(first.id, first.path, first.telegram_file_id) if first else None
         return cls(
             product.id,
             product.sku,
@@ -204,20 +202,14 @@ class ProductDetail:
             product.stock,
             product.active,
             product.category_id,
-            image,
+            tuple(ImageRef(i.id, i.path, i.telegram_file_id) for i in product.images),
         )
 
 
 async def product_detail(session: AsyncSession, product_id: int) -> ProductDetail | None:
-    """What the card shows, in one statement of plain columns (no ORM objects to go stale)."""
-    image = (
-        select(ProductImage.id, ProductImage.path, ProductImage.telegram_file_id)
-        .where(ProductImage.product_id == product_id)
-        .order_by(ProductImage.position)
-        .limit(1)
-        .subquery()
-    )
-    row = (
+    """What the card shows, in one statement of plain columns (no ORM objects to go stale):
+    the product's row once per picture (or once, without one)."""
+    rows = (
         await session.execute(
             select(
                 Product.id,
@@ -228,22 +220,23 @@ async def product_detail(session: AsyncSession, product_id: int) -> ProductDetai
                 Product.stock,
                 Product.active,
                 Product.category_id,
-                image.c.id.label("image_id"),
-                image.c.path,
-                image.c.telegram_file_id,
+                ProductImage.id.label("image_id"),
+                ProductImage.path,
+                ProductImage.telegram_file_id,
             )
-            .outerjoin(image, true())
+            .outerjoin(ProductImage, ProductImage.product_id == Product.id)
             .where(Product.id == product_id)
+            .order_by(ProductImage.position)
         )
-    ).one_or_none()
-    if row is None:
+    ).all()
+    if not rows:
         return None
-    return ProductDetail(
-        *row[:8],
-        image=ImageRef(row.image_id, row.path, row.telegram_file_id)
+    images = tuple(
+        ImageRef(row.image_id, row.path, row.telegram_file_id)
+        for row in rows
         if row.image_id is not None
-        else None,
     )
+    return ProductDetail(*rows[0][:8], images=images)
 
 
 async def get_product(session: AsyncSession, product_id: int) -> Product | None:

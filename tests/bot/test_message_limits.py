@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import operator
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,10 +46,13 @@ from shopbot.bot.routers.admin.texts import (
     stock_changed,
 )
 from shopbot.bot.texts import (
+    DESCRIPTION_MESSAGES,
     adjustments_text,
+    card_is_cut,
     cart_text,
     category_title,
     checkout_summary,
+    description_messages,
     order_card,
     product_card,
     ran_out,
@@ -269,6 +273,26 @@ def test_product_card(product: Product, photo: bool, language: str) -> None:
         price = format_price(product.price)
     text = accepted(card, CAPTION_MAX if photo else TEXT_MAX)
     assert price in text
+
+
+@SETTINGS
+@given(product=products(), description=typed(30000))
+def test_more_sends_the_whole_description_in_messages_telegram_takes(
+    product: Product, description: str
+) -> None:
+    """Every piece parses and fits; together they are the name and the whole description
+    (whitespace where they were split aside), unless it takes more than ten messages."""
+    product.description = description
+    with i18n.context():
+        pieces = [accepted(text, TEXT_MAX) for text in description_messages(product)]
+        card = accepted(product_card(product, photo=True), CAPTION_MAX)
+        cut = card_is_cut(product, photo=True)
+    assert len(pieces) <= DESCRIPTION_MESSAGES
+    if not cut:  # then the card holds it all, and offers no More
+        assert description.strip() in card
+    if utf16_len(product.name) <= 100 and len(pieces) < DESCRIPTION_MESSAGES:
+        squeezed = re.sub(r"\s+", "", "".join(pieces))
+        assert squeezed == re.sub(r"\s+", "", product.name + description)
 
 
 @SETTINGS

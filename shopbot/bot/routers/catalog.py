@@ -1,4 +1,5 @@
-"""Browsing: categories, pages of products, product cards, and −/+ on a card."""
+"""Browsing: categories, pages of products, product cards (their photos, the whole
+description), and −/+ on a card."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.bot.callbacks import CatalogAction, CatalogCb
+from shopbot.bot.callbacks import CatalogAction, CatalogCb, PhotoCb
 from shopbot.bot.keyboards import MENU_CATALOG, category_keyboard
 from shopbot.bot.routers.filters import menu_button
-from shopbot.bot.texts import category_title
+from shopbot.bot.texts import category_title, description_messages
 from shopbot.bot.ui import show, show_product
 from shopbot.config import Settings
 from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
@@ -59,7 +60,7 @@ async def list_category(
 
 async def _show_card(
     query: CallbackQuery,
-    callback_data: CatalogCb,
+    callback_data: CatalogCb | PhotoCb,
     session: AsyncSession,
     settings: Settings,
     product: ProductDetail,
@@ -74,6 +75,7 @@ async def _show_card(
         category_id=callback_data.category_id,
         page=callback_data.page,
         media_dir=settings.media_dir,
+        photo=callback_data.photo if isinstance(callback_data, PhotoCb) else None,
     )
 
 
@@ -90,6 +92,40 @@ async def open_product(
         return
     in_cart = await cart.quantity_in_cart(session, query.from_user.id, product.id)
     await _show_card(query, callback_data, session, settings, product, in_cart)
+    await query.answer()
+
+
+async def turn_photo(
+    query: CallbackQuery,
+    callback_data: PhotoCb,
+    session: AsyncSession,
+    settings: Settings,
+    catalogue_cache: CatalogueCache,
+) -> None:
+    """◀ ▶ on a card: the same card with another of its photos."""
+    product = await catalogue_cache.product(session, callback_data.product_id)
+    if product is None or not product.active:
+        await query.answer(_("Sorry, this product is not available any more."), show_alert=True)
+        return
+    in_cart = await cart.quantity_in_cart(session, query.from_user.id, product.id)
+    await _show_card(query, callback_data, session, settings, product, in_cart)
+    await query.answer()
+
+
+async def more(
+    query: CallbackQuery,
+    callback_data: CatalogCb,
+    session: AsyncSession,
+    catalogue_cache: CatalogueCache,
+) -> None:
+    """The whole description, under the card, in as many messages as it takes."""
+    product = await catalogue_cache.product(session, callback_data.product_id)
+    if product is None or not product.active:
+        await query.answer(_("Sorry, this product is not available any more."), show_alert=True)
+        return
+    assert query.bot is not None
+    for text in description_messages(product):
+        await query.bot.send_message(query.from_user.id, text)
     await query.answer()
 
 
@@ -151,5 +187,7 @@ def create_router() -> Router:
         change_quantity,
         CatalogCb.filter(F.action.in_({CatalogAction.ADD, CatalogAction.INC, CatalogAction.DEC})),
     )
+    router.callback_query.register(more, CatalogCb.filter(F.action == CatalogAction.MORE))
+    router.callback_query.register(turn_photo, PhotoCb.filter())
     router.callback_query.register(informational, CatalogCb.filter(F.action == CatalogAction.NOOP))
     return router
