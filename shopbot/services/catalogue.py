@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from shopbot.cache import TableCache
 from shopbot.db import CommitHooks, changed, unit_of_work
 from shopbot.models import Category, Product, ProductImage, sku_key
-from shopbot.services.text import fold
+from shopbot.services.text import fold, natural_key
 
 T = TypeVar("T")
 
@@ -81,7 +81,8 @@ def _page_count(total: int, page_size: int) -> int:
 async def browse(
     session: AsyncSession, category_id: int | None, page: int, page_size: int
 ) -> CategoryView:
-    """A category's sub-categories and one page of its active products (the root if None).
+    """A category's sub-categories (by position, then name in natural order) and one page
+    of its active products (the root if None), in the shop's order.
 
     Two statements: the categories (with product counts) and the page's rows with the total.
     """
@@ -91,19 +92,20 @@ async def browse(
         .group_by(Product.category_id)
         .subquery()
     )
-    tree = (
+    rows = (
         await session.execute(
             select(
                 Category.id,
                 Category.name,
                 Category.parent_id,
                 Category.path,
+                Category.position,
                 func.coalesce(counts.c.n, 0).label("n"),
             )
             .outerjoin(counts, counts.c.category_id == Category.id)
-            .order_by(Category.position, Category.name)
         )
     ).all()
+    tree = sorted(rows, key=lambda row: (row.position, natural_key(row.name), row.id))
     current = next((row for row in tree if row.id == category_id), None)
     if category_id is not None and current is None:
         raise LookupError(category_id)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.callbacks import CatalogAction, CatalogCb
 from shopbot.bot.routers.admin.callbacks import AdminProductCb
-from shopbot.models import Product
+from shopbot.models import Category, Product
 from tests.bot.conftest import ADMIN, Shop
 from tests.factories import make_category, make_product
 
@@ -70,3 +70,18 @@ async def test_the_owners_low_stock_list_is_in_the_shops_order(
     # Fewest first (threshold 3), then as the shop lists them.
     assert await listed(admin_shop, owner.last, AdminProductCb) == ["№5", "№2", "№3", "№10"]
     assert admin_shop.emulator.errors == []
+
+
+async def test_categories_are_in_natural_order(shop: Shop, session: AsyncSession) -> None:
+    for name in ("Серия 10", "Серия 2", "серия 1"):
+        await make_product(session, "Тетрадь", category=await make_category(session, name))
+    shopper = shop.emulator.user(101, "Пётр")
+    await shopper.send_text("/catalog")
+    opened = [
+        CatalogCb.unpack(button["callback_data"]).category_id
+        for row in shopper.last["reply_markup"]["inline_keyboard"]
+        for button in row
+    ]
+    async with shop.session_factory() as session:
+        names = dict((await session.execute(select(Category.id, Category.name))).all())
+    assert [names[category_id] for category_id in opened] == ["серия 1", "Серия 2", "Серия 10"]
