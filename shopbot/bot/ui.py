@@ -106,8 +106,9 @@ async def show_product(
         await show(target, product_card(product, photo=False), markup)
         return
     message = target if isinstance(target, Message) else target.message
-    on_card = isinstance(target, CallbackQuery) and isinstance(message, Message) and message.photo
-    shown = shown_photo(message) if on_card and isinstance(message, Message) else 0
+    pressed_on = isinstance(target, CallbackQuery) and isinstance(message, Message)
+    card = message if pressed_on and isinstance(message, Message) and message.photo else None
+    shown = shown_photo(card) if card is not None else 0
     index = (shown if photo is None else photo) % len(images)
     markup = product_keyboard(
         product.id,
@@ -121,11 +122,11 @@ async def show_product(
     )
     caption = product_card(product, photo=True)
     image = images[index]
-    if on_card and isinstance(message, Message):
+    if card is not None:
         if index == shown:
-            await _edit_caption(message, caption, markup)  # the same photo: a quantity changed
+            await _edit_caption(card, caption, markup)  # the same photo: a quantity changed
         else:
-            await _turn_to(session, message, image, media_dir, caption, markup)
+            await _turn_to(session, card, image, media_dir, caption, markup)
         return
     bot: Bot | None = target.bot
     assert bot is not None

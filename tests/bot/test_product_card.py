@@ -57,7 +57,9 @@ async def test_arrows_turn_the_card_through_every_photo_in_place(
     assert len(set(seen)) == 3, "three different photos, one message"
     assert shopper.last["message_id"] == card["message_id"]
     assert shop.emulator.count("editMessageMedia") == 2
-    assert "Ваза «Волна»" in now(shopper, card)["caption"]
+    turned = now(shopper, card)
+    assert turned["caption"].startswith("Ваза «Волна»\nЦена:")  # HTML, parsed as on the first
+    assert turned["caption_entities"][0] == {"type": "bold", "offset": 0, "length": 12}
 
     await shopper.press("▶", message=card)  # past the last: the first again
     assert (buttons(now(shopper, card))[1], photo_of(now(shopper, card))) == ("1/3", seen[0])
