@@ -155,7 +155,15 @@ async def delivery_chosen(
 
 async def address_typed(message: Message, state: FSMContext) -> None:
     address = (message.text or "").strip()
-    if not 5 <= len(address) <= ADDRESS_LIMIT:
+    if len(address) > ADDRESS_LIMIT:
+        await message.answer(
+            _(
+                "The address is too long: at most {limit} characters (this one has {n}). "
+                "Please shorten it."
+            ).format(n=len(address), limit=ADDRESS_LIMIT)
+        )
+        return
+    if len(address) < 5:
         await message.answer(_("Please type the full address (city, street, house)."))
         return
     await state.update_data(address=address)
