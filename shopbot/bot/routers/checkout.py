@@ -65,6 +65,15 @@ async def cancel(message: Message, state: FSMContext) -> None:
 
 
 async def begin(query: CallbackQuery, session: AsyncSession, state: FSMContext) -> None:
+    """Start checkout from a cart message. A second press on the same message while its
+    checkout is going (a double tap, an impatient tap) starts nothing: the shopper is
+    pointed at the question already asked. A press on another cart message starts over."""
+    assert query.message is not None
+    cart_message = query.message.message_id
+    in_checkout = await state.get_state() in CheckoutForm.__all_states_names__
+    if in_checkout and (await state.get_data()).get("cart_message") == cart_message:
+        await query.answer(_("Already checking out: please answer the question below."))
+        return
     current = await cart.reconcile(session, query.from_user.id)
     if current.adjustments or not current.can_check_out:
         await query.answer(_("Your cart changed, please check it."), show_alert=True)
@@ -72,8 +81,8 @@ async def begin(query: CallbackQuery, session: AsyncSession, state: FSMContext) 
         return
     await state.clear()
     await state.set_state(CheckoutForm.name)
+    await state.update_data(cart_message=cart_message)
     await query.answer()
-    assert query.message is not None
     await query.message.answer(
         _("Checkout. /cancel leaves it at any step.\n\nWhat name should the order be under?"),
         reply_markup=name_keyboard(query.from_user.full_name),
