@@ -53,7 +53,8 @@ class CartAction(StrEnum):
     INC = "i"
     DEC = "d"
     REMOVE = "r"
-    CLEAR = "c"
+    CLEAR = "c"  # asks first
+    CLEAR_CONFIRMED = "e"
     CHECKOUT = "o"
     NOOP = "n"
 

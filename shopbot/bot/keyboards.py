@@ -257,6 +257,23 @@ def cart_keyboard(cart: Cart) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def clear_cart_keyboard() -> InlineKeyboardMarkup:
+    """Yes / No under "empty the cart?"; No goes back to the cart."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("🧹 Yes, empty it"),
+                    callback_data=CartCb(action=CartAction.CLEAR_CONFIRMED).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=_("No"), callback_data=CartCb(action=CartAction.SHOW).pack()
+                ),
+            ]
+        ]
+    )
+
+
 def _checkout_row(*buttons: tuple[str, CheckoutAction]) -> InlineKeyboardMarkup:
     """One row of checkout buttons, each a label and the step's action."""
     return InlineKeyboardMarkup(

@@ -135,6 +135,12 @@ def cart_text(cart: Cart) -> str:
     return compose(_under_adjustments(cart), lines)
 
 
+def clear_question(cart: Cart) -> str:
+    return _("🧹 Empty the cart? It holds {count} for {total}.").format(
+        count=pieces(cart.count), total=format_price(cart.total)
+    )
+
+
 def adjustments_text(adjustments: list[Adjustment]) -> str:
     lines: list[Line] = [_("⚠ Your cart changed since you filled it:")]
     for change in adjustments:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.bot.conftest import Catalogue, Shop
+from shopbot.services import cart
+from tests.bot.conftest import Catalogue, Shop, buttons
 from tests.bot.test_journey import begin_checkout
 
 
@@ -48,4 +49,29 @@ async def test_checkout_pressed_twice_asks_once(shop: Shop, catalogue: Catalogue
     await petr.send_text("/cart")  # a fresh cart message: checkout starts over from it
     await petr.press("✅ Оформить заказ")
     assert "На какое имя оформить заказ?" in petr.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_clearing_the_cart_asks_first(shop: Shop, catalogue: Catalogue) -> None:
+    olga = shop.emulator.user(703, "Ольга")
+    await olga.send_text("/start p_TS-01")
+    await olga.press("🛒 В корзину")
+    await olga.send_text("/start p_MUG-1")
+    await olga.press("🛒 В корзину")
+    await olga.send_text("/cart")
+    sent = len(olga.messages)
+    await olga.press("🧹 Очистить")
+    assert olga.last["text"] == "🧹 Очистить корзину? Сейчас в ней 2 товара на 1\u00a0789\u00a0₽."
+    assert buttons(olga.last) == ["🧹 Да, очистить", "Нет"]
+    await olga.press("Нет")
+    assert "Итого: 1\u00a0789\u00a0₽" in olga.last["text"]
+    async with shop.session_factory() as session:
+        assert (await cart.get_cart(session, 703)).count == 2
+    await olga.press("🧹 Очистить")
+    answer = await olga.press("🧹 Да, очистить")
+    assert answer is not None and answer.text == "Корзина очищена"
+    assert "Корзина пуста" in olga.last["text"]
+    assert len(olga.messages) == sent  # all in the cart's own message
+    async with shop.session_factory() as session:
+        assert (await cart.get_cart(session, 703)).is_empty
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]

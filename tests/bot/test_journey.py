@@ -210,6 +210,7 @@ async def test_cart_edge_cases(shop: Shop, catalogue: Catalogue) -> None:
     await olga.press("🛒 В корзину")
     await olga.send_text("/cart")
     await olga.press("🧹 Очистить")
+    await olga.press("🧹 Да, очистить")
     assert "Корзина пуста" in olga.last["text"]
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
 

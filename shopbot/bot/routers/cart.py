@@ -9,9 +9,9 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.callbacks import CartAction, CartCb
-from shopbot.bot.keyboards import MENU_CART, cart_keyboard
+from shopbot.bot.keyboards import MENU_CART, cart_keyboard, clear_cart_keyboard
 from shopbot.bot.routers.filters import menu_button
-from shopbot.bot.texts import adjustments_text, cart_text
+from shopbot.bot.texts import adjustments_text, cart_text, clear_question
 from shopbot.bot.ui import show
 from shopbot.errors import OutOfStock
 from shopbot.services import cart
@@ -61,6 +61,17 @@ async def change_line(query: CallbackQuery, callback_data: CartCb, session: Asyn
     await query.answer(notice)
 
 
+async def ask_to_clear(query: CallbackQuery, session: AsyncSession) -> None:
+    """🧹 asks first: a cart built over a while is not thrown away by one stray tap."""
+    current = await cart.get_cart(session, query.from_user.id)
+    if current.is_empty:
+        await render_cart(query, session, query.from_user.id)
+        await query.answer()
+        return
+    await show(query, clear_question(current), clear_cart_keyboard())
+    await query.answer()
+
+
 async def clear_cart(query: CallbackQuery, session: AsyncSession) -> None:
     await cart.clear(session, query.from_user.id)
     await render_cart(query, session, query.from_user.id)
@@ -80,6 +91,9 @@ def create_router() -> Router:
         change_line,
         CartCb.filter(F.action.in_({CartAction.INC, CartAction.DEC, CartAction.REMOVE})),
     )
-    router.callback_query.register(clear_cart, CartCb.filter(F.action == CartAction.CLEAR))
+    router.callback_query.register(ask_to_clear, CartCb.filter(F.action == CartAction.CLEAR))
+    router.callback_query.register(
+        clear_cart, CartCb.filter(F.action == CartAction.CLEAR_CONFIRMED)
+    )
     router.callback_query.register(informational, CartCb.filter(F.action == CartAction.NOOP))
     return router
