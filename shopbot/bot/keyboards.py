@@ -175,21 +175,22 @@ def product_keyboard(
     if more:
         rows.append([InlineKeyboardButton(text=_("📖 More"), callback_data=cb(CatalogAction.MORE))])
     if in_cart:
+        # Where "Add to cart" was, full width: quick taps land on it again, each adds one
+        # and the count shows at once.
         rows.append(
             [
-                InlineKeyboardButton(text="➖", callback_data=cb(CatalogAction.DEC)),
                 InlineKeyboardButton(
-                    text=_("{n} pcs").format(n=in_cart), callback_data=cb(CatalogAction.NOOP)
-                ),
-                InlineKeyboardButton(text="➕", callback_data=cb(CatalogAction.INC)),
+                    text=_("🛒 In cart: {n} · ➕").format(n=in_cart),
+                    callback_data=cb(CatalogAction.INC),
+                )
             ]
         )
         rows.append(
             [
+                InlineKeyboardButton(text="➖", callback_data=cb(CatalogAction.DEC)),
                 InlineKeyboardButton(
-                    text=_("✅ In cart: {n} — open cart").format(n=in_cart),
-                    callback_data=CartCb(action=CartAction.SHOW).pack(),
-                )
+                    text=_("✅ Go to cart"), callback_data=CartCb(action=CartAction.SHOW).pack()
+                ),
             ]
         )
     elif available:

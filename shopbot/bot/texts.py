@@ -61,12 +61,16 @@ def availability(stock: int) -> str:
     return _("✅ In stock: {count}").format(count=pieces(stock))
 
 
+def no_more_in_stock(in_cart: int) -> str:
+    """A tap on "+" when the cart already holds all the stock there is."""
+    return _("No more in stock: your cart already holds {n} pcs, all there is.").format(n=in_cart)
+
+
 def _card_lines(product: Product | ProductDetail) -> list[Line]:
     price = _("Price: <b>{price}</b>").format(price=format_price(product.price))
     lines: list[Line] = [["<b>", Typed(product.name), "</b>"], price, availability(product.stock)]
-    lines.append("")
-    if product.description:
-        lines.append(Typed(product.description))
+    if product.description:  # no trailing blank line without one: Telegram trims it
+        lines += ["", Typed(product.description)]
     return lines
 
 

@@ -75,3 +75,29 @@ async def test_clearing_the_cart_asks_first(shop: Shop, catalogue: Catalogue) ->
     async with shop.session_factory() as session:
         assert (await cart.get_cart(session, 703)).is_empty
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_fast_taps_on_add_show_the_count_and_stop_at_stock(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    """Taps quicker than the card's edits reach the phone all carry "В корзину" (the
+    button the shopper still sees): each adds one, the card shows the count at once, and
+    the tap beyond stock says there is no more."""
+    olga = shop.emulator.user(704, "Ольга")
+    await olga.send_text("/start p_TS-01")  # five in stock
+    card = olga.last
+    add = olga.button("🛒 В корзину", message=card)["callback_data"]
+    answers = [await olga.press_data(add, message=card) for _ in range(6)]
+    assert "🛒 В корзине: 5 · ➕" in buttons(olga.last)
+    assert [answer.text for answer in answers if answer is not None][-1] == (
+        "Больше нет в наличии: в корзине уже 5 шт., это весь остаток."
+    )
+    async with shop.session_factory() as session:
+        assert (await cart.get_cart(session, 704)).count == 5
+    answer = await olga.press("🛒 В корзине: 5 · ➕")
+    assert answer is not None and answer.text.startswith("Больше нет в наличии")
+    await olga.press("➖")
+    assert "🛒 В корзине: 4 · ➕" in buttons(olga.last)
+    await olga.press("✅ Перейти в корзину")
+    assert "Футболка 01 × 4" in olga.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]

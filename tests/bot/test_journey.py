@@ -66,9 +66,9 @@ async def test_whole_journey_from_start_to_a_placed_order(shop: Shop, catalogue:
     assert "1\u00a0299\u00a0₽" in card["text"] and "В наличии: 5 товаров" in card["text"]
     answer = await anna.press("🛒 В корзину")
     assert answer is not None and answer.text == "Добавлено в корзину ✅"
-    await anna.press("➕")
-    assert "2 шт." in buttons(anna.last)
-    await anna.press("✅ В корзине: 2 — открыть корзину")
+    await anna.press("🛒 В корзине: 1 · ➕")
+    assert "🛒 В корзине: 2 · ➕" in buttons(anna.last)
+    await anna.press("✅ Перейти в корзину")
     assert "Футболка 09 × 2 = 2\u00a0598\u00a0₽" in anna.last["text"]
     assert "Итого: 2\u00a0598\u00a0₽" in anna.last["text"]
 
@@ -130,7 +130,7 @@ async def test_deep_link_opens_a_product(shop: Shop, catalogue: Catalogue) -> No
     await ivan.send_text("/start p_MUG-1")
     assert ivan.last.get("photo") and "Кружка «Утро»" in ivan.last["caption"]
     await ivan.press("🛒 В корзину")
-    assert "1 шт." in buttons(ivan.last)
+    assert "🛒 В корзине: 1 · ➕" in buttons(ivan.last)
     await ivan.send_text("/start p_NOPE")
     assert "больше недоступен" in ivan.last["text"]
     await ivan.send_text("/start p_MUG-H")
@@ -165,7 +165,7 @@ async def test_a_press_in_the_cart_is_one_unit_of_work(shop: Shop, catalogue: Ca
     await olga.press("🛒 В корзину")
     await olga.send_text("/start p_TS-01")
     await olga.press("🛒 В корзину")
-    await olga.press("➕")
+    await olga.press("🛒 В корзине: 1 · ➕")
     await olga.send_text("/cart")
     async with shop.session_factory() as session:
         await session.execute(update(Product).where(Product.sku == "TS-01").values(stock=1))
@@ -187,10 +187,11 @@ async def test_cart_edge_cases(shop: Shop, catalogue: Catalogue) -> None:
     olga = shop.emulator.user(401, "Ольга")
     await olga.send_text("/start p_MUG-1")
     await olga.press("🛒 В корзину")
-    await olga.press("➕")
-    await olga.press("➕")
-    answer = await olga.press("➕")
-    assert answer is not None and answer.text == "Извините, в наличии только 3."
+    await olga.press("🛒 В корзине: 1 · ➕")
+    await olga.press("🛒 В корзине: 2 · ➕")
+    answer = await olga.press("🛒 В корзине: 3 · ➕")
+    assert answer is not None
+    assert answer.text == "Больше нет в наличии: в корзине уже 3 шт., это весь остаток."
     await olga.send_text("/start p_TS-01")
     await olga.press("🛒 В корзину")
 

@@ -46,7 +46,7 @@ def test_shopper_buys_and_pays(page: ChatPage, screenshot: Screenshot) -> None:
     page.wait_for(lambda: "Добавлено в корзину" in page.toast(), "the 'added' toast")
     screenshot(driver, "product-card")
 
-    page.press("✅ В корзине")
+    page.press("✅ Перейти в корзину")
     page.bot_message("Итого")
     page.wait_for(lambda: not page.toast(), "the toast to go")
     screenshot(driver, "cart")

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.bot.callbacks import CartAction, CartCb
 from shopbot.bot.keyboards import MENU_CART, cart_keyboard, clear_cart_keyboard
 from shopbot.bot.routers.filters import menu_button
-from shopbot.bot.texts import adjustments_text, cart_text, clear_question
+from shopbot.bot.texts import adjustments_text, cart_text, clear_question, no_more_in_stock
 from shopbot.bot.ui import show
 from shopbot.errors import OutOfStock
 from shopbot.services import cart
@@ -54,7 +54,11 @@ async def change_line(query: CallbackQuery, callback_data: CartCb, session: Asyn
     )
     notice = None
     if isinstance(refusal, OutOfStock):
-        notice = _("Sorry, only {n} in stock.").format(n=refusal.available)
+        notice = (
+            no_more_in_stock(refusal.available)
+            if refusal.available
+            else _("Sorry, it is out of stock.")
+        )
     elif refusal is not None:
         notice = _("Sorry, this product is not available any more.")
     await _show(query, current)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.bot.callbacks import CatalogAction, CatalogCb, PhotoCb
 from shopbot.bot.keyboards import MENU_CATALOG, category_keyboard
 from shopbot.bot.routers.filters import menu_button
-from shopbot.bot.texts import category_title, description_messages
+from shopbot.bot.texts import category_title, description_messages, no_more_in_stock
 from shopbot.bot.ui import show, show_product
 from shopbot.config import Settings
 from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
@@ -149,9 +149,7 @@ async def change_quantity(
                 notice = _("Added to cart ✅")
     except OutOfStock as exc:
         notice = (
-            _("Sorry, only {n} in stock.").format(n=exc.available)
-            if exc.available
-            else _("Sorry, it is out of stock.")
+            no_more_in_stock(exc.available) if exc.available else _("Sorry, it is out of stock.")
         )
     except (ProductNotFound, ProductUnavailable):
         await query.answer(_("Sorry, this product is not available any more."), show_alert=True)
