@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -11,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shopbot.services.delivery import DeliveryOption, default_options, with_ids
 
 YOOKASSA_NETWORKS = (
     "77.75.153.0/25",
@@ -83,6 +86,11 @@ class Settings(BaseSettings):
     import_allow_private_urls: bool = Field(
         False, description="let image URLs point at this machine or a private network"
     )
+    delivery_options: Annotated[list[DeliveryOption], NoDecode] = Field(
+        default_factory=default_options,
+        min_length=1,
+        description='JSON: [{"kind": "pickup"|"courier", "name", "address", "hours", "price", "free_from"}]',
+    )
 
     payment_provider: Literal["yookassa", "telegram", "cash"] = Field(
         "cash", description="yookassa, telegram or cash (pay on pickup or delivery)"
@@ -133,6 +141,21 @@ class Settings(BaseSettings):
         for item in value:
             ip_network(item, strict=False)
         return value
+
+    @field_validator("delivery_options", mode="before")
+    @classmethod
+    def _delivery_json(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:  # one line naming the setting, not a traceback
+            raise ValueError(f"not JSON ({exc.msg} at character {exc.pos})") from None
+
+    @field_validator("delivery_options")
+    @classmethod
+    def _delivery_ids(cls, value: list[DeliveryOption]) -> list[DeliveryOption]:
+        return with_ids(value)
 
     @field_validator("database_url")
     @classmethod
@@ -245,7 +268,13 @@ def load_settings(**overrides: object) -> Settings:
         for error in exc.errors():
             message = error["msg"].removeprefix("Value error, ")
             if error["loc"]:
-                problems.append(f"{str(error['loc'][0]).upper()}: {message}")
+                name = str(error["loc"][0]).upper()
+                # Where inside a structured value (DELIVERY_OPTIONS[2].price): 1-based
+                name += "".join(
+                    f"[{part + 1}]" if isinstance(part, int) else f".{part}"
+                    for part in error["loc"][1:]
+                )
+                problems.append(f"{name}: {message}")
             else:  # a rule about several settings names them in its message
                 problems.append(message)
         raise SettingsError("invalid setting " + "; ".join(problems)) from None

@@ -243,6 +243,10 @@ class Order(Base):
     contact_phone: Mapped[str] = mapped_column(String(32))
     delivery_method: Mapped[DeliveryMethod] = mapped_column(_enum(DeliveryMethod, "delivery"))
     delivery_address: Mapped[str | None] = mapped_column(Text)
+    # The DELIVERY_OPTIONS entry chosen, as it was: its name (None: plain pickup/courier)
+    # and a pickup point's address and hours. delivery_price is what it cost.
+    delivery_option: Mapped[str | None] = mapped_column(String(64))
+    pickup_point: Mapped[str | None] = mapped_column(Text)
     comment: Mapped[str | None] = mapped_column(Text)
     payment_provider: Mapped[str] = mapped_column(String(32), default="cash")
     # Set when something needs the owner's eyes (amount mismatch, paid after expiry, ...).

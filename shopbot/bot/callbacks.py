@@ -15,6 +15,7 @@ from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
 from shopbot.models import MAX_ID
+from shopbot.services.delivery import OPTION_ID_PATTERN
 
 Id = Annotated[int, Field(gt=0, le=MAX_ID)]
 IdOrZero = Annotated[int, Field(ge=0, le=MAX_ID)]  # 0: none (the catalogue's root, no product)
@@ -65,8 +66,6 @@ class CartCb(CallbackData, prefix="k"):
 
 
 class CheckoutAction(StrEnum):
-    PICKUP = "p"
-    COURIER = "c"
     SKIP_COMMENT = "s"
     CONFIRM = "y"
     CANCEL = "x"
@@ -75,6 +74,13 @@ class CheckoutAction(StrEnum):
 
 class CheckoutCb(CallbackData, prefix="o"):
     action: CheckoutAction
+
+
+class DeliveryCb(CallbackData, prefix="dv"):
+    """A delivery option at checkout, by its id in DELIVERY_OPTIONS (its price is the
+    settings', never the button's)."""
+
+    option: Annotated[str, Field(pattern=OPTION_ID_PATTERN)]
 
 
 class OrdersAction(StrEnum):

@@ -24,6 +24,7 @@ from shopbot.bot.callbacks import (
     CatalogCb,
     CheckoutAction,
     CheckoutCb,
+    DeliveryCb,
     OrdersAction,
     OrdersCb,
     PayAction,
@@ -31,11 +32,12 @@ from shopbot.bot.callbacks import (
     PhotoCb,
     SearchCb,
 )
-from shopbot.bot.texts import status_label
+from shopbot.bot.texts import delivery_button, priced, status_label
 from shopbot.models import Order, OrderStatus
 from shopbot.money import format_price
 from shopbot.services.cart import Cart
 from shopbot.services.catalogue import CategoryView, Page, ProductSummary
+from shopbot.services.delivery import DeliveryOption
 
 MENU_CATALOG = __("🛍 Catalogue")
 MENU_CART = __("🛒 Cart")
@@ -287,9 +289,19 @@ def _checkout_row(*buttons: tuple[str, CheckoutAction]) -> InlineKeyboardMarkup:
     )
 
 
-def delivery_keyboard() -> InlineKeyboardMarkup:
-    return _checkout_row(
-        (_("🏬 Pickup"), CheckoutAction.PICKUP), (_("🚚 Courier"), CheckoutAction.COURIER)
+def delivery_keyboard(options: list[DeliveryOption], subtotal: int) -> InlineKeyboardMarkup:
+    """One option a row, with its price for this cart when the shop charges for any."""
+    with_price = priced(options)
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=delivery_button(option, subtotal, with_price=with_price),
+                    callback_data=DeliveryCb(option=option.id or "").pack(),
+                )
+            ]
+            for option in options
+        ]
     )
 
 

@@ -13,6 +13,7 @@ from shopbot.bot.render import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
     Line,
+    Part,
     Typed,
     compose,
     cut,
@@ -25,6 +26,7 @@ from shopbot.models import DeliveryMethod, Order, OrderStatus, Product
 from shopbot.money import format_price
 from shopbot.services.cart import Adjustment, Cart, LineIssue
 from shopbot.services.catalogue import ProductDetail
+from shopbot.services.delivery import DeliveryOption
 
 # A product name in a cart or checkout line: a full cart (MAX_CART_LINES) stays one message.
 LINE_NAME_LIMIT = 80
@@ -163,9 +165,117 @@ def delivery_label(method: DeliveryMethod) -> str:
     return _("pickup") if method is DeliveryMethod.PICKUP else _("courier")
 
 
-def checkout_summary(cart: Cart, data: dict) -> str:
+def _icon(option: DeliveryOption) -> str:
+    return "🏬" if option.kind is DeliveryMethod.PICKUP else "🚚"
+
+
+def _cost(option: DeliveryOption, subtotal: int) -> str:
+    """What the option costs this cart: "350 ₽", "free", "free (orders from 3 000 ₽)"."""
+    price = option.price_for(subtotal)
+    if price:
+        return format_price(price)
+    if option.free_from is not None and option.price:
+        return _("free (orders from {amount})").format(amount=format_price(option.free_from))
+    return _("free")
+
+
+def priced(options: list[DeliveryOption]) -> bool:
+    """Does any option cost something? Only then are prices shown (free ones as free)."""
+    return any(option.price for option in options)
+
+
+def delivery_button(option: DeliveryOption, subtotal: int, *, with_price: bool) -> str:
+    if option.name:
+        label = f"{_icon(option)} {option.name}"
+    else:
+        label = _("🏬 Pickup") if option.kind is DeliveryMethod.PICKUP else _("🚚 Courier")
+    if not with_price:
+        return label
+    price = option.price_for(subtotal)
+    return f"{label} — {format_price(price) if price else _('free')}"
+
+
+def delivery_question(options: list[DeliveryOption], subtotal: int) -> str:
+    """The delivery step: the question, then each option in full (its name, price, a free
+    threshold, a pickup point's address and hours) when there is more to say than a
+    button holds."""
+    lines: list[Line] = [_("How would you like to get your order?")]
+    plain = all(
+        not (option.name or option.address or option.hours or option.price) for option in options
+    )
+    if plain:
+        return compose(TEXT_LIMIT, lines)
+    with_price = priced(options)
+    lines.append("")
+    for option in options:
+        name: Part = Typed(option.name) if option.name else delivery_label(option.kind)
+        line: list[Part] = [_icon(option), " <b>", name, "</b>"]
+        if with_price:
+            line.append(f" — {_cost(option, subtotal)}")
+            price = option.price_for(subtotal)
+            if price and option.free_from is not None:
+                free_from = _("free from {amount}").format(amount=format_price(option.free_from))
+                line.append(f", {free_from}")
+        lines.append(line)
+        if details := " · ".join(part for part in (option.address, option.hours) if part):
+            lines.append(Typed(details))
+    return compose(TEXT_LIMIT, lines)
+
+
+def delivery_lines(
+    method: DeliveryMethod,
+    name: str | None,
+    cost: str | None,
+    *,
+    pickup_point: str | None,
+    address: str | None,
+    address_limit: int | None = None,
+) -> list[Line]:
+    """ "Delivery: Courier — 350 ₽", then a pickup point or the shopper's address.
+
+    ``name`` is the option's (None: the method's word); ``cost`` is left out when None."""
+    shown: Part = Typed(name) if name else delivery_label(method)
+    delivery: list[Part] = fill(_("Delivery: {method}"), method=shown)
+    if cost is not None:
+        delivery.append(f" — {cost}")
+    lines: list[Line] = [delivery]
+    if pickup_point:
+        lines.append(fill(_("Pickup point: {point}"), point=Typed(pickup_point)))
+    if address:
+        lines.append(fill(_("Address: {address}"), address=Typed(address, address_limit)))
+    return lines
+
+
+def delivery_choice(option: DeliveryOption, subtotal: int, *, with_price: bool) -> str:
+    """What the options message becomes once one is chosen."""
+    if not (option.name or option.pickup_point or with_price):
+        if option.kind is DeliveryMethod.PICKUP:
+            return _("Delivery: pickup.")
+        return _("Delivery: courier.")
+    cost = _cost(option, subtotal) if with_price else None
+    lines = delivery_lines(
+        option.kind, option.name or None, cost, pickup_point=option.pickup_point, address=None
+    )
+    return compose(TEXT_LIMIT, lines)
+
+
+def total_line(total: int, delivery_price: int) -> str:
+    """ "Total: 1 649 ₽", with goods and delivery apart when delivery costs something."""
+    if not delivery_price:
+        return _("Total: <b>{total}</b>").format(total=format_price(total))
+    return _("Total: <b>{total}</b> (goods {goods} + delivery {delivery})").format(
+        total=format_price(total),
+        goods=format_price(total - delivery_price),
+        delivery=format_price(delivery_price),
+    )
+
+
+def checkout_summary(cart: Cart, data: dict, option: DeliveryOption, *, with_price: bool) -> str:
     """What Confirm will order: lines, contact, delivery and the total, which always stays
-    (only what the shopper typed is cut); room is left for the cart's adjustments above."""
+    (only what the shopper typed is cut); room is left for the cart's adjustments above.
+
+    ``option`` is the delivery chosen; its cost is shown when ``with_price`` (the shop
+    charges for some delivery)."""
     lines: list[Line] = [_("<b>Please check your order</b>"), ""]
     for item in cart.items:
         lines.append(
@@ -179,14 +289,31 @@ def checkout_summary(cart: Cart, data: dict) -> str:
         "",
         fill(_("Name: {name}"), name=Typed(data["name"])),
         fill(_("Phone: {phone}"), phone=Typed(data["phone"])),
-        _("Delivery: {method}").format(method=delivery_label(DeliveryMethod(data["delivery"]))),
     ]
-    if data.get("address"):
-        lines.append(fill(_("Address: {address}"), address=Typed(data["address"])))
+    lines += delivery_lines(
+        option.kind,
+        option.name or None,
+        _cost(option, cart.total) if with_price else None,
+        pickup_point=option.pickup_point,
+        address=data.get("address"),
+    )
     if data.get("comment"):
         lines.append(fill(_("Comment: {comment}"), comment=Typed(data["comment"])))
-    lines += ["", _("Total: <b>{total}</b>").format(total=format_price(cart.total))]
+    delivery_price = option.price_for(cart.total)
+    lines += ["", total_line(cart.total + delivery_price, delivery_price)]
     return compose(_under_adjustments(cart), lines)
+
+
+def order_delivery_lines(order: Order, *, address_limit: int | None = None) -> list[Line]:
+    """The delivery of a placed order, as it was chosen (its cost when it had one)."""
+    return delivery_lines(
+        order.delivery_method,
+        order.delivery_option,
+        format_price(order.delivery_price) if order.delivery_price else None,
+        pickup_point=order.pickup_point,
+        address=order.delivery_address,
+        address_limit=address_limit,
+    )
 
 
 def order_card(order: Order) -> str:
@@ -200,13 +327,8 @@ def order_card(order: Order) -> str:
         lines.append(
             ["• ", Typed(line.name), f" × {line.quantity} = {format_price(line.line_total)}"]
         )
-    lines += [
-        "",
-        _("Total: <b>{total}</b>").format(total=format_price(order.total)),
-        _("Delivery: {method}").format(method=delivery_label(order.delivery_method)),
-    ]
-    if order.delivery_address:
-        lines.append(fill(_("Address: {address}"), address=Typed(order.delivery_address)))
+    lines += ["", total_line(order.total, order.delivery_price)]
+    lines += order_delivery_lines(order)
     return compose(TEXT_LIMIT, lines)
 
 

@@ -41,6 +41,7 @@ ORDER_COLUMNS = (
     "name",
     "phone",
     "delivery",
+    "delivery_price",
     "address",
     "comment",
     "payment",
@@ -122,7 +123,8 @@ async def orders_csv(
 ) -> bytes:
     """One row per order line for orders placed since ``since``, newest first, placed at
     the time ``zone`` shows, with the headers, statuses, delivery methods and payment
-    providers named by ``labels``."""
+    providers named by ``labels``. The delivery is the option's name when it had one; a
+    pickup order's address is its point's."""
     orders = await session.scalars(
         select(Order).where(Order.created_at >= since).order_by(Order.id.desc())
     )
@@ -136,8 +138,9 @@ async def orders_csv(
             guard(labels.status(order.status)),
             guard(order.contact_name),
             excel_text(order.contact_phone),
-            guard(labels.delivery(order.delivery_method)),
-            guard(order.delivery_address or ""),
+            guard(order.delivery_option or labels.delivery(order.delivery_method)),
+            excel_money(order.delivery_price),
+            guard(order.delivery_address or order.pickup_point or ""),
             guard(order.comment or ""),
             guard(labels.provider(order.payment_provider)),
         )

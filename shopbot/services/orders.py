@@ -40,6 +40,7 @@ from shopbot.models import (
 )
 from shopbot.services import outbox
 from shopbot.services.catalogue import CATALOGUE
+from shopbot.services.delivery import DeliveryOption
 from shopbot.services.notifications import NEW_ORDER, ORDER_ATTENTION, ORDER_STATUS
 
 S = OrderStatus
@@ -75,6 +76,9 @@ class Checkout:
     delivery_method: DeliveryMethod
     delivery_address: str | None = None
     comment: str | None = None
+    # The DELIVERY_OPTIONS entry chosen (from the shop's settings, not from the shopper):
+    # its price is charged, for the subtotal the order is placed with. None: free.
+    delivery: DeliveryOption | None = None
 
 
 @dataclass(frozen=True)
@@ -133,8 +137,11 @@ async def place_order(
                     raise ProductUnavailable(product.id, product.name)
                 await _take_stock(session, product.id, quantity, product.name)
             subtotal = sum(quantity * product.price for quantity, product in rows)
-            if max_total is not None and subtotal > max_total:
-                raise OrderTooLarge(subtotal, max_total)
+            delivery = checkout.delivery
+            delivery_price = delivery.price_for(subtotal) if delivery is not None else 0
+            total = subtotal + delivery_price
+            if max_total is not None and total > max_total:
+                raise OrderTooLarge(total, max_total)
             order_id = await session.scalar(
                 insert(Order)
                 .values(
@@ -142,12 +149,14 @@ async def place_order(
                     checkout_token=token,
                     status=status,
                     subtotal=subtotal,
-                    delivery_price=0,
-                    total=subtotal,
+                    delivery_price=delivery_price,
+                    total=total,
                     contact_name=checkout.contact_name,
                     contact_phone=checkout.contact_phone,
                     delivery_method=checkout.delivery_method,
                     delivery_address=checkout.delivery_address,
+                    delivery_option=(delivery.name or None) if delivery is not None else None,
+                    pickup_point=delivery.pickup_point if delivery is not None else None,
                     comment=checkout.comment,
                     payment_provider=payment_provider,
                     created_at=now,
@@ -186,7 +195,7 @@ async def place_order(
                 "placed",
                 None,
                 status,
-                {"total": subtotal, "lines": len(rows)},
+                {"total": total, "lines": len(rows), "delivery_price": delivery_price},
             )
     except (IntegrityError, _AlreadyPlaced):
         # The same checkout committed concurrently: its order is the answer.

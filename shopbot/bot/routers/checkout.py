@@ -18,7 +18,7 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.bot.callbacks import CartAction, CartCb, CheckoutAction, CheckoutCb
+from shopbot.bot.callbacks import CartAction, CartCb, CheckoutAction, CheckoutCb, DeliveryCb
 from shopbot.bot.keyboards import (
     confirm_keyboard,
     delivery_keyboard,
@@ -30,7 +30,15 @@ from shopbot.bot.keyboards import (
 from shopbot.bot.routers.cart import render_cart
 from shopbot.bot.routers.filters import Magic, plain_text
 from shopbot.bot.routers.payments import offer_payment
-from shopbot.bot.texts import adjustments_text, checkout_summary, order_card, ran_out
+from shopbot.bot.texts import (
+    adjustments_text,
+    checkout_summary,
+    delivery_choice,
+    delivery_question,
+    order_card,
+    priced,
+    ran_out,
+)
 from shopbot.bot.ui import show
 from shopbot.config import Settings
 from shopbot.errors import EmptyCart, OrderTooLarge, OutOfStock, ProductUnavailable
@@ -39,6 +47,7 @@ from shopbot.money import format_price
 from shopbot.payments.base import PaymentProvider
 from shopbot.phones import normalise_phone
 from shopbot.services import cart, orders
+from shopbot.services.delivery import DeliveryOption, find_option
 from shopbot.services.orders import Checkout
 from shopbot.services.users import save_phone
 
@@ -113,7 +122,9 @@ async def name_typed(message: Message, state: FSMContext) -> None:
     await _ask_phone(message, state)
 
 
-async def phone_shared(message: Message, state: FSMContext, session: AsyncSession) -> None:
+async def phone_shared(
+    message: Message, state: FSMContext, session: AsyncSession, settings: Settings
+) -> None:
     contact = message.contact
     assert contact is not None and message.from_user is not None
     if contact.user_id is not None and contact.user_id != message.from_user.id:
@@ -124,41 +135,78 @@ async def phone_shared(message: Message, state: FSMContext, session: AsyncSessio
         await message.answer(_("This does not look like a phone number. Please type it."))
         return
     await save_phone(session, message.from_user.id, phone)
-    await _phone_done(message, state, phone)
+    await _phone_done(message, state, session, settings, phone)
 
 
-async def phone_typed(message: Message, state: FSMContext) -> None:
+async def phone_typed(
+    message: Message, state: FSMContext, session: AsyncSession, settings: Settings
+) -> None:
     phone = normalise_phone(message.text or "")
     if phone is None:
         await message.answer(_("This does not look like a phone number. Example: +7 900 123-45-67"))
         return
-    await _phone_done(message, state, phone)
+    await _phone_done(message, state, session, settings, phone)
 
 
-async def _phone_done(message: Message, state: FSMContext, phone: str) -> None:
+async def _phone_done(
+    message: Message, state: FSMContext, session: AsyncSession, settings: Settings, phone: str
+) -> None:
     await state.update_data(phone=phone)
-    await state.set_state(CheckoutForm.delivery)
     await message.answer(
         _("Phone saved: {phone}").format(phone=phone), reply_markup=ReplyKeyboardRemove()
     )
+    await _ask_delivery(message, state, session, settings)
+
+
+async def _ask_delivery(
+    message: Message, state: FSMContext, session: AsyncSession, settings: Settings
+) -> None:
+    """The delivery options with their prices for the cart as it is now."""
+    await state.set_state(CheckoutForm.delivery)
+    assert message.chat is not None
+    subtotal = (await cart.get_cart(session, message.chat.id)).total
+    options = settings.delivery_options
     await message.answer(
-        _("How would you like to get your order?"), reply_markup=delivery_keyboard()
+        delivery_question(options, subtotal), reply_markup=delivery_keyboard(options, subtotal)
     )
 
 
+def chosen_option(settings: Settings, data: dict) -> DeliveryOption | None:
+    """The delivery option a checkout chose, from the shop's current settings: by its id,
+    or (a checkout begun before options had ids) the first of its kind. None when the shop
+    no longer offers it."""
+    options = settings.delivery_options
+    if option_id := data.get("delivery_option"):
+        return find_option(options, option_id)
+    if kind := data.get("delivery"):
+        return next((option for option in options if option.kind == kind), None)
+    return None
+
+
 async def delivery_chosen(
-    query: CallbackQuery, callback_data: CheckoutCb, state: FSMContext
+    query: CallbackQuery,
+    callback_data: DeliveryCb,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
 ) -> None:
-    await query.answer()
     assert isinstance(query.message, Message)
-    if callback_data.action is CheckoutAction.PICKUP:
-        await state.update_data(delivery=DeliveryMethod.PICKUP.value, address=None)
-        await show(query, _("Delivery: pickup."))
+    option = find_option(settings.delivery_options, callback_data.option)
+    if option is None:  # the shop changed its options since these buttons were sent
+        await query.answer(_("This delivery option is no longer offered."), show_alert=True)
+        await _ask_delivery(query.message, state, session, settings)
+        return
+    await query.answer()
+    await state.update_data(delivery=option.kind.value, delivery_option=option.id, address=None)
+    subtotal = (await cart.get_cart(session, query.from_user.id)).total
+    await show(
+        query,
+        delivery_choice(option, subtotal, with_price=priced(settings.delivery_options)),
+    )
+    if option.kind is DeliveryMethod.PICKUP:
         await _ask_comment(query.message, state)
         return
-    await state.update_data(delivery=DeliveryMethod.COURIER.value)
     await state.set_state(CheckoutForm.address)
-    await show(query, _("Delivery: courier."))
     await query.message.answer(_("Delivery address (city, street, house, flat)?"))
 
 
@@ -186,20 +234,41 @@ async def _ask_comment(message: Message, state: FSMContext) -> None:
     )
 
 
-async def comment_skipped(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+async def comment_skipped(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, settings: Settings
+) -> None:
     await state.update_data(comment=None)
     await query.answer()
-    await _summary(query, state, session)
+    await _summary(query, state, session, settings)
 
 
-async def comment_typed(message: Message, state: FSMContext, session: AsyncSession) -> None:
+async def comment_typed(
+    message: Message, state: FSMContext, session: AsyncSession, settings: Settings
+) -> None:
     comment = (message.text or "").strip()[:COMMENT_LIMIT]
     await state.update_data(comment=comment or None)
-    await _summary(message, state, session)
+    await _summary(message, state, session, settings)
+
+
+async def _option_gone(
+    target: CallbackQuery | Message, state: FSMContext, session: AsyncSession, settings: Settings
+) -> None:
+    """The delivery chosen is no longer offered (the shop changed DELIVERY_OPTIONS)."""
+    message = target.message if isinstance(target, CallbackQuery) else target
+    assert isinstance(message, Message)
+    text = _("This delivery option is no longer offered. Please choose again.")
+    if isinstance(target, CallbackQuery):
+        await target.answer(text, show_alert=True)
+    else:
+        await message.answer(text)
+    await _ask_delivery(message, state, session, settings)
 
 
 async def _summary(
-    target: CallbackQuery | Message, state: FSMContext, session: AsyncSession
+    target: CallbackQuery | Message,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
 ) -> None:
     user_id = target.from_user.id if target.from_user else 0
     current = await cart.reconcile(session, user_id)
@@ -207,10 +276,16 @@ async def _summary(
         await state.clear()
         await show(target, _("Your cart is empty, so there is nothing to order."))
         return
+    data = await state.get_data()
+    option = chosen_option(settings, data)
+    if option is None:
+        await _option_gone(target, state, session, settings)
+        return
     # A fresh token per summary: Confirm on this summary places exactly one order.
     await state.update_data(token=secrets.token_urlsafe(16))
     await state.set_state(CheckoutForm.confirm)
-    text = checkout_summary(current, await state.get_data())
+    with_price = priced(settings.delivery_options)
+    text = checkout_summary(current, data, option, with_price=with_price)
     if current.adjustments:
         text = adjustments_text(current.adjustments) + "\n\n" + text
     await show(target, text, confirm_keyboard())
@@ -231,12 +306,17 @@ async def confirm(
     payment_provider: PaymentProvider,
 ) -> None:
     data = await state.get_data()
+    option = chosen_option(settings, data)
+    if option is None:
+        await _option_gone(query, state, session, settings)
+        return
     details = Checkout(
         contact_name=data["name"],
         contact_phone=data["phone"],
-        delivery_method=DeliveryMethod(data["delivery"]),
-        delivery_address=data.get("address"),
+        delivery_method=option.kind,
+        delivery_address=data.get("address") if option.kind is DeliveryMethod.COURIER else None,
         comment=data.get("comment"),
+        delivery=option,
     )
     try:
         order = await orders.place_order(
@@ -303,9 +383,7 @@ def create_router() -> Router:
     router.message.register(phone_shared, StateFilter(CheckoutForm.phone), Magic(F.contact))
     router.message.register(phone_typed, StateFilter(CheckoutForm.phone), plain_text())
     router.callback_query.register(
-        delivery_chosen,
-        StateFilter(CheckoutForm.delivery),
-        CheckoutCb.filter(F.action.in_({CheckoutAction.PICKUP, CheckoutAction.COURIER})),
+        delivery_chosen, StateFilter(CheckoutForm.delivery), DeliveryCb.filter()
     )
     router.message.register(address_typed, StateFilter(CheckoutForm.address), plain_text())
     router.callback_query.register(
@@ -323,5 +401,6 @@ def create_router() -> Router:
         CheckoutCb.filter(F.action == CheckoutAction.CONFIRM),
     )
     router.callback_query.register(stale_checkout_button, CheckoutCb.filter())
+    router.callback_query.register(stale_checkout_button, DeliveryCb.filter())
     router.message.register(unexpected_in_checkout, StateFilter(CheckoutForm), Magic(~F.text))
     return router

@@ -105,7 +105,15 @@ def _retry_button(order: Order) -> InlineKeyboardButton:
 
 
 async def _send_invoice(bot: Bot, chat_id: int, order: Order, settings: Settings) -> None:
+    """An invoice with a price line per order line and one for delivery when it costs
+    something: Telegram charges their sum, which is the order's total."""
     assert settings.telegram_provider_token is not None
+    prices = [
+        LabeledPrice(label=f"{line.name[:28]} × {line.quantity}", amount=line.line_total)
+        for line in order.lines
+    ]
+    if order.delivery_price:
+        prices.append(LabeledPrice(label=_("Delivery"), amount=order.delivery_price))
     await bot.send_invoice(
         chat_id,
         title=_("Order №{number}").format(number=order.number),
@@ -113,10 +121,7 @@ async def _send_invoice(bot: Bot, chat_id: int, order: Order, settings: Settings
         payload=invoice_payload(order),
         provider_token=settings.telegram_provider_token.get_secret_value(),
         currency=order.currency,
-        prices=[
-            LabeledPrice(label=f"{line.name[:28]} × {line.quantity}", amount=line.line_total)
-            for line in order.lines
-        ],
+        prices=prices,
     )
 
 

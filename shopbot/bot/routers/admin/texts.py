@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.clock import when
 from shopbot.bot.render import TEXT_LIMIT, Line, Part, Typed, compose, fill, h
-from shopbot.bot.texts import delivery_label, product_card, status_label
+from shopbot.bot.texts import (
+    delivery_label,
+    order_delivery_lines,
+    product_card,
+    status_label,
+    total_line,
+)
 from shopbot.importer import ImportProblem, ImportReport
 from shopbot.models import MAX_ID, Order, OrderEvent, OrderStatus, Product, User
 from shopbot.money import format_price
@@ -277,11 +283,8 @@ def order_admin_card(
             name=Typed(order.contact_name),
             phone=Typed(order.contact_phone),
         ),
-        _("Delivery: {method}").format(method=delivery_label(order.delivery_method)),
     ]
-    if order.delivery_address:
-        address = Typed(order.delivery_address, 500)
-        lines.append(fill(_("Address: {address}"), address=address))
+    lines += order_delivery_lines(order, address_limit=500)
     if order.comment:
         lines.append(fill(_("Comment: {comment}"), comment=Typed(order.comment, 500)))
     if order.payment_provider in PROVIDER_LABELS:
@@ -302,7 +305,7 @@ def order_admin_card(
         )
     if len(order.lines) > 30:
         lines.append(_("… and {n} more lines").format(n=len(order.lines) - 30))
-    lines.append(_("Total: <b>{total}</b>").format(total=format_price(order.total)))
+    lines.append(total_line(order.total, order.delivery_price))
     known = {shopper.id: shopper} if shopper is not None else {}
     if events:
         lines += ["", _("<b>History</b>")]
@@ -396,8 +399,8 @@ def import_errors(report: ImportReport) -> str:
         count,
     ).format(n=count)
     if report.errors.unlisted:
-        return head + "\n" + _("The first {n} are in the attached file.").format(
-            n=len(report.errors)
+        return (
+            head + "\n" + _("The first {n} are in the attached file.").format(n=len(report.errors))
         )
     if count > ERRORS_IN_MESSAGE:
         return head + "\n" + _("The full list is in the attached file.")
@@ -442,6 +445,7 @@ def order_csv_labels() -> OrderCsvLabels:
         _("Name"),
         _("Phone"),
         _("Delivery"),
+        _("Delivery price"),
         _("Address"),
         _("Comment"),
         _("Payment"),
