@@ -208,7 +208,12 @@ def delivery_question(options: list[DeliveryOption], subtotal: int) -> str:
     with_price = priced(options)
     lines.append("")
     for option in options:
-        name: Part = Typed(option.name) if option.name else delivery_label(option.kind)
+        if option.name:
+            name: Part = Typed(option.name)
+        elif option.kind is DeliveryMethod.PICKUP:
+            name = _("Pickup")
+        else:
+            name = _("Courier delivery")
         line: list[Part] = [_icon(option), " <b>", name, "</b>"]
         if with_price:
             line.append(f" — {_cost(option, subtotal)}")

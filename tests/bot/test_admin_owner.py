@@ -254,6 +254,7 @@ async def test_orders_admin_takes_status_words_and_the_csv_is_in_russian(
         "Имя",
         "Телефон",
         "Доставка",
+        "Стоимость доставки",
         "Адрес",
         "Комментарий",
         "Оплата",

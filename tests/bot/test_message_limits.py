@@ -74,6 +74,7 @@ from shopbot.money import format_price
 from shopbot.services import cart, orders
 from shopbot.services.admin import HistoryEntry
 from shopbot.services.cart import Adjustment, Cart, CartItem, LineIssue
+from shopbot.services.delivery import DeliveryOption
 from shopbot.services.orders import Checkout
 from shopbot.services.stats import Figures, TopProduct
 from tests.bot.conftest import Catalogue, Shop, ShopFactory
@@ -178,12 +179,16 @@ def orders_(draw: st.DrawFn) -> Order:
         for _number in range(draw(st.integers(1, 35)))
     ]
     delivery = draw(st.sampled_from(list(DeliveryMethod)))
+    delivery_price = draw(st.sampled_from([0, 35000]))
     order = Order(
         id=draw(st.integers(1, 10**6)),
         number=str(draw(st.integers(1000, 10**9))),
         user_id=draw(st.integers(1, 10**12)),
         status=draw(st.sampled_from(list(OrderStatus))),
-        total=draw(prices),
+        total=draw(prices) + delivery_price,
+        delivery_price=delivery_price,
+        delivery_option=draw(typed(64)) or None,
+        pickup_point=draw(typed(400)) or None,
         contact_name=draw(nonempty()),
         contact_phone=draw(nonempty(100)),
         delivery_method=delivery,
@@ -220,8 +225,16 @@ shoppers = st.none() | st.builds(
 )
 
 
-def total_line(total: int) -> str:
+def total_line(total: int, delivery_price: int = 0) -> str:
     """The total line as the shopper or owner reads it (call within a locale)."""
+    if delivery_price:
+        return plain(
+            _("Total: <b>{total}</b> (goods {goods} + delivery {delivery})").format(
+                total=format_price(total),
+                goods=format_price(total - delivery_price),
+                delivery=format_price(delivery_price),
+            )
+        )
     return plain(_("Total: <b>{total}</b>").format(total=format_price(total)))
 
 
@@ -323,6 +336,10 @@ def test_cart_with_its_changes_is_one_message_that_keeps_the_total(
     courier=st.booleans(),
     address=typed(600),
     comment=typed(600),
+    option_name=typed(64),
+    point=typed(256),
+    delivery_price=st.sampled_from([0, 35000]),
+    with_price=st.booleans(),
     language=languages,
 )
 def test_checkout_summary_keeps_the_total_and_short_answers_whole(
@@ -332,8 +349,20 @@ def test_checkout_summary_keeps_the_total_and_short_answers_whole(
     courier: bool,
     address: str,
     comment: str,
+    option_name: str,
+    point: str,
+    delivery_price: int,
+    with_price: bool,
     language: str,
 ) -> None:
+    option = DeliveryOption(
+        id="o",
+        kind=DeliveryMethod.COURIER if courier else DeliveryMethod.PICKUP,
+        name=option_name[:64],
+        address="" if courier else point[:256],
+        hours=point[:128],
+        price=f"{delivery_price // 100}",
+    )
     data = {
         "name": name,
         "phone": phone,
@@ -343,10 +372,10 @@ def test_checkout_summary_keeps_the_total_and_short_answers_whole(
         "token": "t",
     }
     with i18n.context(), i18n.use_locale(language):
-        text = checkout_summary(current, data)
+        text = checkout_summary(current, data, option, with_price=with_price)
         if current.adjustments:  # as routers/checkout.py shows them
             text = adjustments_text(current.adjustments) + "\n\n" + text
-        total = total_line(current.total)
+        total = total_line(current.total + delivery_price, delivery_price)
     parsed = accepted_text(text)
     assert parsed.endswith(total)
     if utf16_len(name) <= 30 and name == name.strip():
@@ -358,7 +387,7 @@ def test_checkout_summary_keeps_the_total_and_short_answers_whole(
 def test_order_card_and_status_texts(order: Order, language: str) -> None:
     with i18n.context(), i18n.use_locale(language), shop_clock(MOSCOW):
         card = order_card(order)
-        total = total_line(order.total)
+        total = total_line(order.total, order.delivery_price)
         status = shopper_status_text(order)
     assert total in accepted_text(card)
     accepted_text(status)
@@ -384,7 +413,7 @@ def test_order_admin_card_keeps_number_contact_and_total(
 ) -> None:
     with i18n.context(), i18n.use_locale(language), shop_clock(MOSCOW):
         card = order_admin_card(order, shopper, history)
-        total = total_line(order.total)
+        total = total_line(order.total, order.delivery_price)
     text = accepted_text(card)
     assert f"№{order.number}" in text and total in text
 
@@ -497,7 +526,7 @@ def test_new_order_alert_is_sent_whole(
     session = OrderSession(shopper, history)
     asyncio.run(alert_new_order(bot, config, session, order))  # type: ignore[arg-type]
     with i18n.context(), i18n.use_locale(language):
-        total = total_line(order.total)
+        total = total_line(order.total, order.delivery_price)
     (text,) = bot.sent
     assert total in accepted_text(text)
 
