@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shopbot.config import Settings, SettingsError, env_example, load_settings
+from shopbot.models import DeliveryMethod
 
 
 def test_defaults_and_comma_separated_admins(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,3 +100,47 @@ def test_readme_lists_every_setting() -> None:
         name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])
     }
     assert listed == {name.upper() for name in Settings.model_fields}
+def test_delivery_options_read_as_owners_write_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert [(o.id, o.kind, o.price) for o in load_settings(_env_file=None).delivery_options] == [
+        ("pickup", DeliveryMethod.PICKUP, 0),
+        ("courier", DeliveryMethod.COURIER, 0),
+    ]
+    monkeypatch.setenv(
+        "DELIVERY_OPTIONS",
+        '[{"kind": "pickup", "name": "Покровка", "address": "ул. Покровка, 12",'
+        ' "hours": "10–21"}, {"kind": "courier", "price": "1 299,50", "free_from": 3000},'
+        ' {"id": "far", "kind": "courier", "price": 990}]',
+    )
+    pickup, courier, far = load_settings(_env_file=None).delivery_options
+    assert (pickup.id, pickup.pickup_point, pickup.price_for(0)) == (
+        "1",
+        "ул. Покровка, 12 · 10–21",
+        0,
+    )
+    assert (courier.id, courier.price, courier.free_from) == ("2", 129950, 300000)
+    assert (courier.price_for(299999), courier.price_for(300000)) == (129950, 0)
+    assert (far.id, far.price_for(10**9), far.pickup_point) == ("far", 99000, None)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("pickup, courier", "DELIVERY_OPTIONS: Value error, not JSON"),
+        ("[]", "DELIVERY_OPTIONS: List should have at least 1 item"),
+        ('[{"kind": "pickup"}, {"kind": "drone"}]', "DELIVERY_OPTIONS[2].kind"),
+        ('[{"kind": "courier", "price": "дёшево"}]', "DELIVERY_OPTIONS[1].price"),
+        ('[{"kind": "courier", "price": -5}]', "DELIVERY_OPTIONS[1].price"),
+        ('[{"kind": "courier", "address": "ул. Ленина, 1"}]', "only a pickup point has an address"),
+        ('[{"kind": "courier", "id": "a"}, {"kind": "pickup", "id": "a"}]', "an id of its own"),
+        ('[{"kind": "courier", "id": "a:b"}]', "DELIVERY_OPTIONS[1].id"),
+        ('[{"kind": "courier", "prise": 350}]', "DELIVERY_OPTIONS[1].prise"),
+    ],
+)
+def test_bad_delivery_options_give_one_line_saying_where(
+    monkeypatch: pytest.MonkeyPatch, value: str, says: str
+) -> None:
+    monkeypatch.setenv("DELIVERY_OPTIONS", value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None)
+    message = str(caught.value)
+    assert says in message and "\n" not in message

@@ -37,6 +37,17 @@ BOT_ID = 7000000001
 BOT_USERNAME = "shopbot_demo_bot"
 YOOKASSA_SHOP_ID = "100500"
 DATABASE_FILE = "demo.db"
+# The demo shop's ways to get an order: a pickup point, and a courier that costs something
+# below a threshold (the README's DELIVERY_OPTIONS example).
+DELIVERY_OPTIONS = [
+    {
+        "kind": "pickup",
+        "name": "Самовывоз с Покровки",
+        "address": "Москва, ул. Покровка, 12",
+        "hours": "ежедневно 10:00–21:00",
+    },
+    {"kind": "courier", "price": "350", "free_from": "3000"},
+]
 # The repository's sample catalogue, for runs outside the repository root.
 _REPOSITORY_CATALOGUE = Path(__file__).resolve().parents[2] / "catalog" / "products.csv"
 
@@ -78,6 +89,7 @@ def demo_settings(
         admin_chat_id=None,
         redis_url=None,
         payment_provider="yookassa",
+        delivery_options=DELIVERY_OPTIONS,
         yookassa_shop_id=yookassa.shop_id,
         yookassa_secret_key=yookassa.secret_key,
         yookassa_api_url=yookassa.api_url,
