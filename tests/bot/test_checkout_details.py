@@ -8,12 +8,13 @@ import csv
 import io
 import json
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shopbot.emulators.telegram import EmulatedUser
 from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.models import DeliveryMethod, Order, OrderStatus, Product
 from shopbot.services import cart
+from shopbot.services.delivery import DeliveryOption
 from tests.bot.conftest import ADMIN, Catalogue, Shop, ShopFactory, buttons
 from tests.bot.test_journey import begin_checkout
 from tests.factories import make_user
@@ -291,4 +292,35 @@ async def test_the_telegram_invoice_has_a_delivery_line(
         {"label": "Кружка «Утро» × 2", "amount": 98000},
         {"label": "Доставка", "amount": 35000},
     ]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_an_option_the_shop_stopped_offering_is_asked_again(
+    shop_factory: ShopFactory, catalogue: Catalogue
+) -> None:
+    shop = await shop_factory(delivery_options=OPTIONS)
+    petr = await to_delivery_step(shop, 710, "TS-04", 1)
+    await petr.press("🚚 Курьером — 350\u00a0₽")
+    await petr.send_text("Москва, ул. Ленина, д. 1")
+    anna = await to_delivery_step(shop, 711, "TS-05", 1)
+    await anna.press("🚚 Курьером — 350\u00a0₽")
+    await anna.send_text("Москва, ул. Ленина, д. 2")
+    await anna.press("Пропустить")  # at the summary
+    # The owner drops the courier and restarts the shop in the middle of these checkouts.
+    pickup_only = [DeliveryOption(id="pokrovka", kind=DeliveryMethod.PICKUP, name="Покровка")]
+    shop.settings = shop.settings.model_copy(update={"delivery_options": pickup_only})
+    await shop.restart()
+    gone = "Этот способ получения заказа больше недоступен. Выберите, пожалуйста, другой."
+    await anna.press("✅ Подтвердить")
+    assert anna.messages[-2]["text"] == gone and buttons(anna.last) == ["🏬 Покровка"]
+    await petr.press("Пропустить")
+    assert petr.messages[-2]["text"] == gone and buttons(petr.last) == ["🏬 Покровка"]
+    await petr.press("🏬 Покровка")
+    await petr.press("Пропустить")
+    await petr.press("✅ Подтвердить")
+    order = await placed_order(shop)
+    assert (order.delivery_method, order.delivery_option) == (DeliveryMethod.PICKUP, "Покровка")
+    assert (order.delivery_address, order.delivery_price) == (None, 0)
+    async with shop.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(Order)) == 1
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]

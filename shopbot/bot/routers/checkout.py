@@ -253,14 +253,11 @@ async def comment_typed(
 async def _option_gone(
     target: CallbackQuery | Message, state: FSMContext, session: AsyncSession, settings: Settings
 ) -> None:
-    """The delivery chosen is no longer offered (the shop changed DELIVERY_OPTIONS)."""
+    """The delivery chosen is no longer offered (the shop changed DELIVERY_OPTIONS): say so
+    and offer the options there are now. A button press is answered by the caller."""
     message = target.message if isinstance(target, CallbackQuery) else target
     assert isinstance(message, Message)
-    text = _("This delivery option is no longer offered. Please choose again.")
-    if isinstance(target, CallbackQuery):
-        await target.answer(text, show_alert=True)
-    else:
-        await message.answer(text)
+    await message.answer(_("This delivery option is no longer offered. Please choose again."))
     await _ask_delivery(message, state, session, settings)
 
 
@@ -308,6 +305,7 @@ async def confirm(
     data = await state.get_data()
     option = chosen_option(settings, data)
     if option is None:
+        await query.answer()
         await _option_gone(query, state, session, settings)
         return
     details = Checkout(
