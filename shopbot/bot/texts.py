@@ -236,9 +236,9 @@ def delivery_lines(
     address: str | None,
     address_limit: int | None = None,
 ) -> list[Line]:
-    """ "Delivery: Courier — 350 ₽", then a pickup point or the shopper's address.
-
-    ``name`` is the option's (None: the method's word); ``cost`` is left out when None."""
+    """The delivery line ("Delivery: courier — 350 ₽"), then a pickup point or the
+    shopper's address. ``name`` is the option's (None: the method's word); ``cost`` is
+    left out when None."""
     shown: Part = Typed(name) if name else delivery_label(method)
     delivery: list[Part] = fill(_("Delivery: {method}"), method=shown)
     if cost is not None:
@@ -265,7 +265,7 @@ def delivery_choice(option: DeliveryOption, subtotal: int, *, with_price: bool) 
 
 
 def total_line(total: int, delivery_price: int) -> str:
-    """ "Total: 1 649 ₽", with goods and delivery apart when delivery costs something."""
+    """The total, with goods and delivery apart when delivery costs something."""
     if not delivery_price:
         return _("Total: <b>{total}</b>").format(total=format_price(total))
     return _("Total: <b>{total}</b> (goods {goods} + delivery {delivery})").format(

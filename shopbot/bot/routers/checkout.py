@@ -79,7 +79,7 @@ async def begin(query: CallbackQuery, session: AsyncSession, state: FSMContext) 
     pointed at the question already asked. A press on another cart message starts over."""
     assert query.message is not None
     cart_message = query.message.message_id
-    in_checkout = await state.get_state() in CheckoutForm.__all_states_names__
+    in_checkout = await state.get_state() in CheckoutForm
     if in_checkout and (await state.get_data()).get("cart_message") == cart_message:
         await query.answer(_("Already checking out: please answer the question below."))
         return
@@ -174,13 +174,14 @@ async def _ask_delivery(
 def chosen_option(settings: Settings, data: dict) -> DeliveryOption | None:
     """The delivery option a checkout chose, from the shop's current settings: by its id,
     or (a checkout begun before options had ids) the first of its kind. None when the shop
-    no longer offers it."""
-    options = settings.delivery_options
+    no longer offers it, or it is now of another kind (a courier needs the address that a
+    pickup did not ask for)."""
+    options, kind = settings.delivery_options, data.get("delivery")
     if option_id := data.get("delivery_option"):
-        return find_option(options, option_id)
-    if kind := data.get("delivery"):
-        return next((option for option in options if option.kind == kind), None)
-    return None
+        option = find_option(options, option_id)
+    else:
+        option = next((option for option in options if option.kind == kind), None)
+    return option if option is not None and option.kind == kind else None
 
 
 async def delivery_chosen(
