@@ -9,8 +9,9 @@ from babel.messages.pofile import read_po
 from shopbot.bot.i18n import LOCALES_DIR, create_i18n
 from shopbot.bot.render import CAPTION_LIMIT, fit, visible_length
 from shopbot.bot.routers.checkout import normalise_phone
-from shopbot.bot.texts import pieces, product_card
-from shopbot.models import Product
+from shopbot.bot.texts import delivery_button, delivery_question, pieces, product_card
+from shopbot.models import DeliveryMethod, Product
+from shopbot.services.delivery import DeliveryOption
 
 i18n = create_i18n()
 
@@ -88,3 +89,29 @@ def test_every_message_in_the_code_has_a_russian_translation() -> None:
 )
 def test_phone_numbers(typed: str, phone: str | None) -> None:
     assert normalise_phone(typed) == phone
+
+
+def test_delivery_options_read_in_both_languages() -> None:
+    options = [
+        DeliveryOption(id="1", kind=DeliveryMethod.PICKUP, address="ул. Покровка, 12"),
+        DeliveryOption(id="2", kind=DeliveryMethod.COURIER, price="350", free_from="3000"),
+    ]
+    expected = {
+        "ru": (
+            "Как вы хотите получить заказ?\n\n"
+            "🏬 <b>Самовывоз</b> — бесплатно\nул. Покровка, 12\n"
+            "🚚 <b>Доставка курьером</b> — 350\u00a0₽, бесплатно от 3\u00a0000\u00a0₽",
+            ["🏬 Самовывоз — бесплатно", "🚚 Курьером — бесплатно"],
+        ),
+        "en": (
+            "How would you like to get your order?\n\n"
+            "🏬 <b>Pickup</b> — free\nул. Покровка, 12\n"
+            "🚚 <b>Courier delivery</b> — 350\u00a0₽, free from 3\u00a0000\u00a0₽",
+            ["🏬 Pickup — free", "🚚 Courier — free"],
+        ),
+    }
+    for language, (question, buttons) in expected.items():
+        with i18n.context(), i18n.use_locale(language):
+            assert delivery_question(options, 129900) == question
+            labels = [delivery_button(option, 300000, with_price=True) for option in options]
+        assert labels == buttons
