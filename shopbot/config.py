@@ -89,7 +89,8 @@ class Settings(BaseSettings):
     delivery_options: Annotated[list[DeliveryOption], NoDecode] = Field(
         default_factory=default_options,
         min_length=1,
-        description='JSON: [{"kind": "pickup"|"courier", "name", "address", "hours", "price", "free_from"}]',
+        description='JSON: [{"kind": "pickup" or "courier", "name", "address", "hours", '
+        '"price", "free_from", "id"}], prices in roubles',
     )
 
     payment_provider: Literal["yookassa", "telegram", "cash"] = Field(
