@@ -19,10 +19,12 @@ from shopbot.bot.routers import (
     search,
     start,
 )
+from shopbot.bot.routers.prompts import LeavePrompts
 
 
 def build_root_router() -> Router:
     root = Router(name="shopbot")
+    root.message.outer_middleware(LeavePrompts(checkout.CheckoutForm))
     # admin first: its one filter lets only admins' updates in, and their commands win even
     # in the middle of a checkout; then the admin commands in groups it left (unanswered);
     # checkout next: a shopper's typed text belongs to it.

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiogram import F
 from aiogram.filters import Filter
-from aiogram.types import TelegramObject
+from aiogram.types import Message, TelegramObject
 from babel.support import LazyProxy
 from magic_filter import MagicFilter
 
@@ -41,10 +41,24 @@ def menu_button(label: LazyProxy) -> Magic:
     return Magic(F.text.in_(texts))
 
 
-def plain_text() -> Magic:
-    """Typed text that is an answer, not a command or a main-menu button."""
+def _menu_texts() -> frozenset[str]:
+    """The main menu's buttons in every language."""
     menu = set()
     for language in LANGUAGES:
         with _i18n.context(), _i18n.use_locale(language):
             menu.update(str(label) for label in MAIN_MENU)
-    return Magic(F.text & ~F.text.startswith("/") & ~F.text.in_(menu))
+    return frozenset(menu)
+
+
+MENU_TEXTS = _menu_texts()
+
+
+def is_command_or_menu(message: Message) -> bool:
+    """A command (``/name``) or a press of a main-menu button: the shopper went elsewhere."""
+    text = message.text or ""
+    return text.startswith("/") or text in MENU_TEXTS
+
+
+def plain_text() -> Magic:
+    """Typed text that is an answer, not a command or a main-menu button."""
+    return Magic(F.text & ~F.text.startswith("/") & ~F.text.in_(MENU_TEXTS))
