@@ -14,7 +14,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -152,9 +152,9 @@ async def _phone_done(
     message: Message, state: FSMContext, session: AsyncSession, settings: Settings, phone: str
 ) -> None:
     await state.update_data(phone=phone)
-    await message.answer(
-        _("Phone saved: {phone}").format(phone=phone), reply_markup=ReplyKeyboardRemove()
-    )
+    # The phone step was the only one that needed the keyboard: the menu comes back with
+    # its last message (a reply keyboard stays once sent, so nothing later must restore it).
+    await message.answer(_("Phone saved: {phone}").format(phone=phone), reply_markup=main_menu())
     await _ask_delivery(message, state, session, settings)
 
 

@@ -11,7 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.callbacks import SearchCb
-from shopbot.bot.keyboards import MENU_SEARCH, search_keyboard
+from shopbot.bot.keyboards import MENU_SEARCH, main_menu, search_keyboard
 from shopbot.bot.render import h
 from shopbot.bot.routers.filters import menu_button, plain_text
 from shopbot.bot.ui import show
@@ -55,7 +55,9 @@ async def search_button(message: Message, state: FSMContext) -> None:
 
 async def _ask(message: Message, state: FSMContext) -> None:
     await state.set_state(SearchForm.query)
-    await message.answer(_("What are you looking for? Type a word or two."))
+    await message.answer(
+        _("What are you looking for? Type a word or two."), reply_markup=main_menu()
+    )
 
 
 async def query_typed(message: Message, session: AsyncSession, state: FSMContext) -> None:
