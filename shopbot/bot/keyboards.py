@@ -44,22 +44,23 @@ MENU_CART = __("🛒 Cart")
 MENU_ORDERS = __("📦 Orders")
 MENU_SEARCH = __("🔍 Search")
 MENU_HELP = __("❓ Help")
-MAIN_MENU = (MENU_CATALOG, MENU_CART, MENU_ORDERS, MENU_SEARCH, MENU_HELP)
+MENU_ADMIN = __("⚙️ Manage")  # admins only: the owner's commands
+MAIN_MENU = (MENU_CATALOG, MENU_CART, MENU_ORDERS, MENU_SEARCH, MENU_HELP, MENU_ADMIN)
 
 
-def main_menu() -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        keyboard=[
-            [KeyboardButton(text=str(MENU_CATALOG)), KeyboardButton(text=str(MENU_CART))],
-            [
-                KeyboardButton(text=str(MENU_ORDERS)),
-                KeyboardButton(text=str(MENU_SEARCH)),
-                KeyboardButton(text=str(MENU_HELP)),
-            ],
+def main_menu(*, admin: bool = False) -> ReplyKeyboardMarkup:
+    """The shopper's menu; an admin's has the way to the owner's commands under it."""
+    keyboard = [
+        [KeyboardButton(text=str(MENU_CATALOG)), KeyboardButton(text=str(MENU_CART))],
+        [
+            KeyboardButton(text=str(MENU_ORDERS)),
+            KeyboardButton(text=str(MENU_SEARCH)),
+            KeyboardButton(text=str(MENU_HELP)),
         ],
-        resize_keyboard=True,
-        is_persistent=True,
-    )
+    ]
+    if admin:
+        keyboard.append([KeyboardButton(text=str(MENU_ADMIN))])
+    return ReplyKeyboardMarkup(keyboard=keyboard, resize_keyboard=True, is_persistent=True)
 
 
 Rows = list[list[InlineKeyboardButton]]

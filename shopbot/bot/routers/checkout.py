@@ -65,12 +65,13 @@ class CheckoutForm(StatesGroup):
     confirm = State()
 
 
-async def cancel(message: Message, state: FSMContext) -> None:
+async def cancel(message: Message, state: FSMContext, is_admin: bool) -> None:
+    menu = main_menu(admin=is_admin)
     if await state.get_state() is None:
-        await message.answer(_("There is nothing to cancel."), reply_markup=main_menu())
+        await message.answer(_("There is nothing to cancel."), reply_markup=menu)
         return
     await state.clear()
-    await message.answer(_("Checkout cancelled. Your cart is kept."), reply_markup=main_menu())
+    await message.answer(_("Checkout cancelled. Your cart is kept."), reply_markup=menu)
 
 
 async def begin(query: CallbackQuery, session: AsyncSession, state: FSMContext) -> None:
@@ -123,7 +124,11 @@ async def name_typed(message: Message, state: FSMContext) -> None:
 
 
 async def phone_shared(
-    message: Message, state: FSMContext, session: AsyncSession, settings: Settings
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    is_admin: bool,
 ) -> None:
     contact = message.contact
     assert contact is not None and message.from_user is not None
@@ -135,26 +140,33 @@ async def phone_shared(
         await message.answer(_("This does not look like a phone number. Please type it."))
         return
     await save_phone(session, message.from_user.id, phone)
-    await _phone_done(message, state, session, settings, phone)
+    await _phone_done(message, state, session, settings, phone, is_admin)
 
 
 async def phone_typed(
-    message: Message, state: FSMContext, session: AsyncSession, settings: Settings
+    message: Message, state: FSMContext, session: AsyncSession, settings: Settings, is_admin: bool
 ) -> None:
     phone = normalise_phone(message.text or "")
     if phone is None:
         await message.answer(_("This does not look like a phone number. Example: +7 900 123-45-67"))
         return
-    await _phone_done(message, state, session, settings, phone)
+    await _phone_done(message, state, session, settings, phone, is_admin)
 
 
 async def _phone_done(
-    message: Message, state: FSMContext, session: AsyncSession, settings: Settings, phone: str
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    phone: str,
+    is_admin: bool,
 ) -> None:
     await state.update_data(phone=phone)
     # The phone step was the only one that needed the keyboard: the menu comes back with
     # its last message (a reply keyboard stays once sent, so nothing later must restore it).
-    await message.answer(_("Phone saved: {phone}").format(phone=phone), reply_markup=main_menu())
+    await message.answer(
+        _("Phone saved: {phone}").format(phone=phone), reply_markup=main_menu(admin=is_admin)
+    )
     await _ask_delivery(message, state, session, settings)
 
 

@@ -16,10 +16,10 @@ async def stale_button(query: CallbackQuery) -> None:
     )
 
 
-async def unknown_message(message: Message) -> None:
+async def unknown_message(message: Message, is_admin: bool) -> None:
     await message.answer(
         _("Sorry, I did not understand that. Use the menu below or /help."),
-        reply_markup=main_menu(),
+        reply_markup=main_menu(admin=is_admin),
     )
 
 

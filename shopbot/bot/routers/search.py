@@ -39,24 +39,29 @@ async def _results(
 
 
 async def search_command(
-    message: Message, command: CommandObject, session: AsyncSession, state: FSMContext
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    state: FSMContext,
+    is_admin: bool,
 ) -> None:
     query = (command.args or "").strip()[:QUERY_LIMIT]
     if not query:
-        await _ask(message, state)
+        await _ask(message, state, is_admin)
         return
     await state.update_data(search=query)
     await _results(message, session, query, 0)
 
 
-async def search_button(message: Message, state: FSMContext) -> None:
-    await _ask(message, state)
+async def search_button(message: Message, state: FSMContext, is_admin: bool) -> None:
+    await _ask(message, state, is_admin)
 
 
-async def _ask(message: Message, state: FSMContext) -> None:
+async def _ask(message: Message, state: FSMContext, is_admin: bool) -> None:
     await state.set_state(SearchForm.query)
     await message.answer(
-        _("What are you looking for? Type a word or two."), reply_markup=main_menu()
+        _("What are you looking for? Type a word or two."),
+        reply_markup=main_menu(admin=is_admin),
     )
 
 

@@ -19,19 +19,22 @@ DEEP_LINK_PREFIX = "p_"
 
 
 async def start_with_link(
-    message: Message, command: CommandObject, session: AsyncSession, settings: Settings
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    settings: Settings,
+    is_admin: bool,
 ) -> None:
     """``/start p_<SKU>``: open that product straight away."""
     argument = command.args or ""
     product = None
     if argument.startswith(DEEP_LINK_PREFIX):
         product = await catalogue.get_product_by_sku(session, argument[len(DEEP_LINK_PREFIX) :])
+    menu = main_menu(admin=is_admin)
     if product is None or not product.active:
-        await message.answer(
-            _("Sorry, this product is not available any more."), reply_markup=main_menu()
-        )
+        await message.answer(_("Sorry, this product is not available any more."), reply_markup=menu)
         return
-    await message.answer(_("Here it is 👇"), reply_markup=main_menu())
+    await message.answer(_("Here it is 👇"), reply_markup=menu)
     in_cart = await cart.quantity_in_cart(session, message.chat.id, product.id)
     await show_product(
         message,
@@ -44,18 +47,18 @@ async def start_with_link(
     )
 
 
-async def start(message: Message, settings: Settings) -> None:
+async def start(message: Message, settings: Settings, is_admin: bool) -> None:
     name = message.from_user.first_name if message.from_user else ""
     await message.answer(
         _(
             "Hello, {name}! 👋\nWelcome to {shop}.\n\n"
             "Browse the catalogue, put what you like in the cart and order in a few taps."
         ).format(name=h(name), shop=h(settings.shop_name)),
-        reply_markup=main_menu(),
+        reply_markup=main_menu(admin=is_admin),
     )
 
 
-async def help_(message: Message, settings: Settings) -> None:
+async def help_(message: Message, settings: Settings, is_admin: bool) -> None:
     text = _(
         "<b>What I can do</b>\n"
         "/catalog — browse the catalogue\n"
@@ -66,7 +69,7 @@ async def help_(message: Message, settings: Settings) -> None:
     )
     if settings.shop_contact:
         text += "\n" + _("Contact the shop: {contact}").format(contact=h(settings.shop_contact))
-    await message.answer(text, reply_markup=main_menu())
+    await message.answer(text, reply_markup=main_menu(admin=is_admin))
 
 
 def create_router() -> Router:

@@ -28,11 +28,13 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.commands import shopper_commands
+from shopbot.bot.keyboards import MENU_ADMIN
 from shopbot.bot.routers.admin import catalog_io, orders, products
 from shopbot.bot.routers.admin.callbacks import AdminMenuCb, MenuAction
 from shopbot.bot.routers.admin.keyboards import admin_menu
 from shopbot.bot.routers.admin.texts import admin_commands, admin_help, stats_text
 from shopbot.bot.routers.filters import Magic
+from shopbot.bot.routers.filters import menu_button as menu_label
 from shopbot.config import Settings
 from shopbot.models import utcnow
 from shopbot.services.stats import sales_figures
@@ -129,6 +131,7 @@ def create_router() -> Router:
     router.message.filter(admin_only)
     router.callback_query.filter(admin_only)
     router.message.register(help_command, Command("admin"))
+    router.message.register(help_command, menu_label(MENU_ADMIN))
     router.message.register(stats_command, Command("stats"))
     router.callback_query.register(menu_button, AdminMenuCb.filter())
     products.register(router)
