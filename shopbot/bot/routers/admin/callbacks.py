@@ -113,3 +113,8 @@ class ImportAction(StrEnum):
 class AdminImportCb(CallbackData, prefix="ai"):
     action: ImportAction
     token: str
+
+
+class AdminFileCb(CallbackData, prefix="af"):
+    """ "Import this file" under the bot's reply to a file sent without /import: the file is
+    the one that message replies to (Telegram's word, not the button's)."""

@@ -24,8 +24,8 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.clock import when
-from shopbot.bot.routers.admin.callbacks import AdminImportCb, ImportAction
-from shopbot.bot.routers.admin.keyboards import import_keyboard
+from shopbot.bot.routers.admin.callbacks import AdminFileCb, AdminImportCb, ImportAction
+from shopbot.bot.routers.admin.keyboards import import_keyboard, import_offer_keyboard
 from shopbot.bot.routers.admin.products import actor
 from shopbot.bot.routers.admin.texts import (
     ERRORS_IN_MESSAGE,
@@ -117,27 +117,66 @@ async def receive_file(
     message: Message, bot: Bot, state: FSMContext, session: AsyncSession, settings: Settings
 ) -> None:
     await state.clear()
-    document = message.document
-    assert document is not None
-    refusal = _refusal(document)
+    assert message.document is not None
+    await _dry_run(message, message.document, bot, session, settings)
+
+
+async def offer_import(message: Message) -> None:
+    """A file sent without /import: a catalogue is offered a dry run, anything else is told
+    what the import takes."""
+    assert message.document is not None
+    refusal = _refusal(message.document)
     if refusal is not None:
         await message.answer(refusal)
+        return
+    await message.reply(
+        _("This looks like a catalogue. Check it for an import? Nothing changes before Apply."),
+        reply_markup=import_offer_keyboard(),
+    )
+
+
+async def import_offered(
+    query: CallbackQuery, bot: Bot, session: AsyncSession, settings: Settings
+) -> None:
+    """ "Import this file": the dry run of the file the offer replies to, as /import does."""
+    offer = query.message
+    document = (
+        offer.reply_to_message.document
+        if isinstance(offer, Message) and offer.reply_to_message is not None
+        else None
+    )
+    if not isinstance(offer, Message) or document is None:
+        await query.answer(_("The file is gone. Please send it again."), show_alert=True)
+        return
+    await query.answer(_("Checking…"))
+    await show(query, offer.html_text)  # the button goes: the answer follows below
+    await _dry_run(offer, document, bot, session, settings)
+
+
+async def _dry_run(
+    chat: Message, document: Document, bot: Bot, session: AsyncSession, settings: Settings
+) -> None:
+    """Download ``document``, check it without writing, and answer in ``chat``'s chat with
+    the summary and Apply / Cancel, or the errors."""
+    refusal = _refusal(document)
+    if refusal is not None:
+        await chat.answer(refusal)
         return
     try:
         downloaded = await bot.download(document, destination=BytesIO())
     except TelegramBadRequest as exc:
-        await message.answer(_("Could not download the file: {error}").format(error=exc.message))
+        await chat.answer(_("Could not download the file: {error}").format(error=exc.message))
         return
     assert downloaded is not None
     data = downloaded.getvalue()
     factory = create_session_factory(session.bind)  # type: ignore[arg-type]
-    report = await import_catalog(factory, data, _options(settings, message.chat.id, dry_run=True))
+    report = await import_catalog(factory, data, _options(settings, chat.chat.id, dry_run=True))
     if not report.ok:
-        await _send_errors(message, report)
+        await _send_errors(chat, report)
         return
     token = secrets.token_hex(8)
     await asyncio.to_thread(_park, _pending(settings, token), data)
-    await message.answer(import_summary(report), reply_markup=import_keyboard(token))
+    await chat.answer(import_summary(report), reply_markup=import_keyboard(token))
 
 
 async def _send_errors(message: Message, report: ImportReport) -> None:
@@ -221,6 +260,9 @@ def register(router: Router) -> None:
     router.message.register(receive_file, Command("import"), Magic(F.document))
     router.message.register(ask_for_file, Command("import"))
     router.message.register(receive_file, StateFilter(ImportStates.waiting_file), Magic(F.document))
+    # Last of the file handlers: a file that came with neither /import nor its prompt.
+    router.message.register(offer_import, Magic(F.document))
+    router.callback_query.register(import_offered, AdminFileCb.filter())
     router.callback_query.register(import_button, AdminImportCb.filter())
     router.message.register(export_command, Command("export"))
     router.message.register(export_orders_command, Command("export_orders"))

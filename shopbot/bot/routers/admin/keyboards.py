@@ -11,6 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from shopbot.bot.keyboards import pager_row
 from shopbot.bot.routers.admin.callbacks import (
     STOCK_STEPS,
+    AdminFileCb,
     AdminImportCb,
     AdminMenuCb,
     AdminOrderCb,
@@ -168,6 +169,18 @@ def order_admin_keyboard(
         )
     )
     return builder.as_markup()
+
+
+def import_offer_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("📥 Import this file"), callback_data=AdminFileCb().pack()
+                )
+            ]
+        ]
+    )
 
 
 def import_keyboard(token: str) -> InlineKeyboardMarkup:
