@@ -32,6 +32,7 @@ from shopbot.bot.routers.admin.orders import order_card_of
 from shopbot.bot.texts import order_card
 from shopbot.config import Settings
 from shopbot.models import Order, OrderStatus, User
+from shopbot.payments.cancellation import Cancelled
 from shopbot.services.outbox import RetryLater
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,47 @@ async def alert_attention(
             number=order.number, reason=h(reason)
         )
         return f"{text}\n\n{order_card(order)}", None
+
+    await _to_staff(bot, settings, session, render)
+
+
+async def alert_cancelled_by_shopper(
+    bot: Bot, settings: Settings, session: AsyncSession, order: Order, outcome: str
+) -> None:
+    """The shopper cancelled an order the staff knew of: what became of the money, and the
+    card with the buttons left (a refund made by hand is marked there)."""
+
+    async def render() -> tuple[str, InlineKeyboardMarkup | None]:
+        money = {
+            Cancelled.CANCELLED: _("Its items are back on sale."),
+            Cancelled.REFUNDED: _(
+                "The money went back to the shopper through the payment service."
+            ),
+            Cancelled.REFUND_PENDING: _(
+                "Refund requested; the order becomes refunded when the payment service confirms it."
+            ),
+            Cancelled.REFUND_MANUAL: _("The money must be returned to the shopper by hand."),
+        }
+        headline = _("✖ The shopper cancelled order №{number}.").format(number=order.number)
+        line = money.get(outcome, "")  # a StrEnum's members are their values
+        card = await order_card_of(session, order)
+        return f"{headline} {line}\n\n{card}", order_admin_keyboard(order)
+
+    await _to_staff(bot, settings, session, render)
+
+
+async def alert_shopper_message(
+    bot: Bot, settings: Settings, session: AsyncSession, order: Order, text: str
+) -> None:
+    """What a shopper wrote about their order, above the order's card (name, @username,
+    phone: how to answer them)."""
+
+    async def render() -> tuple[str, InlineKeyboardMarkup | None]:
+        headline = _("💬 The shopper writes about order №{number}:").format(number=order.number)
+        card = await order_card_of(session, order)
+        return f"{headline}\n<blockquote>{h(text)}</blockquote>\n\n{card}", order_admin_keyboard(
+            order
+        )
 
     await _to_staff(bot, settings, session, render)
 

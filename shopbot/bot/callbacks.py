@@ -14,7 +14,7 @@ from typing import Annotated
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
-from shopbot.models import MAX_ID
+from shopbot.models import MAX_ID, OrderStatus
 from shopbot.services.delivery import OPTION_ID_PATTERN
 
 Id = Annotated[int, Field(gt=0, le=MAX_ID)]
@@ -86,12 +86,23 @@ class DeliveryCb(CallbackData, prefix="dv"):
 class OrdersAction(StrEnum):
     LIST = "l"
     SHOW = "s"
+    CANCEL = "c"  # "are you sure?" before the shopper cancels their order
+    CONTACT = "w"  # write to the shop about the order
 
 
 class OrdersCb(CallbackData, prefix="r"):
     action: OrdersAction
     order_id: IdOrZero = 0
     page: Page = 0
+
+
+class CancelOrderCb(CallbackData, prefix="x"):
+    """Yes to "are you sure?": carries the status the question was asked about, so an
+    answer given about an unpaid order never cancels one paid meanwhile (whose refund was
+    not asked about)."""
+
+    order_id: Id
+    expect: OrderStatus
 
 
 class SearchCb(CallbackData, prefix="s"):

@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from shopbot.bot.callbacks import (
+    CancelOrderCb,
     CartAction,
     CartCb,
     CatalogAction,
@@ -35,6 +36,7 @@ from shopbot.bot.callbacks import (
 from shopbot.bot.texts import delivery_button, priced, status_label
 from shopbot.models import Order, OrderStatus
 from shopbot.money import format_price
+from shopbot.payments.cancellation import SHOPPER_CANCELLABLE
 from shopbot.services.cart import Cart
 from shopbot.services.catalogue import CategoryView, Page, ProductSummary
 from shopbot.services.delivery import DeliveryOption
@@ -344,7 +346,9 @@ def orders_keyboard(orders: list[Order], page: Page) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def order_keyboard(order: Order) -> InlineKeyboardMarkup:
+def order_keyboard(order: Order, *, cancellable: bool = True) -> InlineKeyboardMarkup:
+    """The order card's buttons; ``cancellable=False`` leaves out Cancel (a refund is
+    already on its way)."""
     rows = []
     if order.status is OrderStatus.AWAITING_PAYMENT:
         rows.append(
@@ -359,6 +363,23 @@ def order_keyboard(order: Order) -> InlineKeyboardMarkup:
                 ),
             ]
         )
+    if cancellable and order.status in SHOPPER_CANCELLABLE:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=_("✖ Cancel the order"),
+                    callback_data=OrdersCb(action=OrdersAction.CANCEL, order_id=order.id).pack(),
+                )
+            ]
+        )
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=_("💬 Contact the shop"),
+                callback_data=OrdersCb(action=OrdersAction.CONTACT, order_id=order.id).pack(),
+            )
+        ]
+    )
     rows.append(
         [
             InlineKeyboardButton(
@@ -368,3 +389,23 @@ def order_keyboard(order: Order) -> InlineKeyboardMarkup:
         ]
     )
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def cancel_order_keyboard(order: Order) -> InlineKeyboardMarkup:
+    """Yes / No under "are you sure you want to cancel?"."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("✖ Yes, cancel the order"),
+                    callback_data=CancelOrderCb(order_id=order.id, expect=order.status).pack(),
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    text=_("⬅ No, keep it"),
+                    callback_data=OrdersCb(action=OrdersAction.SHOW, order_id=order.id).pack(),
+                )
+            ],
+        ]
+    )

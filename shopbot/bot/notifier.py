@@ -22,7 +22,13 @@ from aiogram.exceptions import (
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shopbot.bot.admin_alerts import alert_attention, alert_low_stock, alert_new_order
+from shopbot.bot.admin_alerts import (
+    alert_attention,
+    alert_cancelled_by_shopper,
+    alert_low_stock,
+    alert_new_order,
+    alert_shopper_message,
+)
 from shopbot.bot.clock import shop_clock
 from shopbot.bot.i18n import PoI18n
 from shopbot.bot.render import TEXT_LIMIT, clip, h
@@ -98,6 +104,14 @@ class BotNotifier:
     async def low_stock(self, threshold: int, products: list[dict]) -> None:
         async with self.session_factory() as session:
             await alert_low_stock(self.bot, self.settings, session, threshold, products)
+
+    async def cancelled_by_shopper(self, order: Order, outcome: str) -> None:
+        async with self.session_factory() as session:
+            await alert_cancelled_by_shopper(self.bot, self.settings, session, order, outcome)
+
+    async def shopper_message(self, order: Order, text: str) -> None:
+        async with self.session_factory() as session:
+            await alert_shopper_message(self.bot, self.settings, session, order, text)
 
     async def _send_to_shopper(self, chat_id: int, text: str) -> None:
         try:

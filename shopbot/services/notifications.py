@@ -21,6 +21,8 @@ ORDER_STATUS = "order_status"  # {order_id, previous, status, reason[, note]}: t
 ORDER_ATTENTION = "order_attention"  # {order_id, reason}: to the staff
 NEW_ORDER = "new_order"  # {order_id}: a paid or cash order, to the staff
 LOW_STOCK = "low_stock"  # {threshold, products: [{id, sku, name, stock}]}: to the staff
+ORDER_CANCELLED = "order_cancelled"  # {order_id, outcome}: the shopper cancelled, to the staff
+SHOPPER_MESSAGE = "shopper_message"  # {order_id, text}: a shopper writes about an order: staff
 
 
 class OrderNotifier(Protocol):
@@ -47,6 +49,14 @@ class OrderNotifier(Protocol):
     async def low_stock(self, threshold: int, products: list[dict]) -> None:
         """Tell the staff these products are at or below the low-stock threshold."""
 
+    async def cancelled_by_shopper(self, order: Order, outcome: str) -> None:
+        """Tell the staff the shopper cancelled this order; ``outcome`` says what became of
+        the money (``payments.cancellation.Cancelled``)."""
+
+    async def shopper_message(self, order: Order, text: str) -> None:
+        """Relay what the shopper wrote about this order to the staff, naming the order and
+        the shopper."""
+
 
 def order_sender(notifier: OrderNotifier) -> Sender:
     """The outbox sender for the order messages, through ``notifier``."""
@@ -70,6 +80,10 @@ def order_sender(notifier: OrderNotifier) -> Sender:
             await notifier.needs_attention(order, payload["reason"])
         elif message.kind == NEW_ORDER:
             await notifier.new_order(order)
+        elif message.kind == ORDER_CANCELLED:
+            await notifier.cancelled_by_shopper(order, payload["outcome"])
+        elif message.kind == SHOPPER_MESSAGE:
+            await notifier.shopper_message(order, payload["text"])
         else:
             raise Undeliverable(f"unknown message kind {message.kind!r}")
 

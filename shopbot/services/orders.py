@@ -41,7 +41,12 @@ from shopbot.models import (
 from shopbot.services import outbox
 from shopbot.services.catalogue import CATALOGUE
 from shopbot.services.delivery import DeliveryOption
-from shopbot.services.notifications import NEW_ORDER, ORDER_ATTENTION, ORDER_STATUS
+from shopbot.services.notifications import (
+    NEW_ORDER,
+    ORDER_ATTENTION,
+    ORDER_STATUS,
+    SHOPPER_MESSAGE,
+)
 
 S = OrderStatus
 
@@ -338,6 +343,15 @@ async def log_event(
     """Record something that happened to an order that is not a status change."""
     async with unit_of_work(session):
         await _log(session, order_id, actor, kind, None, None, details)
+
+
+async def write_to_shop(session: AsyncSession, user_id: int, order_id: int, text: str) -> Order:
+    """A shopper's message about their order, relayed to the staff through the outbox
+    (OrderNotFound if the order is not theirs)."""
+    order = await order_of_user(session, user_id, order_id)
+    async with unit_of_work(session):
+        await outbox.record(session, SHOPPER_MESSAGE, {"order_id": order.id, "text": text})
+    return order
 
 
 async def expire_due(session: AsyncSession, now: datetime | None = None) -> list[Transition]:

@@ -43,6 +43,8 @@ class RecordingNotifier:
     attention: list[tuple[int, str]] = field(default_factory=list)
     paid: list[int] = field(default_factory=list)  # new orders the staff were told of
     low: list[list[str]] = field(default_factory=list)
+    cancelled: list[tuple[int, str]] = field(default_factory=list)  # by the shopper
+    written: list[tuple[int, str]] = field(default_factory=list)  # shoppers' messages
     _told: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def order_status_changed(
@@ -63,6 +65,12 @@ class RecordingNotifier:
 
     async def low_stock(self, threshold: int, products: list[dict]) -> None:
         await self._record(self.low, [product["sku"] for product in products])
+
+    async def cancelled_by_shopper(self, order: Order, outcome: str) -> None:
+        await self._record(self.cancelled, (order.id, outcome))
+
+    async def shopper_message(self, order: Order, text: str) -> None:
+        await self._record(self.written, (order.id, text))
 
     async def wait_until(self, condition: Callable[[], object]) -> None:
         """Wait (five seconds at most) until what was told satisfies ``condition``."""

@@ -66,9 +66,15 @@ class CheckoutForm(StatesGroup):
 
 
 async def cancel(message: Message, state: FSMContext, is_admin: bool) -> None:
+    """Leaves checkout, or whatever question is pending (a search, a message to the shop)."""
     menu = main_menu(admin=is_admin)
-    if await state.get_state() is None:
+    current = await state.get_state()
+    if current is None:
         await message.answer(_("There is nothing to cancel."), reply_markup=menu)
+        return
+    if current not in CheckoutForm:
+        await state.set_state(None)
+        await message.answer(_("Cancelled."), reply_markup=menu)
         return
     await state.clear()
     await message.answer(_("Checkout cancelled. Your cart is kept."), reply_markup=menu)

@@ -1,24 +1,46 @@
-"""The shopper's own orders: a list newest first, and an order card."""
+"""The shopper's own orders: a list newest first, an order card, cancelling an order not
+yet shipped (a paid one through a refund, asked first) and writing to the shop about it."""
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.bot.callbacks import OrdersAction, OrdersCb
-from shopbot.bot.keyboards import MENU_ORDERS, order_keyboard, orders_keyboard
-from shopbot.bot.routers.filters import menu_button
-from shopbot.bot.texts import order_card
+from shopbot.bot.callbacks import CancelOrderCb, OrdersAction, OrdersCb
+from shopbot.bot.keyboards import (
+    MENU_ORDERS,
+    cancel_order_keyboard,
+    order_keyboard,
+    orders_keyboard,
+)
+from shopbot.bot.render import h
+from shopbot.bot.routers.filters import Magic, menu_button, plain_text
+from shopbot.bot.texts import order_card, status_label
 from shopbot.bot.ui import show
-from shopbot.errors import OrderNotFound
-from shopbot.models import Order
+from shopbot.config import Settings
+from shopbot.errors import IllegalTransition, OrderNotFound
+from shopbot.models import Order, OrderStatus
+from shopbot.money import format_price
+from shopbot.payments.base import PaymentError, PaymentProvider
+from shopbot.payments.cancellation import SHOPPER_CANCELLABLE, Cancelled, cancel_own_order
 from shopbot.services import orders
 from shopbot.services.catalogue import Page
 
+log = logging.getLogger(__name__)
+
 PAGE_SIZE = 6
+MESSAGE_LIMIT = 2000  # characters of a message to the shop (it goes above the order's card)
+
+
+class ContactForm(StatesGroup):
+    message = State()  # the shopper's next text goes to the shop, about the order in data
 
 
 async def _render_list(
@@ -63,10 +85,148 @@ async def show_order(query: CallbackQuery, callback_data: OrdersCb, session: Asy
     await query.answer()
 
 
+async def ask_cancel(query: CallbackQuery, callback_data: OrdersCb, session: AsyncSession) -> None:
+    """One tap must not cancel an order, nor send money back: "are you sure?" first, with
+    the amount to be refunded for a paid order."""
+    order = await presser_order(query, session, callback_data.order_id)
+    if order is None:
+        return
+    if order.status not in SHOPPER_CANCELLABLE:
+        await query.answer(_not_cancellable(order), show_alert=True)
+        await show(query, order_card(order), order_keyboard(order))
+        return
+    if order.status is OrderStatus.PAID:
+        question = _(
+            "Are you sure you want to cancel order №{number}? "
+            "We will refund {total} the way you paid."
+        )
+    else:
+        question = _("Are you sure you want to cancel order №{number}?")
+    question = question.format(number=order.number, total=format_price(order.total))
+    await show(query, f"{order_card(order)}\n\n<b>{question}</b>", cancel_order_keyboard(order))
+    await query.answer()
+
+
+def _not_cancellable(order: Order) -> str:
+    return _("This order can no longer be cancelled: it is {status}.").format(
+        status=status_label(order.status)
+    )
+
+
+async def cancel_confirmed(
+    query: CallbackQuery,
+    callback_data: CancelOrderCb,
+    session: AsyncSession,
+    payment_provider: PaymentProvider,
+) -> None:
+    try:
+        cancellation = await cancel_own_order(
+            session,
+            query.from_user.id,
+            callback_data.order_id,
+            expect=callback_data.expect,
+            provider=payment_provider,
+        )
+    except OrderNotFound:
+        await query.answer(_("Order not found."), show_alert=True)
+        return
+    except (IllegalTransition, PaymentError) as exc:
+        order = await orders.order_of_user(session, query.from_user.id, callback_data.order_id)
+        if isinstance(exc, IllegalTransition):
+            notice = _not_cancellable(order)
+        else:
+            log.warning("refund of order %s failed: %s", order.id, exc)
+            notice = _(
+                "The refund could not be made just now, so the order is not cancelled. "
+                "Please try again in a few minutes or contact the shop."
+            )
+        await query.answer(notice, show_alert=True)
+        await show(query, order_card(order), order_keyboard(order))
+        return
+    order, outcome = cancellation.order, cancellation.outcome
+    total = format_price(order.total)
+    if outcome is Cancelled.REFUND_PENDING:
+        note = _(
+            "Order №{number} will be cancelled: the refund of {total} is under way. "
+            "Banks usually return the money within a few days."
+        )
+    elif outcome is Cancelled.REFUND_MANUAL:
+        note = _("Order №{number} is cancelled. The shop will return {total} to you.")
+    else:
+        note = _("Order №{number} is cancelled.")
+    note = note.format(number=order.number, total=total)
+    pending = outcome is Cancelled.REFUND_PENDING
+    await show(
+        query, f"{order_card(order)}\n\n{note}", order_keyboard(order, cancellable=not pending)
+    )
+    await query.answer(note[:200], show_alert=outcome is not Cancelled.CANCELLED)
+
+
+async def contact_shop(
+    query: CallbackQuery,
+    callback_data: OrdersCb,
+    session: AsyncSession,
+    state: FSMContext,
+    settings: Settings,
+) -> None:
+    """The shop's contact, and (when the shop has staff to read it) an offer to pass the
+    shopper's next message on to them, naming the order."""
+    order = await presser_order(query, session, callback_data.order_id)
+    if order is None:
+        return
+    lines = []
+    if settings.shop_contact:
+        lines.append(_("Contact the shop: {contact}").format(contact=h(settings.shop_contact)))
+    if settings.admin_chat_id is not None or settings.admin_ids:
+        await state.set_state(ContactForm.message)
+        await state.update_data(contact_order=order.id)
+        lines.append(
+            _(
+                "Write here, in one message, what to tell the shop about order №{number}: "
+                "I will pass it on."
+            ).format(number=order.number)
+        )
+    if not lines:
+        await query.answer(_("Sorry, the shop has not left a contact."), show_alert=True)
+        return
+    await query.answer()
+    assert query.bot is not None
+    await query.bot.send_message(query.from_user.id, "\n\n".join(lines))
+
+
+async def contact_typed(message: Message, session: AsyncSession, state: FSMContext) -> None:
+    text = (message.text or "").strip()
+    if len(text) > MESSAGE_LIMIT:
+        await message.answer(
+            _("The message is {length} characters long; please keep it within {limit}.").format(
+                length=len(text), limit=MESSAGE_LIMIT
+            )
+        )
+        return
+    order_id = (await state.get_data()).get("contact_order")
+    await state.set_state(None)
+    assert message.from_user is not None
+    try:
+        await orders.write_to_shop(session, message.from_user.id, int(order_id or 0), text)
+    except OrderNotFound:
+        await message.answer(_("Order not found."))
+        return
+    await message.answer(_("✅ Message sent. The shop will get in touch with you."))
+
+
+async def contact_not_text(message: Message) -> None:
+    await message.answer(_("Please write your message as text, or /cancel."))
+
+
 def create_router() -> Router:
     router = Router(name="orders")
     router.message.register(list_orders, Command("orders"))
     router.message.register(list_orders, menu_button(MENU_ORDERS))
     router.callback_query.register(list_page, OrdersCb.filter(F.action == OrdersAction.LIST))
     router.callback_query.register(show_order, OrdersCb.filter(F.action == OrdersAction.SHOW))
+    router.callback_query.register(ask_cancel, OrdersCb.filter(F.action == OrdersAction.CANCEL))
+    router.callback_query.register(cancel_confirmed, CancelOrderCb.filter())
+    router.callback_query.register(contact_shop, OrdersCb.filter(F.action == OrdersAction.CONTACT))
+    router.message.register(contact_typed, StateFilter(ContactForm.message), plain_text())
+    router.message.register(contact_not_text, StateFilter(ContactForm.message), Magic(~F.text))
     return router

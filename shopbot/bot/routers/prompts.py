@@ -17,16 +17,28 @@ from shopbot.bot.routers.filters import is_command_or_menu
 
 
 class LeavePrompts(BaseMiddleware):
-    """Before a command or a menu button is handled, the pending prompt's state is dropped
-    (its data stays: a search's pages still turn), unless it belongs to ``kept``."""
+    """Before a command (but /cancel) or a menu button is handled, the pending prompt's
+    state is dropped (its data stays: a search's pages still turn), unless it belongs to
+    ``kept``."""
 
     def __init__(self, *kept: type[StatesGroup]) -> None:
         self.kept = kept
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         state: FSMContext | None = data.get("state")
-        if isinstance(event, Message) and state is not None and is_command_or_menu(event):
+        if (
+            isinstance(event, Message)
+            and state is not None
+            and is_command_or_menu(event)
+            and not _is_cancel(event)
+        ):
             current = await state.get_state()
             if current is not None and not any(current in group for group in self.kept):
                 await state.set_state(None)
         return await handler(event, data)
+
+
+def _is_cancel(message: Message) -> bool:
+    """/cancel is a prompt's own way out: its handler sees the prompt and says it left."""
+    command = (message.text or "").split(maxsplit=1)[0]
+    return command.split("@", 1)[0].lower() == "/cancel"

@@ -40,7 +40,8 @@ from shopbot.bot.ui import show
 from shopbot.errors import IllegalTransition, OrderNotFound
 from shopbot.models import Order, OrderStatus, User
 from shopbot.money import format_price
-from shopbot.payments.base import PaymentError, PaymentProvider, RefundStatus
+from shopbot.payments.base import PaymentError, PaymentProvider
+from shopbot.payments.cancellation import Cancellation, Cancelled, cancel_order
 from shopbot.services import admin, orders
 
 log = logging.getLogger(__name__)
@@ -231,11 +232,13 @@ async def _move(
 ) -> tuple[Order, str, bool]:
     """Move the order (a paid one cancelled through a refund): the order, what to tell the
     admin, and False if a refund failed. ``reason``: a cancellation's, for the shopper."""
-    refund = target is S.CANCELLED and expect is S.PAID and order.status is S.PAID
     details = {"note": reason} if reason else None
     try:
-        if refund:
-            return (*await _cancel_paid(session, order, who, provider, details), True)
+        if target is S.CANCELLED:
+            cancellation = await cancel_order(
+                session, order, expect=expect, actor=who, provider=provider, details=details
+            )
+            return cancellation.order, _cancelled_note(cancellation), True
         change = await orders.transition(
             session, order.id, target, actor=who, expect=expect, details=details
         )
@@ -251,29 +254,16 @@ async def _move(
         return order, _("The refund failed: {error}").format(error=str(exc)[:150]), False
 
 
-async def _cancel_paid(
-    session: AsyncSession,
-    order: Order,
-    who: str,
-    provider: PaymentProvider,
-    details: dict | None = None,
-) -> tuple[Order, str]:
-    """A paid order is cancelled by refunding it: through the provider that took the money
-    when it can; otherwise the order is cancelled and the owner told to refund by hand."""
-    if order.payment_provider == provider.name:
-        result = await provider.refund(session, order, who)
-        if result.status is RefundStatus.REFUNDED:
-            return result.order, moved(result.order)
-        if result.status is RefundStatus.PENDING:
-            return result.order, _(
-                "Refund requested; the order becomes refunded when the payment service confirms it."
-            )
-    change = await orders.transition(
-        session, order.id, S.CANCELLED, actor=who, expect=S.PAID, details=details
-    )
-    return change.order, moved(change.order) + " " + _(
-        "The money must be returned to the shopper by hand."
-    )
+def _cancelled_note(cancellation: Cancellation) -> str:
+    """What the admin is told of a cancellation (a paid order's: of its refund)."""
+    if cancellation.outcome is Cancelled.REFUND_PENDING:
+        return _(
+            "Refund requested; the order becomes refunded when the payment service confirms it."
+        )
+    note = moved(cancellation.order)
+    if cancellation.outcome is Cancelled.REFUND_MANUAL:
+        note += " " + _("The money must be returned to the shopper by hand.")
+    return note
 
 
 def register(router: Router) -> None:
