@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
+from shopbot.bot.callbacks import CancelOrderCb
 from shopbot.emulators.telegram import EmulatedUser
 from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.models import Order, OrderEvent, OrderStatus, Payment, PaymentStatus
@@ -70,6 +71,20 @@ async def test_a_shopper_cancels_an_unconfirmed_cash_order(
     assert "Вы уверены" not in petr.last["text"] and "✖ Отменить заказ" in buttons(petr.last)
     await petr.press("✖ Отменить заказ")
     confirm = petr.last
+    # Someone else's Yes, or one claiming a status that cannot be cancelled, does nothing.
+    order_id = (await the_order(admin_shop)).id
+    mallory = admin_shop.emulator.user(102, "Мэллори")
+    await mallory.send_text("/orders")
+    forged = CancelOrderCb(order_id=order_id, expect=OrderStatus.AWAITING_CONFIRMATION)
+    answer = await mallory.press_data(forged.pack(), message=mallory.last)
+    assert answer is not None and answer.text == "Заказ не найден."
+    shipped = CancelOrderCb(order_id=order_id, expect=OrderStatus.SHIPPED)
+    answer = await petr.press_data(shipped.pack(), message=confirm)
+    assert answer is not None and "уже нельзя отменить" in answer.text
+    assert (await the_order(admin_shop)).status is OrderStatus.AWAITING_CONFIRMATION
+    assert "✖ Отменить заказ" in buttons(petr.history[confirm["message_id"]])  # the card again
+    await petr.press("✖ Отменить заказ", message=confirm)
+    confirm = petr.history[confirm["message_id"]]
     answer = await petr.press("✖ Да, отменить заказ", message=confirm)
     assert answer is not None and answer.text == "Заказ №1001 отменён."
 
