@@ -32,9 +32,10 @@ class LeavePrompts(BaseMiddleware):
             and is_command_or_menu(event)
             and not _is_cancel(event)
         ):
-            current = await state.get_state()
+            current = data.get("raw_state")  # read by aiogram's FSM middleware
             if current is not None and not any(current in group for group in self.kept):
                 await state.set_state(None)
+                data["raw_state"] = None  # what the state filters below go by
         return await handler(event, data)
 
 
