@@ -198,8 +198,13 @@ async def test_contact_the_shop_from_an_order(
     assert "не понял" in petr.last["text"]
     assert owner.last == relayed
 
-    # A detour or /cancel leaves the prompt; a picture is asked again as text.
+    # A picture or a message too long is asked again; /cancel leaves the prompt.
     await petr.press("💬 Связаться с магазином", message=card)
+    await petr.send_document("photo.jpg", b"\xff\xd8", mime_type="image/jpeg")
+    assert "напишите сообщение текстом" in petr.last["text"]
+    await petr.send_text("очень " * 400)
+    assert "Сообщение слишком длинное" in petr.last["text"]
+    assert owner.last == relayed
     await petr.send_text("/cancel")
     assert petr.last["text"] == "Отменено."
     await petr.send_text("привет")
@@ -219,7 +224,7 @@ async def test_a_refund_still_pending_says_so_and_offers_no_second_cancel(
     card = await open_order(anna)
     await anna.press("✖ Отменить заказ", message=card)
     answer = await anna.press("✖ Да, отменить заказ")
-    assert answer is not None and f"возврат 490{RUB} уже оформлен" in answer.text
+    assert answer is not None and f"Возврат 490{RUB} по заказу №1001 оформлен" in answer.text
     shown = anna.history[card["message_id"]]
     assert "Обычно банк зачисляет деньги" in shown["text"]
     assert "✖ Отменить заказ" not in buttons(shown)

@@ -147,7 +147,7 @@ async def cancel_confirmed(
     total = format_price(order.total)
     if outcome is Cancelled.REFUND_PENDING:
         note = _(
-            "Order №{number} will be cancelled: the refund of {total} is under way. "
+            "The refund of {total} for order №{number} is under way. "
             "Banks usually return the money within a few days."
         )
     elif outcome is Cancelled.REFUND_MANUAL:
@@ -198,8 +198,8 @@ async def contact_typed(message: Message, session: AsyncSession, state: FSMConte
     text = (message.text or "").strip()
     if len(text) > MESSAGE_LIMIT:
         await message.answer(
-            _("The message is {length} characters long; please keep it within {limit}.").format(
-                length=len(text), limit=MESSAGE_LIMIT
+            _("The message is too long. Please shorten it to {limit} characters.").format(
+                limit=MESSAGE_LIMIT
             )
         )
         return
