@@ -52,18 +52,23 @@ async def cancel_order(
     actor: str,
     provider: PaymentProvider,
     details: dict[str, Any] | None = None,
+    tell_staff: bool = False,
 ) -> Cancellation:
     """Cancel ``order`` if it is still ``expect`` (what the person saw when they decided).
 
     Raises IllegalTransition when the order has moved on (nothing is done), PaymentError
     when the provider refused or could not be asked for the refund (nothing is done).
     ``details`` go to the event log (a ``note`` there is sent to the shopper with the
-    status message).
+    status message). ``tell_staff``: the staff hear of it through the outbox, recorded by
+    the unit that cancels the order (after the provider's answer for a refund).
     """
     if expect is not S.PAID:
-        change = await orders.transition(
-            session, order.id, S.CANCELLED, actor=actor, expect=expect, details=details
-        )
+        async with unit_of_work(session):
+            change = await orders.transition(
+                session, order.id, S.CANCELLED, actor=actor, expect=expect, details=details
+            )
+            if tell_staff:
+                await _tell_staff(session, order, Cancelled.CANCELLED)
         if change.previous is S.AWAITING_PAYMENT:
             await _cancel_open_payment(session, change.order, provider)
         return Cancellation(Cancelled.CANCELLED, change.order)
@@ -72,13 +77,22 @@ async def cancel_order(
         raise IllegalTransition(order.id, order.status, S.CANCELLED)
     if order.payment_provider == provider.name:
         result = await provider.refund(session, order, actor)
+        outcome = None
         if result.status is RefundStatus.REFUNDED:
-            return Cancellation(Cancelled.REFUNDED, result.order)
-        if result.status is RefundStatus.PENDING:
-            return Cancellation(Cancelled.REFUND_PENDING, result.order)
-    change = await orders.transition(
-        session, order.id, S.CANCELLED, actor=actor, expect=S.PAID, details=details
-    )
+            outcome = Cancelled.REFUNDED
+        elif result.status is RefundStatus.PENDING:
+            outcome = Cancelled.REFUND_PENDING
+        if outcome is not None:
+            if tell_staff:
+                async with unit_of_work(session):
+                    await _tell_staff(session, order, outcome)
+            return Cancellation(outcome, result.order)
+    async with unit_of_work(session):
+        change = await orders.transition(
+            session, order.id, S.CANCELLED, actor=actor, expect=S.PAID, details=details
+        )
+        if tell_staff:
+            await _tell_staff(session, order, Cancelled.REFUND_MANUAL)
     return Cancellation(Cancelled.REFUND_MANUAL, change.order)
 
 
@@ -90,23 +104,23 @@ async def cancel_own_order(
     expect: OrderStatus,
     provider: PaymentProvider,
 ) -> Cancellation:
-    """The shopper cancels their order (OrderNotFound if it is not theirs). The staff are
-    told through the outbox of an order they had heard of (cash or paid), with what
-    happened to the money."""
+    """The shopper cancels their order (OrderNotFound if it is not theirs); the staff are
+    told of an order they had heard of (cash or paid), with what became of the money."""
     order = await orders.order_of_user(session, user_id, order_id)
     if expect not in SHOPPER_CANCELLABLE:
         raise IllegalTransition(order.id, order.status, S.CANCELLED)
-    cancellation = await cancel_order(
-        session, order, expect=expect, actor=f"user:{user_id}", provider=provider
+    return await cancel_order(
+        session,
+        order,
+        expect=expect,
+        actor=f"user:{user_id}",
+        provider=provider,
+        tell_staff=expect is not S.AWAITING_PAYMENT,
     )
-    if expect is not S.AWAITING_PAYMENT:
-        async with unit_of_work(session):
-            await outbox.record(
-                session,
-                ORDER_CANCELLED,
-                {"order_id": order.id, "outcome": str(cancellation.outcome)},
-            )
-    return cancellation
+
+
+async def _tell_staff(session: AsyncSession, order: Order, outcome: Cancelled) -> None:
+    await outbox.record(session, ORDER_CANCELLED, {"order_id": order.id, "outcome": str(outcome)})
 
 
 async def _cancel_open_payment(
