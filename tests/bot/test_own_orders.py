@@ -14,6 +14,7 @@ from shopbot.emulators.telegram import EmulatedUser
 from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.models import Order, OrderEvent, OrderStatus, Payment, PaymentStatus
 from tests.bot.conftest import ADMIN, Catalogue, Shop, ShopFactory, buttons, check_out, product
+from tests.bot.test_shopper_flows import MENU, menu_of
 
 RUB = "\u00a0₽"
 
@@ -187,6 +188,7 @@ async def test_contact_the_shop_from_an_order(
     prompt = petr.last["text"]
     assert "Связаться с магазином: +7 495 123-45-67" in prompt
     assert "что передать магазину о заказе №1001" in prompt
+    assert menu_of(petr) == MENU
     await petr.send_text("Можно забрать <завтра> после 18:00?")
     assert petr.last["text"] == "✅ Сообщение отправлено. Магазин свяжется с вами."
     relayed = owner.last

@@ -17,6 +17,7 @@ from shopbot.bot.callbacks import CancelOrderCb, OrdersAction, OrdersCb
 from shopbot.bot.keyboards import (
     MENU_ORDERS,
     cancel_order_keyboard,
+    main_menu,
     order_keyboard,
     orders_keyboard,
 )
@@ -168,9 +169,11 @@ async def contact_shop(
     session: AsyncSession,
     state: FSMContext,
     settings: Settings,
+    is_admin: bool,
 ) -> None:
     """The shop's contact, and (when the shop has staff to read it) an offer to pass the
-    shopper's next message on to them, naming the order."""
+    shopper's next message on to them, naming the order. The menu comes with it: this may
+    end a checkout left at the phone step, whose keyboard it replaces."""
     order = await presser_order(query, session, callback_data.order_id)
     if order is None:
         return
@@ -191,7 +194,9 @@ async def contact_shop(
         return
     await query.answer()
     assert query.bot is not None
-    await query.bot.send_message(query.from_user.id, "\n\n".join(lines))
+    await query.bot.send_message(
+        query.from_user.id, "\n\n".join(lines), reply_markup=main_menu(admin=is_admin)
+    )
 
 
 async def contact_typed(message: Message, session: AsyncSession, state: FSMContext) -> None:
