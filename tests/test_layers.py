@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "shopbot"
 # Top-level modules that are not core: the composition root (it builds the aiogram bot next
 # to the web server and the jobs) and the command line, which imports it per command.
 NOT_CORE = {"shopbot.app", "shopbot.cli", "shopbot.__main__"}
-CORE_PACKAGES = ("shopbot.services", "shopbot.importer", "shopbot.payments")
+CORE_PACKAGES = ("shopbot.services", "shopbot.importer", "shopbot.payments", "shopbot.search")
 TEST_ONLY = {"tests", "conftest", "pytest", "_pytest", "pytest_asyncio", "hypothesis", "selenium"}
 
 

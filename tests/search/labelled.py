@@ -1,0 +1,76 @@
+"""The labelled query set (``tests/data/search/queries.csv``) and how a search scores on it.
+
+Each query lists the SKUs a shopper expects to find (none: the shop does not sell it) and
+the SKUs that may also be shown without being wrong (a gift set holding a mug, for "mug").
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+QUERIES = Path(__file__).parent.parent / "data" / "search" / "queries.csv"
+TOP = 5
+
+
+@dataclass(frozen=True)
+class Labelled:
+    query: str
+    expected: frozenset[str]
+    acceptable: frozenset[str]
+    kind: str
+
+
+@dataclass
+class Scores:
+    recall: float  # mean share of the expected SKUs in the top 5, over queries with some
+    precision: float  # mean share of the top 5 that is expected or acceptable, same queries
+    mrr: float  # mean reciprocal rank of the first expected SKU
+    nothing: float  # share of "the shop does not sell it" queries answered with nothing
+    misses: list[tuple[str, list[str]]]  # queries not fully answered, with what was found
+
+
+def load() -> list[Labelled]:
+    with QUERIES.open(encoding="utf-8", newline="") as file:
+        return [
+            Labelled(
+                row["query"],
+                frozenset(row["expected"].split()),
+                frozenset(row["acceptable"].split()),
+                row["kind"],
+            )
+            for row in csv.DictReader(file)
+        ]
+
+
+async def evaluate(search: Callable[[str], Awaitable[list[str]]]) -> Scores:
+    """Run every labelled query through ``search`` (query → SKUs, best first)."""
+    recall: list[float] = []
+    precision: list[float] = []
+    ranks: list[float] = []
+    nothing: list[bool] = []
+    misses: list[tuple[str, list[str]]] = []
+    for item in load():
+        found = (await search(item.query))[:TOP]
+        if not item.expected:
+            nothing.append(not found)
+            if found:
+                misses.append((item.query, found))
+            continue
+        hits = [sku for sku in found if sku in item.expected]
+        recall.append(len(hits) / min(len(item.expected), TOP))
+        good = item.expected | item.acceptable
+        precision.append(sum(sku in good for sku in found) / len(found) if found else 0.0)
+        first = next((rank for rank, sku in enumerate(found, 1) if sku in item.expected), None)
+        ranks.append(1 / first if first else 0.0)
+        if recall[-1] < 1 or precision[-1] < 1:
+            misses.append((item.query, found))
+    return Scores(
+        recall=sum(recall) / len(recall),
+        precision=sum(precision) / len(precision),
+        mrr=sum(ranks) / len(ranks),
+        nothing=sum(nothing) / len(nothing),
+        misses=misses,
+    )
