@@ -33,6 +33,7 @@ from shopbot.bot.storage import DatabaseStorage
 from shopbot.config import Settings
 from shopbot.db import commit_hooks
 from shopbot.payments.base import PaymentProvider
+from shopbot.search import SearchEngine
 from shopbot.services.catalogue import CatalogueCache
 from shopbot.services.users import UserDirectory
 
@@ -74,8 +75,8 @@ def create_dispatcher(
     payment_provider: PaymentProvider,
     redis: Redis | None = None,
 ) -> Dispatcher:
-    """The dispatcher; handlers get ``settings``, ``payment_provider`` and
-    ``catalogue_cache``. FSM state lives in ``redis`` when given (closed with the storage),
+    """The dispatcher; handlers get ``settings``, ``payment_provider``, ``catalogue_cache``
+    and ``search_engine``. FSM state lives in ``redis`` when given (closed with the storage),
     else in the database."""
     storage, isolation = create_storage(session_factory, redis)
     hooks = commit_hooks(session_factory)
@@ -85,6 +86,7 @@ def create_dispatcher(
         settings=settings,
         payment_provider=payment_provider,
         catalogue_cache=CatalogueCache(hooks, max_age=settings.catalogue_cache_seconds),
+        search_engine=SearchEngine(hooks, max_age=settings.catalogue_cache_seconds),
     )
     dispatcher.update.outer_middleware(PlainTextMiddleware())
     dispatcher.update.outer_middleware(ShopClockMiddleware(settings.shop_timezone))

@@ -6,7 +6,7 @@ which copies the whole markup on export: these screens are built on every button
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiogram.types import (
     InlineKeyboardButton,
@@ -216,20 +216,50 @@ def product_keyboard(
 
 
 def search_keyboard(page: Page[ProductSummary]) -> InlineKeyboardMarkup:
-    rows: Rows = []
-    for product in page.items:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=product_line(product),
-                    callback_data=CatalogCb(
-                        action=CatalogAction.PRODUCT, product_id=product.id
-                    ).pack(),
-                )
-            ]
+    """The products found, each opening its card, and "more" while there are more."""
+    rows = _product_rows(page.items)
+    pager: list[InlineKeyboardButton] = []
+    if page.has_prev:
+        pager.append(
+            InlineKeyboardButton(text="◀", callback_data=SearchCb(page=page.page - 1).pack())
         )
-    _pager(rows, page, lambda number: SearchCb(page=number).pack())
+    if page.has_next:
+        left = page.total - (page.page + 1) * len(page.items)
+        pager.append(
+            InlineKeyboardButton(
+                text=_("{n} more ▶").format(n=left),
+                callback_data=SearchCb(page=page.page + 1).pack(),
+            )
+        )
+    if pager:
+        rows.append(pager)
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def nothing_found_keyboard(close: list[ProductSummary]) -> InlineKeyboardMarkup:
+    """Products that match part of the query, if any, and the way to the catalogue."""
+    rows = _product_rows(close)
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=_("🛍 Open the catalogue"),
+                callback_data=CatalogCb(action=CatalogAction.LIST).pack(),
+            )
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _product_rows(products: Sequence[ProductSummary]) -> Rows:
+    return [
+        [
+            InlineKeyboardButton(
+                text=product_line(product),
+                callback_data=CatalogCb(action=CatalogAction.PRODUCT, product_id=product.id).pack(),
+            )
+        ]
+        for product in products
+    ]
 
 
 def cart_keyboard(cart: Cart) -> InlineKeyboardMarkup:

@@ -25,6 +25,9 @@ from shopbot.bot.routers.prompts import LeavePrompts
 def build_root_router() -> Router:
     root = Router(name="shopbot")
     root.message.outer_middleware(LeavePrompts(checkout.CheckoutForm))
+    # The search prompt lasts one message: any other handler ends it.
+    root.message.middleware(search.ForgetSearchPrompt())
+    root.callback_query.middleware(search.ForgetSearchPrompt())
     # admin first: its one filter lets only admins' updates in, and their commands win even
     # in the middle of a checkout; then the admin commands in groups it left (unanswered);
     # checkout next: a shopper's typed text belongs to it.

@@ -1,13 +1,18 @@
-"""Whatever nothing else handled: a short friendly answer, never silence."""
+"""Whatever nothing else handled: text outside a flow is searched for, anything else gets a
+short friendly answer, never silence."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.bot.keyboards import main_menu
+from shopbot.bot.keyboards import main_menu, nothing_found_keyboard
 from shopbot.bot.routers.filters import Magic
+from shopbot.bot.routers.search import PAGE_SIZE, QUERY_LIMIT, show_found
+from shopbot.search import SearchEngine
 
 
 async def stale_button(query: CallbackQuery) -> None:
@@ -17,7 +22,31 @@ async def stale_button(query: CallbackQuery) -> None:
     )
 
 
-async def unknown_message(message: Message, is_admin: bool) -> None:
+async def unknown_message(
+    message: Message,
+    is_admin: bool,
+    session: AsyncSession,
+    state: FSMContext,
+    search_engine: SearchEngine,
+    raw_state: str | None = None,
+) -> None:
+    """Typed text outside any flow that names goods shows them; other text (and anything
+    in the middle of a flow that its handlers did not take) gets the menu."""
+    text = (message.text or "").strip()
+    if text and not text.startswith("/") and raw_state is None:
+        query = text[:QUERY_LIMIT]
+        found = await search_engine.search(session, query, 0, PAGE_SIZE)
+        if found.page.total:
+            await state.update_data(search=query)
+            await show_found(message, query, found)
+            return
+        if found.close:
+            await state.update_data(search=query)
+            await message.answer(
+                _("Sorry, I did not understand that. Perhaps you are looking for one of these?"),
+                reply_markup=nothing_found_keyboard(found.close),
+            )
+            return
     await message.answer(
         _("Sorry, I did not understand that. Use the menu below or /help."),
         reply_markup=main_menu(admin=is_admin),

@@ -1,21 +1,24 @@
-"""Text search: ``/search words`` or the menu button, then results that open product cards."""
+"""Text search: ``/search words``, the menu button, or any text typed outside a flow (see
+the fallback router), then results that open product cards, "more" for the next page."""
 
 from __future__ import annotations
 
-from aiogram import Router
+from typing import Any
+
+from aiogram import BaseMiddleware, Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.callbacks import SearchCb
-from shopbot.bot.keyboards import MENU_SEARCH, main_menu, search_keyboard
+from shopbot.bot.keyboards import MENU_SEARCH, main_menu, nothing_found_keyboard, search_keyboard
 from shopbot.bot.render import h
 from shopbot.bot.routers.filters import menu_button, plain_text
 from shopbot.bot.ui import show
-from shopbot.services import catalogue
+from shopbot.search import SearchEngine, SearchResult
 
 PAGE_SIZE = 8
 QUERY_LIMIT = 100
@@ -25,17 +28,29 @@ class SearchForm(StatesGroup):
     query = State()
 
 
-async def _results(
-    target: CallbackQuery | Message, session: AsyncSession, query: str, page: int
+async def find(
+    target: CallbackQuery | Message,
+    session: AsyncSession,
+    search_engine: SearchEngine,
+    query: str,
+    page: int,
 ) -> None:
-    found = await catalogue.search(session, query, page, PAGE_SIZE)
-    if found.total == 0:
-        await show(
-            target, _("Nothing found for “{query}”. Try other words.").format(query=h(query))
+    """Search and show what was found."""
+    await show_found(target, query, await search_engine.search(session, query, page, PAGE_SIZE))
+
+
+async def show_found(target: CallbackQuery | Message, query: str, found: SearchResult) -> None:
+    """The results, or that nothing was found, with close matches and the catalogue."""
+    if found.page.total == 0:
+        text = (
+            _("Nothing found for “{query}”. Perhaps one of these?")
+            if found.close
+            else _("Nothing found for “{query}”. Try other words or look in the catalogue.")
         )
-        return
-    text = _("🔍 Found for “{query}”: {total}").format(query=h(query), total=found.total)
-    await show(target, text, search_keyboard(found))
+        await show(target, text.format(query=h(query)), nothing_found_keyboard(found.close))
+    else:
+        text = _("🔍 Found for “{query}”: {total}").format(query=h(query), total=found.page.total)
+        await show(target, text, search_keyboard(found.page))
 
 
 async def search_command(
@@ -44,13 +59,14 @@ async def search_command(
     session: AsyncSession,
     state: FSMContext,
     is_admin: bool,
+    search_engine: SearchEngine,
 ) -> None:
     query = (command.args or "").strip()[:QUERY_LIMIT]
     if not query:
         await _ask(message, state, is_admin)
         return
     await state.update_data(search=query)
-    await _results(message, session, query, 0)
+    await find(message, session, search_engine, query, 0)
 
 
 async def search_button(message: Message, state: FSMContext, is_admin: bool) -> None:
@@ -65,22 +81,46 @@ async def _ask(message: Message, state: FSMContext, is_admin: bool) -> None:
     )
 
 
-async def query_typed(message: Message, session: AsyncSession, state: FSMContext) -> None:
+async def query_typed(
+    message: Message, session: AsyncSession, state: FSMContext, search_engine: SearchEngine
+) -> None:
     query = (message.text or "").strip()[:QUERY_LIMIT]
     await state.set_state(None)
     await state.update_data(search=query)
-    await _results(message, session, query, 0)
+    await find(message, session, search_engine, query, 0)
 
 
 async def results_page(
-    query: CallbackQuery, callback_data: SearchCb, session: AsyncSession, state: FSMContext
+    query: CallbackQuery,
+    callback_data: SearchCb,
+    session: AsyncSession,
+    state: FSMContext,
+    search_engine: SearchEngine,
 ) -> None:
     text = (await state.get_data()).get("search")
     if not text:
         await query.answer(_("This search is over. Please search again."), show_alert=True)
         return
-    await _results(query, session, text, callback_data.page)
+    await find(query, session, search_engine, text, callback_data.page)
     await query.answer()
+
+
+class ForgetSearchPrompt(BaseMiddleware):
+    """The search prompt ("What are you looking for?") is answered by the next message or
+    not at all: any other handler — a menu button, a command, a button pressed — ends it,
+    so that text typed later is not taken for a query."""
+
+    async def __call__(self, handler: Any, event: TelegramObject, data: dict[str, Any]) -> Any:
+        called = data.get("handler")
+        state: FSMContext | None = data.get("state")
+        if (
+            state is not None
+            and called is not None
+            and called.callback is not query_typed
+            and data.get("raw_state") == SearchForm.query.state
+        ):
+            await state.set_state(None)
+        return await handler(event, data)
 
 
 def create_router() -> Router:

@@ -1,0 +1,100 @@
+"""Searching through the real dispatcher: /search, the menu's prompt and free text."""
+
+from __future__ import annotations
+
+from tests.bot.conftest import Catalogue, Shop, buttons
+
+PRICE = "1\u00a0299\u00a0₽"
+
+
+async def test_results_open_cards_and_more_shows_the_next_page(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    vera = shop.emulator.user(801, "Вера")
+    await vera.send_text("/start")
+    await vera.send_text("/search футболки")
+    assert "Найдено по запросу «футболки»: 12" in vera.last["text"]
+    assert buttons(vera.last) == [
+        *(f"Футболка {number:02d} — {PRICE}" for number in range(1, 9)),
+        "Ещё 4 ▶",
+    ]
+    await vera.press("Ещё 4 ▶")
+    assert buttons(vera.last) == [
+        *(f"Футболка {number:02d} — {PRICE}" for number in range(9, 13)),
+        "◀",
+    ]
+    await vera.press(f"Футболка 10 — {PRICE}")
+    assert "Футболка 10" in vera.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_typed_text_finds_products_in_any_form_layout_or_typo(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    vera = shop.emulator.user(802, "Вера")
+    await vera.send_text("/start")
+    for typed in ("кружки", "rhe;rf", "кржка", "mug"):
+        await vera.send_text(typed)
+        assert "Найдено" in vera.last["text"], typed
+        assert buttons(vera.last) == [
+            "Кружка «Утро» — 490\u00a0₽",
+            f"Кружка распродана — {PRICE} ⛔",
+        ], typed
+    await vera.press("Кружка «Утро» — 490\u00a0₽")
+    assert vera.last.get("photo")
+    # Text naming no product the shop has: not understood, with what matches part of it.
+    await vera.send_text("синяя кружка")
+    assert "не понял. Может быть, вы ищете что-то из этого?" in vera.last["text"]
+    assert buttons(vera.last)[0] == "Кружка «Утро» — 490\u00a0₽"
+    await vera.send_text("спасибо")
+    assert "Извините, я не понял. Воспользуйтесь меню" in vera.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_nothing_found_offers_close_matches_and_the_catalogue(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    vera = shop.emulator.user(803, "Вера")
+    await vera.send_text("/start")
+    await vera.send_text("/search синяя кружка")
+    assert vera.last["text"] == (
+        "По запросу «синяя кружка» ничего не нашлось. Может быть, подойдёт что-то из этого?"
+    )
+    assert buttons(vera.last) == [
+        "Кружка «Утро» — 490\u00a0₽",
+        f"Кружка распродана — {PRICE} ⛔",
+        "🛍 Открыть каталог",
+    ]
+    await vera.send_text("/search самокат")
+    assert "загляните в каталог" in vera.last["text"]
+    assert buttons(vera.last) == ["🛍 Открыть каталог"]
+    await vera.press("🛍 Открыть каталог")
+    assert "Выберите категорию" in vera.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_the_search_prompt_ends_when_the_shopper_goes_elsewhere(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    vera = shop.emulator.user(804, "Вера")
+    await vera.send_text("/start")
+    await vera.press("🔍 Поиск")
+    assert "Что ищем?" in vera.last["text"]
+    await vera.press("🛒 Корзина")
+    await vera.send_text("привет")
+    assert "не понял" in vera.last["text"]  # not "nothing found for «привет»"
+    await vera.press("🔍 Поиск")
+    await vera.send_text("привет")
+    assert "По запросу «привет» ничего не нашлось" in vera.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
+
+
+async def test_english(shop: Shop, catalogue: Catalogue) -> None:
+    john = shop.emulator.user(805, "John", language_code="en")
+    await john.send_text("/start")
+    await john.send_text("/search t-shirt")
+    assert "Found for “t-shirt”: 12" in john.last["text"]
+    assert buttons(john.last)[-1] == "4 more ▶"
+    await john.send_text("/search scooter")
+    assert "Try other words or look in the catalogue" in john.last["text"]
+    assert buttons(john.last) == ["🛍 Open the catalogue"]
