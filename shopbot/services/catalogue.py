@@ -1,5 +1,6 @@
-"""Browsing the shop: the category tree, pages of products, product detail, text search,
-and :class:`CatalogueCache`, which keeps what shoppers browse in memory."""
+"""Browsing the shop: the category tree, pages of products, product detail, and
+:class:`CatalogueCache`, which keeps what shoppers browse in memory (text search is
+:mod:`shopbot.search`)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Row, and_, func, select, update
+from sqlalchemy import ColumnElement, Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from shopbot.cache import TableCache
 from shopbot.db import CommitHooks, changed, unit_of_work
 from shopbot.models import Category, Product, ProductImage, sku_key
-from shopbot.services.text import fold, natural_key
+from shopbot.services.text import natural_key
 
 T = TypeVar("T")
 
@@ -256,23 +257,6 @@ async def _one_product(session: AsyncSession, condition: ColumnElement[bool]) ->
         select(Product).where(condition).options(joinedload(Product.images))
     )
     return result.unique().scalar_one_or_none()
-
-
-async def search(
-    session: AsyncSession, query: str, page: int, page_size: int
-) -> Page[ProductSummary]:
-    """Active products whose SKU, name or description contain every word of the query."""
-    words = [word for word in fold(query).split() if word]
-    if not words:
-        return Page(items=[], page=0, pages=1, total=0)
-    conditions = [
-        Product.search_text.like(f"%{_escape_like(word)}%", escape="\\") for word in words
-    ]
-    return await _product_page(session, and_(*conditions), page, page_size)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def remember_file_id(session: AsyncSession, image_id: int, file_id: str) -> None:

@@ -54,6 +54,23 @@ async def test_typos_layout_transliteration_and_synonyms(
     assert await found(engine, session, "хочу купить футболку") == ["TS-1"]
 
 
+async def test_case_yo_and_punctuation_fold(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await make_product(session, "Кружка «Ёжик»", sku="HOG", description="Керамика, 300 мл")
+    await make_product(session, "ФУТБОЛКА чёрная", sku="TS-BLK")
+    await make_product(session, "Скидка 100%", sku="SALE")
+    engine = SearchEngine(commit_hooks(session_factory))
+
+    assert await found(engine, session, "ЕЖИК") == ["HOG"]
+    assert await found(engine, session, "кружка, 300 мл!") == ["HOG"]
+    assert await found(engine, session, "Футболка ЧЕРНАЯ") == ["TS-BLK"]
+    assert await found(engine, session, "ts-blk") == ["TS-BLK"]
+    assert await found(engine, session, "100%") == ["SALE"]
+    assert await found(engine, session, "%") == []
+    assert await found(engine, session, "   ") == []
+
+
 async def test_names_above_descriptions_in_stock_first_hidden_never(
     session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -1,0 +1,184 @@
+"""Search quality and speed: the engine (``shopbot.search``) next to the substring search it
+replaced (every word of the query somewhere in ``product.search_text``, through LIKE),
+measured in the same run on the same database.
+
+* quality: the labelled query set (``tests/data/search/queries.csv``) over the sample
+  catalogue: recall@5, precision@5, MRR, and the share of queries for goods the shop does
+  not sell answered with nothing;
+* speed: the same queries over a generated catalogue of ``--rows`` products (the import
+  bench's generator): latency per query, p50 and p95, and what the engine's index costs to
+  build (first search), to bring in step after a stock change, and to check for another
+  process's changes.
+
+    .venv/bin/python bench/search_bench.py [--rows N] [--database-url URL]
+
+``--database-url`` (e.g. a PostgreSQL database) is emptied first: give a scratch one.
+Without it, temporary SQLite files are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from sqlalchemy import and_, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from import_bench import write_csv  # noqa: E402  (bench/ is the script's folder)
+
+from shopbot.db import commit_hooks, create_engine, create_session_factory, migrate  # noqa: E402
+from shopbot.importer import ImportOptions, import_file  # noqa: E402
+from shopbot.models import Product  # noqa: E402
+from shopbot.search import SearchEngine  # noqa: E402
+from shopbot.services.catalogue import CATALOGUE  # noqa: E402
+from shopbot.services.text import fold  # noqa: E402
+from tests.search.labelled import evaluate, load  # noqa: E402
+
+SAMPLE = ROOT / "catalog" / "products.csv"
+PAGE = 8
+
+
+async def like_search(session: AsyncSession, query: str) -> list[str]:
+    """The old search: active products containing every word, by name, one page."""
+    words = fold(query).split()
+    if not words:
+        return []
+    escaped = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words]
+    rows = await session.execute(
+        select(Product.sku, func.count().over())
+        .where(
+            Product.active.is_(True),
+            and_(*(Product.search_text.like(f"%{w}%", escape="\\") for w in escaped)),
+        )
+        .order_by(Product.name, Product.id)
+        .limit(PAGE)
+    )
+    return [row[0] for row in rows]
+
+
+async def fresh_database(url: str) -> async_sessionmaker[AsyncSession]:
+    engine = create_engine(url)
+    if url.startswith("postgresql"):
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    await migrate(engine)
+    return create_session_factory(engine)
+
+
+async def imported(url: str, csv_path: Path, media: Path) -> async_sessionmaker[AsyncSession]:
+    factory = await fresh_database(url)
+    report = await import_file(factory, csv_path, ImportOptions(media_dir=media))
+    assert report.ok, report.errors
+    return factory
+
+
+def milliseconds(samples: list[float]) -> str:
+    cuts = statistics.quantiles(samples, n=20)
+    return f"p50 {statistics.median(samples) * 1000:6.2f} ms   p95 {cuts[18] * 1000:6.2f} ms"
+
+
+async def quality(factory: async_sessionmaker[AsyncSession]) -> None:
+    engine = SearchEngine(commit_hooks(factory))
+    async with factory() as session:
+
+        async def new(query: str) -> list[str]:
+            result = await engine.search(session, query, 0, 5)
+            return [product.sku for product in result.page.items]
+
+        async def old(query: str) -> list[str]:
+            return await like_search(session, query)
+
+        print(f"Quality, {len(load())} labelled queries over the sample catalogue")
+        print(f"  {'':10} recall@5  precision@5    MRR   nothing")
+        for name, search in (("substring", old), ("engine", new)):
+            scores = await evaluate(search)
+            print(
+                f"  {name:10} {scores.recall:8.3f} {scores.precision:12.3f} "
+                f"{scores.mrr:6.3f} {scores.nothing:9.3f}"
+            )
+
+
+async def timed(
+    session: AsyncSession, search: Callable[[str], Awaitable[object]], queries: list[str]
+) -> list[float]:
+    samples = []
+    for query in queries:
+        started = time.perf_counter()
+        await search(query)
+        samples.append(time.perf_counter() - started)
+        await session.commit()
+    return samples
+
+
+async def speed(factory: async_sessionmaker[AsyncSession], rows: int) -> None:
+    hooks = commit_hooks(factory)
+    engine = SearchEngine(hooks, max_age=2.0)
+    queries = [item.query for item in load()]
+    async with factory() as session:
+        started = time.perf_counter()
+        await engine.search(session, "кружка", 0, PAGE)
+        built = time.perf_counter() - started
+        await session.commit()
+
+        async def new(query: str) -> object:
+            return await engine.search(session, query, 0, PAGE)
+
+        async def old(query: str) -> object:
+            return await like_search(session, query)
+
+        await timed(session, new, queries)  # warm: each query's words analysed once
+        print(f"\nSpeed, {len(queries)} queries over {rows} generated products")
+        print(f"  substring  {milliseconds(await timed(session, old, queries))}")
+        print(f"  engine     {milliseconds(await timed(session, new, queries))}")
+
+        one_more = update(Product).where(Product.id == 1).values(stock=Product.stock + 1)
+        await session.execute(one_more)
+        await session.commit()
+        hooks.announce({CATALOGUE})
+        started = time.perf_counter()
+        await engine.refresh(session)
+        in_step = time.perf_counter() - started
+        await session.commit()
+        engine.clock = lambda: time.monotonic() + 3600  # past max_age: check the fingerprint
+        started = time.perf_counter()
+        await engine.refresh(session)
+        checked = time.perf_counter() - started
+        await session.commit()
+    print(f"  index: built {built * 1000:.0f} ms (first search)")
+    print(f"         in step after a stock change {in_step * 1000:.0f} ms")
+    print(f"         checked for other processes' changes {checked * 1000:.1f} ms")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--database-url", help="emptied first; default: temporary SQLite")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+
+        def url(name: str) -> str:
+            return args.database_url or f"sqlite+aiosqlite:///{work / name}"
+
+        sample = await imported(url("sample.db"), SAMPLE, work / "media")
+        await quality(sample)
+        await sample.kw["bind"].dispose()
+        generated_csv = work / "generated.csv"
+        write_csv(generated_csv, args.rows)
+        generated = await imported(url("generated.db"), generated_csv, work / "media")
+        await speed(generated, args.rows)
+        await generated.kw["bind"].dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
