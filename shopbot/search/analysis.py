@@ -114,6 +114,7 @@ class Reading:
 
     words: tuple[str, ...]
     penalty: float
+    guessed: bool = False  # another layout or transliteration, not the words typed
 
 
 def readings(chunk: str) -> list[Reading]:
@@ -122,25 +123,25 @@ def readings(chunk: str) -> list[Reading]:
     found: list[Reading] = []
     seen: set[tuple[str, ...]] = set()
 
-    def add(text: str, penalty: float) -> None:
+    def add(text: str, penalty: float, guessed: bool) -> None:
         meaningful = tuple(word for word in _WORD.findall(text) if not is_stop_word(word))
         if meaningful and meaningful not in seen:
             seen.add(meaningful)
-            found.append(Reading(meaningful, penalty))
+            found.append(Reading(meaningful, penalty, guessed))
 
-    def add_with_synonyms(text: str, penalty: float) -> None:
-        add(text, penalty)
+    def add_with_synonyms(text: str, penalty: float, guessed: bool) -> None:
+        add(text, penalty, guessed)
         for synonym in synonyms(text.strip(".,!?;:«»\"'()")):
-            add(synonym, penalty + 0.05)
+            add(synonym, penalty + 0.05, guessed)
 
-    add_with_synonyms(chunk, 0.0)
+    add_with_synonyms(chunk, 0.0, False)
     if not found:
         return []
     if _LATIN.search(chunk):
-        add_with_synonyms(chunk.translate(_TO_CYRILLIC), 0.1)
-        add(transliterate(chunk), 0.15)
+        add_with_synonyms(chunk.translate(_TO_CYRILLIC), 0.1, True)
+        add(transliterate(chunk), 0.15, True)
     if _CYRILLIC.search(chunk):
-        add_with_synonyms(chunk.translate(_TO_LATIN), 0.1)
+        add_with_synonyms(chunk.translate(_TO_LATIN), 0.1, True)
     return found
 
 

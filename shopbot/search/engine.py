@@ -71,15 +71,14 @@ class SearchEngine:
     ) -> SearchResult:
         """The page ``page`` of the active products matching ``query``, best first."""
         await self.refresh(session)
-        found = self.index.search(query)
+        found = self.index.search(query, CLOSE_MATCHES)
         total = len(found.ids)
         pages = _page_count(total, page_size)
         page = min(max(page, 0), pages - 1)
         chosen = found.ids[page * page_size : (page + 1) * page_size]
-        close = found.close[:CLOSE_MATCHES] if not total else []
         return SearchResult(
             Page(items=self._summaries(chosen), page=page, pages=pages, total=total),
-            self._summaries(close),
+            self._summaries(found.close),
         )
 
     def _summaries(self, ids: list[int]) -> list[ProductSummary]:

@@ -13,6 +13,7 @@ vocabulary key a typo or two away ("футбллка"), found with rapidfuzz.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ NAME_LEVEL = 2.0  # a match in a field this heavy or heavier is a "name" match
 
 EXACT, COMPOUND, STEM = 1.0, 0.7, 0.6
 TYPO = {1: 0.6, 2: 0.45}  # by edit distance
+MAX_CHUNKS = 8  # words of a query looked at; a longer text is no product query anyway
 READING_SLACK = 0.2  # readings this much worse than the best one are not used
 STEM_MIN = 5  # letters a stem shares at least
 COMPOUND_REST = 3  # letters a compound has before the word it ends with, at least
@@ -131,6 +133,7 @@ class Index:
                     self._remove(document.id)
                 self._add(document)
         self.documents = fresh
+        self._vocab()  # now rather than in the first query after the change
 
     def _add(self, document: Document) -> None:
         analysed = analyse(document)
@@ -196,7 +199,11 @@ class Index:
         """Products matching a chunk: (score, weight of the best field) each, through the
         readings that match best (a synonym's exact match beats a typo of what was typed:
         "майка" is a T-shirt, not "марка")."""
-        options = [(self._quality(reading), reading) for reading in readings(chunk)]
+        options: list[tuple[float, Reading]] = []
+        for reading in readings(chunk):
+            if reading.guessed and options and options[0][0] >= EXACT:
+                break  # every word typed is known: no need to guess (nor pay for typos)
+            options.append((self._quality(reading), reading))
         top = max((quality for quality, _ in options), default=0.0)
         best: dict[int, tuple[float, float]] = {}
         for quality, reading in options:
@@ -239,8 +246,10 @@ class Index:
                 return {}
         return (total or {}) if len(reading.words) == 1 else _averaged(total or {}, reading)
 
-    def search(self, query: str) -> Found:
-        pieces = [chunk for chunk in fold(query).split() if readings(chunk)]
+    def search(self, query: str, close_limit: int = 3) -> Found:
+        """Products matching every chunk of ``query``, best first; if there are none, up to
+        ``close_limit`` of those matching the most chunks."""
+        pieces = [chunk for chunk in fold(query).split() if readings(chunk)][:MAX_CHUNKS]
         if not pieces:
             return Found([], [])
         matched: dict[int, list[tuple[float, float]]] = {}
@@ -255,9 +264,12 @@ class Index:
             return (tier, document.stock <= 0, -sum(s for s, _ in scored), document.name)
 
         full = [pid for pid, scored in matched.items() if len(scored) == len(pieces)]
-        close = [pid for pid, scored in matched.items() if len(scored) < len(pieces)]
-        close.sort(key=lambda pid: (-len(matched[pid]), *rank(pid)))
-        return Found(sorted(full, key=rank), close)
+        if full:
+            return Found(sorted(full, key=rank), [])
+        close = heapq.nsmallest(
+            close_limit, matched, key=lambda pid: (-len(matched[pid]), *rank(pid))
+        )
+        return Found([], close)
 
 
 def _averaged(
