@@ -98,3 +98,11 @@ async def test_english(shop: Shop, catalogue: Catalogue) -> None:
     await john.send_text("/search scooter")
     assert "Try other words or look in the catalogue" in john.last["text"]
     assert buttons(john.last) == ["🛍 Open the catalogue"]
+
+
+async def test_text_in_a_group_is_not_searched(shop: Shop, catalogue: Catalogue) -> None:
+    group = shop.emulator.group(-1001, "Болталка")
+    group.privacy_mode = False  # the bot sees every message there
+    await group.send_text(shop.emulator.user(806, "Вера"), "кружка")
+    assert not any("Найдено" in message.get("text", "") for message in group.messages)
+    assert not any(buttons(message) for message in group.messages)

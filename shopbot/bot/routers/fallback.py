@@ -4,6 +4,7 @@ short friendly answer, never silence."""
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.enums import ChatType
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -30,10 +31,12 @@ async def unknown_message(
     search_engine: SearchEngine,
     raw_state: str | None = None,
 ) -> None:
-    """Typed text outside any flow that names goods shows them; other text (and anything
-    in the middle of a flow that its handlers did not take) gets the menu."""
+    """Text typed in a private chat outside any flow that names goods shows them; other
+    text (and anything in the middle of a flow that its handlers did not take) gets the
+    menu."""
     text = (message.text or "").strip()
-    if text and not text.startswith("/") and raw_state is None:
+    private = message.chat.type == ChatType.PRIVATE  # a group's chatter is no query
+    if private and text and not text.startswith("/") and raw_state is None:
         query = text[:QUERY_LIMIT]
         found = await search_engine.search(session, query, 0, PAGE_SIZE)
         if found.page.total:
