@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.bot.conftest import Catalogue, Shop, buttons
+from tests.bot.conftest import Catalogue, Shop, ShopFactory, buttons
 
 PRICE = "1\u00a0299\u00a0₽"
 
@@ -106,3 +106,12 @@ async def test_text_in_a_group_is_not_searched(shop: Shop, catalogue: Catalogue)
     await group.send_text(shop.emulator.user(806, "Вера"), "кружка")
     assert not any("Найдено" in message.get("text", "") for message in group.messages)
     assert not any(buttons(message) for message in group.messages)
+
+
+async def test_nothing_found_gives_the_shops_contact(
+    shop_factory: ShopFactory, catalogue: Catalogue
+) -> None:
+    shop = await shop_factory(shop_contact="@lavka_help")
+    vera = shop.emulator.user(807, "Вера")
+    await vera.send_text("/search самокат")
+    assert vera.last["text"].endswith("Связаться с магазином: @lavka_help")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.bot.keyboards import main_menu, nothing_found_keyboard
 from shopbot.bot.routers.filters import Magic
 from shopbot.bot.routers.search import PAGE_SIZE, QUERY_LIMIT, show_found
+from shopbot.config import Settings
 from shopbot.search import SearchEngine
 
 
@@ -29,6 +30,7 @@ async def unknown_message(
     session: AsyncSession,
     state: FSMContext,
     search_engine: SearchEngine,
+    settings: Settings,
     raw_state: str | None = None,
 ) -> None:
     """Text typed in a private chat outside any flow that names goods shows them; other
@@ -41,7 +43,7 @@ async def unknown_message(
         found = await search_engine.search(session, query, 0, PAGE_SIZE)
         if found.page.total:
             await state.update_data(search=query)
-            await show_found(message, query, found)
+            await show_found(message, query, found, settings)
             return
         if found.close:
             await state.update_data(search=query)

@@ -18,6 +18,7 @@ from shopbot.bot.keyboards import MENU_SEARCH, main_menu, nothing_found_keyboard
 from shopbot.bot.render import h
 from shopbot.bot.routers.filters import menu_button, plain_text
 from shopbot.bot.ui import show
+from shopbot.config import Settings
 from shopbot.search import SearchEngine, SearchResult
 
 PAGE_SIZE = 8
@@ -32,22 +33,30 @@ async def find(
     target: CallbackQuery | Message,
     session: AsyncSession,
     search_engine: SearchEngine,
+    settings: Settings,
     query: str,
     page: int,
 ) -> None:
     """Search and show what was found."""
-    await show_found(target, query, await search_engine.search(session, query, page, PAGE_SIZE))
+    found = await search_engine.search(session, query, page, PAGE_SIZE)
+    await show_found(target, query, found, settings)
 
 
-async def show_found(target: CallbackQuery | Message, query: str, found: SearchResult) -> None:
-    """The results, or that nothing was found, with close matches and the catalogue."""
+async def show_found(
+    target: CallbackQuery | Message, query: str, found: SearchResult, settings: Settings
+) -> None:
+    """The results, or that nothing was found, with close matches, the catalogue and the
+    shop's contact."""
     if found.page.total == 0:
         text = (
             _("Nothing found for “{query}”. Perhaps one of these?")
             if found.close
             else _("Nothing found for “{query}”. Try other words or look in the catalogue.")
-        )
-        await show(target, text.format(query=h(query)), nothing_found_keyboard(found.close))
+        ).format(query=h(query))
+        if settings.shop_contact:
+            contact = _("Contact the shop: {contact}").format(contact=h(settings.shop_contact))
+            text += "\n" + contact
+        await show(target, text, nothing_found_keyboard(found.close))
     else:
         text = _("🔍 Found for “{query}”: {total}").format(query=h(query), total=found.page.total)
         await show(target, text, search_keyboard(found.page))
@@ -60,13 +69,14 @@ async def search_command(
     state: FSMContext,
     is_admin: bool,
     search_engine: SearchEngine,
+    settings: Settings,
 ) -> None:
     query = (command.args or "").strip()[:QUERY_LIMIT]
     if not query:
         await _ask(message, state, is_admin)
         return
     await state.update_data(search=query)
-    await find(message, session, search_engine, query, 0)
+    await find(message, session, search_engine, settings, query, 0)
 
 
 async def search_button(message: Message, state: FSMContext, is_admin: bool) -> None:
@@ -82,12 +92,16 @@ async def _ask(message: Message, state: FSMContext, is_admin: bool) -> None:
 
 
 async def query_typed(
-    message: Message, session: AsyncSession, state: FSMContext, search_engine: SearchEngine
+    message: Message,
+    session: AsyncSession,
+    state: FSMContext,
+    search_engine: SearchEngine,
+    settings: Settings,
 ) -> None:
     query = (message.text or "").strip()[:QUERY_LIMIT]
     await state.set_state(None)
     await state.update_data(search=query)
-    await find(message, session, search_engine, query, 0)
+    await find(message, session, search_engine, settings, query, 0)
 
 
 async def results_page(
@@ -96,12 +110,13 @@ async def results_page(
     session: AsyncSession,
     state: FSMContext,
     search_engine: SearchEngine,
+    settings: Settings,
 ) -> None:
     text = (await state.get_data()).get("search")
     if not text:
         await query.answer(_("This search is over. Please search again."), show_alert=True)
         return
-    await find(query, session, search_engine, text, callback_data.page)
+    await find(query, session, search_engine, settings, text, callback_data.page)
     await query.answer()
 
 
