@@ -94,7 +94,7 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         provider = create_provider(settings, bot_username=me.username or "")
         opened.push_async_callback(provider.close)
         notifier = BotNotifier(
-            bot, settings, session_factory, create_i18n(settings.default_language)
+            bot, settings, session_factory, create_i18n(settings.default_language), provider
         )
         delivery = OutboxDelivery(order_sender(notifier))
         commit_hooks(session_factory).deliver = delivery.deliver

@@ -361,6 +361,7 @@ def confirm_keyboard() -> InlineKeyboardMarkup:
 
 
 def orders_keyboard(orders: list[Order], page: Page) -> InlineKeyboardMarkup:
+    """One button per order; an order waiting for its payment gets a pay button below it."""
     rows: Rows = []
     for order in orders:
         rows.append(
@@ -372,13 +373,24 @@ def orders_keyboard(orders: list[Order], page: Page) -> InlineKeyboardMarkup:
                 )
             ]
         )
+        if order.status is OrderStatus.AWAITING_PAYMENT:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=_("💳 Pay for №{number}").format(number=order.number),
+                        callback_data=PayCb(action=PayAction.PAY, order_id=order.id).pack(),
+                    )
+                ]
+            )
     _pager(rows, page, lambda number: OrdersCb(action=OrdersAction.LIST, page=number).pack())
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def order_keyboard(order: Order, *, cancellable: bool = True) -> InlineKeyboardMarkup:
-    """The order card's buttons; ``cancellable=False`` leaves out Cancel (a refund is
-    already on its way)."""
+def order_keyboard(
+    order: Order, *, cancellable: bool = True, back: bool = True
+) -> InlineKeyboardMarkup:
+    """What can still be done with the order; ``cancellable=False`` leaves out Cancel (a
+    refund is already on its way), ``back``: a button to the list of orders."""
     rows = []
     if order.status is OrderStatus.AWAITING_PAYMENT:
         rows.append(
@@ -410,14 +422,15 @@ def order_keyboard(order: Order, *, cancellable: bool = True) -> InlineKeyboardM
             )
         ]
     )
-    rows.append(
-        [
-            InlineKeyboardButton(
-                text=_("⬅ All orders"),
-                callback_data=OrdersCb(action=OrdersAction.LIST).pack(),
-            )
-        ]
-    )
+    if back:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=_("⬅ All orders"),
+                    callback_data=OrdersCb(action=OrdersAction.LIST).pack(),
+                )
+            ]
+        )
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -31,12 +33,14 @@ from shopbot.bot.admin_alerts import (
 )
 from shopbot.bot.clock import shop_clock
 from shopbot.bot.i18n import PoI18n
+from shopbot.bot.paying import offer_payment
 from shopbot.bot.render import TEXT_LIMIT, clip, h
 from shopbot.bot.texts import status_label
 from shopbot.config import Settings
 from shopbot.db import unit_of_work
 from shopbot.models import Order, OrderStatus, User
 from shopbot.money import format_price
+from shopbot.payments.base import PaymentProvider
 from shopbot.services import outbox, stock
 from shopbot.services.notifications import LOW_STOCK
 from shopbot.services.outbox import RetryLater, Undeliverable
@@ -57,11 +61,13 @@ class BotNotifier:
         settings: Settings,
         session_factory: async_sessionmaker[AsyncSession],
         i18n: PoI18n,
+        provider: PaymentProvider,
     ) -> None:
         self.bot = bot
         self.settings = settings
         self.session_factory = session_factory
         self.i18n = i18n
+        self.provider = provider
 
     async def order_status_changed(
         self,
@@ -71,11 +77,7 @@ class BotNotifier:
         reason: str | None = None,
         note: str | None = None,
     ) -> None:
-        async with self.session_factory() as session:
-            user = await session.get(User, order.user_id)
-        if user is not None and user.is_blocked:
-            raise Undeliverable(f"user {order.user_id} blocked the bot")
-        language = user.language if user else self.settings.default_language
+        language = await self._shopper_language(order)
         with (
             self.i18n.context(),
             self.i18n.use_locale(language),
@@ -83,6 +85,38 @@ class BotNotifier:
         ):
             text = shopper_status_text(order, note)
         await self._send_to_shopper(order.user_id, text)
+
+    async def payment_due(self, session: AsyncSession, order: Order) -> None:
+        """The link of an order placed online (sent once: the outbox claims the message).
+        After a crash the job gets here late: an order paid, cancelled or expired since
+        needs no link."""
+        if order.status is not OrderStatus.AWAITING_PAYMENT:
+            return
+        language = await self._shopper_language(order)
+        with (
+            self.i18n.context(),
+            self.i18n.use_locale(language),
+            shop_clock(self.settings.shop_timezone),
+            self._to_shopper(),
+        ):
+            try:
+                await offer_payment(
+                    self.bot,
+                    order.user_id,
+                    session,
+                    order,
+                    provider=self.provider,
+                    settings=self.settings,
+                )
+            except (TelegramForbiddenError, TelegramNotFound, TelegramBadRequest) as exc:
+                await self._unreachable_or_raise(order.user_id, exc)
+
+    async def _shopper_language(self, order: Order) -> str:
+        async with self.session_factory() as session:
+            user = await session.get(User, order.user_id)
+        if user is not None and user.is_blocked:
+            raise Undeliverable(f"user {order.user_id} blocked the bot")
+        return user.language if user else self.settings.default_language
 
     async def needs_attention(self, order: Order, reason: str) -> None:
         async with self.session_factory() as session:
@@ -114,18 +148,28 @@ class BotNotifier:
             await alert_shopper_message(self.bot, self.settings, session, order, text)
 
     async def _send_to_shopper(self, chat_id: int, text: str) -> None:
+        with self._to_shopper():
+            try:
+                await self.bot.send_message(chat_id, clip(text, TEXT_LIMIT))
+            except (TelegramForbiddenError, TelegramNotFound, TelegramBadRequest) as exc:
+                await self._unreachable_or_raise(chat_id, exc)
+
+    @contextmanager
+    def _to_shopper(self) -> Iterator[None]:
+        """Telegram's 429, 5xx and network failures become ``RetryLater``."""
         try:
-            await self.bot.send_message(chat_id, clip(text, TEXT_LIMIT))
+            yield
         except TelegramRetryAfter as exc:
             raise RetryLater(str(exc), after=exc.retry_after) from exc
         except (TelegramServerError, TelegramNetworkError) as exc:
             raise RetryLater(str(exc)) from exc
-        except (TelegramForbiddenError, TelegramNotFound) as exc:
-            await self._unreachable(chat_id, exc)
-        except TelegramBadRequest as exc:
-            if "chat not found" not in exc.message.lower():
-                raise
-            await self._unreachable(chat_id, exc)
+
+    async def _unreachable_or_raise(self, chat_id: int, exc: TelegramAPIError) -> None:
+        """A shopper who blocked the bot, or whose chat is gone, is unreachable; any other
+        refusal is raised."""
+        if isinstance(exc, TelegramBadRequest) and "chat not found" not in exc.message.lower():
+            raise exc
+        await self._unreachable(chat_id, exc)
 
     async def _unreachable(self, chat_id: int, exc: TelegramAPIError) -> None:
         log.info("chat %s cannot be messaged (%s): marked unreachable", chat_id, exc.message)

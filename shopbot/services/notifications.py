@@ -9,11 +9,13 @@ rolled back is announced never); the outbox delivers it after the commit through
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.models import Order, OrderStatus, OutboxMessage
+from shopbot.services import outbox
 from shopbot.services.outbox import Sender, Undeliverable
 
 # Outbox kinds and their payloads.
@@ -23,6 +25,22 @@ NEW_ORDER = "new_order"  # {order_id}: a paid or cash order, to the staff
 LOW_STOCK = "low_stock"  # {threshold, products: [{id, sku, name, stock}]}: to the staff
 ORDER_CANCELLED = "order_cancelled"  # {order_id, outcome}: the shopper cancelled, to the staff
 SHOPPER_MESSAGE = "shopper_message"  # {order_id, text}: a shopper writes about an order: staff
+PAYMENT_DUE = "payment_due"  # {order_id}: an order placed online, its payment link to send
+
+# How long the job loop leaves a payment link to the process that placed the order (which
+# sends it at once): longer than a payment start with the provider's retries takes.
+PAYMENT_LINK_GRACE = timedelta(minutes=2)
+
+
+def payment_due_key(order_id: int) -> str:
+    """The outbox key of an order's :data:`PAYMENT_DUE` message."""
+    return f"payment_due:{order_id}"
+
+
+async def payment_link_requested(session: AsyncSession, order_id: int) -> None:
+    """The shopper asked for the order's payment link (a pay button): the link the outbox
+    still holds for a crashed process is not sent on top of the one they get now."""
+    await outbox.settle(session, payment_due_key(order_id))
 
 
 class OrderNotifier(Protocol):
@@ -57,6 +75,10 @@ class OrderNotifier(Protocol):
         """Relay what the shopper wrote about this order to the staff, naming the order and
         the shopper."""
 
+    async def payment_due(self, session: AsyncSession, order: Order) -> None:
+        """Start the payment of an order just placed and send the shopper its link (nothing
+        if the order can no longer be paid)."""
+
 
 def order_sender(notifier: OrderNotifier) -> Sender:
     """The outbox sender for the order messages, through ``notifier``."""
@@ -84,6 +106,8 @@ def order_sender(notifier: OrderNotifier) -> Sender:
             await notifier.cancelled_by_shopper(order, payload["outcome"])
         elif message.kind == SHOPPER_MESSAGE:
             await notifier.shopper_message(order, payload["text"])
+        elif message.kind == PAYMENT_DUE:
+            await notifier.payment_due(session, order)
         else:
             raise Undeliverable(f"unknown message kind {message.kind!r}")
 

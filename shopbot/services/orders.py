@@ -45,7 +45,10 @@ from shopbot.services.notifications import (
     NEW_ORDER,
     ORDER_ATTENTION,
     ORDER_STATUS,
+    PAYMENT_DUE,
+    PAYMENT_LINK_GRACE,
     SHOPPER_MESSAGE,
+    payment_due_key,
 )
 
 S = OrderStatus
@@ -193,6 +196,14 @@ async def place_order(
             changed(session, CATALOGUE)
             if not online:  # a cash order waits for the staff: tell them now
                 await outbox.record(session, NEW_ORDER, {"order_id": order_id})
+            else:  # the link is sent after the commit, or by the job if this process dies
+                await outbox.record(
+                    session,
+                    PAYMENT_DUE,
+                    {"order_id": order_id},
+                    key=payment_due_key(order_id),
+                    grace=PAYMENT_LINK_GRACE,
+                )
             await _log(
                 session,
                 order_id,
@@ -449,6 +460,21 @@ async def _take_stock(session: AsyncSession, product_id: int, quantity: int, nam
     if result.rowcount != 1:
         available = await session.scalar(select(Product.stock).where(Product.id == product_id))
         raise OutOfStock(product_id, name, available or 0)
+
+
+async def order_by_token(session: AsyncSession, token: str) -> Order | None:
+    """The order a checkout placed, if it did."""
+    return await _order_by_token(session, token)
+
+
+async def latest_awaiting_payment(session: AsyncSession, user_id: int) -> Order | None:
+    """The user's newest order still waiting to be paid."""
+    return await session.scalar(
+        select(Order)
+        .where(Order.user_id == user_id, Order.status == S.AWAITING_PAYMENT)
+        .order_by(Order.id.desc())
+        .limit(1)
+    )
 
 
 async def _order_by_token(session: AsyncSession, token: str) -> Order | None:

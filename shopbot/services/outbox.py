@@ -51,18 +51,48 @@ Sender = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
 
 
 async def record(
-    session: AsyncSession, kind: str, payload: dict[str, Any], *, key: str | None = None
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    key: str | None = None,
+    grace: timedelta | None = None,
 ) -> None:
     """Record a message in the open unit of work. With ``key``, an event already recorded
-    under it is not recorded again (a provider repeating its report, a redelivered update)."""
+    under it is not recorded again (a provider repeating its report, a redelivered update).
+
+    With ``grace``, the job loop leaves the message alone for that long: the live process
+    delivers it right after the commit, and the job only steps in if that process died
+    (a payment link must not be created by two deliverers racing for it)."""
     changes = changes_of(session)
-    values = {"kind": kind, "payload": payload, "dedupe_key": key, "attempts": 0}
+    values: dict[str, Any] = {"kind": kind, "payload": payload, "dedupe_key": key, "attempts": 0}
+    if grace is not None:
+        values["available_at"] = utcnow() + grace
     statement = upsert(session, OutboxMessage).values(**values)
     if key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
     message_id = await session.scalar(statement.returning(OutboxMessage.id))
     if message_id is not None:
         changes.outbox_ids.append(message_id)
+
+
+async def settle(session: AsyncSession, key: str) -> bool:
+    """The message recorded under ``key`` was made unnecessary by other means (the person
+    got what it carries another way): it is not delivered, unless a deliverer holds it
+    already. Returns whether it was settled here."""
+    now = utcnow()
+    async with unit_of_work(session):
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.dedupe_key == key,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.given_up_at.is_(None),
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            )
+            .values(sent_at=now, last_error="settled: delivered another way")
+        )
+    return result.rowcount == 1
 
 
 class OutboxDelivery:
@@ -73,8 +103,9 @@ class OutboxDelivery:
         self._max_attempts = max_attempts
 
     async def deliver(self, session: AsyncSession, ids: Sequence[int]) -> int:
-        """Deliver these rows (those no one else has claimed); returns how many were sent."""
-        return await self._deliver(session, OutboxMessage.id.in_(ids))
+        """Deliver these rows, just recorded by a unit that committed (those no one else has
+        claimed; a grace does not hold them back); returns how many were sent."""
+        return await self._deliver(session, OutboxMessage.id.in_(ids), own=True)
 
     async def deliver_due(self, session: AsyncSession) -> int:
         """Deliver every row that is due (left over after a crash, or waiting to be retried)."""
@@ -85,20 +116,27 @@ class OutboxDelivery:
             if batch < BATCH:
                 return sent
 
-    async def _deliver(self, session: AsyncSession, which: Any, *, limit: int = BATCH) -> int:
-        messages = await self._claim(session, which, limit)
+    async def _deliver(
+        self, session: AsyncSession, which: Any, *, limit: int = BATCH, own: bool = False
+    ) -> int:
+        messages = await self._claim(session, which, limit, own=own)
         sent = 0
         for message in messages:
             if await self._send_one(session, message):
                 sent += 1
         return sent
 
-    async def _claim(self, session: AsyncSession, which: Any, limit: int) -> list[OutboxMessage]:
+    async def _claim(
+        self, session: AsyncSession, which: Any, limit: int, *, own: bool = False
+    ) -> list[OutboxMessage]:
         now = utcnow()
+        available = OutboxMessage.available_at <= now
+        if own:  # never tried yet: its grace is for the job loop, not for its own unit
+            available = or_(available, OutboxMessage.attempts == 0)
         due = and_(
             OutboxMessage.sent_at.is_(None),
             OutboxMessage.given_up_at.is_(None),
-            OutboxMessage.available_at <= now,
+            available,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
         if which is not None:

@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shopbot.app import ShopRuntime, start_shop
 from shopbot.config import Settings, load_settings
 from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
+from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.models import Category, Product, ProductImage
 from tests.factories import make_category, make_product
 
 TOKEN = "123456:TEST-token"
+YK_ADMIN = 9000  # the admin of the YooKassa shop (``yk_shop``)
 
 
 @dataclass
@@ -135,6 +137,31 @@ async def shop_factory(
 @pytest.fixture
 async def shop(shop_factory: ShopFactory) -> Shop:
     return await shop_factory()
+
+
+@pytest.fixture
+async def yookassa() -> AsyncIterator[YooKassaEmulator]:
+    emulator = YooKassaEmulator("500100", "live_secret", require_receipt=True)
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture
+async def yk_shop(shop_factory: ShopFactory, yookassa: YooKassaEmulator) -> Shop:
+    shop = await shop_factory(
+        payment_provider="yookassa",
+        yookassa_shop_id="500100",
+        yookassa_secret_key="live_secret",
+        yookassa_api_url=yookassa.api_url,
+        yookassa_receipts=True,
+        yookassa_trusted_networks=["127.0.0.1/32"],
+        admin_ids=[YK_ADMIN],
+    )
+    assert shop.runtime is not None
+    yookassa.webhook_url = f"{shop.runtime.web_url}/yookassa/webhook"
+    await shop.emulator.user(YK_ADMIN, "Хозяйка").send_text("/start")
+    return shop
 
 
 @dataclass

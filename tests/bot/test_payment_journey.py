@@ -3,43 +3,15 @@ on the fake YooKassa, notifications over HTTP to the shop's own webhook server."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.models import Order, OrderStatus, Product, utcnow
 from shopbot.payments.expiry import expire_orders
+from tests.bot.conftest import YK_ADMIN as ADMIN
 from tests.bot.conftest import Catalogue, Shop, ShopFactory, check_out
-
-ADMIN = 9000
-
-
-@pytest.fixture
-async def yookassa() -> AsyncIterator[YooKassaEmulator]:
-    emulator = YooKassaEmulator("500100", "live_secret", require_receipt=True)
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
-
-
-@pytest.fixture
-async def yk_shop(shop_factory: ShopFactory, yookassa: YooKassaEmulator) -> Shop:
-    shop = await shop_factory(
-        payment_provider="yookassa",
-        yookassa_shop_id="500100",
-        yookassa_secret_key="live_secret",
-        yookassa_api_url=yookassa.api_url,
-        yookassa_receipts=True,
-        yookassa_trusted_networks=["127.0.0.1/32"],
-        admin_ids=[ADMIN],
-    )
-    assert shop.runtime is not None
-    yookassa.webhook_url = f"{shop.runtime.web_url}/yookassa/webhook"
-    await shop.emulator.user(ADMIN, "Хозяйка").send_text("/start")
-    return shop
 
 
 async def order_in_db(shop: Shop) -> Order:

@@ -45,6 +45,7 @@ class RecordingNotifier:
     low: list[list[str]] = field(default_factory=list)
     cancelled: list[tuple[int, str]] = field(default_factory=list)  # by the shopper
     written: list[tuple[int, str]] = field(default_factory=list)  # shoppers' messages
+    due: list[int] = field(default_factory=list)  # orders whose payment link was sent
     _told: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def order_status_changed(
@@ -71,6 +72,9 @@ class RecordingNotifier:
 
     async def shopper_message(self, order: Order, text: str) -> None:
         await self._record(self.written, (order.id, text))
+
+    async def payment_due(self, session: AsyncSession, order: Order) -> None:
+        await self._record(self.due, order.id)
 
     async def wait_until(self, condition: Callable[[], object]) -> None:
         """Wait (five seconds at most) until what was told satisfies ``condition``."""

@@ -24,25 +24,26 @@ from shopbot.bot.keyboards import (
     delivery_keyboard,
     main_menu,
     name_keyboard,
+    order_keyboard,
     phone_keyboard,
     skip_comment_keyboard,
 )
 from shopbot.bot.routers.cart import render_cart
 from shopbot.bot.routers.filters import Magic, plain_text
-from shopbot.bot.routers.payments import offer_payment
 from shopbot.bot.texts import (
     adjustments_text,
     checkout_summary,
     delivery_choice,
     delivery_question,
     order_card,
+    order_placed,
     priced,
     ran_out,
 )
 from shopbot.bot.ui import show
 from shopbot.config import Settings
 from shopbot.errors import EmptyCart, OrderTooLarge, OutOfStock, ProductUnavailable
-from shopbot.models import DeliveryMethod
+from shopbot.models import DeliveryMethod, OrderStatus
 from shopbot.money import format_price
 from shopbot.payments.base import PaymentProvider
 from shopbot.phones import normalise_phone
@@ -321,7 +322,15 @@ async def confirm(
     bot: Bot,
     payment_provider: PaymentProvider,
 ) -> None:
+    """Place the order. Its payment link goes out from the outbox right after the commit
+    (or, if this process dies first, from the outbox job), not from here."""
     data = await state.get_data()
+    placed = await orders.order_by_token(session, data["token"])
+    if placed is not None:  # placed before a crash that kept this step: offer to pay
+        await state.clear()
+        await query.answer(_("This order is already placed."))
+        await show(query, order_card(placed), order_keyboard(placed, back=False))
+        return
     option = chosen_option(settings, data)
     if option is None:
         await query.answer()
@@ -368,18 +377,21 @@ async def confirm(
     await state.clear()
     await query.answer(_("Order placed"))
     await show(query, order_card(order))
-    await offer_payment(
-        bot,
-        query.from_user.id,
-        session,
-        order,
-        provider=payment_provider,
-        settings=settings,
-    )
+    if order.status is OrderStatus.AWAITING_CONFIRMATION:
+        await bot.send_message(query.from_user.id, order_placed(order))
 
 
-async def stale_checkout_button(query: CallbackQuery) -> None:
-    """A checkout button from a finished or abandoned checkout."""
+async def stale_checkout_button(
+    query: CallbackQuery, callback_data: CheckoutCb, session: AsyncSession
+) -> None:
+    """A checkout button from a finished or abandoned checkout. Confirm pressed again after
+    the order was placed (its step lost in a crash) leads to paying for it."""
+    if callback_data.action is CheckoutAction.CONFIRM:
+        order = await orders.latest_awaiting_payment(session, query.from_user.id)
+        if order is not None:
+            await query.answer(_("This order is already placed."))
+            await show(query, order_card(order), order_keyboard(order, back=False))
+            return
     await query.answer(_("This checkout is already finished."), show_alert=True)
 
 
