@@ -303,6 +303,29 @@ class Payment(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class OrderMessageKind(enum.StrEnum):
+    SUMMARY = "summary"  # the checkout summary, turned into the order's card at Confirm
+    CARD = "card"  # the order's card opened from the shopper's list of orders
+    PAYMENT = "payment"  # the message with the payment link
+
+
+class OrderMessage(Base):
+    """A message in a chat that describes an order: it is edited when the order changes,
+    so its text and buttons follow what can still be done (see ``BotNotifier``)."""
+
+    __tablename__ = "order_message"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("shop_order.id", ondelete="CASCADE"), index=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))  # an OrderMessageKind
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class OrderEvent(Base):
     """Append-only: who did what to an order, and when."""
 

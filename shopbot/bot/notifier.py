@@ -10,6 +10,7 @@ import dataclasses
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -33,20 +34,24 @@ from shopbot.bot.admin_alerts import (
 )
 from shopbot.bot.clock import shop_clock
 from shopbot.bot.i18n import PoI18n
+from shopbot.bot.order_views import order_view
 from shopbot.bot.paying import offer_payment
 from shopbot.bot.render import TEXT_LIMIT, clip, h
 from shopbot.bot.texts import status_label
 from shopbot.config import Settings
 from shopbot.db import unit_of_work
-from shopbot.models import Order, OrderStatus, User
+from shopbot.models import Order, OrderMessageKind, OrderStatus, User
 from shopbot.money import format_price
 from shopbot.payments.base import PaymentProvider
-from shopbot.services import outbox, stock
+from shopbot.services import order_messages, outbox, stock
 from shopbot.services.notifications import LOW_STOCK
 from shopbot.services.outbox import RetryLater, Undeliverable
 from shopbot.services.users import mark_blocked
 
 log = logging.getLogger(__name__)
+
+# Telegram's words for a message that cannot be edited any more.
+_GONE = ("message to edit not found", "message can't be edited", "chat not found")
 
 
 class BotNotifier:
@@ -83,6 +88,7 @@ class BotNotifier:
             self.i18n.use_locale(language),
             shop_clock(self.settings.shop_timezone),
         ):
+            await self._follow(order)
             text = shopper_status_text(order, note)
         await self._send_to_shopper(order.user_id, text)
 
@@ -100,7 +106,7 @@ class BotNotifier:
             self._to_shopper(),
         ):
             try:
-                await offer_payment(
+                sent = await offer_payment(
                     self.bot,
                     order.user_id,
                     session,
@@ -110,6 +116,40 @@ class BotNotifier:
                 )
             except (TelegramForbiddenError, TelegramNotFound, TelegramBadRequest) as exc:
                 await self._unreachable_or_raise(order.user_id, exc)
+        if sent is not None:
+            await order_messages.remember(
+                session, order.id, sent.chat.id, sent.message_id, OrderMessageKind.PAYMENT
+            )
+
+    async def _follow(self, order: Order) -> None:
+        """Edit the messages that show the order (its card, its payment link) to say what
+        it is now, with the buttons that still apply. One already as it should be is left;
+        one deleted or too old to edit is no longer followed."""
+        async with self.session_factory() as session:
+            gone = []
+            for message in await order_messages.of_order(session, order.id):
+                view = order_view(order, OrderMessageKind(message.kind))
+                if view is None:
+                    continue
+                text, markup = view
+                with self._to_shopper():
+                    try:
+                        await self.bot.edit_message_text(
+                            text=clip(text, TEXT_LIMIT),
+                            chat_id=message.chat_id,
+                            message_id=message.message_id,
+                            reply_markup=markup,
+                        )
+                    except TelegramBadRequest as exc:
+                        problem = exc.message.lower()
+                        if "not modified" in problem:
+                            continue
+                        if not any(sign in problem for sign in _GONE):
+                            raise
+                        gone.append(message.id)
+                    except (TelegramForbiddenError, TelegramNotFound) as exc:
+                        await self._unreachable(message.chat_id, exc)
+            await order_messages.forget(session, gone)
 
     async def _shopper_language(self, order: Order) -> str:
         async with self.session_factory() as session:
@@ -164,14 +204,14 @@ class BotNotifier:
         except (TelegramServerError, TelegramNetworkError) as exc:
             raise RetryLater(str(exc)) from exc
 
-    async def _unreachable_or_raise(self, chat_id: int, exc: TelegramAPIError) -> None:
+    async def _unreachable_or_raise(self, chat_id: int, exc: TelegramAPIError) -> NoReturn:
         """A shopper who blocked the bot, or whose chat is gone, is unreachable; any other
         refusal is raised."""
         if isinstance(exc, TelegramBadRequest) and "chat not found" not in exc.message.lower():
             raise exc
         await self._unreachable(chat_id, exc)
 
-    async def _unreachable(self, chat_id: int, exc: TelegramAPIError) -> None:
+    async def _unreachable(self, chat_id: int, exc: TelegramAPIError) -> NoReturn:
         log.info("chat %s cannot be messaged (%s): marked unreachable", chat_id, exc.message)
         async with self.session_factory() as session:
             await mark_blocked(session, chat_id)

@@ -347,6 +347,13 @@ def order_placed(order: Order) -> str:
     )
 
 
+def order_headline(order: Order) -> str:
+    """The payment message once the order has moved on: which order, and where it stands."""
+    return _("🧾 Order №{number} for {total}: {status}.").format(
+        number=order.number, total=format_price(order.total), status=status_label(order.status)
+    )
+
+
 def ran_out(name: str) -> str:
     """The callback answer when a product sold out between the summary and Confirm."""
     template = _("Sorry, {name} just ran out.")

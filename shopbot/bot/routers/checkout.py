@@ -14,7 +14,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,10 +24,10 @@ from shopbot.bot.keyboards import (
     delivery_keyboard,
     main_menu,
     name_keyboard,
-    order_keyboard,
     phone_keyboard,
     skip_comment_keyboard,
 )
+from shopbot.bot.order_views import card_view, summary_view
 from shopbot.bot.routers.cart import render_cart
 from shopbot.bot.routers.filters import Magic, plain_text
 from shopbot.bot.texts import (
@@ -35,7 +35,6 @@ from shopbot.bot.texts import (
     checkout_summary,
     delivery_choice,
     delivery_question,
-    order_card,
     order_placed,
     priced,
     ran_out,
@@ -43,11 +42,11 @@ from shopbot.bot.texts import (
 from shopbot.bot.ui import show
 from shopbot.config import Settings
 from shopbot.errors import EmptyCart, OrderTooLarge, OutOfStock, ProductUnavailable
-from shopbot.models import DeliveryMethod, OrderStatus
+from shopbot.models import DeliveryMethod, Order, OrderMessageKind, OrderStatus
 from shopbot.money import format_price
 from shopbot.payments.base import PaymentProvider
 from shopbot.phones import normalise_phone
-from shopbot.services import cart, orders
+from shopbot.services import cart, order_messages, orders
 from shopbot.services.delivery import DeliveryOption, find_option
 from shopbot.services.orders import Checkout
 from shopbot.services.users import save_phone
@@ -328,8 +327,7 @@ async def confirm(
     placed = await orders.order_by_token(session, data["token"])
     if placed is not None:  # placed before a crash that kept this step: offer to pay
         await state.clear()
-        await query.answer(_("This order is already placed."))
-        await show(query, order_card(placed), order_keyboard(placed, back=False))
+        await _already_placed(query, session, placed)
         return
     option = chosen_option(settings, data)
     if option is None:
@@ -376,7 +374,7 @@ async def confirm(
         return
     await state.clear()
     await query.answer(_("Order placed"))
-    await show(query, order_card(order))
+    await _show_order(query, session, order, *summary_view(order))
     if order.status is OrderStatus.AWAITING_CONFIRMATION:
         await bot.send_message(query.from_user.id, order_placed(order))
 
@@ -389,10 +387,29 @@ async def stale_checkout_button(
     if callback_data.action is CheckoutAction.CONFIRM:
         order = await orders.latest_awaiting_payment(session, query.from_user.id)
         if order is not None:
-            await query.answer(_("This order is already placed."))
-            await show(query, order_card(order), order_keyboard(order, back=False))
+            await _already_placed(query, session, order)
             return
     await query.answer(_("This checkout is already finished."), show_alert=True)
+
+
+async def _already_placed(query: CallbackQuery, session: AsyncSession, order: Order) -> None:
+    await query.answer(_("This order is already placed."))
+    await _show_order(query, session, order, *card_view(order, back=False))
+
+
+async def _show_order(
+    query: CallbackQuery,
+    session: AsyncSession,
+    order: Order,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+) -> None:
+    """The summary becomes the order's card, which then follows the order's status."""
+    shown = await show(query, text, markup)
+    if shown is not None:
+        await order_messages.remember(
+            session, order.id, shown.chat.id, shown.message_id, OrderMessageKind.SUMMARY
+        )
 
 
 async def unexpected_in_checkout(message: Message) -> None:

@@ -21,17 +21,18 @@ from shopbot.bot.keyboards import (
     order_keyboard,
     orders_keyboard,
 )
+from shopbot.bot.order_views import card_view
 from shopbot.bot.render import h
 from shopbot.bot.routers.filters import Magic, menu_button, plain_text
 from shopbot.bot.texts import order_card, status_label
 from shopbot.bot.ui import show
 from shopbot.config import Settings
 from shopbot.errors import IllegalTransition, OrderNotFound
-from shopbot.models import Order, OrderStatus
+from shopbot.models import Order, OrderMessageKind, OrderStatus
 from shopbot.money import format_price
 from shopbot.payments.base import PaymentError, PaymentProvider
 from shopbot.payments.cancellation import SHOPPER_CANCELLABLE, Cancelled, cancel_own_order
-from shopbot.services import orders
+from shopbot.services import order_messages, orders
 from shopbot.services.catalogue import Page
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,11 @@ async def show_order(query: CallbackQuery, callback_data: OrdersCb, session: Asy
     order = await presser_order(query, session, callback_data.order_id)
     if order is None:
         return
-    await show(query, order_card(order), order_keyboard(order))
+    shown = await show(query, *card_view(order, back=True))
+    if shown is not None:
+        await order_messages.remember(
+            session, order.id, shown.chat.id, shown.message_id, OrderMessageKind.CARD
+        )
     await query.answer()
 
 

@@ -14,13 +14,14 @@ from shopbot.bot.paying import offer_payment
 from shopbot.bot.routers.filters import Magic
 from shopbot.bot.routers.orders import presser_order
 from shopbot.config import Settings
-from shopbot.models import OrderStatus
+from shopbot.models import OrderMessageKind, OrderStatus
 from shopbot.payments.base import PaymentError, PaymentProvider, ProviderUnavailable
 from shopbot.payments.telegram import (
     PreCheckoutRefusal,
     record_successful_payment,
     validate_pre_checkout,
 )
+from shopbot.services import order_messages
 from shopbot.services.notifications import payment_link_requested
 
 
@@ -40,7 +41,7 @@ async def pay_again(
         return
     await query.answer()
     await payment_link_requested(session, order.id)
-    await offer_payment(
+    sent = await offer_payment(
         bot,
         query.from_user.id,
         session,
@@ -48,6 +49,10 @@ async def pay_again(
         provider=payment_provider,
         settings=settings,
     )
+    if sent is not None:
+        await order_messages.remember(
+            session, order.id, sent.chat.id, sent.message_id, OrderMessageKind.PAYMENT
+        )
 
 
 async def check_payment(
