@@ -88,6 +88,7 @@ class OrdersAction(StrEnum):
     SHOW = "s"
     CANCEL = "c"  # "are you sure?" before the shopper cancels their order
     CONTACT = "w"  # write to the shop about the order
+    RETURN = "b"  # put the order's items back in the cart
 
 
 class OrdersCb(CallbackData, prefix="r"):

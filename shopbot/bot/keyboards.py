@@ -40,6 +40,7 @@ from shopbot.payments.cancellation import SHOPPER_CANCELLABLE
 from shopbot.services.cart import Cart
 from shopbot.services.catalogue import CategoryView, Page, ProductSummary
 from shopbot.services.delivery import DeliveryOption
+from shopbot.services.orders import REORDERABLE
 
 MENU_CATALOG = __("🛍 Catalogue")
 MENU_CART = __("🛒 Cart")
@@ -387,22 +388,33 @@ def orders_keyboard(orders: list[Order], page: Page) -> InlineKeyboardMarkup:
 
 
 def order_keyboard(
-    order: Order, *, cancellable: bool = True, back: bool = True
+    order: Order, *, cancellable: bool = True, back: bool = True, payment_failed: bool = False
 ) -> InlineKeyboardMarkup:
     """What can still be done with the order; ``cancellable=False`` leaves out Cancel (a
-    refund is already on its way), ``back``: a button to the list of orders."""
+    refund is already on its way), ``back``: a button to the list of orders;
+    ``payment_failed``: its latest payment was cancelled, so the shopper may pay again."""
     rows = []
-    if order.status is OrderStatus.AWAITING_PAYMENT:
+    pay = PayCb(action=PayAction.PAY, order_id=order.id).pack()
+    if order.status is OrderStatus.AWAITING_PAYMENT and payment_failed:
+        rows.append([InlineKeyboardButton(text=_("💳 Pay again"), callback_data=pay)])
+    elif order.status is OrderStatus.AWAITING_PAYMENT:
         rows.append(
             [
-                InlineKeyboardButton(
-                    text=_("💳 Pay"),
-                    callback_data=PayCb(action=PayAction.PAY, order_id=order.id).pack(),
-                ),
+                InlineKeyboardButton(text=_("💳 Pay"), callback_data=pay),
                 InlineKeyboardButton(
                     text=_("🔄 Check payment"),
                     callback_data=PayCb(action=PayAction.CHECK, order_id=order.id).pack(),
                 ),
+            ]
+        )
+    elif order.status in REORDERABLE:
+        lost = order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED)
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=_("🛒 Put the items back in the cart") if lost else _("🔁 Order again"),
+                    callback_data=OrdersCb(action=OrdersAction.RETURN, order_id=order.id).pack(),
+                )
             ]
         )
     if cancellable and order.status in SHOPPER_CANCELLABLE:

@@ -34,7 +34,7 @@ from shopbot.bot.admin_alerts import (
 )
 from shopbot.bot.clock import shop_clock
 from shopbot.bot.i18n import PoI18n
-from shopbot.bot.order_views import order_view
+from shopbot.bot.order_views import order_view, payment_view
 from shopbot.bot.paying import offer_payment
 from shopbot.bot.render import TEXT_LIMIT, clip, h
 from shopbot.bot.texts import status_label
@@ -43,7 +43,7 @@ from shopbot.db import unit_of_work
 from shopbot.models import Order, OrderMessageKind, OrderStatus, User
 from shopbot.money import format_price
 from shopbot.payments.base import PaymentProvider
-from shopbot.services import order_messages, outbox, stock
+from shopbot.services import order_messages, orders, outbox, stock
 from shopbot.services.notifications import LOW_STOCK
 from shopbot.services.outbox import RetryLater, Undeliverable
 from shopbot.services.users import mark_blocked
@@ -121,14 +121,35 @@ class BotNotifier:
                 session, order.id, sent.chat.id, sent.message_id, OrderMessageKind.PAYMENT
             )
 
+    async def payment_failed(self, order: Order, reason: str | None) -> None:
+        """The payment was cancelled (by the shopper on the payment page, or refused): the
+        order's messages offer to pay again, and the shopper is told, with that button."""
+        language = await self._shopper_language(order)
+        with self.i18n.context(), self.i18n.use_locale(language):
+            await self._follow(order)
+            view = payment_view(order, payment_failed=True)
+        if view is None:
+            return
+        text, markup = view
+        with self._to_shopper():
+            try:
+                sent = await self.bot.send_message(order.user_id, text, reply_markup=markup)
+            except (TelegramForbiddenError, TelegramNotFound, TelegramBadRequest) as exc:
+                await self._unreachable_or_raise(order.user_id, exc)
+        async with self.session_factory() as session:
+            await order_messages.remember(
+                session, order.id, sent.chat.id, sent.message_id, OrderMessageKind.PAYMENT
+            )
+
     async def _follow(self, order: Order) -> None:
         """Edit the messages that show the order (its card, its payment link) to say what
         it is now, with the buttons that still apply. One already as it should be is left;
         one deleted or too old to edit is no longer followed."""
         async with self.session_factory() as session:
             gone = []
+            failed = await orders.payment_failed(session, order.id)
             for message in await order_messages.of_order(session, order.id):
-                view = order_view(order, OrderMessageKind(message.kind))
+                view = order_view(order, OrderMessageKind(message.kind), payment_failed=failed)
                 if view is None:
                     continue
                 text, markup = view

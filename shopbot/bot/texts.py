@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 from aiogram.utils.i18n import gettext as _
@@ -22,9 +23,9 @@ from shopbot.bot.render import (
     split,
     visible_length,
 )
-from shopbot.models import DeliveryMethod, Order, OrderStatus, Product
+from shopbot.models import DeliveryMethod, Order, OrderStatus, Product, utcnow
 from shopbot.money import format_price
-from shopbot.services.cart import Adjustment, Cart, LineIssue
+from shopbot.services.cart import Adjustment, Cart, LineIssue, ReturnedLine
 from shopbot.services.catalogue import ProductDetail
 from shopbot.services.delivery import DeliveryOption
 
@@ -352,6 +353,43 @@ def order_headline(order: Order) -> str:
     return _("🧾 Order №{number} for {total}: {status}.").format(
         number=order.number, total=format_price(order.total), status=status_label(order.status)
     )
+
+
+def payment_failed_text(order: Order) -> str:
+    """The payment was cancelled or failed, but the order still holds its items."""
+    text = _("⚠ The payment for order №{number} ({total}) did not go through.").format(
+        number=order.number, total=format_price(order.total)
+    )
+    if order.expires_at is None:
+        return text + "\n" + _("You can pay again.")
+    minutes = max(1, math.ceil((order.expires_at - utcnow()).total_seconds() / 60))
+    return text + "\n" + _(
+        "The items are kept for you for {minutes} min more: you can pay again."
+    ).format(minutes=minutes)
+
+
+def returned_text(order: Order, returned: list[ReturnedLine]) -> str:
+    """What putting an order's items back in the cart did, line by line where it differs."""
+    if not any(line.in_cart for line in returned):
+        head = _("None of the items of order №{number} can be bought now.")
+    else:
+        head = _("🛒 The items of order №{number} are in the cart, at today's prices.")
+    lines: list[Line] = [head.format(number=order.number)]
+    for line in returned:
+        name = Typed(line.name, LINE_NAME_LIMIT)
+        if line.price is None:
+            lines.append(fill(_("• {name}: no longer sold"), name=name))
+        elif line.cart_full:
+            lines.append(fill(_("• {name}: did not fit, the cart is full"), name=name))
+        else:
+            if line.fewer:
+                template = _("• {name}: only {n} of {ordered} available")
+                lines.append(fill(template, name=name, n=line.in_cart, ordered=line.ordered))
+            if line.price_changed:
+                template = _("• {name}: the price changed, {old} → {new}")
+                old, new = format_price(line.old_price), format_price(line.price)
+                lines.append(fill(template, name=name, old=old, new=new))
+    return compose(ADJUSTMENTS_LIMIT, lines)
 
 
 def ran_out(name: str) -> str:

@@ -24,7 +24,8 @@ from shopbot.errors import IllegalTransition, OutOfStock
 from shopbot.models import MAX_ID, Order, OrderStatus, Payment, PaymentStatus, utcnow
 from shopbot.money import format_price
 from shopbot.payments.base import PaymentError, PaymentProvider, PaymentReport
-from shopbot.services import orders
+from shopbot.services import orders, outbox
+from shopbot.services.notifications import PAYMENT_FAILED
 
 logger = logging.getLogger(__name__)
 
@@ -209,20 +210,24 @@ async def _apply_to_order(
         return Outcome(Result.APPLIED, change.order, change.previous)
 
     if status is P.CANCELED:
-        if not await _is_latest(session, payment):
-            return await _unchanged(session, order)  # a newer attempt carries on
-        try:
-            change = await orders.transition(
+        # The order keeps its stock until it expires: the shopper may pay again (a new
+        # attempt), and is told so once. One cancelled by the shop (expired, cancelled by
+        # the staff) has nothing more to say; a newer attempt carries on.
+        current = await orders.locked_status(session, order.id)
+        overdue = order.expires_at is not None and order.expires_at <= utcnow()
+        if (
+            current is S.AWAITING_PAYMENT
+            and not overdue
+            and payment.status is not P.CANCELED
+            and await _is_latest(session, payment)
+        ):
+            await outbox.record(
                 session,
-                order.id,
-                S.CANCELLED,
-                actor=actor,
-                details={**details, "reason": cancellation_reason},
-                expect=S.AWAITING_PAYMENT,
+                PAYMENT_FAILED,
+                {"order_id": order.id, "reason": cancellation_reason},
+                key=f"payment_failed:{payment.id}",
             )
-        except IllegalTransition:
-            return await _unchanged(session, order)
-        return Outcome(Result.APPLIED, change.order, change.previous, cancellation_reason)
+        return await _unchanged(session, order)
 
     if status is P.REFUNDED:
         try:

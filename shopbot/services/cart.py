@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -14,7 +15,7 @@ from sqlalchemy.sql.dml import Insert
 
 from shopbot.db import unit_of_work, upsert
 from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
-from shopbot.models import CartLine, Product
+from shopbot.models import CartLine, OrderLine, Product
 
 # Different products in one cart: each line gets a row of four buttons, and Telegram takes
 # at most 100 buttons in a keyboard; the cart, checkout and order texts stay within a message.
@@ -274,6 +275,69 @@ async def remove(session: AsyncSession, user_id: int, product_id: int) -> None:
 async def clear(session: AsyncSession, user_id: int) -> None:
     async with unit_of_work(session):
         await session.execute(delete(CartLine).where(CartLine.user_id == user_id))
+
+
+@dataclass(frozen=True)
+class ReturnedLine:
+    """A line of an earlier order put back in the cart, and what changed since the order."""
+
+    name: str
+    ordered: int
+    in_cart: int  # units of it in the cart now
+    old_price: int
+    price: int | None  # now; None: no longer sold (deleted, hidden or sold out)
+    cart_full: bool = False  # not added: the cart has MAX_CART_LINES other products
+
+    @property
+    def price_changed(self) -> bool:
+        return self.price is not None and self.price != self.old_price
+
+    @property
+    def fewer(self) -> bool:
+        """Fewer units are available than were ordered."""
+        return self.price is not None and not self.cart_full and self.in_cart < self.ordered
+
+
+async def return_order(
+    session: AsyncSession, user_id: int, lines: Sequence[OrderLine]
+) -> list[ReturnedLine]:
+    """Put an order's lines back in the user's cart at today's prices and stock, in one
+    unit of work: each product up to the quantity ordered (a line already holding that
+    many is left, so a second press adds nothing), capped at stock. Says, per line, what
+    changed since: the price, fewer available, no longer sold."""
+    returned = []
+    async with unit_of_work(session):
+        for line in lines:
+            product = None
+            if line.product_id is not None:
+                product = await session.scalar(
+                    select(Product)
+                    .where(Product.id == line.product_id)
+                    .execution_options(populate_existing=True)
+                )
+            if product is None or not product.active or product.stock <= 0:
+                returned.append(ReturnedLine(line.name, line.quantity, 0, line.unit_price, None))
+                continue
+            have = await quantity_in_cart(session, user_id, product.id)
+            in_cart, full = have, False
+            wanted = min(line.quantity, product.stock) - have
+            if wanted > 0:
+                try:
+                    in_cart = await _add(session, user_id, product.id, wanted)
+                except CartFull:
+                    full = True
+                except OutOfStock:  # sold between the read and the add
+                    if not have:
+                        returned.append(
+                            ReturnedLine(line.name, line.quantity, 0, line.unit_price, None)
+                        )
+                        continue
+            returned.append(
+                ReturnedLine(
+                    line.name, line.quantity, in_cart, line.unit_price, product.price, full
+                )
+            )
+    return returned
 
 
 async def reconcile(session: AsyncSession, user_id: int) -> Cart:

@@ -26,6 +26,7 @@ LOW_STOCK = "low_stock"  # {threshold, products: [{id, sku, name, stock}]}: to t
 ORDER_CANCELLED = "order_cancelled"  # {order_id, outcome}: the shopper cancelled, to the staff
 SHOPPER_MESSAGE = "shopper_message"  # {order_id, text}: a shopper writes about an order: staff
 PAYMENT_DUE = "payment_due"  # {order_id}: an order placed online, its payment link to send
+PAYMENT_FAILED = "payment_failed"  # {order_id, reason}: to the shopper, who may pay again
 
 # How long the job loop leaves a payment link to the process that placed the order (which
 # sends it at once): longer than a payment start with the provider's retries takes.
@@ -79,6 +80,10 @@ class OrderNotifier(Protocol):
         """Start the payment of an order just placed and send the shopper its link (nothing
         if the order can no longer be paid)."""
 
+    async def payment_failed(self, order: Order, reason: str | None) -> None:
+        """Tell the shopper the payment was cancelled or failed while the order still holds
+        its stock: they may pay again."""
+
 
 def order_sender(notifier: OrderNotifier) -> Sender:
     """The outbox sender for the order messages, through ``notifier``."""
@@ -108,6 +113,8 @@ def order_sender(notifier: OrderNotifier) -> Sender:
             await notifier.shopper_message(order, payload["text"])
         elif message.kind == PAYMENT_DUE:
             await notifier.payment_due(session, order)
+        elif message.kind == PAYMENT_FAILED:
+            await notifier.payment_failed(order, payload.get("reason"))
         else:
             raise Undeliverable(f"unknown message kind {message.kind!r}")
 

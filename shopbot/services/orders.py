@@ -35,6 +35,8 @@ from shopbot.models import (
     OrderEvent,
     OrderLine,
     OrderStatus,
+    Payment,
+    PaymentStatus,
     Product,
     utcnow,
 )
@@ -68,6 +70,8 @@ HOLDS_STOCK = frozenset({S.AWAITING_PAYMENT, S.AWAITING_CONFIRMATION, S.PAID, S.
 # Statuses where goods have left the shop: refunds do not put them back on the shelf.
 GOODS_GONE = frozenset({S.SHIPPED, S.DELIVERED})
 UNPAID = frozenset({S.AWAITING_PAYMENT, S.AWAITING_CONFIRMATION})
+# Statuses whose items the shopper can put back in the cart (a lost order, one to repeat).
+REORDERABLE = frozenset({S.CANCELLED, S.EXPIRED, S.DELIVERED, S.REFUNDED})
 
 
 def next_statuses(current: OrderStatus) -> list[OrderStatus]:
@@ -465,6 +469,18 @@ async def _take_stock(session: AsyncSession, product_id: int, quantity: int, nam
 async def order_by_token(session: AsyncSession, token: str) -> Order | None:
     """The order a checkout placed, if it did."""
     return await _order_by_token(session, token)
+
+
+async def payment_failed(session: AsyncSession, order_id: int) -> bool:
+    """Was the order's latest payment attempt cancelled or did it fail (so the shopper is
+    offered to pay again)?"""
+    latest = await session.scalar(
+        select(Payment.status)
+        .where(Payment.order_id == order_id)
+        .order_by(Payment.id.desc())
+        .limit(1)
+    )
+    return latest is PaymentStatus.CANCELED
 
 
 async def latest_awaiting_payment(session: AsyncSession, user_id: int) -> Order | None:

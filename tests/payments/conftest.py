@@ -46,6 +46,7 @@ class RecordingNotifier:
     cancelled: list[tuple[int, str]] = field(default_factory=list)  # by the shopper
     written: list[tuple[int, str]] = field(default_factory=list)  # shoppers' messages
     due: list[int] = field(default_factory=list)  # orders whose payment link was sent
+    failed: list[tuple[int, str | None]] = field(default_factory=list)  # payments to retry
     _told: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def order_status_changed(
@@ -75,6 +76,9 @@ class RecordingNotifier:
 
     async def payment_due(self, session: AsyncSession, order: Order) -> None:
         await self._record(self.due, order.id)
+
+    async def payment_failed(self, order: Order, reason: str | None) -> None:
+        await self._record(self.failed, (order.id, reason))
 
     async def wait_until(self, condition: Callable[[], object]) -> None:
         """Wait (five seconds at most) until what was told satisfies ``condition``."""

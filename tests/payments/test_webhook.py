@@ -208,20 +208,26 @@ async def test_malformed_bodies_are_400(shop: Shop, body: bytes) -> None:
     assert shop.emulator.requests == []  # nothing was even asked
 
 
-async def test_cancelled_on_yookassa_cancels_the_order_and_returns_stock(
+async def test_cancelled_on_yookassa_keeps_the_order_and_its_stock_for_another_payment(
     shop: Shop, session: AsyncSession
 ) -> None:
+    """The shopper cancels on the payment page (or the bank refuses): the order keeps its
+    items until it expires, the shopper is told once, and a new payment can be made."""
     order, product = await place_order(session, stock=5, quantity=2)
     link = await shop.provider.start(session, order)
 
     await shop.emulator.cancel_by_user(link.provider_payment_id, reason="insufficient_funds")
+    assert await shop.emulator.notify("payment.canceled", link.provider_payment_id) == 200
 
-    assert await status_of(session, order.id) is S.CANCELLED
-    assert await stock_of(session, product.id) == 5
-    assert shop.notifier.status_changes == [
-        (order.id, S.AWAITING_PAYMENT, S.CANCELLED, "insufficient_funds")
-    ]
-    assert shop.notifier.paid == []
+    assert await status_of(session, order.id) is S.AWAITING_PAYMENT
+    assert await stock_of(session, product.id) == 3
+    assert shop.notifier.failed == [(order.id, "insufficient_funds")]
+    assert shop.notifier.status_changes == [] and shop.notifier.paid == []
+    again = await shop.provider.start(session, order)
+    assert again.provider_payment_id != link.provider_payment_id
+    await shop.emulator.succeed(again.provider_payment_id)
+    assert await status_of(session, order.id) is S.PAID
+    assert await stock_of(session, product.id) == 3
 
 
 async def test_refund_in_the_dashboard_refunds_the_order(shop: Shop, session: AsyncSession) -> None:

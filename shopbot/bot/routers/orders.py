@@ -17,14 +17,16 @@ from shopbot.bot.callbacks import CancelOrderCb, OrdersAction, OrdersCb
 from shopbot.bot.keyboards import (
     MENU_ORDERS,
     cancel_order_keyboard,
+    cart_keyboard,
     main_menu,
     order_keyboard,
     orders_keyboard,
 )
+from shopbot.bot.notifier import shopper_status_text
 from shopbot.bot.order_views import card_view
-from shopbot.bot.render import h
+from shopbot.bot.render import TEXT_LIMIT, clip, h
 from shopbot.bot.routers.filters import Magic, menu_button, plain_text
-from shopbot.bot.texts import order_card, status_label
+from shopbot.bot.texts import cart_text, order_card, returned_text, status_label
 from shopbot.bot.ui import show
 from shopbot.config import Settings
 from shopbot.errors import IllegalTransition, OrderNotFound
@@ -32,7 +34,7 @@ from shopbot.models import Order, OrderMessageKind, OrderStatus
 from shopbot.money import format_price
 from shopbot.payments.base import PaymentError, PaymentProvider
 from shopbot.payments.cancellation import SHOPPER_CANCELLABLE, Cancelled, cancel_own_order
-from shopbot.services import order_messages, orders
+from shopbot.services import cart, order_messages, orders
 from shopbot.services.catalogue import Page
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,8 @@ async def show_order(query: CallbackQuery, callback_data: OrdersCb, session: Asy
     order = await presser_order(query, session, callback_data.order_id)
     if order is None:
         return
-    shown = await show(query, *card_view(order, back=True))
+    failed = await orders.payment_failed(session, order.id)
+    shown = await show(query, *card_view(order, back=True, payment_failed=failed))
     if shown is not None:
         await order_messages.remember(
             session, order.id, shown.chat.id, shown.message_id, OrderMessageKind.CARD
@@ -228,6 +231,27 @@ async def contact_not_text(message: Message) -> None:
     await message.answer(_("Please write your message as text, or /cancel."))
 
 
+async def return_to_cart(
+    query: CallbackQuery, callback_data: OrdersCb, session: AsyncSession
+) -> None:
+    """Put a cancelled, expired or earlier order's items back in the cart (today's prices
+    and stock, with what changed said) and show the cart below the order's card."""
+    order = await presser_order(query, session, callback_data.order_id)
+    if order is None:
+        return
+    if order.status not in orders.REORDERABLE:
+        await query.answer(shopper_status_text(order)[:200], show_alert=True)
+        return
+    returned = await cart.return_order(session, query.from_user.id, order.lines)
+    await query.answer()
+    current = await cart.reconcile(session, query.from_user.id)
+    text = returned_text(order, returned) + "\n\n" + cart_text(current)
+    assert query.bot is not None
+    await query.bot.send_message(
+        query.from_user.id, clip(text, TEXT_LIMIT), reply_markup=cart_keyboard(current)
+    )
+
+
 def create_router() -> Router:
     router = Router(name="orders")
     router.message.register(list_orders, Command("orders"))
@@ -239,4 +263,7 @@ def create_router() -> Router:
     router.callback_query.register(contact_shop, OrdersCb.filter(F.action == OrdersAction.CONTACT))
     router.message.register(contact_typed, StateFilter(ContactForm.message), plain_text())
     router.message.register(contact_not_text, StateFilter(ContactForm.message), Magic(~F.text))
+    router.callback_query.register(
+        return_to_cart, OrdersCb.filter(F.action == OrdersAction.RETURN)
+    )
     return router
