@@ -123,12 +123,17 @@ class BotNotifier:
 
     async def payment_failed(self, order: Order, reason: str | None) -> None:
         """The payment was cancelled (by the shopper on the payment page, or refused): the
-        order's messages offer to pay again, and the shopper is told, with that button."""
+        order's messages offer to pay again, and the shopper is told, with that button.
+        Delivered late (a retry), after the order moved on or was paid for again, only the
+        messages are brought up to date."""
+        log.info("the payment of order %s did not go through: %s", order.id, reason)
         language = await self._shopper_language(order)
         with self.i18n.context(), self.i18n.use_locale(language):
             await self._follow(order)
             view = payment_view(order, payment_failed=True)
-        if view is None:
+        async with self.session_factory() as session:
+            still_failed = await orders.payment_failed(session, order.id)
+        if view is None or order.status is not OrderStatus.AWAITING_PAYMENT or not still_failed:
             return
         text, markup = view
         with self._to_shopper():
