@@ -54,6 +54,16 @@ async def of_order(session: AsyncSession, order_id: int) -> list[OrderMessage]:
     )
 
 
+async def release(session: AsyncSession, chat_id: int, message_id: int) -> None:
+    """This message shows something else now (an order's card turned back into the list)."""
+    async with unit_of_work(session):
+        await session.execute(
+            delete(OrderMessage).where(
+                OrderMessage.chat_id == chat_id, OrderMessage.message_id == message_id
+            )
+        )
+
+
 async def forget(session: AsyncSession, ids: Sequence[int]) -> None:
     """These messages are gone (deleted, too old to edit): stop following them."""
     if not ids:

@@ -129,3 +129,19 @@ async def test_an_order_message_already_up_to_date_is_left_as_it_is(
     ] * 2
     assert await followed(yk_shop) == 2
     assert "не оплачен вовремя и отменён" in anna.last["text"]
+
+
+async def test_a_card_turned_back_into_the_list_is_not_edited_into_the_card_again(
+    yk_shop: Shop, yookassa: YooKassaEmulator, catalogue: Catalogue
+) -> None:
+    anna = await check_out(yk_shop, 105, "MUG-1")
+    await anna.send_text("/orders")
+    await anna.press("№1001 · 490\u00a0₽ · ожидает оплаты")
+    await anna.press("⬅ Все заказы")
+    listed = anna.last
+
+    await expire(yk_shop)
+
+    listed = anna.history[listed["message_id"]]
+    assert "Ваши заказы" in listed["text"] and "📦 Заказ №1001" not in listed["text"]
+    assert yk_shop.emulator.errors == []

@@ -69,6 +69,8 @@ async def list_orders(message: Message, session: AsyncSession) -> None:
 
 async def list_page(query: CallbackQuery, callback_data: OrdersCb, session: AsyncSession) -> None:
     await _render_list(query, session, query.from_user.id, callback_data.page)
+    if isinstance(query.message, Message):  # an order's card, if it was one, is gone
+        await order_messages.release(session, query.message.chat.id, query.message.message_id)
     await query.answer()
 
 
