@@ -1,7 +1,7 @@
 """handled_update: Telegram updates whose changes committed, so a redelivery does not act twice
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 09:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
