@@ -374,7 +374,7 @@ class FsmState(Base):
 
 
 class ProductEvent(Base):
-    """Append-only: price and visibility changes of a product, with who made them."""
+    """Append-only: price, name and visibility changes of a product, with who made them."""
 
     __tablename__ = "product_event"
 
@@ -384,9 +384,9 @@ class ProductEvent(Base):
     )
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(32))  # "price" | "hidden" | "shown"
-    old_value: Mapped[str | None] = mapped_column(String(64))
-    new_value: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))  # "price" | "name" | "hidden" | "shown"
+    old_value: Mapped[str | None] = mapped_column(Text)  # a name is up to 256 characters
+    new_value: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxMessage(Base):

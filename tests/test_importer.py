@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shopbot.importer import ImportOptions, ImportReport, import_catalog, import_file
 from shopbot.models import Base, Category, Product, ProductImage, StockEvent
+from shopbot.services import admin
 from shopbot.services.text import natural_key, search_text
 from tests.factories import make_product
 
@@ -262,6 +263,36 @@ async def test_stock_changes_are_recorded_as_events(
         ("A-1", 10, 4, -6, "admin:42", "import"),
         ("A-2", 0, 20, 20, "admin:42", "import"),
     }
+
+
+async def test_price_name_and_visibility_changes_go_into_the_history(
+    session_factory: Factory, session: AsyncSession, media_dir: Path
+) -> None:
+    """The import recorded stock changes only: a price it changed was in no history."""
+    header = "sku,name,price,stock,active"
+    rows = ["A-1,Кружка,590,10,1", "A-2,Блокнот,450,3,1", "A-3,Значок,290,7,0"]
+    await import_catalog(session_factory, csv_bytes(*rows, header=header), ImportOptions(media_dir))
+    changed = ["A-1,Кружка большая,690,10,1", "A-2,Блокнот,450,3,0", "A-3,Значок,290,7,1"]
+    options = ImportOptions(media_dir, actor="admin:42")
+    await import_catalog(session_factory, csv_bytes(*changed, header=header), options)
+    cli = ImportOptions(media_dir, actor="cli", deactivate_missing=True)
+    await import_catalog(session_factory, csv_bytes(changed[0], header=header), cli)
+
+    ids = dict((await session.execute(select(Product.sku, Product.id))).all())
+    history = {
+        sku: [
+            (entry.kind, entry.actor, entry.old, entry.new)
+            for entry in await admin.product_history(session, product_id, limit=10)
+        ]
+        for sku, product_id in ids.items()
+    }
+    assert sorted(history["A-1"]) == [
+        ("import", "import", None, "10"),
+        ("name", "admin:42", "Кружка", "Кружка большая"),
+        ("price", "admin:42", "59000", "69000"),
+    ]
+    assert history["A-2"][0] == ("hidden", "admin:42", None, None)
+    assert history["A-3"][:2] == [("hidden", "cli", None, None), ("shown", "admin:42", None, None)]
 
 
 async def test_deactivate_missing_hides_only_products_not_in_the_file(

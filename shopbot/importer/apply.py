@@ -21,6 +21,9 @@ How a row changes an existing product (matched by SKU):
   gave back since stands, a person's change is replaced by the cell, and importing the
   same file twice gives what importing it once did. "Now" is read under the row lock
   (PostgreSQL) or the unit's write lock (SQLite), so no checkout slips in between.
+
+Every change goes into the product's history with the import's actor: stock moves as stock
+events, price, name and visibility as product events (old values read under the lock too).
 """
 
 from __future__ import annotations
@@ -45,19 +48,21 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopbot.importer.reader import Row
-from shopbot.models import Category, Product, ProductImage, StockEvent, sku_key
+from shopbot.models import Category, Product, ProductEvent, ProductImage, StockEvent, sku_key
 from shopbot.services.text import natural_key, search_text
 
 PRODUCT: Table = Product.__table__  # type: ignore[assignment]
 CATEGORY: Table = Category.__table__  # type: ignore[assignment]
 IMAGE: Table = ProductImage.__table__  # type: ignore[assignment]
 STOCK_EVENT: Table = StockEvent.__table__  # type: ignore[assignment]
+PRODUCT_EVENT: Table = ProductEvent.__table__  # type: ignore[assignment]
 
 # Stock events whose change a stock cell replaces (orders record none: theirs stand).
 PEOPLE_REASONS = ("set", "adjust", "import")
 LOCK_CHUNK = 5000  # ids per locking SELECT (asyncpg takes at most 32,767 parameters)
 
 ImageList = list[tuple[str, str]]  # (stored path, source as written in the file), in order
+EventValues = tuple[str, str | None, str | None]  # a product event's kind, old and new value
 
 
 @dataclass(slots=True, frozen=True)
@@ -301,7 +306,7 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
                 if row.line in plan.images
             ]
     written = [wanted.product_id for wanted in plan.updated] + plan.deactivate
-    stock = await _lock(connection, written)
+    locked = await _lock(connection, written)
     columns = _written_columns(plan.columns)
     await _executemany(
         connection,
@@ -322,7 +327,13 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
         ("b_id", "b_active", "b_updated_at"),
         [(product_id, False, stamp) for product_id in plan.deactivate],
     )
-    moves = await _stock_moves(connection, plan.updated, stock)
+    await _executemany(
+        connection,
+        insert(PRODUCT_EVENT).inline(),
+        ("product_id", "at", "actor", "kind", "old_value", "new_value"),
+        [(product_id, stamp, actor, *change) for product_id, change in _events(plan, locked)],
+    )
+    moves = await _stock_moves(connection, plan.updated, locked)
     await _executemany(
         connection,
         update(PRODUCT)
@@ -393,29 +404,56 @@ def _values(wanted: Update, columns: tuple[str, ...], category_id: int | None, s
     return (values[column] for column in columns)
 
 
-async def _lock(connection: AsyncConnection, product_ids: list[int]) -> dict[int, int]:
-    """Lock the products the import writes, in id order, and read their stock.
+@dataclass(slots=True, frozen=True)
+class Locked:
+    """What a product the import writes was, read under the lock."""
+
+    stock: int
+    price: int
+    name: str
+    active: bool
+
+
+def _events(plan: Plan, locked: dict[int, Locked]) -> Iterator[tuple[int, EventValues]]:
+    """(product id, (kind, old, new)) for the product history: each price, name and
+    visibility change, from what the product was under the lock (stock has its own events).
+    """
+    for wanted in plan.updated:
+        before = locked[wanted.product_id]
+        if wanted.price != before.price:
+            yield wanted.product_id, ("price", str(before.price), str(wanted.price))
+        if wanted.name != before.name:
+            yield wanted.product_id, ("name", before.name, wanted.name)
+        if wanted.active != before.active:
+            yield wanted.product_id, ("shown" if wanted.active else "hidden", None, None)
+    for product_id in plan.deactivate:
+        if locked[product_id].active:
+            yield product_id, ("hidden", None, None)
+
+
+async def _lock(connection: AsyncConnection, product_ids: list[int]) -> dict[int, Locked]:
+    """Lock the products the import writes, in id order, and read what it changes.
 
     On PostgreSQL the rows stay locked until the commit: a checkout waits, then takes its
     units from the stock the import wrote. On SQLite the unit of work already holds the
     database's write lock (``FOR UPDATE`` is left out there).
     """
     ordered = sorted(set(product_ids))
-    stock: dict[int, int] = {}
+    locked: dict[int, Locked] = {}
     for start in range(0, len(ordered), LOCK_CHUNK):
         chunk = ordered[start : start + LOCK_CHUNK]
         rows = await connection.execute(
-            select(PRODUCT.c.id, PRODUCT.c.stock)
+            select(PRODUCT.c.id, PRODUCT.c.stock, PRODUCT.c.price, PRODUCT.c.name, PRODUCT.c.active)
             .where(PRODUCT.c.id.in_(chunk))
             .order_by(PRODUCT.c.id)
             .with_for_update()
         )
-        stock.update((product_id, value) for product_id, value in rows)
-    return stock
+        locked.update((product_id, Locked(*values)) for product_id, *values in rows)
+    return locked
 
 
 async def _stock_moves(
-    connection: AsyncConnection, updated: list[Update], stock: dict[int, int]
+    connection: AsyncConnection, updated: list[Update], locked: dict[int, Locked]
 ) -> list[tuple[int, int, int]]:
     """(product id, stock now, new stock) for every stock cell that moves the stock; ``stock``
     is read under the lock, and so are the people's changes to replace."""
@@ -423,7 +461,7 @@ async def _stock_moves(
     moves = []
     for wanted in updated:
         if wanted.stock:
-            now = stock[wanted.product_id]
+            now = locked[wanted.product_id].stock
             new = _new_stock(wanted, now, replaced)
             if new != now:
                 moves.append((wanted.product_id, now, new))

@@ -142,19 +142,23 @@ def payment_status_label(status: str) -> str:
 
 def history_line(entry: HistoryEntry, people: Mapping[int, User] | None = None) -> list[Part]:
     old, new = entry.old, entry.new
+    change: list[Part]
     if entry.kind == "price" and old is not None and new is not None:
-        change = _("price {old} → {new}").format(
-            old=format_price(int(old)), new=format_price(int(new))
-        )
+        change = [
+            _("price {old} → {new}").format(old=format_price(int(old)), new=format_price(int(new)))
+        ]
+    elif entry.kind == "name":
+        template = _("name “{old}” → “{new}”")
+        change = fill(template, old=Typed(old or "", 60), new=Typed(new or "", 60))
     elif entry.kind == "hidden":
-        change = _("hidden")
+        change = [_("hidden")]
     elif entry.kind == "shown":
-        change = _("shown")
+        change = [_("shown")]
     elif entry.kind == "import":
-        change = _("import: stock {old} → {new}").format(old=old or 0, new=new)
+        change = [_("import: stock {old} → {new}").format(old=old or 0, new=new)]
     else:
-        change = _("stock {old} → {new}").format(old=old, new=new)
-    return [f"• {when(entry.at, SHORT)} ", *actor_label(entry.actor, people), f": {change}"]
+        change = [_("stock {old} → {new}").format(old=old, new=new)]
+    return [f"• {when(entry.at, SHORT)} ", *actor_label(entry.actor, people), ": ", *change]
 
 
 def product_admin_card(

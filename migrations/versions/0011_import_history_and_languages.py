@@ -1,0 +1,36 @@
+"""product_event values as text: a name change keeps both names (up to 256 characters)
+
+Revision ID: 0011
+Revises: 0006
+Create Date: 2026-12-03 09:00:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("product_event", schema=None) as batch_op:
+        for column in ("old_value", "new_value"):
+            batch_op.alter_column(
+                column, existing_type=sa.String(length=64), type_=sa.Text(), existing_nullable=True
+            )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("product_event", schema=None) as batch_op:
+        for column in ("old_value", "new_value"):
+            batch_op.alter_column(
+                column,
+                existing_type=sa.Text(),
+                type_=sa.String(length=64),
+                existing_nullable=True,
+                postgresql_using=f"left({column}, 64)",
+            )
