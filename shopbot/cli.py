@@ -2,6 +2,8 @@
 
 Only the settings are imported up front; each command imports what it needs once they are
 read, so a missing or malformed setting is reported at once, not after seconds of imports.
+It speaks the language of ``SHOPBOT_LANGUAGE`` or ``LANG`` (Russian by default, like the
+bot): its own texts and the importer's through the core catalogues (:mod:`shopbot.i18n`).
 """
 
 from __future__ import annotations
@@ -11,13 +13,18 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from shopbot.config import Settings, SettingsError, load_settings
+from shopbot.i18n import _, current_language, environment_language, ngettext, set_language
 from shopbot.logs import RateLimitFilter
+
+if TYPE_CHECKING:
+    from shopbot.importer import ImportReport
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_language(environment_language())
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -46,21 +53,21 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="shopbot",
-        description="An open-source Telegram shop. Settings come from the environment or .env.",
+        description=_("An open-source Telegram shop. Settings come from the environment or .env."),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     migrate = commands.add_parser(
         "migrate",
-        help="bring the database to the latest schema",
-        description="Apply all database migrations (DATABASE_URL; SQLite file by default).",
+        help=_("bring the database to the latest schema"),
+        description=_("Apply all database migrations (DATABASE_URL; SQLite file by default)."),
     )
     migrate.set_defaults(handler=_migrate)
 
     importer = commands.add_parser(
         "import",
-        help="import a catalogue CSV",
-        description=(
+        help=_("import a catalogue CSV"),
+        description=_(
             "Import products from a CSV file (sku, name, price, stock, category, description, "
             "image, active). UTF-8 or Windows-1251; comma, semicolon or tab. All or nothing: "
             "any bad row and nothing is written; every problem is listed with its line. "
@@ -70,20 +77,22 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     importer.add_argument(
-        "path", type=Path, help="the CSV file; image paths resolve from its folder"
+        "path", type=Path, help=_("the CSV file; image paths resolve from its folder")
     )
-    importer.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
+    importer.add_argument(
+        "--dry-run", action="store_true", help=_("check everything, write nothing")
+    )
     importer.add_argument(
         "--deactivate-missing",
         action="store_true",
-        help="hide products whose SKU is not in the file",
+        help=_("hide products whose SKU is not in the file"),
     )
     importer.set_defaults(handler=_import)
 
     run = commands.add_parser(
         "run",
-        help="run the bot (long polling) and its web server",
-        description="Run the bot with long polling against Telegram (BOT_TOKEN required).",
+        help=_("run the bot (long polling) and its web server"),
+        description=_("Run the bot with long polling against Telegram (BOT_TOKEN required)."),
     )
     run.set_defaults(handler=_run)
 
@@ -106,29 +115,32 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="try the whole shop in a browser chat: no Telegram, no payment account",
-        description=(
+        help=_("try the whole shop in a browser chat: no Telegram, no payment account"),
+        description=_(
             "Run the real bot against a built-in Telegram emulator and a test YooKassa, with a "
             "chat page at http://127.0.0.1:PORT. Data lives in --data-dir (its database is "
             "recreated and the sample catalogue imported on every start, unless --keep). "
             "Ctrl-C stops it."
         ),
     )
-    demo.add_argument("--port", type=_port, default=8080, help="the chat page's port (8080)")
+    demo.add_argument("--port", type=_port, default=8080, help=_("the chat page's port (8080)"))
     demo.add_argument(
         "--data-dir",
         type=Path,
         default=Path("shopbot-demo"),
-        help="folder for the demo database and images (./shopbot-demo)",
+        help=_("folder for the demo database and images (./shopbot-demo)"),
     )
     demo.add_argument(
         "--catalog",
         type=Path,
         default=None,
-        help="catalogue CSV to import (default: the sample catalog/products.csv)",
+        help=_("catalogue CSV to import (default: the sample catalog/products.csv)"),
     )
     demo.add_argument(
-        "--language", choices=("ru", "en"), default="ru", help="the demo people's language (ru)"
+        "--language",
+        choices=("ru", "en"),
+        default="ru",
+        help=_("the demo people's language (ru)"),
     )
     demo.add_argument(
         "--keep",
@@ -162,7 +174,7 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
             await engine.dispose()
 
     revision = asyncio.run(go())
-    print(f"database is at revision {revision}")
+    print(_("database is at revision {revision}").format(revision=revision))
     return 0
 
 
@@ -172,7 +184,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     from shopbot.importer.exclusive import clear_leftovers
 
     if not args.path.is_file():
-        print(f"shopbot import: no such file: {args.path}", file=sys.stderr)
+        print(_("shopbot import: no such file: {path}").format(path=args.path), file=sys.stderr)
         return 2
     options = ImportOptions(
         media_dir=settings.media_dir,
@@ -196,34 +208,57 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     report = asyncio.run(go())
     if bar:
         bar.finish()
+    language = current_language()
     for problem in report.warnings:
-        print(f"warning: {_where(problem)}{problem.message}", file=sys.stderr)
+        print(_("warning: {problem}").format(problem=problem.describe(language)), file=sys.stderr)
     for problem in report.errors:
-        print(f"error: {_where(problem)}{problem.message}", file=sys.stderr)
+        print(_("error: {problem}").format(problem=problem.describe(language)), file=sys.stderr)
     if report.errors.unlisted:
-        print(f"error: ... and {report.errors.unlisted} more, not listed", file=sys.stderr)
-    if not report.ok:
+        unlisted = report.errors.unlisted
         print(
-            f"import failed: {report.errors.total} problem(s); nothing was changed",
+            ngettext(
+                "error: … and {n} more, not listed", "error: … and {n} more, not listed", unlisted
+            ).format(n=unlisted),
+            file=sys.stderr,
+        )
+    if not report.ok:
+        total = report.errors.total
+        print(
+            ngettext(
+                "import failed: {n} problem; nothing was changed",
+                "import failed: {n} problems; nothing was changed",
+                total,
+            ).format(n=total),
             file=sys.stderr,
         )
         return 1
-    verb = "would be" if report.dry_run else "were"
-    print(
-        f"{report.rows} rows: {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.deactivated} deactivated {verb} written; "
-        f"images: {report.images_processed} processed, {report.images_reused} reused; "
-        f"{len(report.warnings)} warning(s)"
-    )
+    print(_summary(report))
     return 0
 
 
-def _where(problem: object) -> str:
-    line = getattr(problem, "line", None)
-    column = getattr(problem, "column", None)
-    parts = [f"line {line}" if line else "", f"column {column}" if column else ""]
-    text = ", ".join(part for part in parts if part)
-    return f"{text}: " if text else ""
+def _summary(report: ImportReport) -> str:
+    if report.dry_run:
+        template = _(
+            "{rows} rows; would be written: {created} created, {updated} updated, "
+            "{deactivated} hidden; {unchanged} unchanged; images: {processed} processed, "
+            "{reused} reused; warnings: {warnings}"
+        )
+    else:
+        template = _(
+            "{rows} rows; written: {created} created, {updated} updated, {deactivated} hidden; "
+            "{unchanged} unchanged; images: {processed} processed, {reused} reused; "
+            "warnings: {warnings}"
+        )
+    return template.format(
+        rows=report.rows,
+        created=report.created,
+        updated=report.updated,
+        deactivated=report.deactivated,
+        unchanged=report.unchanged,
+        processed=report.images_processed,
+        reused=report.images_reused,
+        warnings=len(report.warnings),
+    )
 
 
 class _ProgressBar:
@@ -252,7 +287,7 @@ def _demo(_settings: Settings, args: argparse.Namespace) -> int:
             print(f"shopbot demo: {exc}", file=sys.stderr)
             return 1
     except KeyboardInterrupt:
-        print("shopbot demo: stopped while starting", file=sys.stderr)
+        print(_("shopbot demo: stopped while starting"), file=sys.stderr)
     return 0
 
 
@@ -298,7 +333,7 @@ def _webhook(settings: Settings, args: argparse.Namespace) -> int:
 
 def _run(settings: Settings, _args: argparse.Namespace) -> int:
     if settings.bot_token is None:
-        print("shopbot: invalid setting BOT_TOKEN: required to run the bot", file=sys.stderr)
+        print(_("shopbot: invalid setting BOT_TOKEN: required to run the bot"), file=sys.stderr)
         return 2
     # The bot (aiogram above all) takes seconds to import: only once the settings are known
     # to be enough to run it.

@@ -231,7 +231,11 @@ async def test_the_command_line_says_how_many_more_errors_there_are(
     path = tmp_path / "bad.csv"
     path.write_bytes(bad_rows(256 * 1024, "E-{n},Товар,abc\n"))
     rows = path.read_bytes().count(b"\n") - 1
-    environment = {"DATABASE_URL": database_url, "MEDIA_DIR": str(tmp_path / "media")}
+    environment = {
+        "DATABASE_URL": database_url,
+        "MEDIA_DIR": str(tmp_path / "media"),
+        "SHOPBOT_LANGUAGE": "en",
+    }
 
     with pytest.MonkeyPatch.context() as patch:
         for name, value in environment.items():
@@ -242,8 +246,8 @@ async def test_the_command_line_says_how_many_more_errors_there_are(
     assert code == 1
     assert len([line for line in err if line.startswith("error: line")]) == MAX_LISTED_PROBLEMS
     assert err[-2:] == [
-        f"error: ... and {rows - MAX_LISTED_PROBLEMS} more, not listed",
-        f"import failed: {rows} problem(s); nothing was changed",
+        f"error: … and {rows - MAX_LISTED_PROBLEMS} more, not listed",
+        f"import failed: {rows} problems; nothing was changed",
     ]
 
 
@@ -281,6 +285,7 @@ async def test_three_command_line_imports_at_once_all_succeed(
         **os.environ,
         "DATABASE_URL": database_url,
         "MEDIA_DIR": str(tmp_path / "media"),
+        "SHOPBOT_LANGUAGE": "en",
     }
 
     async def cli() -> tuple[int, str]:
@@ -303,7 +308,7 @@ async def test_three_command_line_imports_at_once_all_succeed(
 
     assert [code for code, _output in results] == [0, 0, 0], [out[-600:] for _c, out in results]
     assert all("Traceback" not in output for _code, output in results)
-    summaries = sorted(output.split("rows: ")[1].split(",")[0] for _code, output in results)
+    summaries = sorted(output.split("written: ")[1].split(",")[0] for _code, output in results)
     assert summaries == ["0 created", "0 created", "20000 created"]
 
 

@@ -6,15 +6,13 @@ from __future__ import annotations
 import gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+
+from shopbot.i18n import compile_catalogues
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "shopbot"
@@ -39,24 +37,9 @@ class PoI18n(I18n):
         translations: dict[str, gettext.GNUTranslations] = {}
         for locale_dir in sorted(Path(self.path).iterdir()):
             files = sorted((locale_dir / "LC_MESSAGES").glob("*.po"))
-            if not files:
-                continue
-            merged = Catalog(locale=locale_dir.name, domain=self.domain)
-            for po_path in files:
-                with po_path.open("rb") as po_file:
-                    for message in read_po(po_file, locale=locale_dir.name):
-                        if message.id and _translated(message.string):
-                            merged[message.id] = message
-            compiled = BytesIO()
-            write_mo(compiled, merged)
-            compiled.seek(0)
-            translations[locale_dir.name] = gettext.GNUTranslations(compiled)
+            if files:
+                translations[locale_dir.name] = compile_catalogues(files, locale_dir.name)
         return translations
-
-
-def _translated(string: str | tuple[str, ...]) -> bool:
-    """An empty msgstr means "use the English msgid"; it must not hide another file's."""
-    return all(string) if isinstance(string, tuple) else bool(string)
 
 
 def create_i18n(default_language: str = "ru") -> PoI18n:

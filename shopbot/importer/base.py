@@ -1,10 +1,18 @@
-"""What an import takes (options) and gives back (a report of counts and problems)."""
+"""What an import takes (options) and gives back (a report of counts and problems).
+
+A problem is structured: where (line, column), what kind (``code``), and a :class:`Text`
+(an English msgid of the core catalogue with its values) that the bot and the command
+line render in their reader's language; ``message`` is the English one.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from shopbot.i18n import N_, Text
+from shopbot.importer.columns import Column
 
 MB = 1024 * 1024
 MAX_LISTED_PROBLEMS = 1000
@@ -15,9 +23,29 @@ class ImportProblem:
     """One thing wrong (or worth a warning) in the file: where, what kind, and a sentence."""
 
     line: int | None
-    column: str | None
+    column: str | None  # the column's key ("price"), whatever the header calls it
     code: str
-    message: str
+    text: Text
+
+    @property
+    def message(self) -> str:
+        return self.text.render("en")
+
+    def describe(self, language: str) -> str:
+        """The sentence after where it is: "line 3, price: …" ("строка 3, Цена: …")."""
+        message = self.text.render(language)
+        if self.line is not None and self.column:
+            where = N_("line {line}, {column}: {message}")
+        elif self.line is not None:
+            where = N_("line {line}: {message}")
+        elif self.column:
+            where = N_("{column}: {message}")
+        else:
+            return message
+        column = Column(self.column) if self.column else None
+        return Text(where, {"line": str(self.line), "column": column, "message": message}).render(
+            language
+        )
 
 
 class ProblemList(list[ImportProblem]):

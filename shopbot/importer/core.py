@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.db import changed, unit_of_work
+from shopbot.i18n import N_, Text
 from shopbot.importer.apply import ImageList, Plan, make_plan, write_plan
 from shopbot.importer.base import MB, ImportOptions, ImportProblem, ImportReport
 from shopbot.importer.exclusive import lock_imports, staging_folder
@@ -61,8 +62,10 @@ async def import_catalog(
                 None,
                 None,
                 "file_too_large",
-                f"The file is larger than {options.max_file_bytes / MB:g} MB, "
-                "the most an import accepts.",
+                Text(
+                    N_("The file is larger than {size} MB, the most an import accepts."),
+                    {"size": f"{options.max_file_bytes / MB:g}"},
+                ),
             )
         )
         return report
@@ -114,9 +117,10 @@ def _images_by_line(
         for reference in row.images:
             result = loaded[reference]
             if isinstance(result, ImageRejected):
-                report.errors.add(
-                    ImportProblem(row.line, "image", result.code, f"Image {reference!r} {result}.")
+                text = Text(
+                    N_("Image “{image}” {reason}."), {"image": reference, "reason": result.text}
                 )
+                report.errors.add(ImportProblem(row.line, "image", result.code, text))
             else:
                 found.append((result.path, reference))
         images[row.line] = found

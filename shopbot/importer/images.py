@@ -34,6 +34,7 @@ from aiohttp.resolver import DefaultResolver
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from yarl import URL
 
+from shopbot.i18n import N_, Text
 from shopbot.importer.base import MB, ImportOptions
 
 # Telegram takes photos up to 10 MB with width + height <= 10000 and sides at most 20:1.
@@ -56,12 +57,13 @@ _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 class ImageRejected(Exception):
-    """A picture that cannot be used; ``code`` is the problem code for the report."""
+    """A picture that cannot be used; ``code`` is the problem code for the report, ``text``
+    what is wrong with it, said after the picture's name ("is not a picture…")."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, template: str, **params: object) -> None:
         self.code = code
-        self.message = message
+        self.text = Text(template, params)
+        super().__init__(self.text.render("en"))
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,11 @@ def _private(host: str, address: str) -> ImageRejected:
     where = host if host == address else f"{host} ({address})"
     return ImageRejected(
         "private_url",
-        f"points at {where}, an address of this machine or a private network; "
-        "set IMPORT_ALLOW_PRIVATE_URLS=1 to allow that",
+        N_(
+            "points at {where}, an address of this machine or a private network; "
+            "set IMPORT_ALLOW_PRIVATE_URLS=1 to allow that"
+        ),
+        where=where,
     )
 
 
@@ -130,11 +135,13 @@ def normalise(data: bytes) -> bytes:
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _bomb("over twice the limit") from exc
+        raise _bomb(Text(N_("over twice the limit"))) from exc
     except UnidentifiedImageError as exc:
-        raise ImageRejected("bad_image", "is not a picture Pillow can read") from exc
+        raise ImageRejected("bad_image", N_("is not a picture Pillow can read")) from exc
     except Exception as exc:  # broken files fail deep in Pillow's decoders in many ways
-        raise ImageRejected("bad_image", f"is damaged or unsupported ({exc})") from exc
+        raise ImageRejected(
+            "bad_image", N_("is damaged or unsupported ({detail})"), detail=str(exc)
+        ) from exc
 
 
 def _normalise(data: bytes) -> bytes:
@@ -146,18 +153,26 @@ def _normalise(data: bytes) -> bytes:
         if max(width, height) > MAX_ASPECT * min(width, height):
             raise ImageRejected(
                 "bad_image",
-                f"is {width}x{height}; Telegram refuses pictures with one side more "
-                f"than {MAX_ASPECT} times the other",
+                N_(
+                    "is {size}; Telegram refuses pictures with one side more than {most} "
+                    "times the other"
+                ),
+                size=f"{width}x{height}",
+                most=MAX_ASPECT,
             )
         image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a reduced scale
         decoded_width, decoded_height = image.size
         if decoded_width * decoded_height > MAX_DECODED_PIXELS:
             raise ImageRejected(
                 "image_bomb",
-                f"is {width}x{height}, which decodes to "
-                f"{decoded_width * decoded_height:,} pixels; at most {MAX_DECODED_PIXELS:,} "
-                f"are decoded (scale it down: {MAX_SIDE} pixels a side is all a product "
-                "picture needs)",
+                N_(
+                    "is {size}, which decodes to {pixels} pixels; at most {most} are decoded "
+                    "(scale it down: {side} pixels a side is all a product picture needs)"
+                ),
+                size=f"{width}x{height}",
+                pixels=decoded_width * decoded_height,
+                most=MAX_DECODED_PIXELS,
+                side=MAX_SIDE,
             )
         icc_profile = image.info.get("icc_profile")
         picture = _to_srgb(_flatten(ImageOps.exif_transpose(image)), icc_profile)
@@ -168,11 +183,15 @@ def _normalise(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _bomb(size: str) -> ImageRejected:
+def _bomb(size: str | Text) -> ImageRejected:
     return ImageRejected(
         "image_bomb",
-        f"has too many pixels ({size}); more than {Image.MAX_IMAGE_PIXELS:,} is refused "
-        "as a possible decompression bomb",
+        N_(
+            "has too many pixels ({size}); more than {most} is refused as a possible "
+            "decompression bomb"
+        ),
+        size=size,
+        most=Image.MAX_IMAGE_PIXELS,
     )
 
 
@@ -214,17 +233,21 @@ def resolve_local(base_dir: Path, reference: str) -> Path:
     text = reference.replace("\\", "/")
     if text.startswith("/") or _DRIVE.match(text):
         raise ImageRejected(
-            "image_outside_folder", "is an absolute path; give a path relative to the CSV file"
+            "image_outside_folder", N_("is an absolute path; give a path relative to the CSV file")
         )
     try:
         base = base_dir.resolve()
         path = (base / PurePosixPath(text)).resolve()
         if not path.is_relative_to(base):
-            raise ImageRejected("image_outside_folder", f"points outside the folder {base}")
+            raise ImageRejected(
+                "image_outside_folder", N_("points outside the folder {folder}"), folder=str(base)
+            )
         if not path.is_file():
-            raise ImageRejected("missing_image", f"was not found in {base}")
+            raise ImageRejected("missing_image", N_("was not found in {folder}"), folder=str(base))
     except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long, no permission
-        raise ImageRejected("missing_image", f"cannot be opened ({exc})") from exc
+        raise ImageRejected(
+            "missing_image", N_("cannot be opened ({detail})"), detail=str(exc)
+        ) from exc
     return path
 
 
@@ -268,14 +291,14 @@ class ImageLoader:
         except ImageRejected as exc:
             if exc.code == "bad_image":  # for a URL, "not a usable picture" is a bad URL
                 raise ImageRejected(
-                    "bad_url", f"did not give a usable picture: it {exc.message}"
+                    "bad_url", N_("did not give a usable picture: it {reason}"), reason=exc.text
                 ) from exc
             raise
 
     def _load_file(self, reference: str) -> StoredImage:
         if self.options.base_dir is None:
             raise ImageRejected(
-                "missing_image", "cannot be found: the file came without a folder of pictures"
+                "missing_image", N_("cannot be found: the file came without a folder of pictures")
             )
         path = resolve_local(self.options.base_dir, reference)
         limit = self.options.max_image_bytes
@@ -283,10 +306,14 @@ class ImageLoader:
             with path.open("rb") as file:
                 data = file.read(limit + 1)
         except OSError as exc:
-            raise ImageRejected("missing_image", f"cannot be read ({exc})") from exc
+            raise ImageRejected(
+                "missing_image", N_("cannot be read ({detail})"), detail=str(exc)
+            ) from exc
         if len(data) > limit:
             raise ImageRejected(
-                "image_too_large", f"is larger than {limit / MB:g} MB, the most an image may be"
+                "image_too_large",
+                N_("is larger than {size} MB, the most an image may be"),
+                size=f"{limit / MB:g}",
             )
         return self._store(data)
 
@@ -299,7 +326,7 @@ class ImageLoader:
 
     async def _download(self, url: str) -> bytes:
         if not self.options.allow_urls:
-            raise ImageRejected("bad_url", "is a URL, and URLs are not allowed here")
+            raise ImageRejected("bad_url", N_("is a URL, and URLs are not allowed here"))
         if self.http is None:
             connector = None
             if not self.options.allow_private_urls:
@@ -309,7 +336,7 @@ class ImageLoader:
                 timeout=aiohttp.ClientTimeout(total=self.options.url_timeout),
             )
         limit = self.options.max_image_bytes
-        too_big = ImageRejected("bad_url", f"gives more than {limit / MB:g} MB")
+        too_big = ImageRejected("bad_url", N_("gives more than {size} MB"), size=f"{limit / MB:g}")
         async with self.downloads:
             try:
                 # Redirects are followed here, each hop checked like the first URL.
@@ -321,7 +348,9 @@ class ImageLoader:
                             target = self._checked(str(response.url.join(URL(location))))
                             continue
                         if response.status != 200:
-                            raise ImageRejected("bad_url", f"answered HTTP {response.status}")
+                            raise ImageRejected(
+                                "bad_url", N_("answered HTTP {status}"), status=str(response.status)
+                            )
                         if (response.content_length or 0) > limit:
                             raise too_big
                         body = bytearray()
@@ -331,9 +360,16 @@ class ImageLoader:
                                 raise too_big
                         return bytes(body)
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-                reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or repr(exc)
-                raise ImageRejected("bad_url", f"could not be downloaded ({reason})") from exc
-        raise ImageRejected("bad_url", f"redirects more than {MAX_REDIRECTS} times")
+                if isinstance(exc, TimeoutError):
+                    raise ImageRejected(
+                        "bad_url", N_("could not be downloaded (timed out)")
+                    ) from exc
+                raise ImageRejected(
+                    "bad_url",
+                    N_("could not be downloaded ({detail})"),
+                    detail=str(exc) or repr(exc),
+                ) from exc
+        raise ImageRejected("bad_url", N_("redirects more than {most} times"), most=MAX_REDIRECTS)
 
     def _checked(self, url: str) -> URL:
         """``url`` if it may be fetched: http(s) with a host and, unless private URLs are
@@ -345,13 +381,15 @@ class ImageLoader:
         except ValueError:
             valid = False
         if not valid or parts.hostname is None:
-            raise ImageRejected("bad_url", f"is not an http(s) URL ({url[:100]})")
+            raise ImageRejected("bad_url", N_("is not an http(s) URL ({url})"), url=url[:100])
         if not self.options.allow_private_urls:
             if parts.username is not None or parts.password is not None:
                 raise ImageRejected(
                     "private_url",
-                    "carries a user name or password; set IMPORT_ALLOW_PRIVATE_URLS=1 "
-                    "to allow that",
+                    N_(
+                        "carries a user name or password; set IMPORT_ALLOW_PRIVATE_URLS=1 "
+                        "to allow that"
+                    ),
                 )
             try:
                 literal = ip_address(parts.hostname)

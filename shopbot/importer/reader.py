@@ -12,24 +12,13 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from shopbot.i18n import N_, Text
 from shopbot.importer.base import ImportProblem, ProblemList
+from shopbot.importer.columns import COLUMNS, Column, KnownColumns
 from shopbot.models import sku_key
 from shopbot.money import MoneyError, parse_price
 from shopbot.services.text import unguard
 
-COLUMNS = (
-    "sku",
-    "name",
-    "price",
-    "stock",
-    "category",
-    "description",
-    "image",
-    "active",
-    "position",
-    "exported_stock",
-    "export_id",
-)
 REQUIRED = ("sku", "name", "price")
 # Written by /export and read together (see shopbot.importer.apply): what was for sale then,
 # and the last stock change the export had seen.
@@ -97,23 +86,29 @@ class Table:
 class NotCsv(Exception):
     """The bytes are not a text file this importer can read."""
 
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.render("en"))
+        self.text = text
+
 
 def decode(data: bytes) -> str:
     """Strict UTF-8 (a BOM is dropped), else Windows-1251, which is what Excel in Russia saves."""
     if b"\0" in data:
         if data.startswith(b"PK\x03\x04"):
-            raise NotCsv("The file is a ZIP archive (an Excel workbook?); save it as CSV.")
-        raise NotCsv("The file is binary (it contains NUL bytes), not a CSV text file.")
+            raise NotCsv(
+                Text(N_("The file is a ZIP archive (an Excel workbook?); save it as CSV."))
+            )
+        raise NotCsv(Text(N_("The file is binary (it contains NUL bytes), not a CSV text file.")))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         try:
             text = data.decode("cp1251")
         except UnicodeDecodeError as exc:
-            raise NotCsv("The file is neither UTF-8 nor Windows-1251 text.") from exc
+            raise NotCsv(Text(N_("The file is neither UTF-8 nor Windows-1251 text."))) from exc
     sample = text[:8192]
     if len(_CONTROL.findall(sample)) * 100 > len(sample):
-        raise NotCsv("The file is full of control characters; it is not a CSV text file.")
+        raise NotCsv(Text(N_("The file is full of control characters; it is not a CSV text file.")))
     return text
 
 
@@ -128,12 +123,12 @@ def read_table(data: bytes) -> Table:
     try:
         text = decode(data)
     except NotCsv as exc:
-        table.errors.add(ImportProblem(None, None, "not_csv", str(exc)))
+        table.errors.add(ImportProblem(None, None, "not_csv", exc.text))
         return table
     lines = io.StringIO(text, newline="").readlines()
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
-        table.errors.add(ImportProblem(None, None, "empty_file", "The file is empty."))
+        table.errors.add(ImportProblem(None, None, "empty_file", Text(N_("The file is empty."))))
         return table
     delimiter = sniff_delimiter(lines[first])
     if lines[first].count(delimiter) >= MAX_COLUMNS:
@@ -142,8 +137,10 @@ def read_table(data: bytes) -> Table:
                 first + 1,
                 None,
                 "too_many_columns",
-                f"The header has {lines[first].count(delimiter) + 1:,} columns; a catalogue "
-                f"has at most {MAX_COLUMNS}.",
+                Text(
+                    N_("The header has {count} columns; a catalogue has at most {most}."),
+                    {"count": lines[first].count(delimiter) + 1, "most": MAX_COLUMNS},
+                ),
             )
         )
         return table
@@ -160,7 +157,9 @@ def read_table(data: bytes) -> Table:
         table.warnings.append(_long_descriptions(checker.long_descriptions))
     if not table.rows and not table.errors:
         table.errors.add(
-            ImportProblem(None, None, "empty_file", "The file has a header but no products.")
+            ImportProblem(
+                None, None, "empty_file", Text(N_("The file has a header but no products."))
+            )
         )
     return table
 
@@ -215,8 +214,13 @@ def _records(
                         record + 1,
                         None,
                         "value_too_long",
-                        f"A value in the record starting here is longer than "
-                        f"{csv.field_size_limit()} characters.",
+                        Text(
+                            N_(
+                                "A value in the record starting here is longer than {most} "
+                                "characters."
+                            ),
+                            {"most": csv.field_size_limit()},
+                        ),
                     )
                 )
             else:
@@ -225,8 +229,12 @@ def _records(
                         opened + 1,
                         None,
                         "bad_quoting",
-                        "A quoted value starting on this line is not closed properly "
-                        '(a quote inside a value must be doubled: "").',
+                        Text(
+                            N_(
+                                "A quoted value starting on this line is not closed properly "
+                                '(a quote inside a value must be doubled: "").'
+                            )
+                        ),
                     )
                 )
             position = last + 1
@@ -312,8 +320,13 @@ class _RowChecker:
                         line,
                         name,
                         "unknown_column",
-                        f"Column {name!r} is not one the importer knows "
-                        f"({', '.join(COLUMNS)}); it is ignored.",
+                        Text(
+                            N_(
+                                "Column “{name}” is not one the importer knows ({known}); "
+                                "it is ignored."
+                            ),
+                            {"name": name, "known": KnownColumns()},
+                        ),
                     )
                 )
             elif name.lower() in index:
@@ -322,7 +335,10 @@ class _RowChecker:
                         line,
                         name,
                         "unknown_column",
-                        f"Column {name!r} appears twice; only the first one is used.",
+                        Text(
+                            N_("Column “{name}” appears twice; only the first one is used."),
+                            {"name": name},
+                        ),
                     )
                 )
             else:
@@ -330,7 +346,15 @@ class _RowChecker:
         missing = [name for name in REQUIRED if name not in index]
         for name in missing:
             table.errors.add(
-                ImportProblem(line, name, "missing_column", f"The header has no {name!r} column.")
+                ImportProblem(
+                    line,
+                    name,
+                    "missing_column",
+                    Text(
+                        N_("The header has no “{column}” column."),
+                        {"column": Column(name), "key": name},
+                    ),
+                )
             )
         has_export = [name in index for name in EXPORT_COLUMNS]
         if any(has_export) and not all(has_export):
@@ -341,14 +365,26 @@ class _RowChecker:
                     line,
                     name,
                     "missing_column",
-                    f"The header has no {name!r} column. Keep both {EXPORT_COLUMNS[0]!r} and "
-                    f"{EXPORT_COLUMNS[1]!r} of an export as they are, or delete both.",
+                    Text(
+                        N_(
+                            "The header has no “{column}” column. Keep both “{first}” and "
+                            "“{second}” of an export as they are, or delete both."
+                        ),
+                        {
+                            "column": Column(name),
+                            "key": name,
+                            "first": Column(EXPORT_COLUMNS[0]),
+                            "second": Column(EXPORT_COLUMNS[1]),
+                        },
+                    ),
                 )
             )
         return None if missing else cls(index, len(header), delimiter, table.errors)
 
-    def problem(self, line: int, column: str | None, code: str, message: str) -> None:
-        self.errors.add(ImportProblem(line, column, code, message))
+    def problem(
+        self, line: int, column: str | None, code: str, template: str, /, **params: object
+    ) -> None:
+        self.errors.add(ImportProblem(line, column, code, Text(template, params)))
 
     def check_all(self, records: Iterable[tuple[int, list[str]]]) -> list[Row]:
         """One tight loop (locals, no per-field calls) over every record but blank ones."""
@@ -388,7 +424,9 @@ class _RowChecker:
                     line,
                     "sku",
                     "duplicate_sku",
-                    f"SKU {sku!r} already appears on line {first_line_of_sku[key]}.",
+                    N_("SKU “{sku}” already appears on line {first}."),
+                    sku=sku,
+                    first=str(first_line_of_sku[key]),
                 )
             name = fields[name_at].strip()
             if name[:1] == "'":
@@ -457,8 +495,13 @@ class _RowChecker:
             line,
             None,
             "too_many_values",
-            f"The row has {count} values but the header only {self.width} columns; "
-            f"a value containing {self.delimiter!r} must be in double quotes.",
+            N_(
+                "The row has {count} values but the header only {width} columns; "
+                "a value containing “{delimiter}” must be in double quotes."
+            ),
+            count=count,
+            width=self.width,
+            delimiter=self.delimiter.replace("\t", "\\t"),
         )
 
     def bad_text(self, line: int, column: str, value: str, limit: int) -> None:
@@ -469,7 +512,11 @@ class _RowChecker:
 
     def missing(self, line: int, column: str) -> None:
         self.problem(
-            line, column, "missing_value", f"Column {column!r} is empty; every product needs one."
+            line,
+            column,
+            "missing_value",
+            N_("Column “{column}” is empty; every product needs one."),
+            column=Column(column),
         )
 
     def too_long(self, line: int, column: str, value: str, limit: int) -> None:
@@ -477,8 +524,11 @@ class _RowChecker:
             line,
             column,
             "value_too_long",
-            f"The {column} starting {value[:40]!r} is {len(value)} characters long; "
-            f"at most {limit} fit.",
+            N_("The {column} starting “{start}” is {length} characters long; at most {most} fit."),
+            column=Column(column),
+            start=value[:40],
+            length=len(value),
+            most=limit,
         )
 
     def price(self, raw: str, line: int) -> int:
@@ -494,8 +544,11 @@ class _RowChecker:
                 line,
                 "price",
                 "bad_price",
-                f"The price {raw!r} is not a price; write it like 1299, 1299.00, 1 299,00 "
-                "or 1299 ₽.",
+                N_(
+                    "The price “{value}” is not a price; write it like 1299, 1299.00, "
+                    "1 299,00 or 1299 ₽."
+                ),
+                value=raw,
             )
             return 0
         self.prices[raw] = kopecks
@@ -506,16 +559,35 @@ class _RowChecker:
             return 0
         cleaned = _DIGIT_GROUPS.sub("", raw)
         if not _STOCK.fullmatch(cleaned):
-            self.problem(line, column, "bad_stock", f"The {column} {raw!r} is not a whole number.")
+            self.problem(
+                line,
+                column,
+                "bad_stock",
+                N_("The {column} “{value}” is not a whole number."),
+                column=Column(column),
+                value=raw,
+            )
             return 0
         value = int(cleaned)
         if value < 0:
             self.problem(
-                line, column, "negative_stock", f"The {column} {raw!r} is negative; 0 is the least."
+                line,
+                column,
+                "negative_stock",
+                N_("The {column} “{value}” is negative; 0 is the least."),
+                column=Column(column),
+                value=raw,
             )
             return 0
         if value > MAX_STOCK:
-            self.problem(line, column, "bad_stock", f"The {column} {raw!r} is too large.")
+            self.problem(
+                line,
+                column,
+                "bad_stock",
+                N_("The {column} “{value}” is too large."),
+                column=Column(column),
+                value=raw,
+            )
             return 0
         return value
 
@@ -543,8 +615,11 @@ class _RowChecker:
                 line,
                 empty,
                 "missing_value",
-                f"Column {empty!r} is empty but the other column of the export is not; "
-                "leave both as the export wrote them, or empty both.",
+                N_(
+                    "Column “{column}” is empty but the other column of the export is not; "
+                    "leave both as the export wrote them, or empty both."
+                ),
+                column=Column(empty),
             )
             return None, 0
         return self.stock(exported, line, "exported_stock"), self.stock(
@@ -579,6 +654,8 @@ class _RowChecker:
             line,
             "active",
             "bad_active",
-            f"Active {raw!r} is not one of 1/0, true/false, yes/no, да/нет.",
+            N_("The {column} value “{value}” is not one of 1/0, true/false, yes/no, да/нет."),
+            column=Column("active"),
+            value=raw,
         )
         return False

@@ -220,7 +220,8 @@ async def test_import_errors_come_back_with_lines_and_change_nothing(
     await owner.send_document("bad.csv", BAD_CSV, caption="/import")
     text = owner.last["text"]
     assert text.startswith("❌ В файле 3 ошибки. Ничего не изменилось.")
-    assert "строка 2, price" in text and "строка 3, name" in text and "строка 3, stock" in text
+    assert "строка 2, Цена: «abc» — не цена" in text and "строка 3, Наименование" in text
+    assert "строка 3, Остаток: «x» — не целое число." in text
     assert (await product(admin_shop, "TS-01")).price == 129900
 
     many = "sku,name,price\n" + "".join(f"E-{n},Товар,abc\n" for n in range(25))
@@ -228,7 +229,7 @@ async def test_import_errors_come_back_with_lines_and_change_nothing(
     listing = owner.last
     assert listing["document"]["file_name"] == "import-errors.txt"
     content = (await downloaded(admin_shop, listing)).decode()
-    assert content.count("\n") == 25 and content.startswith("строка 2, price:")
+    assert content.count("\n") == 25 and content.startswith("строка 2, Цена:")
     assert "В файле 25 ошибок" in owner.texts()[-2]
 
     await owner.send_document(
@@ -260,7 +261,7 @@ async def test_a_five_megabyte_file_of_errors_gets_a_short_answer(
     assert owner.texts()[-2].startswith(f"❌ В файле {3 * rows} ошибок. Ничего не изменилось.")
     assert "Первые 1000 — в приложенном файле." in owner.texts()[-2]
     listing = (await downloaded(admin_shop, owner.last)).decode().splitlines()
-    assert len(listing) == 1001 and listing[0].startswith("строка 2, price:")
+    assert len(listing) == 1001 and listing[0].startswith("строка 2, Цена:")
     assert listing[-1] == f"… и ещё {3 * rows - 1000} ошибок, не показаны."
     assert admin_shop.emulator.errors == []
 

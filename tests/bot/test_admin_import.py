@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shopbot.models import Product
-from tests.bot.conftest import ADMIN, Catalogue, Shop, product
+from tests.bot.conftest import ADMIN, Catalogue, Shop, ShopFactory, product
 
 
 async def downloaded(shop: Shop, message: dict) -> bytes:
@@ -34,3 +34,26 @@ async def test_an_import_shows_in_the_product_history_with_who_made_it(
     assert "Хозяйка: название «Футболка 01» → «Футболка 01 new»" in card
     assert "Хозяйка: скрыт" in card
     assert "Хозяйка: импорт: остаток 5 → 8" in card
+
+
+BROKEN = b"sku;name;price\nTS-01;;abc\n"
+
+
+async def test_import_errors_are_in_the_owners_language(
+    shop_factory: ShopFactory, catalogue: Catalogue
+) -> None:
+    """They were English sentences from the importer inside the Russian chat."""
+    admin_shop = await shop_factory(admin_ids=[ADMIN, ADMIN + 1])
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_document("bad.csv", BROKEN, caption="/import")
+    text = owner.last["text"]
+    assert "строка 2, Наименование: Столбец «Наименование» не заполнен" in text
+    assert "строка 2, Цена: «abc» — не цена; пишите так: 1299" in text
+    await owner.send_document("header.csv", b"sku;nazvanie\nA;B\n", caption="/import")
+    assert "В заголовке нет столбца «Цена» (или «price»)." in owner.last["text"]
+    await owner.send_document("book.xlsx.csv", b"PK\x03\x04\0\0", caption="/import")
+    assert "Это архив ZIP (книга Excel?); сохраните её как CSV." in owner.last["text"]
+
+    english = admin_shop.emulator.user(ADMIN + 1, "Owner", language_code="en")
+    await english.send_document("bad.csv", BROKEN, caption="/import")
+    assert "line 2, price: The price “abc” is not a price" in english.last["text"]

@@ -60,6 +60,7 @@ from shopbot.bot.texts import (
 from shopbot.config import load_settings
 from shopbot.emulators.telegram import CALLBACK_ANSWER_MAX, CAPTION_MAX, TEXT_MAX
 from shopbot.emulators.telegram_format import format_text, parse_html, utf16_len
+from shopbot.i18n import Text
 from shopbot.importer import ImportProblem, ImportReport
 from shopbot.models import (
     DeliveryMethod,
@@ -454,7 +455,7 @@ problems = st.builds(
     line=st.integers(1, 10**6) | st.none(),
     column=typed(100) | st.none(),
     code=st.just("bad"),
-    message=typed(),
+    text=st.builds(Text, st.just("{value}"), st.fixed_dictionaries({"value": typed()})),
 )
 
 

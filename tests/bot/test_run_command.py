@@ -58,7 +58,7 @@ async def test_run_serves_shoppers_and_stops_cleanly_on_sigterm(
 
 
 async def test_run_without_a_token_says_so_in_one_line(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"} | {"SHOPBOT_LANGUAGE": "en"}
     process = await shopbot("run", cwd=tmp_path, env=env)
     _, stderr = await process.communicate()
     assert process.returncode == 2

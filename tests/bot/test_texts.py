@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
@@ -10,6 +12,7 @@ from shopbot.bot.i18n import LOCALES_DIR, create_i18n
 from shopbot.bot.render import CAPTION_LIMIT, fit, visible_length
 from shopbot.bot.routers.checkout import normalise_phone
 from shopbot.bot.texts import delivery_button, delivery_question, pieces, product_card
+from shopbot.i18n import LOCALES_DIR as CORE_LOCALES_DIR
 from shopbot.models import DeliveryMethod, Product
 from shopbot.services.delivery import DeliveryOption
 
@@ -55,25 +58,71 @@ def test_russian_plural_forms(n: int, ru: str, en: str) -> None:
         assert pieces(n) == en
 
 
-def test_every_message_in_the_code_has_a_russian_translation() -> None:
-    package = LOCALES_DIR.parent
-    in_code = {
+def messages_in_code(folder: Path, *, skip: tuple[str, ...] = ()) -> set[str]:
+    """The msgids the code under ``folder`` marks, outside the folders named in ``skip``."""
+
+    def wanted(path: str) -> bool:
+        relative = Path(path).relative_to(folder)
+        return not relative.parts or relative.parts[0] not in skip
+
+    return {
         (message[0] if isinstance(message, tuple) else message)
         for _file, _line, message, _comments, _context in extract_from_dir(
-            str(package),
+            str(folder),
             method_map=[("**.py", "python")],
-            keywords={"_": None, "__": None, "ngettext": (1, 2)},
+            keywords={"_": None, "__": None, "N_": None, "ngettext": (1, 2)},
+            directory_filter=wanted,
         )
     }
-    translated = set()
-    for po_path in (LOCALES_DIR / "ru" / "LC_MESSAGES").glob("*.po"):
+
+
+def catalogue_entries(locales: Path, language: str, *, translated: bool) -> set[str]:
+    """The msgids of a language's catalogues (with a translation, if ``translated``)."""
+    found = set()
+    for po_path in (locales / language / "LC_MESSAGES").glob("*.po"):
         with po_path.open("rb") as po:
-            translated |= {
+            found |= {
                 m.id[0] if isinstance(m.id, tuple) else m.id
-                for m in read_po(po, locale="ru")
-                if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)
+                for m in read_po(po, locale=language)
+                if m.id
+                and (not translated or (all(m.string) if isinstance(m.string, tuple) else m.string))
             }
-    assert in_code - translated == set()
+    return found
+
+
+# The bot's texts, and the core's (importer, command line, services): each in its catalogues.
+AREAS = [
+    pytest.param(LOCALES_DIR.parent, (), LOCALES_DIR, id="bot"),
+    pytest.param(CORE_LOCALES_DIR.parent, ("bot", "emulators"), CORE_LOCALES_DIR, id="core"),
+]
+
+
+@pytest.mark.parametrize(("code", "skip", "locales"), AREAS)
+def test_every_message_in_the_code_has_a_russian_translation(
+    code: Path, skip: tuple[str, ...], locales: Path
+) -> None:
+    in_code = messages_in_code(code, skip=skip)
+    assert in_code
+    assert in_code - catalogue_entries(locales, "ru", translated=True) == set()
+    assert in_code - catalogue_entries(locales, "en", translated=False) == set()
+
+
+def test_the_core_texts_are_found_where_they_are_written() -> None:
+    """The importer's, the command line's and the services' texts are in the core's
+    catalogues (the importer's English errors once reached the Russian chat)."""
+    core = messages_in_code(CORE_LOCALES_DIR.parent, skip=("bot", "emulators"))
+    assert "The header has no “{column}” column." in core  # the importer
+    assert "error: {problem}" in core  # the command line
+    assert core.isdisjoint(messages_in_code(LOCALES_DIR.parent))
+
+
+def test_a_missing_translation_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "ru" / "LC_MESSAGES").mkdir(parents=True)
+    (tmp_path / "ru" / "LC_MESSAGES" / "core.po").write_text(
+        'msgid "The file is empty."\nmsgstr ""\n', encoding="utf-8"
+    )
+    assert catalogue_entries(tmp_path, "ru", translated=True) == set()
+    assert catalogue_entries(tmp_path, "ru", translated=False) == {"The file is empty."}
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ import html
 from collections.abc import Iterable, Mapping
 
 from aiogram.types import BotCommand
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
-from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.clock import when
@@ -359,13 +359,8 @@ def moved(order: Order) -> str:
 
 
 def problem_line(problem: ImportProblem) -> str:
-    where = []
-    if problem.line is not None:
-        where.append(_("line {n}").format(n=problem.line))
-    if problem.column:
-        where.append(problem.column)
-    prefix = f"{', '.join(where)}: " if where else ""
-    return prefix + problem.message
+    """Where and what, in the owner's language (the importer's own catalogue)."""
+    return problem.describe(get_i18n().current_locale)
 
 
 def unlisted_errors(count: int) -> str:

@@ -1,0 +1,84 @@
+"""The command line speaks the language of SHOPBOT_LANGUAGE or LANG, Russian by default."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from shopbot.cli import main
+from shopbot.i18n import environment_language
+
+BAD = "sku;name;price\nA-1;Кружка;abc\n"
+GOOD = "sku;name;price\nA-1;Кружка;590\n"
+
+
+@pytest.mark.parametrize(
+    ("environ", "language"),
+    [
+        ({}, "ru"),
+        ({"LANG": "C.UTF-8"}, "ru"),
+        ({"LANG": "en_US.UTF-8"}, "en"),
+        ({"LANG": "de_DE.UTF-8"}, "ru"),
+        ({"LANG": "en_GB.UTF-8", "SHOPBOT_LANGUAGE": "ru"}, "ru"),
+        ({"LC_ALL": "en_US.UTF-8", "LANG": "ru_RU.UTF-8"}, "en"),
+        ({"SHOPBOT_LANGUAGE": "en"}, "en"),
+    ],
+)
+def test_the_language_comes_from_the_environment(environ: dict[str, str], language: str) -> None:
+    assert environment_language(environ) == language
+
+
+async def cli(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path, *args: str, **env: str
+) -> int:
+    """``shopbot ARGS`` in this process, in an environment without a language but ``env``."""
+    for name in ("SHOPBOT_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("MEDIA_DIR", str(tmp_path / "media"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return await asyncio.to_thread(main, list(args))
+
+
+async def test_the_importer_speaks_russian_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    """Its errors were English whatever the language."""
+    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
+    bad.write_text(BAD, encoding="utf-8")
+    good.write_text(GOOD, encoding="utf-8")
+
+    code = await cli(monkeypatch, database_url, tmp_path, "import", str(bad))
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.splitlines() == [
+        "ошибка: строка 2, Цена: «abc» — не цена; пишите так: 1299, 1299.00, 1 299,00 или 1299 ₽.",
+        "импорт не выполнен: 1 ошибка; ничего не изменилось",
+    ]
+
+    code = await cli(monkeypatch, database_url, tmp_path, "import", "--dry-run", str(good))
+    out, err = capsys.readouterr()
+    assert code == 0 and out.startswith("строк: 1; будет записано: новых 1, изменённых 0")
+
+    code = await cli(monkeypatch, database_url, tmp_path, "import", str(bad), LANG="en_US.UTF-8")
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        "error: line 2, price: The price “abc” is not a price; write it like 1299, 1299.00, "
+        "1 299,00 or 1299 ₽.",
+        "import failed: 1 problem; nothing was changed",
+    ]
+
+
+def test_the_help_is_in_the_language_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SHOPBOT_LANGUAGE", "ru")
+    with pytest.raises(SystemExit):
+        main(["import", "--help"])
+    assert "всё проверить, ничего не записывать" in capsys.readouterr().out
