@@ -69,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
         help=_("import a catalogue CSV"),
         description=_(
             "Import products from a CSV file (sku, name, price, stock, category, description, "
-            "image, active). UTF-8 or Windows-1251; comma, semicolon or tab. All or nothing: "
+            "image, active, or in Russian: Артикул, Наименование, Цена, Остаток, Категория, "
+            "Описание, Изображение, Активен). UTF-8 or Windows-1251; comma, semicolon or tab. "
+            "All or nothing: "
             "any bad row and nothing is written; every problem is listed with its line. "
             "Columns the file lacks are left alone. Stock is the stock for sale: in a file "
             "from /export a changed cell becomes the stock less what orders took since the "
@@ -88,6 +90,28 @@ def _parser() -> argparse.ArgumentParser:
         help=_("hide products whose SKU is not in the file"),
     )
     importer.set_defaults(handler=_import)
+
+    exporter = commands.add_parser(
+        "export",
+        help=_("export the catalogue as CSV, to edit and import back"),
+        description=_(
+            "Write every product to a CSV file in the import's format (UTF-8 with BOM, "
+            "semicolons), its header in the language of the last import unless "
+            "EXPORT_LANGUAGE or --language says otherwise. Sales made while you edit it "
+            "stay sold when it is imported back."
+        ),
+    )
+    exporter.add_argument(
+        "path",
+        type=Path,
+        nargs="?",
+        default=None,
+        help=_("the file to write (catalogue-YYYY-MM-DD.csv here by default)"),
+    )
+    exporter.add_argument(
+        "--language", choices=("ru", "en"), default=None, help=_("the header's language")
+    )
+    exporter.set_defaults(handler=_export)
 
     run = commands.add_parser(
         "run",
@@ -259,6 +283,35 @@ def _summary(report: ImportReport) -> str:
         reused=report.images_reused,
         warnings=len(report.warnings),
     )
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from shopbot.db import create_engine, create_session_factory, migrate
+    from shopbot.models import utcnow
+    from shopbot.services.export import catalogue_csv, catalogue_language
+
+    path: Path = args.path or Path(f"catalogue-{utcnow():%Y-%m-%d}.csv")
+    setting = args.language or settings.export_language
+
+    async def go() -> bytes:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate(engine)
+            async with create_session_factory(engine)() as session:
+                language = await catalogue_language(session, setting, current_language())
+                return await catalogue_csv(session, language)
+        finally:
+            await engine.dispose()
+
+    data = asyncio.run(go())
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        message = _("shopbot export: cannot write {path}: {error}")
+        print(message.format(path=path, error=exc.strerror or exc), file=sys.stderr)
+        return 1
+    print(_("catalogue written to {path}").format(path=path))
+    return 0
 
 
 class _ProgressBar:

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     import_allow_private_urls: bool = Field(
         False, description="let image URLs point at this machine or a private network"
     )
+    export_language: Literal["auto", "ru", "en"] = Field(
+        "auto", description="the catalogue export's header words: auto (as last imported), ru, en"
+    )
     delivery_options: Annotated[list[DeliveryOption], NoDecode] = Field(
         default_factory=default_options,
         min_length=1,

@@ -389,6 +389,17 @@ class ProductEvent(Base):
     new_value: Mapped[str | None] = mapped_column(Text)
 
 
+class ShopPreference(Base):
+    """Something the shop remembers about how its owner works, by key (e.g. the language
+    of the headers of the last catalogue imported, which /export writes back)."""
+
+    __tablename__ = "shop_preference"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class OutboxMessage(Base):
     """A message to a person recorded in the same transaction as the change it tells of,
     delivered after the commit (see ``shopbot.services.outbox``).

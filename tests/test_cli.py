@@ -82,3 +82,35 @@ def test_the_help_is_in_the_language_too(
     with pytest.raises(SystemExit):
         main(["import", "--help"])
     assert "всё проверить, ничего не записывать" in capsys.readouterr().out
+
+
+async def test_export_writes_the_header_the_owner_imported_with(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    russian = tmp_path / "каталог.csv"
+    russian.write_text("Артикул;Наименование;Цена;Активен\nA-1;Кружка;590;да\n", "utf-8")
+    exported = tmp_path / "out.csv"
+    assert await cli(monkeypatch, database_url, tmp_path, "import", str(russian)) == 0
+
+    code = await cli(monkeypatch, database_url, tmp_path, "export", str(exported), LANG="en_US")
+    assert code == 0 and capsys.readouterr().out.endswith(f"catalogue written to {exported}\n")
+    text = exported.read_text("utf-8-sig")
+    assert text.startswith("Артикул;Наименование;Цена;Остаток;")
+    assert "A-1;Кружка;590,00;0;;;да;0;" in text
+
+    code = await cli(
+        monkeypatch, database_url, tmp_path, "export", str(exported), "--language", "en"
+    )
+    assert code == 0 and exported.read_text("utf-8-sig").startswith("sku;name;price;stock;")
+    code = await cli(
+        monkeypatch, database_url, tmp_path, "export", str(exported), EXPORT_LANGUAGE="en"
+    )
+    assert code == 0 and exported.read_text("utf-8-sig").startswith("sku;name;price;stock;")
+
+    code = await cli(monkeypatch, database_url, tmp_path, "import", "--dry-run", str(exported))
+    assert code == 0 and "изменённых 0" in capsys.readouterr().out
+    code = await cli(monkeypatch, database_url, tmp_path, "export", str(tmp_path / "no" / "x.csv"))
+    assert code == 1 and "shopbot export: не удаётся записать" in capsys.readouterr().err

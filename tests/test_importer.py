@@ -15,8 +15,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shopbot.importer import ImportOptions, ImportReport, import_catalog, import_file
+from shopbot.importer.columns import ALIASES, COLUMNS, HEADERS, column_of, normal
 from shopbot.models import Base, Category, Product, ProductImage, StockEvent
 from shopbot.services import admin
+from shopbot.services.export import catalogue_csv
 from shopbot.services.text import natural_key, search_text
 from tests.factories import make_product
 
@@ -502,7 +504,7 @@ async def test_an_unclosed_quote_is_reported_where_the_field_opens(
 async def test_encodings_and_delimiters(
     encoding: str, delimiter: str, session_factory: Factory, session: AsyncSession, media_dir: Path
 ) -> None:
-    header = delimiter.join([" SKU ", "Название", "Name", "PRICE", "Category"])
+    header = delimiter.join([" SKU ", "Цвет", "Name", "PRICE", "Category"])
     row = delimiter.join(["Ё-1", "x", "Ёлочная игрушка «Шар»", '"1 290,50 руб."', "Декор / Ёлка"])
     data = f"{header}\r\n{row}\r\n".encode(encoding)
 
@@ -510,7 +512,7 @@ async def test_encodings_and_delimiters(
 
     assert report.errors == []
     assert [(w.line, w.column, w.code) for w in report.warnings] == [
-        (1, "Название", "unknown_column")
+        (1, "Цвет", "unknown_column")
     ]
     product = (await catalogue(session))["Ё-1"]
     assert (product["name"], product["price_kopecks"], product["category"]) == (
@@ -657,3 +659,101 @@ async def test_urls_can_be_forbidden_and_must_be_http(
     )
 
     assert problems(report) == [(2, "image", "bad_url")]
+
+
+# --- Russian headers ----------------------------------------------------------------------
+
+
+RUSSIAN_HEADER = "Артикул;Наименование;Цена;Остаток;Категория;Описание;Изображение;Активен"
+
+
+async def test_russian_headers_read_as_the_english_ones(
+    session_factory: Factory, session: AsyncSession, media_dir: Path
+) -> None:
+    """They were all "not a column the importer knows", and the import refused the file."""
+    rows = ["A-1;Кружка;590;10;Посуда;Белая;images/mug.jpg;да", "A-2;Блокнот;450;0;;;;нет"]
+    data = csv_bytes(*rows, header=RUSSIAN_HEADER)
+    english = csv_bytes(*rows, header=HEADER.replace(",", ";"))
+    reports = []
+    for file in (english, data):
+        reports.append(
+            await import_catalog(session_factory, file, ImportOptions(media_dir, base_dir=GOOD))
+        )
+
+    assert [(r.errors, r.warnings) for r in reports] == [([], []), ([], [])]
+    assert [(r.created, r.unchanged) for r in reports] == [(2, 0), (0, 2)]
+    assert [r.header_language for r in reports] == ["en", "ru"]
+    found = await catalogue(session)
+    assert found["A-1"]["category"] == "Посуда" and found["A-1"]["image_count"] == 1
+    assert (found["A-2"]["active"], found["A-1"]["stock"]) == (False, 10)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "артикул,НАЗВАНИЕ,Стоимость,Кол-во,Раздел,описание товара,Фото,Видимость",
+        " Артикул , Наименование товара, Цена (₽),Количество,Группа,Описание,Картинка,Активен ",
+        "Код товара;Товар;Цена, руб.;Остатки;Категория;Описание;Картинки;Активный",
+        "SKU;Name;PRICE;Qty;Category;Description;Images;Active",
+        "арт.;наименование;цена;наличие;категория;описание;изображения;активен",
+    ],
+)
+async def test_usual_variants_of_a_header(
+    header: str, session_factory: Factory, session: AsyncSession, media_dir: Path
+) -> None:
+    delimiter = ";" if ";" in header else ","
+    row = delimiter.join(["V-1", "Ваза", "1290", "3", "Дом", "Стекло", "", "0"])
+    report = await import_catalog(
+        session_factory, csv_bytes(row, header=header), ImportOptions(media_dir)
+    )
+
+    assert (report.errors, report.warnings, report.created) == ([], [], 1)
+    found = (await catalogue(session))["V-1"]
+    assert (found["price_kopecks"], found["stock"], found["category"]) == (129000, 3, "Дом")
+    assert (found["description"], found["active"]) == ("Стекло", False)
+
+
+def test_the_header_words_each_name_one_column() -> None:
+    words: dict[str, set[str]] = {}
+    for column in COLUMNS:
+        for word in (column, *(HEADERS[lang][column] for lang in HEADERS), *ALIASES[column]):
+            words.setdefault(normal(word), set()).add(column)
+    assert {word: columns for word, columns in words.items() if len(columns) > 1} == {}
+    assert all(column_of(word) == next(iter(columns)) for word, columns in words.items())
+    assert normal("Остаток ПРИ выгрузке") == normal("остаток при выгрузке")
+    assert column_of("Цвет") is None and column_of("ЦЕНА") == "price"
+
+
+async def test_a_header_naming_a_column_twice_warns_and_uses_the_first(
+    session_factory: Factory, session: AsyncSession, media_dir: Path
+) -> None:
+    data = csv_bytes("A-1,Кружка,590,Чашка", header="sku,name,price,Наименование")
+
+    report = await import_catalog(session_factory, data, ImportOptions(media_dir))
+
+    assert [(w.column, w.code) for w in report.warnings] == [("Наименование", "unknown_column")]
+    assert report.warnings[0].describe("ru") == (
+        "строка 1, Наименование: Столбец «Наименование» — снова «Наименование»; "
+        "используется только первый."
+    )
+    assert (await catalogue(session))["A-1"]["name"] == "Кружка"
+
+
+async def test_an_export_in_russian_imports_back_unchanged(
+    session_factory: Factory, session: AsyncSession, media_dir: Path
+) -> None:
+    rows = ["A-1,Кружка,590,10,Посуда,Белая,,1", 'A-2,Блокнот «Лето»,450,0,,"a;b",,0']
+    await import_catalog(session_factory, csv_bytes(*rows), ImportOptions(media_dir))
+
+    exported = await catalogue_csv(session, "ru")
+    await session.rollback()
+    header = exported.decode("utf-8-sig").splitlines()[0]
+    assert header == (
+        "Артикул;Наименование;Цена;Остаток;Категория;Описание;Активен;"
+        "Остаток при выгрузке;Метка выгрузки"
+    )
+    assert ";нет;" in exported.decode("utf-8-sig")
+    report = await import_catalog(session_factory, exported, ImportOptions(media_dir))
+
+    assert (report.errors, report.warnings, report.unchanged, report.updated) == ([], [], 2, 0)
+    assert report.header_language == "ru"

@@ -1,4 +1,5 @@
-"""product_event values as text: a name change keeps both names (up to 256 characters)
+"""product_event values as text (a name change keeps both names, up to 256 characters);
+shop_preference, where the header language of the last import is kept for /export
 
 Revision ID: 0011
 Revises: 0006
@@ -17,6 +18,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "shop_preference",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_shop_preference")),
+    )
     with op.batch_alter_table("product_event", schema=None) as batch_op:
         for column in ("old_value", "new_value"):
             batch_op.alter_column(
@@ -34,3 +42,4 @@ def downgrade() -> None:
                 existing_nullable=True,
                 postgresql_using=f"left({column}, 64)",
             )
+    op.drop_table("shop_preference")

@@ -89,6 +89,7 @@ class ImportReport:
     warnings: list[ImportProblem] = field(default_factory=list)
     dry_run: bool = False
     rows: int = 0
+    header_language: str = "en"  # the language of the file's header words ("ru", "en")
 
     def __post_init__(self) -> None:
         if not isinstance(self.errors, ProblemList):  # a plain list given to the constructor

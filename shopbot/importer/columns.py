@@ -2,10 +2,14 @@
 
 The header words are part of the file format (an /export writes them, an import reads them
 whatever language the person importing speaks), so they are data here, not translations.
+A header cell is matched after :func:`normal` (case, ё/е, spaces, punctuation and a unit in
+brackets do not count) against the English keys, the Russian words an export writes, and the
+variants people type in Excel ("Название", "Кол-во", "Стоимость", "Фото"…).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 COLUMNS = (
@@ -39,6 +43,77 @@ HEADERS: dict[str, dict[str, str]] = {
         "export_id": "Метка выгрузки",
     },
 }
+
+
+# Besides the key and the exported word of each language (matched too).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "sku": ("артикул товара", "арт", "код", "код товара", "article", "code"),
+    "name": ("название", "наименование товара", "название товара", "товар", "title"),
+    "price": ("стоимость", "цена руб", "цена продажи", "розничная цена", "cost"),
+    "stock": (
+        "остатки",
+        "остаток на складе",
+        "кол-во",
+        "кол во",
+        "колво",
+        "количество",
+        "наличие",
+        "в наличии",
+        "qty",
+        "quantity",
+    ),
+    "category": ("раздел", "группа", "рубрика", "категория товара"),
+    "description": ("описание товара",),
+    "image": (
+        "изображения",
+        "фото",
+        "фотография",
+        "фотографии",
+        "картинка",
+        "картинки",
+        "images",
+        "photo",
+        "picture",
+    ),
+    "active": (
+        "активный",
+        "активность",
+        "видимость",
+        "виден",
+        "показывать",
+        "опубликован",
+        "visible",
+    ),
+    "exported_stock": ("остаток в выгрузке",),
+    "export_id": ("номер выгрузки",),
+}
+
+_BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_PUNCTUATION = re.compile(r"[^\w\s-]|_")
+
+
+def normal(header: str) -> str:
+    """A header cell as it is matched: "Цена, руб." and "цена (₽)" both read "цена руб"/"цена";
+    "Кол-во" keeps its hyphen; "exported_stock" reads "exported stock"."""
+    text = header.replace("\ufeff", "").casefold().replace("ё", "е")
+    text = _PUNCTUATION.sub(" ", _BRACKETS.sub(" ", text))
+    return " ".join(text.split())
+
+
+KNOWN: dict[str, str] = {
+    normal(word): column
+    for column in COLUMNS
+    for word in (
+        column,
+        *(HEADERS[language][column] for language in HEADER_LANGUAGES),
+        *ALIASES[column],
+    )
+}
+
+
+def column_of(header: str) -> str | None:
+    """The column a header cell names, or None."""
+    return KNOWN.get(normal(header))
 
 
 def header_name(column: str, language: str) -> str:

@@ -18,6 +18,7 @@ from shopbot.importer.images import ImageLoader, ImageRejected, StoredImage, pla
 from shopbot.importer.reader import Table, read_table
 from shopbot.models import utcnow
 from shopbot.services.catalogue import CATALOGUE
+from shopbot.services.preferences import HEADER_LANGUAGE, remember
 
 Progress = Callable[[int, int], None]
 
@@ -71,6 +72,7 @@ async def import_catalog(
         return report
     table = await asyncio.to_thread(read_table, data)  # 100k rows take a second: off the loop
     report.rows = len(table.rows)
+    report.header_language = table.header_language
     report.warnings = table.warnings
     report.errors = table.errors
 
@@ -165,7 +167,9 @@ async def _apply(
                     images,
                     deactivate_missing=options.deactivate_missing,
                 )
-                await write_plan(connection, plan, actor=options.actor, now=utcnow())
+                now = utcnow()
+                await write_plan(connection, plan, actor=options.actor, now=now)
+                await remember(connection, HEADER_LANGUAGE, table.header_language, now=now)
                 changed(session, CATALOGUE)
                 # Files last, then the commit: a failure anywhere takes the files back too.
                 await asyncio.to_thread(place, stored, options.media_dir, created)

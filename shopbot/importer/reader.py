@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from shopbot.i18n import N_, Text
 from shopbot.importer.base import ImportProblem, ProblemList
-from shopbot.importer.columns import COLUMNS, Column, KnownColumns
+from shopbot.importer.columns import COLUMNS, Column, KnownColumns, column_of
 from shopbot.models import sku_key
 from shopbot.money import MoneyError, parse_price
 from shopbot.services.text import unguard
@@ -53,6 +53,7 @@ _STOCK = re.compile(r"[+-]?\d+")
 _DIGIT_GROUPS = re.compile(r"[\s\u00a0\u202f']")
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 
 @dataclass(slots=True)
@@ -78,6 +79,7 @@ class Table:
     """The rows of a file and what is wrong with it."""
 
     columns: frozenset[str] = frozenset()  # the known columns the header has
+    header_language: str = "en"  # "ru" when most of the header's known names are Russian
     rows: list[Row] = field(default_factory=list)
     errors: ProblemList = field(default_factory=ProblemList)
     warnings: list[ImportProblem] = field(default_factory=list)
@@ -310,11 +312,13 @@ class _RowChecker:
         cls, line: int, header: list[str], delimiter: str, table: Table
     ) -> _RowChecker | None:
         index: dict[str, int] = {}
+        russian = 0
         for position, raw in enumerate(header):
             name = raw.replace("\ufeff", "").strip()
             if not name:
                 continue
-            if name.lower() not in COLUMNS:
+            column = column_of(name)
+            if column is None:
                 table.warnings.append(
                     ImportProblem(
                         line,
@@ -329,20 +333,23 @@ class _RowChecker:
                         ),
                     )
                 )
-            elif name.lower() in index:
+            elif column in index:
                 table.warnings.append(
                     ImportProblem(
                         line,
                         name,
                         "unknown_column",
                         Text(
-                            N_("Column “{name}” appears twice; only the first one is used."),
-                            {"name": name},
+                            N_("Column “{name}” names “{column}” again; only the first is used."),
+                            {"name": name, "column": Column(column)},
                         ),
                     )
                 )
             else:
-                index[name.lower()] = position
+                index[column] = position
+                russian += _CYRILLIC.search(name) is not None
+        # The language the owner writes headers in: an /export writes it back the same way.
+        table.header_language = "ru" if russian * 2 > len(index) else "en"
         missing = [name for name in REQUIRED if name not in index]
         for name in missing:
             table.errors.add(

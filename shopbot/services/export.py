@@ -16,12 +16,15 @@ from datetime import datetime, tzinfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shopbot.importer.columns import HEADER_LANGUAGES, header_name
 from shopbot.models import Category, DeliveryMethod, Order, OrderStatus, Product, StockEvent
+from shopbot.services.preferences import HEADER_LANGUAGE, recall
 from shopbot.services.text import guard, natural_key
 from shopbot.times import shown
 
 # The last two let an import tell what the owner changed from what was sold meanwhile
-# (shopbot.importer.apply); the owner leaves them as they are.
+# (shopbot.importer.apply); the owner leaves them as they are. The header is written in the
+# language the owner imports with (shopbot.importer.columns).
 CATALOGUE_COLUMNS = (
     "sku",
     "name",
@@ -81,10 +84,22 @@ def excel_money(kopecks: int) -> str:
     return f"{roubles},{cents:02d}"
 
 
-async def catalogue_csv(session: AsyncSession) -> bytes:
-    """Every product, hidden ones included, by SKU in natural order (TS-2 before TS-10).
-    Pictures are left out on purpose: a row without an ``image`` column keeps the product's
-    pictures as they are when imported back.
+async def catalogue_language(session: AsyncSession, setting: str, fallback: str) -> str:
+    """The header language of an export: ``setting`` (EXPORT_LANGUAGE) when it names one,
+    else the language of the last import's header, else ``fallback`` (the reader's)."""
+    if setting in HEADER_LANGUAGES:
+        return setting
+    remembered = await recall(session, HEADER_LANGUAGE)
+    if remembered in HEADER_LANGUAGES:
+        return remembered
+    return fallback if fallback in HEADER_LANGUAGES else "en"
+
+
+async def catalogue_csv(session: AsyncSession, language: str = "en") -> bytes:
+    """Every product, hidden ones included, by SKU in natural order (TS-2 before TS-10),
+    with the header (and yes/no words) of ``language``. Pictures are left out on purpose: a
+    row without an ``image`` column keeps the product's pictures as they are when imported
+    back.
 
     Each row also carries its stock as exported and the last stock event the export saw,
     read in the same statement (one snapshot) as the stock.
@@ -96,7 +111,8 @@ async def catalogue_csv(session: AsyncSession) -> bytes:
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CATALOGUE_COLUMNS)
+    writer.writerow([header_name(column, language) for column in CATALOGUE_COLUMNS])
+    yes, no = ("да", "нет") if language == "ru" else ("1", "0")
     for product, path, export_id in sorted(rows, key=lambda row: natural_key(row[0].sku)):
         writer.writerow(
             (
@@ -106,7 +122,7 @@ async def catalogue_csv(session: AsyncSession) -> bytes:
                 product.stock,
                 guard(path or ""),
                 guard(product.description),
-                "1" if product.active else "0",
+                yes if product.active else no,
                 "" if product.position is None else product.position,
                 product.stock,
                 export_id,

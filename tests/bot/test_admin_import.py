@@ -57,3 +57,57 @@ async def test_import_errors_are_in_the_owners_language(
     english = admin_shop.emulator.user(ADMIN + 1, "Owner", language_code="en")
     await english.send_document("bad.csv", BROKEN, caption="/import")
     assert "line 2, price: The price “abc” is not a price" in english.last["text"]
+
+
+RUSSIAN = (
+    "Артикул;Название;Стоимость;Кол-во;Категория;Описание;Фото;Видимость\n"
+    "TS-01;Футболка 01;1 399,00;5;Одежда / Футболки;;;да\n"
+    "NEW-1;Новинка;990;7;Новое;;;нет\n"
+).encode()
+
+
+async def test_russian_headers_and_the_export_in_the_language_imported_with(
+    shop_factory: ShopFactory, catalogue: Catalogue
+) -> None:
+    """A Russian header was refused ("no 'sku' column"); /export always wrote English."""
+    admin_shop = await shop_factory(admin_ids=[ADMIN, ADMIN + 1])
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_document("каталог.csv", RUSSIAN, caption="/import")
+    assert "❌" not in owner.last["text"] and "Предупреждения" not in owner.last["text"]
+    await owner.press("✅ Применить", message=owner.last)
+    new = await product(admin_shop, "NEW-1")
+    assert (new.price, new.stock, new.active) == (99000, 7, False)
+
+    english = admin_shop.emulator.user(ADMIN + 1, "Owner", language_code="en")
+    await english.send_text("/export")  # the owner imported in Russian: Russian it stays
+    exported = english.last
+    data = (await downloaded(admin_shop, exported)).decode("utf-8-sig")
+    assert data.startswith("Артикул;Наименование;Цена;Остаток;Категория;Описание;Активен;")
+    assert "NEW-1;Новинка;990,00;7;Новое;;нет;7;" in data
+    assert "Keep the “Остаток при выгрузке” and “Метка выгрузки” columns" in exported["caption"]
+
+    await english.send_document(
+        "catalogue.csv", b"sku;name;price\nNEW-1;Novelty;990\n", caption="/import"
+    )
+    await english.press("✅ Apply", message=english.last)
+    await owner.send_text("/export")
+    assert (await downloaded(admin_shop, owner.last)).startswith("\ufeffsku;name;price".encode())
+    assert "Столбцы «exported_stock» и «export_id» оставьте как есть." in owner.last["caption"]
+
+    # Sent back as exported, it changes nothing.
+    await owner.send_document(
+        "catalogue.csv", await downloaded(admin_shop, owner.last), caption="/import"
+    )
+    assert "изменённые: 0" in owner.last["text"]
+
+
+async def test_export_language_setting_wins(
+    shop_factory: ShopFactory, catalogue: Catalogue
+) -> None:
+    admin_shop = await shop_factory(admin_ids=[ADMIN], export_language="en")
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_document("каталог.csv", RUSSIAN, caption="/import")
+    await owner.press("✅ Применить", message=owner.last)
+    await owner.send_text("/export")
+    data = await downloaded(admin_shop, owner.last)
+    assert data.startswith("\ufeffsku;name;price;stock;category;description;active;".encode())

@@ -118,7 +118,7 @@ async def menu_button(
     query: CallbackQuery, callback_data: AdminMenuCb, session: AsyncSession, settings: Settings
 ) -> None:
     if callback_data.action is MenuAction.EXPORT:
-        await catalog_io.export_catalogue(query, session)
+        await catalog_io.export_catalogue(query, session, settings)
     elif query.bot is not None:
         text = stats_text(await sales_figures(session, utcnow(), settings.shop_timezone))
         await query.bot.send_message(query.from_user.id, text)

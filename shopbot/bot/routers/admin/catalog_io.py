@@ -20,6 +20,7 @@ from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Document, Message
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,8 +42,9 @@ from shopbot.config import Settings
 from shopbot.db import create_session_factory
 from shopbot.importer import ImportOptions, ImportReport, import_catalog
 from shopbot.importer.base import MB
+from shopbot.importer.columns import header_name
 from shopbot.models import utcnow
-from shopbot.services.export import catalogue_csv, orders_csv
+from shopbot.services.export import catalogue_csv, catalogue_language, orders_csv
 from shopbot.times import FILE_DATE
 
 MAX_IMPORT_BYTES = 5 * MB
@@ -219,25 +221,32 @@ async def import_button(
         await _send_errors(query.message, report)
 
 
-async def export_catalogue(target: Message | CallbackQuery, session: AsyncSession) -> None:
-    data = await catalogue_csv(session)
+async def export_catalogue(
+    target: Message | CallbackQuery, session: AsyncSession, settings: Settings
+) -> None:
+    """The catalogue with the header words the owner last imported with (or EXPORT_LANGUAGE;
+    the owner's language before any import)."""
+    language = await catalogue_language(
+        session, settings.export_language, get_i18n().current_locale
+    )
+    data = await catalogue_csv(session, language)
     name = f"catalogue-{when(utcnow(), FILE_DATE)}.csv"
     chat_id = target.chat.id if isinstance(target, Message) else target.from_user.id
     assert target.bot is not None
-    await target.bot.send_document(
-        chat_id,
-        BufferedInputFile(data, filename=name),
-        caption=_(
-            "The catalogue. Edit it and send it back with /import. Stock is what is for sale: "
-            "a number you change becomes the stock, less what orders take after this export; "
-            "a number you leave changes nothing. Keep the exported_stock and export_id columns "
-            "as they are."
-        ),
+    caption = _(
+        "The catalogue. Edit it and send it back with /import. Stock is what is for sale: "
+        "a number you change becomes the stock, less what orders take after this export; "
+        "a number you leave changes nothing. Keep the “{exported}” and “{export_id}” columns "
+        "as they are."
+    ).format(
+        exported=header_name("exported_stock", language),
+        export_id=header_name("export_id", language),
     )
+    await target.bot.send_document(chat_id, BufferedInputFile(data, filename=name), caption=caption)
 
 
-async def export_command(message: Message, session: AsyncSession) -> None:
-    await export_catalogue(message, session)
+async def export_command(message: Message, session: AsyncSession, settings: Settings) -> None:
+    await export_catalogue(message, session, settings)
 
 
 async def export_orders_command(
