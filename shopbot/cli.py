@@ -85,6 +85,16 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help=_("check everything, write nothing")
     )
     importer.add_argument(
+        "--changes",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help=_(
+            "with --dry-run, write every change to this CSV file (by default only when there "
+            "are more than 20: NAME-changes.csv in the current folder)"
+        ),
+    )
+    importer.add_argument(
         "--deactivate-missing",
         action="store_true",
         help=_("hide products whose SKU is not in the file"),
@@ -257,6 +267,46 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 1
     print(_summary(report))
+    if report.dry_run:
+        return _show_changes(report, args)
+    return 0
+
+
+CHANGES_ON_SCREEN = 20
+
+
+def _show_changes(report: ImportReport, args: argparse.Namespace) -> int:
+    """What the import would change: the first products on screen, all of them in a CSV
+    when there are more (or when ``--changes`` names one)."""
+    from shopbot.importer.changes import change_line, changes_csv
+
+    language = current_language()
+    if report.changes:
+        print(_("What changes:"))
+    for change in report.changes[:CHANGES_ON_SCREEN]:
+        print(f"  {change_line(change, language)}")
+    path: Path | None = args.changes
+    if path is None and len(report.changes) > CHANGES_ON_SCREEN:
+        path = Path(f"{args.path.stem}-changes.csv")
+    if path is None:
+        return 0
+    try:
+        path.write_bytes(changes_csv(report.changes, language))
+    except OSError as exc:
+        message = _("shopbot import: cannot write {path}: {error}")
+        print(message.format(path=path, error=exc.strerror or exc), file=sys.stderr)
+        return 1
+    more = len(report.changes) - CHANGES_ON_SCREEN
+    if more > 0:
+        print(
+            ngettext(
+                "  … and {n} more product; every change is in {path}",
+                "  … and {n} more products; every change is in {path}",
+                more,
+            ).format(n=more, path=path)
+        )
+    else:
+        print(_("every change is in {path}").format(path=path))
     return 0
 
 

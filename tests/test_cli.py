@@ -114,3 +114,39 @@ async def test_export_writes_the_header_the_owner_imported_with(
     assert code == 0 and "изменённых 0" in capsys.readouterr().out
     code = await cli(monkeypatch, database_url, tmp_path, "export", str(tmp_path / "no" / "x.csv"))
     assert code == 1 and "shopbot export: не удаётся записать" in capsys.readouterr().err
+
+
+async def test_a_dry_run_lists_the_changes_and_writes_them_all_when_long(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text(
+        "sku;name;price\n" + "".join(f"A-{n:02d};Товар {n};100\n" for n in range(25)), "utf-8"
+    )
+    assert await cli(monkeypatch, database_url, tmp_path, "import", str(first)) == 0
+    capsys.readouterr()
+    prices = tmp_path / "prices.csv"
+    prices.write_text(first.read_text("utf-8").replace(";100\n", ";120\n"), "utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    code = await cli(monkeypatch, database_url, tmp_path, "import", "--dry-run", str(prices))
+
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0 and out[1] == "Что изменится:"
+    assert out[2] == "  A-00 «Товар 0»: цена 100\u00a0₽ → 120\u00a0₽"
+    assert len(out) == 2 + 20 + 1
+    assert out[-1] == "  … и ещё 5 товаров; все изменения — в prices-changes.csv"
+    listing = (tmp_path / "prices-changes.csv").read_text("utf-8-sig").splitlines()
+    assert len(listing) == 26 and listing[-1] == "A-24;Товар 24;изменён;Цена;100\u00a0₽;120\u00a0₽"
+
+    short = tmp_path / "one.csv"
+    short.write_text("sku;name;price\nA-00;Товар 0;130\n", "utf-8")
+    code = await cli(
+        monkeypatch, database_url, tmp_path, "import", "--dry-run", "--changes", "c.csv", str(short)
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == ["  A-00 «Товар 0»: цена 100\u00a0₽ → 130\u00a0₽", "все изменения — в c.csv"]
+    assert (tmp_path / "c.csv").exists()

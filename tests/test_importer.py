@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shopbot.importer import ImportOptions, ImportReport, import_catalog, import_file
+from shopbot.importer.changes import change_line, changes_csv
 from shopbot.importer.columns import ALIASES, COLUMNS, HEADERS, column_of, normal
 from shopbot.models import Base, Category, Product, ProductImage, StockEvent
 from shopbot.services import admin
@@ -511,9 +512,7 @@ async def test_encodings_and_delimiters(
     report = await import_catalog(session_factory, data, ImportOptions(media_dir))
 
     assert report.errors == []
-    assert [(w.line, w.column, w.code) for w in report.warnings] == [
-        (1, "Цвет", "unknown_column")
-    ]
+    assert [(w.line, w.column, w.code) for w in report.warnings] == [(1, "Цвет", "unknown_column")]
     product = (await catalogue(session))["Ё-1"]
     assert (product["name"], product["price_kopecks"], product["category"]) == (
         "Ёлочная игрушка «Шар»",
@@ -757,3 +756,85 @@ async def test_an_export_in_russian_imports_back_unchanged(
 
     assert (report.errors, report.warnings, report.unchanged, report.updated) == ([], [], 2, 0)
     assert report.header_language == "ru"
+
+
+# --- what a dry run shows -----------------------------------------------------------------
+
+
+async def test_a_dry_run_says_what_changes_field_by_field(
+    session_factory: Factory, session: AsyncSession, media_dir: Path
+) -> None:
+    """It gave counts only."""
+    header = "sku,name,price,stock,category,description,active"
+    rows = ["A-1,Кружка,590,10,Посуда,Белая,1", "A-2,Блокнот,450,3,,,1", "A-3,Значок,290,7,,,1"]
+    await import_catalog(session_factory, csv_bytes(*rows, header=header), ImportOptions(media_dir))
+    changed = [
+        "A-2,Блокнот,450,3,,,1",  # unchanged
+        "A-1,Кружка большая,690,4,Посуда / Кружки,Синяя,0",
+        "N-1,Новинка,=1+1,1,,,1",
+    ]
+    options = ImportOptions(media_dir, dry_run=True, deactivate_missing=True)
+
+    report = await import_catalog(session_factory, csv_bytes(*changed, header=header), options)
+    assert problems(report) == [(4, "price", "bad_price")]
+    changed[2] = "=N-1,Новинка,990,0,Новое,,0"
+    report = await import_catalog(session_factory, csv_bytes(*changed, header=header), options)
+
+    assert [
+        (c.sku, c.created, [(f.field, f.old, f.new) for f in c.fields]) for c in report.changes
+    ] == [
+        (
+            "=N-1",
+            True,
+            [
+                ("price", None, 99000),
+                ("stock", None, 0),
+                ("category", None, "Новое"),
+                ("active", None, False),
+            ],
+        ),
+        (
+            "A-1",
+            False,
+            [
+                ("name", "Кружка", "Кружка большая"),
+                ("price", 59000, 69000),
+                ("stock", 10, 4),
+                ("active", True, False),
+                ("category", "Посуда", "Посуда / Кружки"),
+                ("description", "Белая", "Синяя"),
+            ],
+        ),
+        ("A-3", False, [("active", True, False)]),
+    ]
+    lines = [change_line(change, "ru") for change in report.changes]
+    assert lines == [
+        "=N-1 «Новинка», новый товар: цена 990\u00a0₽; остаток 0; категория «Новое»; "
+        "не показывается покупателям",
+        "A-1 «Кружка большая»: название «Кружка» → «Кружка большая»; цена 590\u00a0₽ → "
+        "690\u00a0₽; остаток 10 → 4; не показывается покупателям; категория «Посуда» → "
+        "«Посуда / Кружки»; новое описание",
+        "A-3 «Значок»: не показывается покупателям",
+    ]
+    assert change_line(report.changes[2], "en") == "A-3 “Значок”: hidden"
+    listing = changes_csv(report.changes, "ru").decode("utf-8-sig").splitlines()
+    assert listing[0] == "Артикул;Наименование;Товар;Поле;Было;Станет"
+    assert listing[1] == "'=N-1;Новинка;новый;Цена;;990\u00a0₽"
+    assert "A-1;Кружка большая;изменён;Остаток;10;4" in listing
+    assert "A-1;Кружка большая;изменён;Описание;Белая;Синяя" in listing
+    assert (
+        listing[-1]
+        == "A-3;Значок;изменён;Активен;показывается покупателям;не показывается покупателям"
+    )
+    assert (await catalogue(session))["A-1"]["price_kopecks"] == 59000  # nothing written
+
+
+async def test_a_second_dry_run_of_an_applied_file_shows_no_change(
+    session_factory: Factory, media_dir: Path
+) -> None:
+    data = csv_bytes("A-1,Кружка,590,10,,,,1")
+    await import_catalog(session_factory, data, ImportOptions(media_dir))
+
+    report = await import_catalog(session_factory, data, ImportOptions(media_dir, dry_run=True))
+
+    assert (report.unchanged, report.changes) == (1, [])

@@ -47,6 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shopbot.importer.changes import FieldChange, ProductChange
 from shopbot.importer.reader import Row
 from shopbot.models import Category, Product, ProductEvent, ProductImage, StockEvent, sku_key
 from shopbot.services.text import natural_key, search_text
@@ -61,6 +62,8 @@ PRODUCT_EVENT: Table = ProductEvent.__table__  # type: ignore[assignment]
 PEOPLE_REASONS = ("set", "adjust", "import")
 LOCK_CHUNK = 5000  # ids per locking SELECT (asyncpg takes at most 32,767 parameters)
 
+# The fields a change shows old → new, in the order of ``before``/``after`` in make_plan.
+FIELDS = ("name", "price", "stock", "active", "category", "description")
 ImageList = list[tuple[str, str]]  # (stored path, source as written in the file), in order
 EventValues = tuple[str, str | None, str | None]  # a product event's kind, old and new value
 
@@ -102,6 +105,7 @@ class Plan:
     new_categories: list[str] = field(default_factory=list)  # parents before children
     category_ids: dict[str, int] = field(default_factory=dict)
     file_ids: dict[str, str] = field(default_factory=dict)  # stored path -> Telegram file_id
+    changes: list[ProductChange] = field(default_factory=list)  # with ``describe`` only
 
 
 async def make_plan(
@@ -111,8 +115,10 @@ async def make_plan(
     images: dict[int, ImageList],
     *,
     deactivate_missing: bool,
+    describe: bool = False,
 ) -> Plan:
-    """Compare the rows with the database. ``images`` holds each row's pictures by line."""
+    """Compare the rows with the database. ``images`` holds each row's pictures by line.
+    With ``describe``, ``plan.changes`` says what changes, field by field (a dry run)."""
     plan = Plan(columns=columns, images=images)
     categories = await connection.execute(select(CATEGORY.c.path, CATEGORY.c.id))
     plan.category_ids = dict(categories.all())
@@ -156,6 +162,7 @@ async def make_plan(
     keep_position = "position" not in columns
     wanted_categories: set[str] = set()
     candidates: list[tuple[Update, Any]] = []
+    updates: list[ProductChange] = []
     for row in rows:
         old = existing.get(sku_key(row.sku))
         if old is None:
@@ -188,7 +195,8 @@ async def make_plan(
         candidates.append((wanted, old))
     replaced = await _replaced(connection, [wanted for wanted, _old in candidates])
     for wanted, old in candidates:
-        if wanted.stock and _new_stock(wanted, old.stock, replaced) == old.stock:
+        new_stock = _new_stock(wanted, old.stock, replaced) if wanted.stock else old.stock
+        if new_stock == old.stock:
             wanted.stock = None  # e.g. the same file imported a second time
         if (
             wanted.images is None
@@ -205,6 +213,32 @@ async def make_plan(
         else:
             plan.updated.append(wanted)
             wanted_categories.add(wanted.category)
+            if describe:
+                before = (
+                    old.name,
+                    old.price,
+                    old.stock,
+                    old.active,
+                    path_of.get(old.category_id, ""),
+                    old.description,
+                )
+                after = (
+                    wanted.name,
+                    wanted.price,
+                    new_stock,
+                    wanted.active,
+                    wanted.category,
+                    wanted.description,
+                )
+                fields = [
+                    FieldChange(name, was, becomes)
+                    for name, was, becomes in zip(FIELDS, before, after, strict=True)
+                    if was != becomes
+                ]
+                if wanted.images is not None:
+                    fields.append(FieldChange("image", None, None))
+                if fields:
+                    updates.append(ProductChange(old.sku, wanted.name, False, tuple(fields)))
     # Rows are written in id order, the order checkouts lock products in: no deadlocks.
     plan.updated.sort(key=lambda wanted: wanted.product_id)
 
@@ -220,10 +254,27 @@ async def make_plan(
     )
     if deactivate_missing:
         in_file = {sku_key(row.sku) for row in rows}
-        plan.deactivate = sorted(
-            found.id for sku, found in existing.items() if found.active and sku not in in_file
+        hidden = sorted(
+            (found for sku, found in existing.items() if found.active and sku not in in_file),
+            key=lambda found: found.id,
         )
+        plan.deactivate = [found.id for found in hidden]
+        if describe:
+            off = (FieldChange("active", True, False),)
+            updates += [ProductChange(found.sku, found.name, False, off) for found in hidden]
+    if describe:
+        plan.changes = [_created_change(row) for row in plan.created]
+        plan.changes += sorted(updates, key=lambda change: sku_key(change.sku))
     return plan
+
+
+def _created_change(row: Row) -> ProductChange:
+    fields = [FieldChange("price", None, row.price), FieldChange("stock", None, row.stock)]
+    if row.category:
+        fields.append(FieldChange("category", None, row.category))
+    if not row.active:
+        fields.append(FieldChange("active", None, False))
+    return ProductChange(row.sku, row.name, True, tuple(fields))
 
 
 def _prefixes(path: str) -> Iterator[str]:

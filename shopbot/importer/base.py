@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shopbot.i18n import N_, Text
+from shopbot.importer.changes import ProductChange
 from shopbot.importer.columns import Column
 
 MB = 1024 * 1024
@@ -90,6 +91,8 @@ class ImportReport:
     dry_run: bool = False
     rows: int = 0
     header_language: str = "en"  # the language of the file's header words ("ru", "en")
+    # A dry run's changes: new products in the file's order, then changed ones by SKU.
+    changes: list[ProductChange] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not isinstance(self.errors, ProblemList):  # a plain list given to the constructor

@@ -102,6 +102,7 @@ async def import_catalog(
     report.updated = len(plan.updated)
     report.unchanged = plan.unchanged
     report.deactivated = len(plan.deactivate)
+    report.changes = plan.changes
     if progress is not None:
         progress(total, total)
     return report
@@ -154,6 +155,7 @@ async def _apply(
                 table.columns,
                 images,
                 deactivate_missing=options.deactivate_missing,
+                describe=True,
             )
         created: list[Path] = []
         try:

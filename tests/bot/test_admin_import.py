@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shopbot.models import Product
-from tests.bot.conftest import ADMIN, Catalogue, Shop, ShopFactory, product
+from tests.bot.conftest import ADMIN, Catalogue, Shop, ShopFactory, buttons, product
 
 
 async def downloaded(shop: Shop, message: dict) -> bytes:
@@ -111,3 +111,37 @@ async def test_export_language_setting_wins(
     await owner.send_text("/export")
     data = await downloaded(admin_shop, owner.last)
     assert data.startswith("\ufeffsku;name;price;stock;category;description;active;".encode())
+
+
+async def test_the_dry_run_shows_what_changes_and_sends_the_rest_as_csv(
+    admin_shop: Shop, catalogue: Catalogue
+) -> None:
+    """It showed counts only: "изменённые: 1" and nothing about what."""
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    data = "sku;name;price;stock\nTS-01;Футболка 01;1 399;8\nNEW-1;Новинка;990;7\n".encode()
+    await owner.send_document("catalogue.csv", data, caption="/import")
+    summary = owner.last["text"]
+    assert "Что изменится:" in summary
+    assert "• NEW-1 «Новинка», новый товар: цена 990\u00a0₽; остаток 7" in summary
+    assert (
+        "• TS-01 «Футболка 01»: цена 1\u00a0299\u00a0₽ → 1\u00a0399\u00a0₽; остаток 5 → 8"
+        in summary
+    )
+    assert "document" not in owner.messages[-2]  # few changes: no file
+
+    rows = "".join(f"TS-{n:02d};Футболка {n:02d};1 500;5\n" for n in range(1, 13))
+    await owner.send_document(
+        "prices.csv", f"sku;name;price;stock\n{rows}".encode(), caption="/import"
+    )
+    summary = owner.last
+    assert summary["text"].count("цена 1\u00a0299\u00a0₽ → 1\u00a0500\u00a0₽") == 10
+    assert "… и ещё 2 товара: все изменения — в приложенном файле." in summary["text"]
+    assert buttons(summary) == ["✅ Применить", "✖ Отменить"]
+    listing = owner.messages[-2]
+    assert listing["document"]["file_name"] == "import-changes.csv"
+    lines = (await downloaded(admin_shop, listing)).decode("utf-8-sig").splitlines()
+    assert lines[0] == "Артикул;Наименование;Товар;Поле;Было;Станет"
+    assert (
+        len(lines) == 13
+        and "TS-12;Футболка 12;изменён;Цена;1\u00a0299\u00a0₽;1\u00a0500\u00a0₽" in lines
+    )

@@ -29,6 +29,7 @@ from shopbot.bot.routers.admin.callbacks import AdminFileCb, AdminImportCb, Impo
 from shopbot.bot.routers.admin.keyboards import import_keyboard, import_offer_keyboard
 from shopbot.bot.routers.admin.products import actor
 from shopbot.bot.routers.admin.texts import (
+    CHANGES_IN_MESSAGE,
     ERRORS_IN_MESSAGE,
     import_errors,
     import_summary,
@@ -42,6 +43,7 @@ from shopbot.config import Settings
 from shopbot.db import create_session_factory
 from shopbot.importer import ImportOptions, ImportReport, import_catalog
 from shopbot.importer.base import MB
+from shopbot.importer.changes import changes_csv
 from shopbot.importer.columns import header_name
 from shopbot.models import utcnow
 from shopbot.services.export import catalogue_csv, catalogue_language, orders_csv
@@ -178,6 +180,9 @@ async def _dry_run(
         return
     token = secrets.token_hex(8)
     await asyncio.to_thread(_park, _pending(settings, token), data)
+    if len(report.changes) > CHANGES_IN_MESSAGE:  # the summary lists the first ones only
+        listing = changes_csv(report.changes, get_i18n().current_locale)
+        await chat.answer_document(BufferedInputFile(listing, filename="import-changes.csv"))
     await chat.answer(import_summary(report), reply_markup=import_keyboard(token))
 
 

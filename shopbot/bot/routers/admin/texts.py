@@ -21,6 +21,7 @@ from shopbot.bot.texts import (
     total_line,
 )
 from shopbot.importer import ImportProblem, ImportReport
+from shopbot.importer.changes import change_line
 from shopbot.models import MAX_ID, Order, OrderEvent, OrderStatus, Product, User
 from shopbot.money import format_price
 from shopbot.services.admin import HistoryEntry
@@ -30,6 +31,8 @@ from shopbot.times import SHORT
 
 # More errors than this go to the owner as a .txt file instead of a message.
 ERRORS_IN_MESSAGE = 20
+# A dry run lists this many changed products; more, and a CSV of every change comes too.
+CHANGES_IN_MESSAGE = 10
 # The admin order card leaves this much of a message for a new-order alert's headline.
 ALERT_HEADLINE_ROOM = 128
 
@@ -383,6 +386,20 @@ def import_summary(report: ImportReport) -> str:
     ]
     if report.images_processed:
         lines.append(_("• pictures {n}").format(n=report.images_processed))
+    if report.changes:
+        language = get_i18n().current_locale
+        lines += ["", _("<b>What changes:</b>")]
+        shown = report.changes[:CHANGES_IN_MESSAGE]
+        lines += [["• ", Typed(change_line(change, language), 300)] for change in shown]
+        if len(report.changes) > CHANGES_IN_MESSAGE:
+            more = len(report.changes) - CHANGES_IN_MESSAGE
+            lines.append(
+                ngettext(
+                    "… and {n} more product: every change is in the attached file.",
+                    "… and {n} more products: every change is in the attached file.",
+                    more,
+                ).format(n=more)
+            )
     if report.warnings:
         lines += ["", _("Warnings:")]
         lines += [["• ", Typed(problem_line(w), 300)] for w in report.warnings[:5]]
