@@ -62,6 +62,7 @@ from shopbot.emulators.telegram import CALLBACK_ANSWER_MAX, CAPTION_MAX, TEXT_MA
 from shopbot.emulators.telegram_format import format_text, parse_html, utf16_len
 from shopbot.i18n import Text
 from shopbot.importer import ImportProblem, ImportReport
+from shopbot.importer.changes import FieldChange, ProductChange
 from shopbot.models import (
     DeliveryMethod,
     Order,
@@ -459,18 +460,43 @@ problems = st.builds(
 )
 
 
+changes = st.builds(
+    ProductChange,
+    sku=nonempty(64),
+    name=nonempty(256),
+    created=st.booleans(),
+    fields=st.lists(
+        st.one_of(
+            st.builds(FieldChange, st.just("name"), typed(256), typed(256)),
+            st.builds(FieldChange, st.just("price"), prices, prices),
+            st.builds(FieldChange, st.just("category"), typed(512), typed(512)),
+            st.builds(FieldChange, st.just("active"), st.booleans(), st.booleans()),
+        ),
+        min_size=1,
+        max_size=6,
+    ).map(tuple),
+)
+
+
 @SETTINGS
 @given(
     warnings=st.lists(problems, max_size=8),
     errors=st.lists(problems, min_size=1, max_size=25),
+    changed=st.lists(changes, max_size=14),
     dry_run=st.booleans(),
     language=languages,
 )
 def test_import_reports(
-    warnings: list[ImportProblem], errors: list[ImportProblem], dry_run: bool, language: str
+    warnings: list[ImportProblem],
+    errors: list[ImportProblem],
+    changed: list[ProductChange],
+    dry_run: bool,
+    language: str,
 ) -> None:
     with i18n.context(), i18n.use_locale(language):
-        summary = import_summary(ImportReport(warnings=warnings, dry_run=dry_run, rows=3))
+        summary = import_summary(
+            ImportReport(warnings=warnings, dry_run=dry_run, rows=3, changes=changed)
+        )
         failed = import_errors(ImportReport(errors=errors, rows=3))
     accepted_text(summary)
     accepted_text(failed)
