@@ -384,7 +384,8 @@ class ProductEvent(Base):
     )
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(32))  # "price" | "name" | "hidden" | "shown"
+    # "price" | "name" | "hidden" | "shown" | "created" (new_value: the price)
+    kind: Mapped[str] = mapped_column(String(32))
     old_value: Mapped[str | None] = mapped_column(Text)  # a name is up to 256 characters
     new_value: Mapped[str | None] = mapped_column(Text)
 

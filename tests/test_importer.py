@@ -290,6 +290,7 @@ async def test_price_name_and_visibility_changes_go_into_the_history(
         for sku, product_id in ids.items()
     }
     assert sorted(history["A-1"]) == [
+        ("created", "import", None, "59000"),
         ("import", "import", None, "10"),
         ("name", "admin:42", "Кружка", "Кружка большая"),
         ("price", "admin:42", "59000", "69000"),

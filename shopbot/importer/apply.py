@@ -23,7 +23,8 @@ How a row changes an existing product (matched by SKU):
   (PostgreSQL) or the unit's write lock (SQLite), so no checkout slips in between.
 
 Every change goes into the product's history with the import's actor: stock moves as stock
-events, price, name and visibility as product events (old values read under the lock too).
+events, price, name and visibility as product events (old values read under the lock too),
+a new product as a "created" event with its price.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ from sqlalchemy import (
     Column,
     Executable,
     Table,
+    Text,
     bindparam,
+    cast,
     func,
     insert,
     literal,
@@ -345,6 +348,19 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
                     PRODUCT.c.stock,
                     PRODUCT.c.stock,
                 ).where(new, PRODUCT.c.stock > 0),
+            )
+        )
+        await connection.execute(
+            insert(PRODUCT_EVENT).from_select(
+                ["product_id", "at", "actor", "kind", "old_value", "new_value"],
+                select(
+                    PRODUCT.c.id,
+                    literal(now, PRODUCT_EVENT.c.at.type),
+                    literal(actor),
+                    literal("created"),
+                    null(),
+                    cast(PRODUCT.c.price, Text),
+                ).where(new),
             )
         )
         if any(row.line in plan.images for row in plan.created):

@@ -17,7 +17,9 @@ async def test_an_import_shows_in_the_product_history_with_who_made_it(
 ) -> None:
     """Stock changes from an import were in the history; its price changes were not."""
     owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
-    data = "sku;name;price;stock;active\nTS-01;Футболка 01 new;1 399,00;8;0\n".encode()
+    data = (
+        "sku;name;price;stock;active\nTS-01;Футболка 01 new;1 399,00;8;0\nNEW-9;Новинка;990;0;1\n"
+    ).encode()
     await owner.send_document("catalogue.csv", data, caption="/import")
     await owner.press("✅ Применить", message=owner.last)
     found: Product = await product(admin_shop, "TS-01")
@@ -34,6 +36,8 @@ async def test_an_import_shows_in_the_product_history_with_who_made_it(
     assert "Хозяйка: название «Футболка 01» → «Футболка 01 new»" in card
     assert "Хозяйка: скрыт" in card
     assert "Хозяйка: импорт: остаток 5 → 8" in card
+    await owner.send_text("/product NEW-9")
+    assert "Хозяйка: новый товар, цена 990\u00a0₽" in owner.last["text"]
 
 
 BROKEN = b"sku;name;price\nTS-01;;abc\n"

@@ -150,6 +150,8 @@ def history_line(entry: HistoryEntry, people: Mapping[int, User] | None = None) 
         change = [
             _("price {old} → {new}").format(old=format_price(int(old)), new=format_price(int(new)))
         ]
+    elif entry.kind == "created" and new is not None:
+        change = [_("new product, price {price}").format(price=format_price(int(new)))]
     elif entry.kind == "name":
         template = _("name “{old}” → “{new}”")
         change = fill(template, old=Typed(old or "", 60), new=Typed(new or "", 60))
