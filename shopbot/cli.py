@@ -12,21 +12,40 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from shopbot.config import Settings, SettingsError, load_settings
-from shopbot.i18n import _, current_language, environment_language, ngettext, set_language
+from shopbot.i18n import N_, _, current_language, environment_language, ngettext, set_language
 from shopbot.logs import RateLimitFilter
 
 if TYPE_CHECKING:
     from shopbot.importer import ImportReport
 
 
+# argparse's own words, which it looks up through its module's ``_`` (see _argparse_words).
+ARGPARSE_WORDS = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("the following arguments are required: %s"),
+    N_("unrecognized arguments: %s"),
+    N_("%(prog)s: error: %(message)s\n"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("expected one argument"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     set_language(environment_language())
-    parser = _parser()
-    args = parser.parse_args(argv)
+    with _argparse_words():
+        args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -48,6 +67,19 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+@contextmanager
+def _argparse_words() -> Iterator[None]:
+    """argparse's words ("usage:", "show this help message and exit", its errors) in the
+    command line's language while the parser is built and used: argparse calls the ``_``
+    and ``ngettext`` of its module, which are the stdlib's (no catalogue) until set here."""
+    saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]
+    argparse._, argparse.ngettext = _, ngettext  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        argparse._, argparse.ngettext = saved  # type: ignore[attr-defined]
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import gettext
 from pathlib import Path
 
 import pytest
@@ -78,10 +80,23 @@ async def test_the_importer_speaks_russian_by_default(
 def test_the_help_is_in_the_language_too(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """argparse's own words too ("usage:", "show this help message and exit", its errors)."""
     monkeypatch.setenv("SHOPBOT_LANGUAGE", "ru")
     with pytest.raises(SystemExit):
         main(["import", "--help"])
-    assert "всё проверить, ничего не записывать" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("использование: shopbot import [-h]")
+    assert "всё проверить, ничего не записывать" in out
+    assert "-h, --help            показать эту справку и выйти" in out
+    with pytest.raises(SystemExit):
+        main(["import"])
+    assert capsys.readouterr().err.endswith("shopbot import: ошибка: не хватает аргументов: path\n")
+    assert argparse._ is gettext.gettext  # left as it was, for other programs in the process
+
+    monkeypatch.setenv("SHOPBOT_LANGUAGE", "en")
+    with pytest.raises(SystemExit):
+        main(["import", "--help"])
+    assert "show this help message and exit" in capsys.readouterr().out
 
 
 async def test_export_writes_the_header_the_owner_imported_with(
