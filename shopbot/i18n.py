@@ -12,6 +12,7 @@ available to tests and programs, and one message is translated once for every ca
 from __future__ import annotations
 
 import gettext as stdlib_gettext
+import json
 import os
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
@@ -120,6 +121,43 @@ class Text:
 
     def __str__(self) -> str:
         return self.render("en")
+
+    def encode(self) -> str:
+        """The text as one string to store (a flag on an order) and render later: JSON of the
+        msgid and its values; values are strings, numbers or Texts."""
+        return json.dumps(_encoded(self), ensure_ascii=False, sort_keys=True)
+
+
+def render_stored(stored: str, language: str) -> str:
+    """A string :meth:`Text.encode` made, in ``language``; any other string as it is (one
+    stored before texts were kept so, or by code that stores plain words)."""
+    try:
+        data = json.loads(stored)
+    except ValueError:
+        return stored
+    text = _decoded(data)
+    if not isinstance(text, Text):
+        return stored
+    try:
+        return text.render(language)
+    except (KeyError, IndexError, ValueError):  # a template and values that do not fit
+        return stored
+
+
+def _encoded(value: object) -> object:
+    if isinstance(value, Text):
+        return {"text": value.template, "params": {k: _encoded(v) for k, v in value.params.items()}}
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    return str(value)
+
+
+def _decoded(value: object) -> object:
+    if isinstance(value, dict) and isinstance(value.get("text"), str):
+        params = value.get("params")
+        if isinstance(params, dict):
+            return Text(value["text"], {str(k): _decoded(v) for k, v in params.items()})
+    return value
 
 
 def _value(value: object, language: str) -> object:

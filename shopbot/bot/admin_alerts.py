@@ -19,6 +19,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,7 @@ from shopbot.bot.routers.admin.keyboards import order_admin_keyboard
 from shopbot.bot.routers.admin.orders import order_card_of
 from shopbot.bot.texts import order_card
 from shopbot.config import Settings
+from shopbot.i18n import render_stored
 from shopbot.models import Order, OrderStatus, User
 from shopbot.payments.cancellation import Cancelled
 from shopbot.services.outbox import RetryLater
@@ -101,8 +103,9 @@ async def alert_attention(
     bot: Bot, settings: Settings, session: AsyncSession, order: Order, reason: str
 ) -> None:
     async def render() -> tuple[str, InlineKeyboardMarkup | None]:
+        words = render_stored(reason, get_i18n().current_locale)
         text = _("⚠ Order №{number} needs attention: {reason}").format(
-            number=order.number, reason=h(reason)
+            number=order.number, reason=h(words)
         )
         return f"{text}\n\n{order_card(order)}", None
 

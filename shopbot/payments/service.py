@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.db import unit_of_work
 from shopbot.errors import IllegalTransition, OutOfStock
+from shopbot.i18n import N_, Text
 from shopbot.models import MAX_ID, Order, OrderStatus, Payment, PaymentStatus, utcnow
 from shopbot.money import format_price
 from shopbot.payments.base import PaymentError, PaymentProvider, PaymentReport
@@ -110,8 +111,9 @@ async def apply_payment_state(
         order = await orders.get_order(session, payment.order_id)
         problem = _mismatch(payment, order, amount_kopecks, currency, metadata_order_id)
         if problem is not None:
-            reason = (
-                f"payment {provider_payment_id} does not match the order ({problem}): never paid"
+            reason = Text(
+                N_("payment {payment} does not match the order ({problem}): never paid"),
+                {"payment": provider_payment_id, "problem": problem},
             )
             outcome = await flag_order(session, order, reason, actor, details)
             # The row still follows the provider, so the reconciler stops asking once final.
@@ -122,9 +124,17 @@ async def apply_payment_state(
         )
         await _set_payment_status(session, payment, status, actor, details)
         if status is P.SUCCEEDED and 0 < refunded_kopecks < amount_kopecks:
-            reason = (
-                f"{format_price(refunded_kopecks)} of {format_price(amount_kopecks)} refunded at "
-                f"{provider.name} (payment {provider_payment_id}): the order was not changed"
+            reason = Text(
+                N_(
+                    "{refunded} of {amount} refunded at {provider} (payment {payment}): "
+                    "the order was not changed"
+                ),
+                {
+                    "refunded": format_price(refunded_kopecks),
+                    "amount": format_price(amount_kopecks),
+                    "provider": _provider_words(provider.name),
+                    "payment": provider_payment_id,
+                },
             )
             flagged = await flag_order(session, outcome.order or order, reason, actor, details)
             if outcome.result is not Result.APPLIED:
@@ -174,13 +184,19 @@ def _mismatch(
     amount: int,
     currency: str,
     metadata_order_id: str | None,
-) -> str | None:
+) -> Text | None:
     if metadata_order_id != str(payment.order_id):
-        return f"metadata names order {metadata_order_id!r}"
+        return Text(N_("metadata names order {order}"), {"order": repr(metadata_order_id)})
     if currency != order.currency:
-        return f"currency {currency}, order in {order.currency}"
+        return Text(
+            N_("currency {currency}, order in {expected}"),
+            {"currency": currency, "expected": order.currency},
+        )
     if amount != order.total or amount != payment.amount:
-        return f"amount {format_price(amount)}, order total {format_price(order.total)}"
+        return Text(
+            N_("amount {amount}, order total {total}"),
+            {"amount": format_price(amount), "total": format_price(order.total)},
+        )
     return None
 
 
@@ -201,9 +217,9 @@ async def _apply_to_order(
         except IllegalTransition as exc:
             return await _paid_where_it_cannot_be(session, payment, order, exc, actor, details)
         except OutOfStock as exc:
-            reason = (
-                f"paid after expiry, no stock: refund (payment {payment.provider_payment_id}, "
-                f"{exc.name})"
+            reason = Text(
+                N_("paid after expiry, no stock: refund (payment {payment}, {product})"),
+                {"payment": payment.provider_payment_id, "product": exc.name},
             )
             details = {**details, "product_id": exc.product_id, "available": exc.available}
             return await flag_order(session, order, reason, actor, details)
@@ -265,9 +281,9 @@ async def _paid_where_it_cannot_be(
     )
     if refused.current in PAID_STATUSES and not other_paid:
         return await _unchanged(session, order)  # the order was marked paid another way
-    reason = (
-        f"payment {payment.provider_payment_id} succeeded on an order that is "
-        f"{refused.current}: refund it"
+    reason = Text(
+        N_("payment {payment} succeeded on an order that is {status}: refund it"),
+        {"payment": payment.provider_payment_id, "status": _status_words(refused.current)},
     )
     return await flag_order(session, order, reason, actor, details)
 
@@ -315,25 +331,66 @@ async def _unknown_payment(
     if order is None or status not in MONEY_MOVED:
         logger.warning("ignored a report about an unknown payment: %s", details)
         return Outcome(Result.IGNORED, None)
-    reason = (
-        f"payment {details['provider_payment_id']} ({status}, "
-        f"{format_price(details['amount'])}) was not created by the shop: never paid"
+    reason = Text(
+        N_("payment {payment} ({status}, {amount}) was not created by the shop: never paid"),
+        {
+            "payment": details["provider_payment_id"],
+            "status": Text(PAYMENT_WORDS[status]),
+            "amount": format_price(details["amount"]),
+        },
     )
     return await flag_order(session, order, reason, actor, details)
+
+
+# An order's status in a flag's reason, as the owner's screens name it.
+STATUS_WORDS = {
+    OrderStatus.AWAITING_PAYMENT: N_("awaiting payment"),
+    OrderStatus.AWAITING_CONFIRMATION: N_("awaiting confirmation"),
+    OrderStatus.PAID: N_("paid"),
+    OrderStatus.CONFIRMED: N_("confirmed"),
+    OrderStatus.SHIPPED: N_("shipped"),
+    OrderStatus.DELIVERED: N_("delivered"),
+    OrderStatus.CANCELLED: N_("cancelled"),
+    OrderStatus.EXPIRED: N_("expired"),
+    OrderStatus.REFUNDED: N_("refunded"),
+}
+
+
+PAYMENT_WORDS = {
+    PaymentStatus.PENDING: N_("waiting for the shopper"),
+    PaymentStatus.WAITING_FOR_CAPTURE: N_("authorised, waiting to be captured"),
+    PaymentStatus.SUCCEEDED: N_("succeeded"),
+    PaymentStatus.CANCELED: N_("cancelled"),
+    PaymentStatus.REFUNDED: N_("refunded"),
+}
+PROVIDER_WORDS = {"yookassa": N_("YooKassa"), "telegram": N_("Telegram Payments")}
+
+
+def _provider_words(name: str) -> Text | str:
+    return Text(PROVIDER_WORDS[name]) if name in PROVIDER_WORDS else name
+
+
+def _status_words(status: str) -> Text | str:
+    try:
+        return Text(STATUS_WORDS[OrderStatus(status)])
+    except ValueError:
+        return status
 
 
 async def flag_order(
     session: AsyncSession,
     order: Order,
-    reason: str,
+    reason: Text,
     actor: str,
     details: dict[str, Any],
 ) -> Outcome:
     """Flag the order for the owner (who is told through the outbox), once per distinct
-    reason: reports repeat, also after the owner has dealt with the flag and cleared it."""
-    if await orders.flag_for_attention(session, order.id, reason, actor=actor, details=details):
-        logger.warning("order %s needs attention: %s", order.id, reason)
-    return Outcome(Result.FLAGGED, await orders.get_order(session, order.id), reason=reason)
+    reason: reports repeat, also after the owner has dealt with the flag and cleared it.
+    The reason is stored encoded (:meth:`Text.encode`): the owner reads it in their language."""
+    stored = reason.encode()
+    if await orders.flag_for_attention(session, order.id, stored, actor=actor, details=details):
+        logger.warning("order %s needs attention: %s", order.id, reason.render("en"))
+    return Outcome(Result.FLAGGED, await orders.get_order(session, order.id), reason=stored)
 
 
 async def _unchanged(session: AsyncSession, order: Order) -> Outcome:

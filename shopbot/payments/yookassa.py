@@ -19,6 +19,7 @@ from yookassa.domain.response import PaymentResponse
 from shopbot import phones
 from shopbot.config import Settings, SettingsError
 from shopbot.db import unit_of_work
+from shopbot.i18n import N_, Text
 from shopbot.models import Order, OrderEvent, OrderStatus, Payment, PaymentStatus, utcnow
 from shopbot.money import from_api_value, to_api_value
 from shopbot.payments.base import (
@@ -252,9 +253,12 @@ class YooKassaProvider(PaymentProvider):
                 if refund.status != "succeeded":
                     details = refund.cancellation_details
                     why = details.reason if details is not None else refund.status
-                    reason = (
-                        f"refund {refund_id} was cancelled by YooKassa ({why}): "
-                        "the money did not go back to the shopper"
+                    reason = Text(
+                        N_(
+                            "refund {refund} was cancelled by YooKassa ({why}): the money did "
+                            "not go back to the shopper"
+                        ),
+                        {"refund": refund_id, "why": why},
                     )
                     order = await orders.get_order(session, order_id)
                     await flag_order(session, order, reason, actor, {"refund_id": refund_id})

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shopbot.i18n import render_stored
 from shopbot.models import Order, OrderStatus, Payment, PaymentStatus, Product, utcnow
 from shopbot.payments.base import RefundResult, RefundStatus
 from shopbot.payments.expiry import expire_orders
@@ -126,7 +127,10 @@ async def test_payment_after_expiry_without_stock_is_flagged_for_a_refund(
     flagged = await orders.get_order(session, order.id)
     assert flagged.status is S.EXPIRED
     assert flagged.attention is not None
-    assert flagged.attention.startswith("paid after expiry, no stock: refund")
+    assert render_stored(flagged.attention, "en").startswith("paid after expiry, no stock: refund")
+    assert render_stored(flagged.attention, "ru").startswith(
+        "оплачен после истечения срока, а товара уже нет: верните деньги"
+    )
     assert shop.notifier.attention == [(order.id, flagged.attention)]
     assert shop.notifier.paid == []
     assert await stock_of(session, product.id) == 1
@@ -218,8 +222,8 @@ async def test_a_refund_yookassa_cancels_flags_the_order_once(
         f"refund {result.refund_id} was cancelled by YooKassa (general_decline): "
         "the money did not go back to the shopper"
     )
-    assert flagged.attention == reason
-    assert shop.notifier.attention == [(order.id, reason)]
+    assert flagged.attention is not None and render_stored(flagged.attention, "en") == reason
+    assert shop.notifier.attention == [(order.id, flagged.attention)]
     # The money is still there to refund: the owner can try again.
     shop.emulator.hold_refunds = False
     again = await shop.provider.refund(session, order, "admin:1")

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yookassa import Payment as YooPayment
 from yookassa import Refund as YooRefund
 
+from shopbot.i18n import render_stored
 from shopbot.models import OrderStatus, PaymentStatus
 from shopbot.payments.yookassa_api import ATTEMPTS
 from shopbot.services import orders
@@ -272,18 +273,22 @@ async def test_partial_refund_in_the_dashboard_keeps_the_order_and_tells_the_own
     flagged = await orders.get_order(session, order.id)
     assert flagged.status is S.PAID
     reason = (
-        f"100\u00a0₽ of 2\u00a0598\u00a0₽ refunded at yookassa "
+        f"100\u00a0₽ of 2\u00a0598\u00a0₽ refunded at YooKassa "
         f"(payment {link.provider_payment_id}): the order was not changed"
     )
-    assert flagged.attention == reason
-    assert shop.notifier.attention == [(order.id, reason)]
+    assert flagged.attention is not None and render_stored(flagged.attention, "en") == reason
+    assert render_stored(flagged.attention, "ru") == (
+        f"ЮKassa: возвращено 100\u00a0₽ из 2\u00a0598\u00a0₽ "
+        f"(платёж {link.provider_payment_id}); заказ не изменён"
+    )
+    assert shop.notifier.attention == [(order.id, flagged.attention)]
     assert await stock_of(session, product.id) == 3
     event = next(e for e in await orders.events_of(session, order.id) if e.kind == "attention")
     assert event.details["refunded"] == 10000
 
     # The owner settles it and clears the flag; YooKassa repeating itself does not bring it
     # back.
-    assert await orders.clear_attention(session, order.id, actor="admin:1") == reason
+    assert await orders.clear_attention(session, order.id, actor="admin:1") == flagged.attention
     await shop.emulator.notify("refund.succeeded", refund.id)
     assert (await orders.get_order(session, order.id)).attention is None
     assert len(shop.notifier.attention) == 1

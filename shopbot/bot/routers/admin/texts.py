@@ -20,6 +20,7 @@ from shopbot.bot.texts import (
     status_label,
     total_line,
 )
+from shopbot.i18n import render_stored
 from shopbot.importer import ImportProblem, ImportReport
 from shopbot.importer.changes import change_line
 from shopbot.models import MAX_ID, Order, OrderEvent, OrderStatus, Product, User
@@ -280,7 +281,7 @@ def order_admin_card(
         _("Placed: {date}").format(date=when(order.created_at)),
     ]
     if order.attention:
-        reason = Typed(order.attention, 300)
+        reason = Typed(render_stored(order.attention, get_i18n().current_locale), 300)
         lines.append(fill(_("⚠ Needs attention: {reason}"), reason=reason))
     who: list[Part] = [Typed(shopper.first_name)] if shopper else []
     if shopper and shopper.username:
