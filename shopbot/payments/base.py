@@ -14,14 +14,33 @@ from typing import ClassVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.errors import ShopError
+from shopbot.i18n import N_, Text
 from shopbot.models import Order, OrderStatus, PaymentStatus
 from shopbot.services import orders
 
+# An order's status in a text for the owner, as their screens name it.
+STATUS_WORDS = {
+    OrderStatus.AWAITING_PAYMENT: N_("awaiting payment"),
+    OrderStatus.AWAITING_CONFIRMATION: N_("awaiting confirmation"),
+    OrderStatus.PAID: N_("paid"),
+    OrderStatus.CONFIRMED: N_("confirmed"),
+    OrderStatus.SHIPPED: N_("shipped"),
+    OrderStatus.DELIVERED: N_("delivered"),
+    OrderStatus.CANCELLED: N_("cancelled"),
+    OrderStatus.EXPIRED: N_("expired"),
+    OrderStatus.REFUNDED: N_("refunded"),
+}
+
 
 class PaymentError(ShopError):
-    """The provider refused a request or could not be asked; the message says why."""
+    """The provider refused a request or could not be asked. ``text`` says why for a person,
+    in their language (:mod:`shopbot.i18n`); the exception's message is the English."""
 
     code = "payment_error"
+
+    def __init__(self, text: Text | str) -> None:
+        self.text = text if isinstance(text, Text) else Text("{detail}", {"detail": text})
+        super().__init__(self.text.render("en"))
 
 
 class ProviderUnavailable(PaymentError):
@@ -36,7 +55,12 @@ class NotPayable(PaymentError):
     code = "not_payable"
 
     def __init__(self, order_id: int, status: OrderStatus) -> None:
-        super().__init__(f"order {order_id} is {status}: it cannot be paid now")
+        super().__init__(
+            Text(
+                N_("order {order} is {status}: it cannot be paid now"),
+                {"order": order_id, "status": Text(STATUS_WORDS[status])},
+            )
+        )
         self.order_id = order_id
         self.status = status
 
@@ -101,7 +125,9 @@ class PaymentProvider(ABC):
 
     async def capture(self, provider_payment_id: str) -> PaymentReport:
         """Take the money of a payment the shopper authorised (two-stage payments)."""
-        raise PaymentError(f"{self.name} has no two-stage payments to capture")
+        raise PaymentError(
+            Text(N_("{provider} has no two-stage payments to capture"), {"provider": self.name})
+        )
 
     async def follow_refunds(self, session: AsyncSession) -> int:
         """Ask about refunds requested earlier that were still pending and apply how they

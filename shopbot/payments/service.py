@@ -24,7 +24,7 @@ from shopbot.errors import IllegalTransition, OutOfStock
 from shopbot.i18n import N_, Text
 from shopbot.models import MAX_ID, Order, OrderStatus, Payment, PaymentStatus, utcnow
 from shopbot.money import format_price
-from shopbot.payments.base import PaymentError, PaymentProvider, PaymentReport
+from shopbot.payments.base import STATUS_WORDS, PaymentError, PaymentProvider, PaymentReport
 from shopbot.services import orders, outbox
 from shopbot.services.notifications import PAYMENT_FAILED
 
@@ -92,7 +92,10 @@ async def apply_payment_state(
                 captured = await provider.capture(provider_payment_id)
                 if captured.status is P.WAITING_FOR_CAPTURE:
                     raise PaymentError(
-                        f"payment {provider_payment_id} is still waiting for capture"
+                        Text(
+                            N_("payment {payment} is still waiting for capture"),
+                            {"payment": provider_payment_id},
+                        )
                     )
                 return await apply_report(session, captured, provider=provider, actor=actor)
     details: dict[str, Any] = {
@@ -340,20 +343,6 @@ async def _unknown_payment(
         },
     )
     return await flag_order(session, order, reason, actor, details)
-
-
-# An order's status in a flag's reason, as the owner's screens name it.
-STATUS_WORDS = {
-    OrderStatus.AWAITING_PAYMENT: N_("awaiting payment"),
-    OrderStatus.AWAITING_CONFIRMATION: N_("awaiting confirmation"),
-    OrderStatus.PAID: N_("paid"),
-    OrderStatus.CONFIRMED: N_("confirmed"),
-    OrderStatus.SHIPPED: N_("shipped"),
-    OrderStatus.DELIVERED: N_("delivered"),
-    OrderStatus.CANCELLED: N_("cancelled"),
-    OrderStatus.EXPIRED: N_("expired"),
-    OrderStatus.REFUNDED: N_("refunded"),
-}
 
 
 PAYMENT_WORDS = {

@@ -21,7 +21,7 @@ from shopbot.config import Settings, SettingsError
 from shopbot.db import unit_of_work
 from shopbot.i18n import N_, Text
 from shopbot.models import Order, OrderEvent, OrderStatus, Payment, PaymentStatus, utcnow
-from shopbot.money import from_api_value, to_api_value
+from shopbot.money import format_price, from_api_value, to_api_value
 from shopbot.payments.base import (
     NotPayable,
     PaymentError,
@@ -177,7 +177,9 @@ class YooKassaProvider(PaymentProvider):
             .execution_options(populate_existing=True)
         )
         if payment is None or payment.provider_payment_id is None:
-            raise PaymentError(f"order {order.id} has no YooKassa payment to refund")
+            raise PaymentError(
+                Text(N_("order {order} has no YooKassa payment to refund"), {"order": order.id})
+            )
         params: dict[str, Any] = {
             "payment_id": payment.provider_payment_id,
             "amount": {"value": to_api_value(payment.amount), "currency": payment.currency},
@@ -423,8 +425,14 @@ def build_receipt(order: Order, settings: Settings) -> dict[str, Any]:
         add(DELIVERY_ITEM, order.delivery_price, 1, settings.yookassa_vat_code, "service")
     if item_total != order.total:
         raise PaymentError(
-            f"order {order.id}: receipt items add up to {item_total} kopecks, "
-            f"the order total is {order.total}"
+            Text(
+                N_("order {order}: receipt items add up to {items}, the order total is {total}"),
+                {
+                    "order": order.id,
+                    "items": format_price(item_total),
+                    "total": format_price(order.total),
+                },
+            )
         )
     receipt: dict[str, Any] = {
         "customer": {"phone": receipt_phone(order.contact_phone)},
@@ -440,7 +448,7 @@ def receipt_phone(phone: str) -> str:
     ``+79001234567`` -> ``79001234567`` (see :func:`shopbot.phones.receipt_phone`)."""
     digits = phones.receipt_phone(phone)
     if digits is None:
-        raise PaymentError("the order's contact phone is not a valid phone number")
+        raise PaymentError(Text(N_("the order's contact phone is not a valid phone number")))
     return digits
 
 

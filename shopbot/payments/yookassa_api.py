@@ -36,6 +36,7 @@ from yookassa.domain.response.payment_response import PaymentResponse
 from yookassa.domain.response.refund_response import RefundResponse
 
 from shopbot import jsonsafe
+from shopbot.i18n import N_, Text
 from shopbot.payments.base import PaymentError, ProviderUnavailable
 
 logger = logging.getLogger(__name__)
@@ -204,26 +205,43 @@ class YooKassaClient:
                 raw = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            raise _Retryable(ProviderUnavailable(f"YooKassa could not be reached: {what}")) from exc
+            error = ProviderUnavailable(
+                Text(N_("YooKassa could not be reached: {detail}"), {"detail": what})
+            )
+            raise _Retryable(error) from exc
         answer = _json_object(raw)
         if status == 200 and answer is not None:
             return answer
         description = _description(answer, status)
         if status == 200:
-            raise _Retryable(ProviderUnavailable("YooKassa's answer is not a JSON object"))
+            raise _Retryable(
+                ProviderUnavailable(Text(N_("YooKassa's answer is not a JSON object")))
+            )
         if status == 202:
             delay = (answer or {}).get("retry_after", PROCESSING_RETRY_AFTER_MS)
             wait = delay / 1000 if isinstance(delay, int | float) and delay >= 0 else None
-            error = ProviderUnavailable(f"YooKassa is still processing the request: {description}")
+            error = ProviderUnavailable(
+                Text(
+                    N_("YooKassa is still processing the request: {detail}"),
+                    {"detail": description},
+                )
+            )
             raise _Retryable(error, wait)
         if status == 404:
-            raise NotFound(f"YooKassa: {description}")
+            raise NotFound(Text(N_("YooKassa: {detail}"), {"detail": description}))
         if status == 429 or status >= 500:
-            error = ProviderUnavailable(f"YooKassa answered {status}: {description}")
+            error = ProviderUnavailable(
+                Text(
+                    N_("YooKassa answered {status}: {detail}"),
+                    {"status": str(status), "detail": description},
+                )
+            )
             raise _Retryable(error, _seconds(retry_after))
         if 400 <= status < 500:
-            raise PaymentError(f"YooKassa: {description}")
-        raise ProviderUnavailable(f"YooKassa answered an unexpected HTTP {status}")
+            raise PaymentError(Text(N_("YooKassa: {detail}"), {"detail": description}))
+        raise ProviderUnavailable(
+            Text(N_("YooKassa answered an unexpected HTTP {status}"), {"status": str(status)})
+        )
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -243,14 +261,18 @@ def _checked(model: type[PaymentRequest] | type[RefundRequest], params: dict[str
         request.validate()
         return dict(request)
     except (ValueError, TypeError) as exc:
-        raise PaymentError(f"YooKassa SDK refused the request: {exc}") from exc
+        raise PaymentError(
+            Text(N_("YooKassa SDK refused the request: {detail}"), {"detail": str(exc)})
+        ) from exc
 
 
 def _parsed(model: type[PaymentResponse] | type[RefundResponse], answer: dict[str, Any]) -> Any:
     try:
         return model(answer)
     except (ValueError, TypeError, KeyError) as exc:
-        raise ProviderUnavailable(f"YooKassa's answer could not be read: {exc}") from exc
+        raise ProviderUnavailable(
+            Text(N_("YooKassa's answer could not be read: {detail}"), {"detail": str(exc)})
+        ) from exc
 
 
 def _object_id(value: str) -> str:

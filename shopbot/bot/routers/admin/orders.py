@@ -6,6 +6,7 @@ button pressed after someone else moved the order is refused instead of skipping
 
 from __future__ import annotations
 
+import html
 import logging
 
 from aiogram import F, Router
@@ -13,6 +14,7 @@ from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -251,7 +253,8 @@ async def _move(
         return order, note, True
     except PaymentError as exc:
         log.warning("refund of order %s failed: %s", order.id, exc)
-        return order, _("The refund failed: {error}").format(error=str(exc)[:150]), False
+        error = html.escape(exc.text.render(get_i18n().current_locale)[:150])
+        return order, _("The refund failed: {error}").format(error=error), False
 
 
 def _cancelled_note(cancellation: Cancellation) -> str:
