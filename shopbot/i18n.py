@@ -115,7 +115,8 @@ class Text:
     params: Mapping[str, object] = field(default_factory=dict)
 
     def render(self, language: str = "en") -> str:
-        translated = translations(known_language(language)).gettext(self.template)
+        language = known_language(language)
+        translated = translations(language).gettext(self.template)
         values = {name: _value(value, language) for name, value in self.params.items()}
         return translated.format(**values)
 
