@@ -2,7 +2,7 @@
 shop_preference, where the header language of the last import is kept for /export
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-03 09:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
