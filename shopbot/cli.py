@@ -66,7 +66,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a mistake on the command line reported in one line."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        hint = _("see {command} --help").format(command=self.prog)
+        self.exit(2, f"{self.prog}: {message} ({hint})\n")
 
 
 @contextmanager
@@ -164,8 +165,8 @@ def _parser() -> argparse.ArgumentParser:
 
     webhook = commands.add_parser(
         "webhook",
-        help="show or remove the bot's Telegram webhook",
-        description=(
+        help=_("show or remove the bot's Telegram webhook"),
+        description=_(
             "info: where Telegram sends updates, how many wait, the last delivery error. "
             "delete: stop webhook delivery (e.g. to go back to polling); a replica started "
             "with TELEGRAM_WEBHOOK_URL sets it again."
@@ -175,7 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     webhook.add_argument(
         "--drop-pending",
         action="store_true",
-        help="with delete: also throw away the updates waiting to be delivered",
+        help=_("with delete: also throw away the updates waiting to be delivered"),
     )
     webhook.set_defaults(handler=_webhook)
 
@@ -211,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--keep",
         action="store_true",
-        help="go on with the last run's shop (orders, stock, carts) instead of a fresh one",
+        help=_("go on with the last run's shop (orders, stock, carts) instead of a fresh one"),
     )
     demo.set_defaults(handler=_demo)
     return parser
@@ -222,9 +223,13 @@ def _port(value: str) -> int:
     try:
         port = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+        raise argparse.ArgumentTypeError(
+            _("not a port number: {value}").format(value=repr(value))
+        ) from None
     if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, not {port}")
+        raise argparse.ArgumentTypeError(
+            _("a port is a number from 1 to 65535, not {port}").format(port=port)
+        )
     return port
 
 
@@ -428,7 +433,10 @@ def _demo(_settings: Settings, args: argparse.Namespace) -> int:
 
 def _webhook(settings: Settings, args: argparse.Namespace) -> int:
     if settings.bot_token is None:
-        print("shopbot: invalid setting BOT_TOKEN: required to manage the webhook", file=sys.stderr)
+        print(
+            _("shopbot: invalid setting BOT_TOKEN: required to manage the webhook"),
+            file=sys.stderr,
+        )
         return 2
     from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 
@@ -439,22 +447,25 @@ def _webhook(settings: Settings, args: argparse.Namespace) -> int:
         try:
             if args.action == "delete":
                 await bot.delete_webhook(drop_pending_updates=args.drop_pending)
-                dropped = " and the pending updates dropped" if args.drop_pending else ""
-                return [f"webhook deleted{dropped}"]
+                if args.drop_pending:
+                    return [_("webhook deleted and the pending updates dropped")]
+                return [_("webhook deleted")]
             info = await bot.get_webhook_info()
         finally:
             await bot.session.close()
         lines = [
-            f"url: {info.url or '(none: the bot polls)'}",
-            f"pending updates: {info.pending_update_count}",
+            _("url: {url}").format(url=info.url or _("(none: the bot polls)")),
+            _("pending updates: {count}").format(count=info.pending_update_count),
         ]
         if info.max_connections:
-            lines.append(f"max connections: {info.max_connections}")
+            lines.append(_("max connections: {count}").format(count=info.max_connections))
         if info.allowed_updates:
-            lines.append(f"update kinds: {', '.join(info.allowed_updates)}")
+            lines.append(_("update kinds: {kinds}").format(kinds=", ".join(info.allowed_updates)))
         if info.last_error_message:
             when = info.last_error_date.isoformat() if info.last_error_date else "?"
-            lines.append(f"last error: {info.last_error_message} ({when})")
+            lines.append(
+                _("last error: {error} ({when})").format(error=info.last_error_message, when=when)
+            )
         return lines
 
     try:
@@ -481,6 +492,6 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
         print(f"shopbot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # before polling took over the signals
-        print("shopbot: stopped while starting", file=sys.stderr)
+        print(_("shopbot: stopped while starting"), file=sys.stderr)
         return 130
     return 0

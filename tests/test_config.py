@@ -100,6 +100,8 @@ def test_readme_lists_every_setting() -> None:
         name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])
     }
     assert listed == {name.upper() for name in Settings.model_fields}
+
+
 def test_delivery_options_read_as_owners_write_them(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [(o.id, o.kind, o.price) for o in load_settings(_env_file=None).delivery_options] == [
         ("pickup", DeliveryMethod.PICKUP, 0),

@@ -144,7 +144,6 @@ async def test_a_failed_write_keeps_what_the_caller_loaded_before(
     assert await session.scalar(select(Product.stock).where(Product.id == product.id)) != 0
 
 
-
 @pytest.mark.parametrize(
     ("loaded_before", "cancelled_at"),
     [(False, "UPDATE"), (True, "UPDATE"), (True, "RELEASE")],

@@ -749,7 +749,7 @@ async def test_an_export_in_russian_imports_back_unchanged(
     await session.rollback()
     header = exported.decode("utf-8-sig").splitlines()[0]
     assert header == (
-        "Артикул;Наименование;Цена;Остаток;Категория;Описание;Активен;"
+        "Артикул;Наименование;Цена;Остаток;Категория;Описание;Активен;Порядок;"
         "Остаток при выгрузке;Метка выгрузки"
     )
     assert ";нет;" in exported.decode("utf-8-sig")

@@ -388,10 +388,16 @@ def orders_keyboard(orders: list[Order], page: Page) -> InlineKeyboardMarkup:
 
 
 def order_keyboard(
-    order: Order, *, cancellable: bool = True, back: bool = True, payment_failed: bool = False
+    order: Order,
+    *,
+    cancellable: bool = True,
+    contact: bool = True,
+    back: bool = True,
+    payment_failed: bool = False,
 ) -> InlineKeyboardMarkup:
     """What can still be done with the order; ``cancellable=False`` leaves out Cancel (a
-    refund is already on its way), ``back``: a button to the list of orders;
+    refund is already on its way), ``contact=False`` the shop's contact (a message that
+    only follows the payment), ``back``: a button to the list of orders;
     ``payment_failed``: its latest payment was cancelled, so the shopper may pay again."""
     rows = []
     pay = PayCb(action=PayAction.PAY, order_id=order.id).pack()
@@ -426,14 +432,15 @@ def order_keyboard(
                 )
             ]
         )
-    rows.append(
-        [
-            InlineKeyboardButton(
-                text=_("💬 Contact the shop"),
-                callback_data=OrdersCb(action=OrdersAction.CONTACT, order_id=order.id).pack(),
-            )
-        ]
-    )
+    if contact:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=_("💬 Contact the shop"),
+                    callback_data=OrdersCb(action=OrdersAction.CONTACT, order_id=order.id).pack(),
+                )
+            ]
+        )
     if back:
         rows.append(
             [

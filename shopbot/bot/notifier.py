@@ -83,11 +83,7 @@ class BotNotifier:
         note: str | None = None,
     ) -> None:
         language = await self._shopper_language(order)
-        with (
-            self.i18n.context(),
-            self.i18n.use_locale(language),
-            shop_clock(self.settings.shop_timezone),
-        ):
+        with self._speaking(language):
             await self._follow(order)
             text = shopper_status_text(order, note)
         await self._send_to_shopper(order.user_id, text)
@@ -99,12 +95,7 @@ class BotNotifier:
         if order.status is not OrderStatus.AWAITING_PAYMENT:
             return
         language = await self._shopper_language(order)
-        with (
-            self.i18n.context(),
-            self.i18n.use_locale(language),
-            shop_clock(self.settings.shop_timezone),
-            self._to_shopper(),
-        ):
+        with self._speaking(language), self._to_shopper():
             try:
                 sent = await offer_payment(
                     self.bot,
@@ -128,7 +119,7 @@ class BotNotifier:
         messages are brought up to date."""
         log.info("the payment of order %s did not go through: %s", order.id, reason)
         language = await self._shopper_language(order)
-        with self.i18n.context(), self.i18n.use_locale(language):
+        with self._speaking(language):
             await self._follow(order)
             view = payment_view(order, payment_failed=True)
         async with self.session_factory() as session:
@@ -176,6 +167,16 @@ class BotNotifier:
                     except (TelegramForbiddenError, TelegramNotFound) as exc:
                         await self._unreachable(message.chat_id, exc)
             await order_messages.forget(session, gone)
+
+    @contextmanager
+    def _speaking(self, language: str) -> Iterator[None]:
+        """Texts rendered inside are in ``language`` and show times on the shop's clock."""
+        with (
+            self.i18n.context(),
+            self.i18n.use_locale(language),
+            shop_clock(self.settings.shop_timezone),
+        ):
+            yield
 
     async def _shopper_language(self, order: Order) -> str:
         async with self.session_factory() as session:

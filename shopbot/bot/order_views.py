@@ -37,7 +37,13 @@ def summary_view(order: Order, *, payment_failed: bool = False) -> View:
 
 
 def payment_view(order: Order, *, payment_failed: bool) -> View | None:
-    keyboard = _markup(order_keyboard(order, back=False, payment_failed=payment_failed))
+    """The payment message under the order's card: only the payment's own buttons (paying
+    again, the items back to the cart); the card above has the rest."""
+    keyboard = _markup(
+        order_keyboard(
+            order, cancellable=False, contact=False, back=False, payment_failed=payment_failed
+        )
+    )
     if order.status is not OrderStatus.AWAITING_PAYMENT:
         return order_headline(order), keyboard
     if payment_failed:

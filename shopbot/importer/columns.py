@@ -84,6 +84,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "опубликован",
         "visible",
     ),
+    "position": ("позиция", "сортировка", "порядок сортировки", "sort", "order"),
     "exported_stock": ("остаток в выгрузке",),
     "export_id": ("номер выгрузки",),
 }

@@ -174,9 +174,14 @@ def _long_descriptions(lines: list[int]) -> ImportProblem:
         None,
         "description",
         "long_description",
-        f"{len(lines)} product(s) (lines {listed}) have a name and description longer than "
-        f"a photo's caption holds ({CAPTION_LIMIT} characters with the price): their cards "
-        "show the beginning, and the More button the whole text.",
+        Text(
+            N_(
+                "Products on lines {lines} have a name and description longer than a photo's "
+                "caption holds ({limit} characters with the price): their cards show the "
+                "beginning, and the More button the whole text."
+            ),
+            {"lines": listed, "limit": CAPTION_LIMIT},
+        ),
     )
 
 
@@ -606,8 +611,12 @@ class _RowChecker:
             line,
             "position",
             "bad_position",
-            f"The position {raw!r} is not a whole number from 0 to {MAX_POSITION}; leave it "
-            "empty to list the product by name.",
+            N_(
+                "The position “{value}” is not a whole number from 0 to {most}; leave it "
+                "empty to list the product by name."
+            ),
+            value=raw,
+            most=MAX_POSITION,
         )
         return None
 

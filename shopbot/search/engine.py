@@ -129,6 +129,8 @@ async def load_documents(session: AsyncSession) -> list[Document]:
             func.coalesce(Category.path, ""),
             Product.price,
             Product.stock,
+            Product.position,
+            Product.name_key,
         )
         .outerjoin(Category, Category.id == Product.category_id)
         .where(Product.active.is_(True))

@@ -45,6 +45,8 @@ class Document:
     category: str  # the category path, "" if none
     price: int
     stock: int
+    position: int | None = None  # the owner's place for it in lists
+    name_key: bytes = b""  # the name's natural sort key (№2 before №10)
 
     @property
     def text(self) -> tuple[str, str, str, str]:
@@ -257,11 +259,20 @@ class Index:
             for product_id, scored in self._chunk_scores(chunk).items():
                 matched.setdefault(product_id, []).append(scored)
 
-        def rank(product_id: int) -> tuple[int, bool, float, str]:
+        def rank(product_id: int) -> tuple[int, bool, float, bool, int, bytes]:
+            """Names before descriptions, in stock before sold out, closer matches first,
+            then the shop's own order: the owner's position, then the name, naturally."""
             scored = matched[product_id]
             document = self.documents[product_id]
             tier = 0 if min(weight for _, weight in scored) >= NAME_LEVEL else 1
-            return (tier, document.stock <= 0, -sum(s for s, _ in scored), document.name)
+            return (
+                tier,
+                document.stock <= 0,
+                -round(sum(s for s, _ in scored), 6),
+                document.position is None,
+                document.position or 0,
+                document.name_key,
+            )
 
         full = [pid for pid, scored in matched.items() if len(scored) == len(pieces)]
         if full:

@@ -158,7 +158,7 @@ def transactions_of(shop: Shop) -> list[list[str]]:
 
 
 async def test_a_press_in_the_cart_is_one_unit_of_work(shop: Shop, catalogue: Catalogue) -> None:
-    """"+" on one line while another line's stock fell: the change and the cart brought in
+    """ "+" on one line while another line's stock fell: the change and the cart brought in
     line with the shop commit together, or not at all."""
     olga = shop.emulator.user(402, "Ольга")
     await olga.send_text("/start p_MUG-1")

@@ -60,7 +60,7 @@ async def test_after_payment_the_order_messages_say_paid_and_offer_no_payment(
 
     card, payment = order_messages(anna)
     assert "Статус: оплачен" in card["text"] and "ожидает оплаты" not in card["text"]
-    assert buttons(card) == []
+    assert buttons(card) == ["✖ Отменить заказ", "💬 Связаться с магазином"]  # no payment
     assert payment["text"] == "🧾 Заказ №1001 на 490\u00a0₽: оплачен."
     assert buttons(payment) == []
     assert "Заказ №1001 оплачен, спасибо" in anna.last["text"]  # and the shopper is told
@@ -74,7 +74,13 @@ async def test_after_expiry_the_order_messages_say_so(
     await anna.send_text("/orders")
     await anna.press("№1001 · 490\u00a0₽ · ожидает оплаты")
     listed = anna.last
-    assert buttons(listed) == ["💳 Оплатить", "🔄 Проверить оплату", "⬅ Все заказы"]
+    assert buttons(listed) == [
+        "💳 Оплатить",
+        "🔄 Проверить оплату",
+        "✖ Отменить заказ",
+        "💬 Связаться с магазином",
+        "⬅ Все заказы",
+    ]
 
     await expire(yk_shop)
 

@@ -91,7 +91,11 @@ async def test_a_shopper_cancels_an_unconfirmed_cash_order(
 
     card = petr.history[card["message_id"]]
     assert "Статус: отменён" in card["text"]
-    assert buttons(card) == ["💬 Связаться с магазином", "⬅ Все заказы"]
+    assert buttons(card) == [
+        "🛒 Вернуть товары в корзину",
+        "💬 Связаться с магазином",
+        "⬅ Все заказы",
+    ]
     assert (await product(admin_shop, "MUG-1")).stock == 3
     async with admin_shop.session_factory() as session:
         event = await session.scalar(select(OrderEvent).where(OrderEvent.to_status == "cancelled"))

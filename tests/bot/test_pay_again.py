@@ -87,7 +87,7 @@ async def test_an_expired_order_puts_its_items_back_in_the_cart_saying_what_chan
     for sku in ("TS-01", "TS-02"):
         await anna.send_text(f"/start p_{sku}")
         await anna.press("🛒 В корзину")
-    await anna.press("➕")  # two of TS-02
+    await anna.press("🛒 В корзине: 1 · ➕")  # two of TS-02
     anna = await check_out(yk_shop, 102, "MUG-1")
     async with yk_shop.session_factory() as session:
         await session.execute(update(Order).values(expires_at=utcnow() - timedelta(minutes=1)))
@@ -106,7 +106,7 @@ async def test_an_expired_order_puts_its_items_back_in_the_cart_saying_what_chan
     card = next(m for m in anna.messages if "📦 Заказ №1001" in (m.get("text") or ""))
     card = anna.history[card["message_id"]]
     assert "Статус: просрочен" in card["text"]
-    assert buttons(card) == ["🛒 Вернуть товары в корзину"]
+    assert buttons(card) == ["🛒 Вернуть товары в корзину", "💬 Связаться с магазином"]
     await anna.press("🛒 Вернуть товары в корзину", message=card)
 
     cart = anna.last["text"]

@@ -30,7 +30,8 @@ class Killed(BaseException):
 async def kill_after_the_order_commits(shop: Shop) -> None:
     """Press Confirm in a process that dies right after the order's unit of work commits,
     before anything it recorded is delivered; then start the shop again (the update that
-    was being handled is fetched again, as Telegram redelivers unconfirmed updates)."""
+    was being handled is fetched again, as Telegram redelivers unconfirmed updates, and
+    acknowledged without acting again: its order is placed)."""
     assert shop.runtime is not None and shop.polling is not None
 
     async def die(_session: AsyncSession, _ids: list[int]) -> None:
@@ -76,8 +77,11 @@ async def test_the_link_reaches_the_shopper_after_a_crash_exactly_once(
     await yk_shop.start()  # the restart: the job's first pass leaves the link to its grace
     await yk_shop.emulator.wait_handled()
     assert yookassa.payments == {} and await links(yk_shop) == []
-    # Confirm, fetched again, finds the order placed: the summary offers to pay.
+    # Confirm, fetched again, placed its order already (services.updates): not again.
     shopper = yk_shop.emulator.user(SHOPPER, "Пётр")
+    assert "Проверьте заказ" in shopper.last["text"]
+    # Pressed again, Confirm finds the order placed: the summary offers to pay.
+    await shopper.press("✅ Подтвердить")
     card = shopper.last
     assert "Заказ №1001" in card["text"] and "Статус: ожидает оплаты" in card["text"]
     assert shopper.button("💳 Оплатить", message=card)
@@ -104,9 +108,10 @@ async def test_confirm_after_a_crash_that_finished_the_step_offers_to_pay(
     bot_id = yk_shop.emulator.bot_user["id"]
     await storage.set_state(StorageKey(bot_id=bot_id, chat_id=SHOPPER, user_id=SHOPPER), None)
 
-    await yk_shop.start()  # Confirm, fetched again, finds no checkout step
+    await yk_shop.start()  # Confirm, fetched again, is known to have placed its order
     await yk_shop.emulator.wait_handled()
     shopper = yk_shop.emulator.user(SHOPPER, "Пётр")
+    await shopper.press("✅ Подтвердить")  # pressed again, it finds no checkout step
     answer = list(yk_shop.emulator.callback_answers.values())[-1]
     assert answer.text == "Этот заказ уже оформлен."
     card = shopper.last

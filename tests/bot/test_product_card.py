@@ -69,7 +69,7 @@ async def test_arrows_turn_the_card_through_every_photo_in_place(
     # Another button on the card keeps the photo it shows.
     await shopper.press("🛒 В корзину", message=card)
     assert (buttons(now(shopper, card))[1], photo_of(now(shopper, card))) == ("3/3", seen[2])
-    assert "1 шт." in buttons(now(shopper, card))
+    assert "🛒 В корзине: 1 · ➕" in buttons(now(shopper, card))
 
     # Each photo went up once; since then by its file_id.
     assert shop.emulator.upload_count == 3
@@ -134,7 +134,7 @@ async def test_more_on_a_text_card_and_the_import_warns_of_long_descriptions(
     data = f"sku,name,price,description\nA-1,Ваза,990,{long}\nA-2,Чашка,290,Коротко\n"
     await owner.send_document("catalogue.csv", data.encode(), caption="/import")
     summary = owner.last["text"]
-    assert "1 product(s) (lines 2) have a name and description longer" in summary, summary
+    assert "Товары в строках 2: название с описанием длиннее" in summary, summary
     await owner.press("✅ Применить", message=owner.last)
 
     shopper = shop.emulator.user(101, "Пётр")

@@ -246,15 +246,25 @@ async def test_run_with_a_token_telegram_refuses_says_so_in_one_line(
 
 
 def test_demo_with_a_port_out_of_range_says_so_in_one_line(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "shopbot", "demo", "--port", "99999"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert done.stderr.splitlines() == [
-        "shopbot demo: argument --port: a port is a number from 1 to 65535, not 99999 "
-        "(see shopbot demo --help)"
-    ]
+    for language, line in (
+        (
+            "en",
+            "shopbot demo: argument --port: a port is a number from 1 to 65535, not 99999 "
+            "(see shopbot demo --help)",
+        ),
+        (
+            "ru",
+            "shopbot demo: аргумент --port: порт — это число от 1 до 65535, а не 99999 "
+            "(см. shopbot demo --help)",
+        ),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "shopbot", "demo", "--port", "99999"],
+            cwd=tmp_path,
+            env={**os.environ, "SHOPBOT_LANGUAGE": language},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == [line]

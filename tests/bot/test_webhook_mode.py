@@ -290,7 +290,12 @@ async def test_the_webhook_command_shows_and_deletes_the_webhook(
     webhook_shop: WebhookShop, emulator: TelegramEmulator, tmp_path: Path
 ) -> None:
     runtime = await webhook_shop()
-    env = {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emulator.base_url}
+    env = {
+        **os.environ,
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "SHOPBOT_LANGUAGE": "en",
+    }
     info = await shopbot("webhook", "info", cwd=tmp_path, env=env)
     shown, _ = await info.communicate()
     assert info.returncode == 0
