@@ -82,6 +82,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 import shopbot
+from shopbot.app import settle_heap
 from shopbot.bot.callbacks import CatalogAction, CatalogCb
 from shopbot.bot.factory import create_bot, create_dispatcher
 from shopbot.bot.i18n import create_i18n
@@ -195,13 +196,12 @@ async def create_shop(settings: Settings, engine: AsyncEngine) -> tuple[Bot, Dis
     session_factory = create_session_factory(engine)
     bot = create_bot(settings)
     me = await bot.get_me()
-    notifier = BotNotifier(bot, settings, session_factory, create_i18n(settings.default_language))
-    commit_hooks(session_factory).deliver = OutboxDelivery(order_sender(notifier)).deliver
-    dispatcher = create_dispatcher(
-        settings,
-        session_factory,
-        payment_provider=create_provider(settings, bot_username=me.username or ""),
+    provider = create_provider(settings, bot_username=me.username or "")
+    notifier = BotNotifier(
+        bot, settings, session_factory, create_i18n(settings.default_language), provider
     )
+    commit_hooks(session_factory).deliver = OutboxDelivery(order_sender(notifier)).deliver
+    dispatcher = create_dispatcher(settings, session_factory, payment_provider=provider)
     return bot, dispatcher
 
 
@@ -295,6 +295,8 @@ async def _serve_bot(
         engine = create_engine(database_url)
         settings = shop_settings(base_url, database_url, media_dir)
         bot, dispatcher = await create_shop(settings, engine)
+    if kind == "shop":
+        settle_heap()  # as shopbot run does
     polling = asyncio.create_task(
         dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1)
     )

@@ -21,7 +21,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import func, select
 
-from shopbot.app import ShopRuntime, start_shop
+from shopbot.app import ShopRuntime, settle_heap, start_shop
 from shopbot.config import Settings, load_settings
 from shopbot.demo.web import DemoPeople, create_demo_app
 from shopbot.emulators.telegram import TelegramEmulator
@@ -179,6 +179,7 @@ async def run_demo(options: DemoOptions) -> None:
         else:
             imported = await _import_catalogue(runtime, catalogue)
             shop = f"{imported} (recreated on every start; --keep keeps it)"
+        settle_heap()
         polling = asyncio.create_task(
             runtime.dispatcher.start_polling(
                 runtime.bot, handle_as_tasks=True, handle_signals=True, close_bot_session=False
