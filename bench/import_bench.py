@@ -25,8 +25,9 @@ from pathlib import Path
 
 from shopbot.db import create_engine, create_session_factory, migrate
 from shopbot.importer import ImportOptions, import_file
+from shopbot.models import sku_key
 from shopbot.money import parse_price
-from shopbot.services.text import search_text
+from shopbot.services.text import natural_key, search_text
 
 CATEGORIES = {
     "Одежда": ["Футболки", "Худи и свитшоты", "Головные уборы", "Носки"],
@@ -113,7 +114,9 @@ def raw_insert(csv_path: Path, db_path: Path) -> tuple[int, float]:
     products = [
         (
             record["sku"],
+            sku_key(record["sku"]),
             record["name"],
+            natural_key(record["name"]),
             record["description"],
             parse_price(record["price"]),
             int(record["stock"]),
@@ -136,9 +139,9 @@ def raw_insert(csv_path: Path, db_path: Path) -> tuple[int, float]:
         categories,
     )
     connection.executemany(
-        "INSERT INTO product (sku, name, description, price, stock, active, category_id, "
-        "search_text, low_stock_alerted, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO product (sku, sku_key, name, name_key, description, price, stock, active, "
+        "category_id, search_text, low_stock_alerted, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         products,
     )
     connection.execute("COMMIT")

@@ -107,20 +107,18 @@ def _moved(original: str, entities: list[MessageEntity]) -> list[MessageEntity]:
 
 class HandledOnceMiddleware(BaseMiddleware):
     """An update Telegram delivers again after its changes committed is acknowledged
-    without acting again (see :mod:`shopbot.services.updates`). Runs inside the event
-    isolation, so a redelivery waits for the first delivery of the same person's update."""
+    without acting again: its first unit of work finds the update recorded and undoes
+    itself (see :mod:`shopbot.services.updates`). No statement of its own, so browsing
+    costs nothing; runs inside the event isolation, so a redelivery waits for the first
+    delivery of the same person's update."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        session: AsyncSession = data["session"]
-        if await updates.handled_already(session, event.update_id):
-            log.info("update %s was handled already: acknowledged again", event.update_id)
-            return None
-        updates.handling(session, event.update_id)
+        updates.handling(data["session"], event.update_id)
         try:
             return await handler(event, data)
         except updates.UpdateHandledAlready:
-            log.info("update %s was handled meanwhile by another delivery", event.update_id)
+            log.info("update %s was handled already: acknowledged again", event.update_id)
             return None
 
 

@@ -4,9 +4,11 @@ Telegram sends an update again when the bot's answer to it was late, failed or l
 webhook answered non-2xx, a replica that died mid-update, a poller killed before it
 confirmed its offset). An update is recorded as handled in the transaction of its first
 unit of work, so the record commits with its changes or not at all: a redelivery of an
-update whose changes committed is recognised and acknowledged without acting again; one
-whose handling died before committing anything is handled afresh. Two replicas given the
-same update at once both try to record it, and the primary key lets only one commit.
+update whose changes committed finds the record when it tries to change something again,
+and that unit is undone and the update acknowledged without acting; one whose handling
+died before committing anything is handled afresh. Two replicas given the same update at
+once both try to record it, and the primary key lets only one commit. What a redelivered
+update does before its first change (reading, answering) it does again.
 
 An update that changes nothing (browsing the catalogue) is not recorded: handling it again
 only shows the same page again, and recording every one would make every update a write.
@@ -31,13 +33,6 @@ class UpdateHandledAlready(Exception):
     def __init__(self, update_id: int) -> None:
         super().__init__(f"update {update_id} was handled already")
         self.update_id = update_id
-
-
-async def handled_already(session: AsyncSession, update_id: int) -> bool:
-    found = await session.scalar(
-        select(HandledUpdate.update_id).where(HandledUpdate.update_id == update_id)
-    )
-    return found is not None
 
 
 def handling(session: AsyncSession, update_id: int) -> None:
