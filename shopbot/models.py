@@ -153,6 +153,8 @@ class Product(Base):
     name_key: Mapped[bytes] = mapped_column(LargeBinary, default=_name_key_default)
     # The owner's place for it in lists (the CSV's ``position``); None: by name.
     position: Mapped[int | None] = mapped_column(Integer)
+    # More words search finds it by (the CSV's ``keywords``: "оверсайз, толстовка").
+    keywords: Mapped[str] = mapped_column(Text, default="", server_default="")
     description: Mapped[str] = mapped_column(Text, default="")
     price: Mapped[int] = mapped_column(BigInteger)
     stock: Mapped[int] = mapped_column(Integer, default=0)

@@ -221,11 +221,12 @@ async def test_catalogue_export_imports_back_unchanged(
         "description",
         "active",
         "position",
+        "keywords",
         "exported_stock",
         "export_id",
     ]
     assert [row[0] for row in rows[1:]] == ["H-1", "TS-1", "TS-9", "TS-10"]  # natural
-    assert rows[1] == ["H-1", "Скрытая", "1,00", "0", "", "", "0", "", "0", "0"]
+    assert rows[1] == ["H-1", "Скрытая", "1,00", "0", "", "", "0", "", "", "0", "0"]
     assert rows[2][2:5] == ["1299,50", "4", "Одежда / Футболки"]
     assert rows[2][7] == "3"
 

@@ -116,7 +116,7 @@ async def test_export_writes_the_header_the_owner_imported_with(
     assert code == 0 and capsys.readouterr().out.endswith(f"catalogue written to {exported}\n")
     text = exported.read_text("utf-8-sig")
     assert text.startswith("Артикул;Наименование;Цена;Остаток;")
-    assert "A-1;Кружка;590,00;0;;;да;;0;" in text
+    assert "A-1;Кружка;590,00;0;;;да;;;0;" in text
 
     code = await cli(
         monkeypatch, database_url, tmp_path, "export", str(exported), "--language", "en"

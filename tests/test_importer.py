@@ -749,7 +749,7 @@ async def test_an_export_in_russian_imports_back_unchanged(
     await session.rollback()
     header = exported.decode("utf-8-sig").splitlines()[0]
     assert header == (
-        "Артикул;Наименование;Цена;Остаток;Категория;Описание;Активен;Порядок;"
+        "Артикул;Наименование;Цена;Остаток;Категория;Описание;Активен;Порядок;Ключевые слова;"
         "Остаток при выгрузке;Метка выгрузки"
     )
     assert ";нет;" in exported.decode("utf-8-sig")
@@ -839,3 +839,42 @@ async def test_a_second_dry_run_of_an_applied_file_shows_no_change(
     report = await import_catalog(session_factory, data, ImportOptions(media_dir, dry_run=True))
 
     assert (report.unchanged, report.changes) == (1, [])
+
+
+async def test_keywords_are_read_kept_when_absent_and_shown_as_changed(
+    session_factory: Factory, session: AsyncSession, media_dir: Path
+) -> None:
+    options = ImportOptions(media_dir=media_dir)
+
+    async def keywords() -> dict[str, str]:
+        await session.rollback()  # a snapshot of now
+        return dict((await session.execute(select(Product.sku, Product.keywords))).all())
+
+    russian = "Артикул;Наименование;Цена;Ключевые слова"
+    file = csv_bytes("A-1;Худи;2990;оверсайз,  толстовка", "A-2;Чашка;490;", header=russian)
+    report = await import_catalog(session_factory, file, options)
+    assert report.errors == [] and report.created == 2
+    assert await keywords() == {"A-1": "оверсайз, толстовка", "A-2": ""}
+    # A file without the column leaves them alone.
+    await import_catalog(
+        session_factory, csv_bytes("A-1,Худи,3190", header="sku,name,price"), options
+    )
+    assert await keywords() == {"A-1": "оверсайз, толстовка", "A-2": ""}
+    # A dry run says they change; the export gives them back.
+    changed = csv_bytes("A-1;Худи;3190;оверсайз", "A-2;Чашка;490;", header=russian)
+    report = await import_catalog(
+        session_factory, changed, ImportOptions(media_dir=media_dir, dry_run=True)
+    )
+    (change,) = report.changes
+    assert [field.field for field in change.fields] == ["keywords"]
+    assert "ключевые слова изменены" in change_line(change, "ru")
+    exported = (await catalogue_csv(session, "en")).decode("utf-8-sig")
+    await session.rollback()
+    assert exported.splitlines()[0].split(";")[8] == "keywords"
+    assert ";оверсайз, толстовка;" in exported
+    report = await import_catalog(session_factory, exported.encode(), options)
+    assert (report.errors, report.unchanged, report.updated) == ([], 2, 0)
+
+    too_long = csv_bytes("A-1;Худи;2990;" + "слово " * 100, header=russian)
+    report = await import_catalog(session_factory, too_long, options)
+    assert problems(report) == [(2, "keywords", "value_too_long")]

@@ -66,7 +66,7 @@ PEOPLE_REASONS = ("set", "adjust", "import")
 LOCK_CHUNK = 5000  # ids per locking SELECT (asyncpg takes at most 32,767 parameters)
 
 # The fields a change shows old → new, in the order of ``before``/``after`` in make_plan.
-FIELDS = ("name", "price", "stock", "active", "category", "description")
+FIELDS = ("name", "price", "stock", "active", "category", "description", "keywords")
 ImageList = list[tuple[str, str]]  # (stored path, source as written in the file), in order
 EventValues = tuple[str, str | None, str | None]  # a product event's kind, old and new value
 
@@ -91,6 +91,7 @@ class Update:
     price: int
     active: bool
     position: int | None
+    keywords: str
     category: str
     search_text: str
     stock: StockEdit | None  # None: leave the stock alone
@@ -141,6 +142,7 @@ async def make_plan(
                 PRODUCT.c.stock,
                 PRODUCT.c.active,
                 PRODUCT.c.position,
+                PRODUCT.c.keywords,
                 PRODUCT.c.category_id,
                 PRODUCT.c.search_text,
                 last_event.label("last_event"),
@@ -163,6 +165,7 @@ async def make_plan(
     keep_description = "description" not in columns
     keep_active = "active" not in columns
     keep_position = "position" not in columns
+    keep_keywords = "keywords" not in columns
     wanted_categories: set[str] = set()
     candidates: list[tuple[Update, Any]] = []
     updates: list[ProductChange] = []
@@ -188,6 +191,7 @@ async def make_plan(
             row.price,
             old.active if keep_active else row.active,
             old.position if keep_position else row.position,
+            old.keywords if keep_keywords else row.keywords,
             path_of.get(old.category_id, "") if keep_category else row.category,
             search_text(row.sku, row.name, description),
             stock,
@@ -209,6 +213,7 @@ async def make_plan(
             and wanted.price == old.price
             and wanted.active == old.active
             and wanted.position == old.position
+            and wanted.keywords == old.keywords
             and wanted.category == path_of.get(old.category_id, "")
             and wanted.search_text == old.search_text
         ):
@@ -224,6 +229,7 @@ async def make_plan(
                     old.active,
                     path_of.get(old.category_id, ""),
                     old.description,
+                    old.keywords,
                 )
                 after = (
                     wanted.name,
@@ -232,6 +238,7 @@ async def make_plan(
                     wanted.active,
                     wanted.category,
                     wanted.description,
+                    wanted.keywords,
                 )
                 fields = [
                     FieldChange(name, was, becomes)
@@ -308,6 +315,7 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
                 "stock",
                 "active",
                 "position",
+                "keywords",
                 "category_id",
                 "search_text",
                 "low_stock_alerted",
@@ -325,6 +333,7 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
                     row.stock,
                     row.active,
                     row.position,
+                    row.keywords,
                     ids.get(row.category),
                     search_text(row.sku, row.name, row.description),
                     False,
@@ -444,6 +453,7 @@ def _written_columns(columns: frozenset[str]) -> tuple[str, ...]:
         "description": "description",
         "active": "active",
         "position": "position",
+        "keywords": "keywords",
         "category": "category_id",
     }
     return (
@@ -464,6 +474,7 @@ def _values(wanted: Update, columns: tuple[str, ...], category_id: int | None, s
         "description": wanted.description,
         "active": wanted.active,
         "position": wanted.position,
+        "keywords": wanted.keywords,
         "category_id": category_id,
         "search_text": wanted.search_text,
         "updated_at": stamp,

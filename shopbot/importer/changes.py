@@ -17,7 +17,7 @@ from shopbot.money import format_price
 from shopbot.services.text import guard
 
 # Shown as "changed" only (too long for a line); the CSV has the descriptions in full.
-MARKED = ("description", "image")
+MARKED = ("description", "keywords", "image")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,12 @@ def _piece(change: FieldChange, created: bool) -> Text:
     if field == "active":
         return Text(N_("shown")) if change.new else Text(N_("hidden"))
     if field in MARKED:
-        return Text(N_("description changed") if field == "description" else N_("new pictures"))
+        marked = {
+            "description": N_("description changed"),
+            "keywords": N_("keywords changed"),
+            "image": N_("new pictures"),
+        }
+        return Text(marked[field])
     values = {"old": _value(field, change.old), "new": _value(field, change.new)}
     if field == "name":
         return Text(N_("name “{old}” → “{new}”"), values)

@@ -22,6 +22,7 @@ COLUMNS = (
     "image",
     "active",
     "position",
+    "keywords",
     "exported_stock",
     "export_id",
 )
@@ -39,6 +40,7 @@ HEADERS: dict[str, dict[str, str]] = {
         "image": "Изображение",
         "active": "Активен",
         "position": "Порядок",
+        "keywords": "Ключевые слова",
         "exported_stock": "Остаток при выгрузке",
         "export_id": "Метка выгрузки",
     },
@@ -85,6 +87,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "visible",
     ),
     "position": ("позиция", "сортировка", "порядок сортировки", "sort", "order"),
+    "keywords": ("теги", "метки", "синонимы", "поисковые слова", "tags", "keyword", "search words"),
     "exported_stock": ("остаток в выгрузке",),
     "export_id": ("номер выгрузки",),
 }

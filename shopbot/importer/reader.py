@@ -32,6 +32,7 @@ IMAGE_SEPARATOR = "|"
 # Column sizes in the schema: a longer value would fail on PostgreSQL (SQLite ignores them).
 MAX_SKU = 64
 MAX_NAME = 256
+MAX_KEYWORDS = 512
 MAX_CATEGORY_NAME = 128
 MAX_CATEGORY_PATH = 512
 MAX_IMAGE_SOURCE = 1024
@@ -70,6 +71,7 @@ class Row:
     images: list[str]  # references as written; empty: leave the product's images alone
     active: bool
     position: int | None  # the owner's place for it in lists; None: by name
+    keywords: str  # more words the search finds it by ("оверсайз, толстовка")
     exported_stock: int | None  # None: not a row of an export (or the cell is empty)
     export_id: int
 
@@ -412,6 +414,7 @@ class _RowChecker:
             image_at,
             active_at,
             position_at,
+            keywords_at,
             exported_at,
             export_id_at,
         ) = (self.index.get(column, -1) for column in COLUMNS)
@@ -477,6 +480,11 @@ class _RowChecker:
             images = self.images(raw, line) if raw else []
             raw = fields[position_at].strip()
             position = self.position(raw, line) if raw else None
+            keywords = _SPACES.sub(" ", fields[keywords_at]).strip()
+            if keywords[:1] == "'":
+                keywords = unguard(keywords)
+            if len(keywords) > MAX_KEYWORDS:
+                self.too_long(line, "keywords", keywords, MAX_KEYWORDS)
             exported, export_id = None, 0
             if exported_at >= 0:
                 exported, export_id = self.export_mark(
@@ -494,6 +502,7 @@ class _RowChecker:
                     images,
                     active,
                     position,
+                    keywords,
                     exported,
                     export_id,
                 )

@@ -131,6 +131,7 @@ async def load_documents(session: AsyncSession) -> list[Document]:
             Product.stock,
             Product.position,
             Product.name_key,
+            Product.keywords,
         )
         .outerjoin(Category, Category.id == Product.category_id)
         .where(Product.active.is_(True))

@@ -1,12 +1,12 @@
 """The in-memory word index of the active products, and how a query is matched against it.
 
-Each product's name, SKU, category path and description are cut into words and each word
-into keys (:func:`shopbot.search.analysis.keys`); ``postings[key]`` maps the products with
-that key to the weight of the best field it occurs in. A query is cut into chunks (the
-words between spaces); every chunk must match a product for the product to be found (the
-others are "close matches"). A chunk matches through the best of its readings (as typed,
-other layout, transliteration, synonyms), each word of the reading through keys of the
-vocabulary: the same key, a derived word (a common stem: "заварка" ~ "заварочный"), a
+Each product's name, SKU, the owner's keywords, category path and description are cut into
+words and each word into keys (:func:`shopbot.search.analysis.keys`); ``postings[key]`` maps
+the products with that key to the weight of the best field it occurs in. A query is cut into
+chunks (the words between spaces); every chunk must match a product for the product to be
+found (the others are "close matches"). A chunk matches through the best of its readings (as
+typed, other layout, transliteration, synonyms), each word of the reading through keys of
+the vocabulary: the same key, a derived word (a common stem: "заварка" ~ "заварочный"), a
 compound ending in it ("термокружка" for "кружка"), or, when none of those exists, a
 vocabulary key a typo or two away ("футбллка"), found with rapidfuzz.
 """
@@ -23,7 +23,7 @@ from rapidfuzz.distance import OSA
 from shopbot.search.analysis import Reading, keys, readings, words
 from shopbot.services.text import fold
 
-NAME, SKU, CATEGORY, DESCRIPTION = 3.0, 3.0, 2.0, 1.0
+NAME, SKU, KEYWORDS, CATEGORY, DESCRIPTION = 3.0, 3.0, 2.5, 2.0, 1.0
 NAME_LEVEL = 2.0  # a match in a field this heavy or heavier is a "name" match
 
 EXACT, COMPOUND, STEM = 1.0, 0.7, 0.6
@@ -47,10 +47,11 @@ class Document:
     stock: int
     position: int | None = None  # the owner's place for it in lists
     name_key: bytes = b""  # the name's natural sort key (№2 before №10)
+    keywords: str = ""  # the owner's words for it (the CSV's ``keywords``)
 
     @property
-    def text(self) -> tuple[str, str, str, str]:
-        return (self.sku, self.name, self.description, self.category)
+    def text(self) -> tuple[str, str, str, str, str]:
+        return (self.sku, self.name, self.description, self.category, self.keywords)
 
 
 def analyse(document: Document) -> dict[str, float]:
@@ -66,6 +67,7 @@ def analyse(document: Document) -> dict[str, float]:
     sku_words = words(document.sku)
     put([*sku_words, fold(document.sku), "".join(sku_words)], SKU)
     put(words(document.name), NAME)
+    put(words(document.keywords), KEYWORDS)
     put(words(document.category), CATEGORY)
     put(words(document.description), DESCRIPTION)
     return weights

@@ -2,7 +2,7 @@
 calls them: English words, and Russian everyday words for the catalogue's ones.
 
 Keys are folded words as typed; values are Russian words (any form) the index knows.
-Owner-set synonyms (a ``keywords`` column, ``/synonyms``) are for a later change.
+An owner adds words of their own per product (the catalogue CSV's ``keywords`` column).
 """
 
 from __future__ import annotations

@@ -39,6 +39,18 @@ class VisibilityChange:
 
 
 @dataclass(frozen=True)
+class KeywordsChange:
+    product_id: int
+    sku: str
+    name: str
+    keywords: str
+    changed: bool  # False: they already were so, nothing written
+
+
+MAX_KEYWORDS = 512  # characters, as the catalogue CSV's keywords column
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     """One line of a product's history: a stock, price or visibility change."""
 
@@ -88,6 +100,27 @@ async def set_active(
             await _record(session, product.id, actor, "shown" if active else "hidden", None, None)
             changed(session, CATALOGUE)
     return VisibilityChange(product.id, product.sku, product.name, active, moved)
+
+
+async def set_keywords(
+    session: AsyncSession, sku: str, keywords: str, *, actor: str
+) -> KeywordsChange:
+    """The owner's words search finds the product by ("оверсайз, унисекс"; "" for none)."""
+    keywords = " ".join(keywords.split())
+    if len(keywords) > MAX_KEYWORDS:
+        raise ValueError(f"keywords are at most {MAX_KEYWORDS} characters")
+    async with unit_of_work(session):
+        product = await lock_product(session, sku)
+        old = product.keywords
+        if old != keywords:
+            await session.execute(
+                update(Product)
+                .where(Product.id == product.id)
+                .values(keywords=keywords, updated_at=utcnow())
+            )
+            await _record(session, product.id, actor, "keywords", old, keywords)
+            changed(session, CATALOGUE)
+    return KeywordsChange(product.id, product.sku, product.name, keywords, old != keywords)
 
 
 async def product_history(

@@ -34,6 +34,7 @@ CATALOGUE_COLUMNS = (
     "description",
     "active",
     "position",
+    "keywords",
     "exported_stock",
     "export_id",
 )
@@ -124,6 +125,7 @@ async def catalogue_csv(session: AsyncSession, language: str = "en") -> bytes:
                 guard(product.description),
                 yes if product.active else no,
                 "" if product.position is None else product.position,
+                guard(product.keywords),
                 product.stock,
                 export_id,
             )

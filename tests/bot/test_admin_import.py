@@ -87,7 +87,7 @@ async def test_russian_headers_and_the_export_in_the_language_imported_with(
     exported = english.last
     data = (await downloaded(admin_shop, exported)).decode("utf-8-sig")
     assert data.startswith("Артикул;Наименование;Цена;Остаток;Категория;Описание;Активен;")
-    assert "NEW-1;Новинка;990,00;7;Новое;;нет;;7;" in data
+    assert "NEW-1;Новинка;990,00;7;Новое;;нет;;;7;" in data
     assert "Keep the “Остаток при выгрузке” and “Метка выгрузки” columns" in exported["caption"]
 
     await english.send_document(

@@ -145,3 +145,21 @@ async def test_sees_other_processes_changes_after_max_age(
     now[0] = 5.0
     assert await found(engine, session, "кружка") == []
     assert await found(engine, session, "чашка") == ["MUG-2"]
+
+
+async def test_the_owners_keywords_find_a_product_above_its_description(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    hoodie = await make_product(session, "Худи «Графит»", sku="HD-1")
+    await make_product(session, "Свитшот «Берёзы»", sku="SW-1", description="Крой оверсайз")
+    await session.execute(
+        update(Product).where(Product.id == hoodie.id).values(keywords="оверсайз, унисекс")
+    )
+    await session.commit()
+    engine = SearchEngine(commit_hooks(session_factory))
+
+    assert await found(engine, session, "оверсайз") == ["HD-1", "SW-1"]  # keywords first
+    assert await found(engine, session, "унисексы") == ["HD-1"]  # any form of a keyword
+    async with session_factory() as other:
+        await admin.set_keywords(other, "HD-1", "", actor="admin:1")
+    assert await found(engine, session, "унисекс") == []  # the change reached the index

@@ -48,6 +48,7 @@ COMMANDS = (
     "price",
     "hide",
     "show",
+    "keywords",
     "product",
     "orders_admin",
     "import",

@@ -254,6 +254,40 @@ async def _set_visibility(
     await message.answer(text)
 
 
+async def keywords_command(message: Message, command: CommandObject, session: AsyncSession) -> None:
+    """/keywords SKU words: what else search finds the product by; /keywords SKU clears."""
+    sku, _space, words = (command.args or "").strip().partition(" ")
+    if not sku:
+        await message.answer(
+            _(
+                "Usage: /keywords SKU words… — more words search finds the product by; "
+                "/keywords SKU alone clears them."
+            )
+        )
+        return
+    try:
+        change = await admin.set_keywords(session, sku, words, actor=actor(message.chat.id))
+    except ProductNotFound:
+        await message.answer(_not_found(sku))
+        return
+    except ValueError:
+        await message.answer(
+            _("That is too long: at most {limit} characters of keywords.").format(
+                limit=admin.MAX_KEYWORDS
+            )
+        )
+        return
+    if change.keywords:
+        text = _("Search now also finds {name} ({sku}) by: {keywords}").format(
+            name=h(change.name), sku=h(change.sku), keywords=h(change.keywords)
+        )
+    else:
+        text = _("{name} ({sku}) has no keywords.").format(name=h(change.name), sku=h(change.sku))
+    if not change.changed:
+        text += " " + _("(It already was so.)")
+    await message.answer(text)
+
+
 async def hide_command(message: Message, command: CommandObject, session: AsyncSession) -> None:
     await _set_visibility(message, command, session, False)
 
@@ -327,6 +361,7 @@ def register(router: Router) -> None:
     router.callback_query.register(price_confirmed, AdminPriceCb.filter())
     router.message.register(hide_command, Command("hide"))
     router.message.register(show_command, Command("show"))
+    router.message.register(keywords_command, Command("keywords"))
     router.message.register(product_command, Command("product"))
     router.callback_query.register(low_stock_page, AdminStockCb.filter())
     router.callback_query.register(product_button, AdminProductCb.filter())

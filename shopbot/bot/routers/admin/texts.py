@@ -51,6 +51,7 @@ def admin_help() -> str:
             _("/stock SKU N — set stock; /stock SKU +N or -N — change it"),
             _("/price SKU price — set the price (1299, 1 299,00, 1299 ₽)"),
             _("/hide SKU, /show SKU — hide a product from shoppers or show it"),
+            _("/keywords SKU words — more words search finds a product by"),
             _("/product SKU — the product card with admin buttons"),
             _("/import — load a catalogue CSV (dry run first)"),
             _(
@@ -160,6 +161,9 @@ def history_line(entry: HistoryEntry, people: Mapping[int, User] | None = None) 
         change = [_("hidden")]
     elif entry.kind == "shown":
         change = [_("shown")]
+    elif entry.kind == "keywords":
+        template = _("keywords “{old}” → “{new}”")
+        change = fill(template, old=Typed(old or "", 60), new=Typed(new or "", 60))
     elif entry.kind == "import":
         change = [_("import: stock {old} → {new}").format(old=old or 0, new=new)]
     else:
