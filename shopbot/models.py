@@ -438,3 +438,17 @@ class HandledUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     handled_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SearchSynonym(Base):
+    """An owner's "these words mean the same" for search (``/synonyms толстовка = худи``):
+    the two words folded, ``first`` the one that sorts first."""
+
+    __tablename__ = "search_synonym"
+    __table_args__ = (UniqueConstraint("first", "second"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first: Mapped[str] = mapped_column(String(64))
+    second: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))

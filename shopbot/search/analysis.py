@@ -9,6 +9,7 @@ shopper did not mean to type: the other keyboard layout, Latin transliteration, 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -117,9 +118,13 @@ class Reading:
     guessed: bool = False  # another layout or transliteration, not the words typed
 
 
-def readings(chunk: str) -> list[Reading]:
+Synonyms = Mapping[str, tuple[str, ...]]
+
+
+def readings(chunk: str, shop_synonyms: Synonyms | None = None) -> list[Reading]:
     """The ways to read one whitespace-separated chunk of a folded query, as typed first;
-    none for a chunk of stop words only ("для")."""
+    none for a chunk of stop words only ("для"). ``shop_synonyms``: the owner's, beside the
+    built-in ones (see :func:`synonyms`)."""
     found: list[Reading] = []
     seen: set[tuple[str, ...]] = set()
 
@@ -131,7 +136,7 @@ def readings(chunk: str) -> list[Reading]:
 
     def add_with_synonyms(text: str, penalty: float, guessed: bool) -> None:
         add(text, penalty, guessed)
-        for synonym in synonyms(text.strip(".,!?;:«»\"'()")):
+        for synonym in synonyms(text.strip(".,!?;:«»\"'()"), shop_synonyms):
             add(synonym, penalty + 0.05, guessed)
 
     add_with_synonyms(chunk, 0.0, False)
@@ -145,10 +150,14 @@ def readings(chunk: str) -> list[Reading]:
     return found
 
 
-def synonyms(word: str) -> tuple[str, ...]:
+def synonyms(word: str, shop_synonyms: Synonyms | None = None) -> tuple[str, ...]:
     """The catalogue's words for ``word``: by the word as typed, any of its normal forms,
-    or an English plural's singular ("mugs")."""
+    or an English plural's singular ("mugs"); from the built-in list and the owner's
+    (``shop_synonyms``, keyed like the index: every key of the owner's word)."""
     forms = set(keys(word)) if _WORD.fullmatch(word) else {word}
     if _LATIN.search(word) and word.endswith("s"):
         forms.add(word[:-1])
-    return tuple(synonym for form in sorted(forms) for synonym in SYNONYMS.get(form, ()))
+    found = [synonym for form in sorted(forms) for synonym in SYNONYMS.get(form, ())]
+    if shop_synonyms:
+        found += [synonym for form in sorted(forms) for synonym in shop_synonyms.get(form, ())]
+    return tuple(found)

@@ -14,7 +14,7 @@ words are analysed once per process.
 The index is rebuilt on the next search after a unit of work of this process declares a
 change to the catalogue; changes from another process (``shopbot import``) are noticed
 within ``max_age`` seconds through a fingerprint of the product table (count, last change,
-last id) and of the categories, one cheap statement.
+last id), of the categories and of the owner's synonyms, cheap statements.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.db import CommitHooks
-from shopbot.models import Category, Product
+from shopbot.models import Category, Product, SearchSynonym
 from shopbot.search.index import Document, Index
+from shopbot.search.shop_synonyms import load_synonyms
 from shopbot.services.catalogue import CATALOGUE, Page, ProductSummary, _page_count
 
 CLOSE_MATCHES = 3
@@ -100,6 +101,7 @@ class SearchEngine:
             fresh_snapshot = not session.in_transaction()
             fingerprint = await _fingerprint(session)
             if forced or fingerprint != self._fingerprint:
+                self.index.set_synonyms(await load_synonyms(session))
                 self.index.update(await load_documents(session))
             self._fingerprint = fingerprint
             # A snapshot older than this call may predate a change: look again next time
@@ -113,9 +115,11 @@ async def _fingerprint(session: AsyncSession) -> tuple[Any, ...]:
         Product
     )
     categories = select(func.count(), func.max(Category.id)).select_from(Category)
+    synonyms = select(func.count(), func.max(SearchSynonym.id)).select_from(SearchSynonym)
     row = (await session.execute(products)).one()
     other = (await session.execute(categories)).one()
-    return (*row, *other)
+    words = (await session.execute(synonyms)).one()
+    return (*row, *other, *words)
 
 
 async def load_documents(session: AsyncSession) -> list[Document]:

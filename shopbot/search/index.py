@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from shopbot.search.analysis import Reading, keys, readings, words
+from shopbot.search.analysis import Reading, Synonyms, keys, readings, words
 from shopbot.services.text import fold
 
 NAME, SKU, KEYWORDS, CATEGORY, DESCRIPTION = 3.0, 3.0, 2.5, 2.0, 1.0
@@ -125,6 +125,11 @@ class Index:
         self._postings: dict[str, dict[int, float]] = {}
         self._vocabulary: _Vocabulary | None = _Vocabulary()
         self._candidates: dict[str, dict[str, Candidate]] = {}
+        self.shop_synonyms: Synonyms = {}
+
+    def set_synonyms(self, shop_synonyms: Synonyms) -> None:
+        """The owner's synonyms (``/synonyms``), by every key of each word."""
+        self.shop_synonyms = shop_synonyms
 
     def update(self, documents: Iterable[Document]) -> None:
         fresh = {document.id: document for document in documents}
@@ -204,7 +209,7 @@ class Index:
         readings that match best (a synonym's exact match beats a typo of what was typed:
         "майка" is a T-shirt, not "марка")."""
         options: list[tuple[float, Reading]] = []
-        for reading in readings(chunk):
+        for reading in readings(chunk, self.shop_synonyms):
             if reading.guessed and options and options[0][0] >= EXACT:
                 break  # every word typed is known: no need to guess (nor pay for typos)
             options.append((self._quality(reading), reading))
@@ -253,7 +258,9 @@ class Index:
     def search(self, query: str, close_limit: int = 3) -> Found:
         """Products matching every chunk of ``query``, best first; if there are none, up to
         ``close_limit`` of those matching the most chunks."""
-        pieces = [chunk for chunk in fold(query).split() if readings(chunk)][:MAX_CHUNKS]
+        pieces = [chunk for chunk in fold(query).split() if readings(chunk, self.shop_synonyms)][
+            :MAX_CHUNKS
+        ]
         if not pieces:
             return Found([], [])
         matched: dict[int, list[tuple[float, float]]] = {}

@@ -163,3 +163,27 @@ async def test_the_owners_keywords_find_a_product_above_its_description(
     async with session_factory() as other:
         await admin.set_keywords(other, "HD-1", "", actor="admin:1")
     assert await found(engine, session, "унисекс") == []  # the change reached the index
+
+
+async def test_the_owners_synonyms_reach_the_index_of_another_process(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    from shopbot.search import shop_synonyms
+
+    await make_product(session, "Лонгслив «Север»", sku="LS-1")
+    await session.commit()
+    now = [0.0]
+    engine = SearchEngine(commit_hooks(session_factory), max_age=2.0, clock=lambda: now[0])
+    assert await found(engine, session, "кофта с рукавом") == []
+    # Another process (its own hooks: this engine hears nothing) adds a pair.
+    other_factory = async_sessionmaker(session_factory.kw["bind"], expire_on_commit=False)
+    async with other_factory() as other:
+        assert await shop_synonyms.add_synonym(other, "Кофты", "лонгслив", actor="admin:1")
+        assert not await shop_synonyms.add_synonym(other, "кофта", "лонгсливы", actor="admin:1")
+    assert await found(engine, session, "кофта") == []  # not yet: within max_age
+    now[0] += 3
+    assert await found(engine, session, "кофту") == ["LS-1"]
+    async with other_factory() as other:
+        assert await shop_synonyms.remove_synonyms(other, "кофтой") == 1
+    now[0] += 3
+    assert await found(engine, session, "кофта") == []

@@ -49,6 +49,7 @@ COMMANDS = (
     "hide",
     "show",
     "keywords",
+    "synonyms",
     "product",
     "orders_admin",
     "import",

@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.bot.render import h
+from shopbot.bot.render import TEXT_LIMIT, clip, h
 from shopbot.bot.routers.admin.callbacks import (
     AdminPriceCb,
     AdminProductCb,
@@ -37,6 +37,7 @@ from shopbot.errors import PriceChanged, ProductNotFound, StockWouldGoNegative
 from shopbot.importer.reader import MAX_STOCK
 from shopbot.money import MAX_PRICE, MoneyError, format_price, parse_price
 from shopbot.payments.base import PaymentProvider
+from shopbot.search import shop_synonyms
 from shopbot.services import admin, catalogue, orders, stock
 
 PAGE_SIZE = 10
@@ -288,6 +289,54 @@ async def keywords_command(message: Message, command: CommandObject, session: As
     await message.answer(text)
 
 
+async def synonyms_command(message: Message, command: CommandObject, session: AsyncSession) -> None:
+    """/synonyms lists them; /synonyms A = B adds a pair; /synonyms -A forgets A's."""
+    args = (command.args or "").strip()
+    usage = _(
+        "/synonyms hoodie = sweatshirt — search finds either by the other; "
+        "/synonyms -hoodie — forget them; /synonyms — the list."
+    )
+    try:
+        if not args:
+            pairs = await shop_synonyms.list_synonyms(session)
+            if not pairs:
+                await message.answer(_("No synonyms of the shop's yet.") + "\n" + usage)
+                return
+            lines = [f"• {h(pair.first)} = {h(pair.second)}" for pair in pairs]
+            await message.answer(
+                clip(
+                    "\n".join([_("Words search takes as the same:"), *lines, "", usage]), TEXT_LIMIT
+                )
+            )
+            return
+        if args.startswith("-"):
+            removed = await shop_synonyms.remove_synonyms(session, args[1:])
+            text = _("Forgotten.") if removed else _("There were no synonyms of that word.")
+            await message.answer(text)
+            return
+        first, equals, second = args.partition("=")
+        if not equals:
+            await message.answer(usage)
+            return
+        added = await shop_synonyms.add_synonym(
+            session, first, second, actor=actor(message.chat.id)
+        )
+    except shop_synonyms.BadSynonym:
+        await message.answer(
+            _(
+                "A synonym is two different words of up to {limit} characters (the shop keeps "
+                "up to {most} pairs)."
+            ).format(limit=shop_synonyms.MAX_WORD, most=shop_synonyms.MAX_SYNONYMS)
+        )
+        return
+    text = _("Search now takes “{first}” and “{second}” as the same.").format(
+        first=h(" ".join(first.split())), second=h(" ".join(second.split()))
+    )
+    if not added:
+        text += " " + _("(It already was so.)")
+    await message.answer(text)
+
+
 async def hide_command(message: Message, command: CommandObject, session: AsyncSession) -> None:
     await _set_visibility(message, command, session, False)
 
@@ -362,6 +411,7 @@ def register(router: Router) -> None:
     router.message.register(hide_command, Command("hide"))
     router.message.register(show_command, Command("show"))
     router.message.register(keywords_command, Command("keywords"))
+    router.message.register(synonyms_command, Command("synonyms"))
     router.message.register(product_command, Command("product"))
     router.callback_query.register(low_stock_page, AdminStockCb.filter())
     router.callback_query.register(product_button, AdminProductCb.filter())

@@ -52,6 +52,7 @@ def admin_help() -> str:
             _("/price SKU price — set the price (1299, 1 299,00, 1299 ₽)"),
             _("/hide SKU, /show SKU — hide a product from shoppers or show it"),
             _("/keywords SKU words — more words search finds a product by"),
+            _("/synonyms A = B — words search takes as the same (/synonyms: the list)"),
             _("/product SKU — the product card with admin buttons"),
             _("/import — load a catalogue CSV (dry run first)"),
             _(
