@@ -19,6 +19,10 @@ bot's answer right after.
 A private chat's id is the user's id. Groups and supergroups (:class:`EmulatedGroup`, a
 negative id) have the bot as a member until it is removed; users write and press buttons
 there, and with privacy mode on (Telegram's default for bots) the bot gets only commands.
+With ``inline_mode`` on (BotFather's /setinline) users type ``@bot words`` in any chat
+(:meth:`EmulatedUser.inline_query`), the bot answers with ``answerInlineQuery`` and the user
+may send one of the results (:meth:`EmulatedUser.choose_result`), which the bot hears of as
+``chosen_inline_result`` when ``inline_feedback`` is on (BotFather's /setinlinefeedback).
 """
 
 from __future__ import annotations
@@ -48,6 +52,13 @@ from shopbot.emulators.telegram_format import (
     format_text,
     parse_reply_markup,
     utf16_len,
+)
+from shopbot.emulators.telegram_inline import (
+    INLINE_QUERY_MAX,
+    InlineAnswer,
+    chosen_content,
+    next_offset,
+    parse_results,
 )
 
 TEXT_MAX = 4096
@@ -313,8 +324,12 @@ class TelegramEmulator:
         bot_id: int = 7000000001,
         bot_username: str = "shopbot_test_bot",
         bot_first_name: str = "Shop",
+        inline_mode: bool = False,
+        inline_feedback: bool = False,
     ) -> None:
         self.token = token
+        self.inline_mode = inline_mode
+        self.inline_feedback = inline_feedback
         self.bot_user: dict[str, Any] = {
             "id": bot_id,
             "is_bot": True,
@@ -327,6 +342,8 @@ class TelegramEmulator:
         self.upload_count = 0
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.callback_answers: dict[str, CallbackAnswer] = {}
+        self.inline_answers: dict[str, InlineAnswer] = {}
+        self._open_inline_queries: dict[str, str] = {}  # query id -> the query typed
         self._files = FileStore()
         self._users: dict[int, EmulatedUser] = {}
         self._chats: dict[int, EmulatedChat] = {}  # private chats and groups, by chat id
@@ -373,6 +390,7 @@ class TelegramEmulator:
             "copyMessage": self._copy_message,
             "sendInvoice": self._send_invoice,
             "answerPreCheckoutQuery": self._answer_pre_checkout_query,
+            "answerInlineQuery": self._answer_inline_query,
         }
         self._method_names = {name.lower(): name for name in [*self._methods, "getUpdates"]}
         self.app = web.Application(client_max_size=DOCUMENT_MAX_BYTES + 1024 * 1024)
@@ -551,9 +569,15 @@ class TelegramEmulator:
     def _new_query_id(self) -> str:
         return f"{self.bot_user['id']}{next(self._query_ids):08d}"
 
-    def _enqueue(self, chat: EmulatedChat, kind: str, payload: dict[str, Any]) -> bool:
-        """Queue an update unless the bot's ``allowed_updates`` excludes it (then dropped)."""
-        if isinstance(chat, EmulatedUser):
+    def _enqueue(
+        self, chat: EmulatedChat, kind: str, payload: dict[str, Any], *, starts: bool = True
+    ) -> bool:
+        """Queue an update unless the bot's ``allowed_updates`` excludes it (then dropped).
+
+        ``starts``: the update opens the private chat (inline queries do not: a user who
+        only used the bot inline still cannot be written to).
+        """
+        if starts and isinstance(chat, EmulatedUser):
             chat.started = True
             chat.blocked = False
         if self._allowed_updates is not None and kind not in self._allowed_updates:
@@ -567,9 +591,15 @@ class TelegramEmulator:
         return True
 
     async def _deliver(
-        self, chat: EmulatedChat, kind: str, payload: dict[str, Any], wait: bool
+        self,
+        chat: EmulatedChat,
+        kind: str,
+        payload: dict[str, Any],
+        wait: bool,
+        *,
+        starts: bool = True,
     ) -> None:
-        if self._enqueue(chat, kind, payload) and wait:
+        if self._enqueue(chat, kind, payload, starts=starts) and wait:
             await self.wait_handled()
 
     def _acknowledge(self, offset: int) -> None:
@@ -865,7 +895,7 @@ class TelegramEmulator:
             **self.bot_user,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": self.inline_mode,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -1217,6 +1247,25 @@ class TelegramEmulator:
         }
         return message
 
+    def _answer_inline_query(self, p: _Params) -> bool:
+        query_id = p.text("inline_query_id") or ""
+        results = parse_results(p.values.get("results"), self._files.photo)
+        offset = next_offset(p.text("next_offset"))
+        cache_time = p.integer("cache_time")
+        if cache_time is not None and cache_time < 0:
+            raise bad_request("CACHE_TIME_INVALID")
+        typed = self._open_inline_queries.pop(query_id, None)
+        if typed is None:
+            raise bad_request(QUERY_TOO_OLD)
+        self.inline_answers[query_id] = InlineAnswer(
+            query=typed,
+            results=results,
+            cache_time=300 if cache_time is None else cache_time,  # Telegram's default
+            is_personal=p.flag("is_personal"),
+            next_offset=offset,
+        )
+        return True
+
     def _answer_pre_checkout_query(self, p: _Params) -> bool:
         query_id = p.text("pre_checkout_query_id") or ""
         if query_id not in self._open_checkouts:
@@ -1536,6 +1585,61 @@ class EmulatedUser(EmulatedChat):
             payment["order_info"] = order_info
         await self._send({"successful_payment": payment}, wait=True)
         return True
+
+    async def inline_query(
+        self, query: str, *, offset: str = "", chat_type: str = "sender", wait: bool = True
+    ) -> InlineAnswer | None:
+        """Type ``@bot query`` in a chat (``chat_type`` as Telegram reports it: ``sender``
+        for the chat with the bot, ``private``, ``group``...); ``offset`` asks for the page
+        a previous answer's ``next_offset`` named. Returns the bot's answer (``None``
+        without one or with ``wait=False``)."""
+        emulator = self._emulator
+        if not emulator.inline_mode:
+            raise AssertionError("the bot has no inline mode (TelegramEmulator(inline_mode=True))")
+        query_id = emulator._new_query_id()
+        emulator._open_inline_queries[query_id] = query
+        payload = {
+            "id": query_id,
+            "from": self.as_user(),
+            "query": query[:INLINE_QUERY_MAX],
+            "offset": offset,
+            "chat_type": chat_type,
+        }
+        await emulator._deliver(self, "inline_query", payload, wait, starts=False)
+        if not wait:
+            return None
+        emulator._open_inline_queries.pop(query_id, None)  # unanswered: too old now
+        return emulator.inline_answers.get(query_id)
+
+    async def choose_result(
+        self,
+        answer: InlineAnswer,
+        result_id: str,
+        *,
+        chat: EmulatedChat | None = None,
+        wait: bool = True,
+    ) -> dict[str, Any]:
+        """Send the result ``result_id`` of ``answer`` into ``chat`` (default: this
+        user's chat with the bot): a message from the user ``via_bot``, its buttons the
+        result's. With ``inline_feedback`` the bot gets a ``chosen_inline_result``."""
+        emulator = self._emulator
+        result = next((item for item in answer.results if item["id"] == result_id), None)
+        if result is None:
+            raise AssertionError(f"no result {result_id!r} in the answer")
+        target = self if chat is None else chat
+        content = chosen_content(result, emulator._files.photo)
+        content["via_bot"] = dict(emulator.bot_user)
+        message = emulator._user_message(target, self, content)
+        if emulator.inline_feedback:
+            chosen: dict[str, Any] = {
+                "result_id": result_id,
+                "from": self.as_user(),
+                "query": answer.query,
+            }
+            if "reply_markup" in content:
+                chosen["inline_message_id"] = f"{target.chat_id}_{message['message_id']}"
+            await emulator._deliver(self, "chosen_inline_result", chosen, wait, starts=False)
+        return message
 
     def block_bot(self) -> None:
         """From now on the bot's messages to this chat fail with 403 until the user acts."""

@@ -421,12 +421,12 @@ def _inline_button(button: Any) -> dict[str, Any]:
     ):
         raise bad_request("BUTTON_DATA_INVALID")
     url = button.get("url")
-    if url is not None and not _valid_url(url):
+    if url is not None and not valid_url(url):
         raise bad_request(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
     return button
 
 
-def _valid_url(url: Any) -> bool:
+def valid_url(url: Any) -> bool:
     if not isinstance(url, str):
         return False
     parts = urlsplit(url)
