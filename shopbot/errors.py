@@ -48,6 +48,16 @@ class CartFull(ShopError):
         self.limit = limit
 
 
+class FavouritesFull(ShopError):
+    """The shopper keeps as many favourites as one may."""
+
+    code = "favourites_full"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} favourites")
+        self.limit = limit
+
+
 class EmptyCart(ShopError):
     code = "empty_cart"
 

@@ -223,6 +223,20 @@ class CartLine(Base):
     product: Mapped[Product] = relationship(lazy="joined")
 
 
+class Favourite(Base):
+    """A product a shopper keeps to come back to (♡ on its card)."""
+
+    __tablename__ = "favourite"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Order(Base):
     __tablename__ = "shop_order"
     __table_args__ = (

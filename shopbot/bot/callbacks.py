@@ -120,3 +120,21 @@ class PayAction(StrEnum):
 class PayCb(CallbackData, prefix="y"):
     action: PayAction
     order_id: Id
+
+
+class FavouriteAction(StrEnum):
+    ADD = "a"  # ♡ on a card
+    REMOVE = "r"  # ♥ on a card
+    DROP = "d"  # ✖ on the list of favourites
+    LIST = "l"  # the list, at a page
+
+
+class FavouriteCb(CallbackData, prefix="v"):
+    """Favourites: the card's ♡/♥ (with the card's category and page, for its Back button),
+    the list's pages and its ✖. Adding and removing say what they do, so a press repeated
+    from a stale card does the same thing again instead of undoing itself."""
+
+    action: FavouriteAction
+    product_id: IdOrZero = 0
+    category_id: IdOrZero = 0
+    page: Page = 0

@@ -13,6 +13,7 @@ def shopper_commands() -> list[BotCommand]:
         BotCommand(command="catalog", description=_("Catalogue")),
         BotCommand(command="search", description=_("Search products")),
         BotCommand(command="cart", description=_("Cart")),
+        BotCommand(command="favorites", description=_("Favourites")),
         BotCommand(command="orders", description=_("My orders")),
         BotCommand(command="help", description=_("Help")),
         BotCommand(command="cancel", description=_("Leave checkout")),

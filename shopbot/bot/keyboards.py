@@ -26,6 +26,8 @@ from shopbot.bot.callbacks import (
     CheckoutAction,
     CheckoutCb,
     DeliveryCb,
+    FavouriteAction,
+    FavouriteCb,
     OrdersAction,
     OrdersCb,
     PayAction,
@@ -40,6 +42,7 @@ from shopbot.payments.cancellation import SHOPPER_CANCELLABLE
 from shopbot.services.cart import Cart
 from shopbot.services.catalogue import CategoryView, Page, ProductSummary
 from shopbot.services.delivery import DeliveryOption
+from shopbot.services.favourites import Availability, FavouriteItem
 from shopbot.services.orders import REORDERABLE
 
 MENU_CATALOG = __("🛍 Catalogue")
@@ -142,6 +145,8 @@ def category_keyboard(view: CategoryView) -> InlineKeyboardMarkup:
                 )
             ]
         )
+    else:
+        rows.append([favourites_button()])  # the root: the way to what the shopper kept
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -155,9 +160,13 @@ def product_keyboard(
     photo: int = 0,
     photos: int = 0,
     more: bool = False,
+    favourite: bool = False,
+    share: str | None = None,
 ) -> InlineKeyboardMarkup:
     """The card's buttons: ◀ 2/3 ▶ through its ``photos`` (``photo`` shown) when there
-    are several, "More" when the card cannot hold the whole description, the cart's."""
+    are several, "More" when the card cannot hold the whole description, the cart's,
+    ♡/♥ (``favourite``: kept already) and, when the bot has inline mode, "Share", which
+    lets the shopper pick a chat and types ``@bot <share>`` there."""
 
     def cb(action: CatalogAction) -> str:
         return CatalogCb(
@@ -203,6 +212,21 @@ def product_keyboard(
         rows.append(
             [InlineKeyboardButton(text=_("🛒 Add to cart"), callback_data=cb(CatalogAction.ADD))]
         )
+    keep = FavouriteCb(
+        action=FavouriteAction.REMOVE if favourite else FavouriteAction.ADD,
+        product_id=product_id,
+        category_id=category_id,
+        page=page,
+    )
+    social = [
+        InlineKeyboardButton(
+            text=_("♥ In favourites") if favourite else _("♡ Add to favourites"),
+            callback_data=keep.pack(),
+        )
+    ]
+    if share is not None:
+        social.append(InlineKeyboardButton(text=_("📤 Share"), switch_inline_query=share))
+    rows.append(social)
     rows.append(
         [
             InlineKeyboardButton(
@@ -214,6 +238,37 @@ def product_keyboard(
         ]
     )
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def favourites_keyboard(page: Page[FavouriteItem]) -> InlineKeyboardMarkup:
+    """Each favourite opens its card; one no longer for sale has ✖ to drop it instead."""
+    rows: Rows = []
+    for item in page.items:
+        if item.availability is Availability.NOT_SOLD:
+            data = FavouriteCb(
+                action=FavouriteAction.DROP, product_id=item.product_id, page=page.page
+            ).pack()
+            label = _("✖ {name} — remove").format(name=item.name[:40])
+        else:
+            data = CatalogCb(action=CatalogAction.PRODUCT, product_id=item.product_id).pack()
+            mark = "" if item.availability is Availability.IN_STOCK else " ⛔"
+            label = f"{item.name} — {format_price(item.price)}{mark}"
+        rows.append([InlineKeyboardButton(text=label, callback_data=data)])
+    _pager(rows, page, lambda number: FavouriteCb(action=FavouriteAction.LIST, page=number).pack())
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def favourites_button() -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=_("♥ Favourites"), callback_data=FavouriteCb(action=FavouriteAction.LIST).pack()
+    )
+
+
+def open_in_bot_keyboard(link: str) -> InlineKeyboardMarkup:
+    """Under a product shared inline: the product's card in the shop's bot."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=_("🛍 Open in the shop"), url=link)]]
+    )
 
 
 def search_keyboard(page: Page[ProductSummary]) -> InlineKeyboardMarkup:

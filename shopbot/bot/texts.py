@@ -26,8 +26,9 @@ from shopbot.bot.render import (
 from shopbot.models import DeliveryMethod, Order, OrderStatus, Product, utcnow
 from shopbot.money import format_price
 from shopbot.services.cart import Adjustment, Cart, LineIssue, ReturnedLine
-from shopbot.services.catalogue import ProductDetail
+from shopbot.services.catalogue import Page, ProductDetail
 from shopbot.services.delivery import DeliveryOption
+from shopbot.services.favourites import Availability, FavouriteItem
 
 # A product name in a cart or checkout line: a full cart (MAX_CART_LINES) stays one message.
 LINE_NAME_LIMIT = 80
@@ -37,6 +38,7 @@ ADJUSTMENTS_LIMIT = TEXT_LIMIT // 2
 # last one is cut.
 DESCRIPTION_MESSAGES = 10
 NAME_LIMIT = 256  # as long as a name can be (the schema's)
+FAVOURITES_PAGE = 10  # favourites a page of the list shows
 
 
 def status_label(status: OrderStatus) -> str:
@@ -396,3 +398,46 @@ def ran_out(name: str) -> str:
     """The callback answer when a product sold out between the summary and Confirm."""
     template = _("Sorry, {name} just ran out.")
     return compose(ANSWER_LIMIT, [fill(template, name=Typed(name))], html=False)
+
+
+def availability_note(availability: Availability) -> str:
+    """A list's short word on whether a product can be bought now."""
+    return {
+        Availability.IN_STOCK: _("in stock"),
+        Availability.SOLD_OUT: _("out of stock"),
+        Availability.NOT_SOLD: _("not for sale"),
+    }[availability]
+
+
+def favourites_text(page: Page[FavouriteItem]) -> str:
+    """The shopper's favourites: each with its price and whether it can be bought now."""
+    if page.total == 0:
+        return _(
+            "♡ <b>Favourites</b>\nNothing here yet. Press “♡ Add to favourites” on a product "
+            "to keep it here."
+        )
+    lines: list[Line] = [fill(_("♥ <b>Favourites</b> — {count}"), count=pieces(page.total)), ""]
+    first = page.page * FAVOURITES_PAGE
+    for number, item in enumerate(page.items, first + 1):
+        lines.append(
+            [
+                f"{number}. ",
+                Typed(item.name, LINE_NAME_LIMIT),
+                f" — {format_price(item.price)} · {availability_note(item.availability)}",
+            ]
+        )
+    return compose(TEXT_LIMIT, lines)
+
+
+def inline_description(price: int, stock: int) -> str:
+    """The grey line under a product in the inline results (plain text; the results are
+    products for sale)."""
+    availability = Availability.IN_STOCK if stock > 0 else Availability.SOLD_OUT
+    return f"{format_price(price)} · {availability_note(availability)}"
+
+
+def shared_card(name: str, price: int, stock: int) -> str:
+    """A product sent into another chat from inline mode: name, price, availability (the
+    button under it opens the whole card in the bot)."""
+    price_line = _("Price: <b>{price}</b>").format(price=format_price(price))
+    return compose(CAPTION_LIMIT, [["<b>", Typed(name), "</b>"], price_line, availability(stock)])

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.bot.callbacks import PhotoCb
 from shopbot.bot.keyboards import product_keyboard
 from shopbot.bot.texts import card_is_cut, product_card
+from shopbot.services import favourites
 from shopbot.services.catalogue import ImageRef, ProductDetail, remember_file_id
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,10 @@ async def show_product(
     cannot hold the whole description.
     """
     available = product.active and product.stock > 0
+    bot: Bot | None = target.bot
+    assert bot is not None and target.from_user is not None
+    favourite = await favourites.is_favourite(session, target.from_user.id, product.id)
+    share = await share_query(bot, product)
     images = [
         image
         for image in product.images
@@ -102,7 +107,16 @@ async def show_product(
     ]
     if not images:
         more = card_is_cut(product, photo=False)
-        markup = product_keyboard(product.id, in_cart, available, category_id, page, more=more)
+        markup = product_keyboard(
+            product.id,
+            in_cart,
+            available,
+            category_id,
+            page,
+            more=more,
+            favourite=favourite,
+            share=share,
+        )
         await show(target, product_card(product, photo=False), markup)
         return
     message = target if isinstance(target, Message) else target.message
@@ -119,6 +133,8 @@ async def show_product(
         photo=index,
         photos=len(images),
         more=card_is_cut(product, photo=True),
+        favourite=favourite,
+        share=share,
     )
     caption = product_card(product, photo=True)
     image = images[index]
@@ -128,8 +144,6 @@ async def show_product(
         else:
             await _turn_to(session, card, image, media_dir, caption, markup)
         return
-    bot: Bot | None = target.bot
-    assert bot is not None
     chat_id = message.chat.id if isinstance(message, Message) else target.from_user.id
     sent = await bot.send_photo(
         chat_id, _photo_input(image, media_dir), caption=caption, reply_markup=markup
@@ -137,6 +151,13 @@ async def show_product(
     await _remember(session, image, sent)
     if isinstance(target, CallbackQuery) and isinstance(message, Message):
         await _delete_quietly(message)
+
+
+async def share_query(bot: Bot, product: ProductDetail) -> str | None:
+    """What "Share" types after ``@bot`` in the chosen chat: the SKU, which finds exactly
+    this product; None when the bot has no inline mode (nothing would answer)."""
+    me = await bot.me()  # aiogram keeps the first answer
+    return product.sku if me.supports_inline_queries else None
 
 
 def shown_photo(message: Message) -> int:

@@ -259,6 +259,29 @@ async def _one_product(session: AsyncSession, condition: ColumnElement[bool]) ->
     return result.unique().scalar_one_or_none()
 
 
+@dataclass(frozen=True)
+class Cover:
+    """A product's first photo as a list outside the chat shows it: Telegram's file_id
+    once the photo was sent, and the URL it was imported from, if any."""
+
+    telegram_file_id: str | None
+    url: str | None
+
+
+async def covers(session: AsyncSession, product_ids: Sequence[int]) -> dict[int, Cover]:
+    """The first photo of each of these products that has one, in one statement."""
+    rows = await session.execute(
+        select(ProductImage.product_id, ProductImage.telegram_file_id, ProductImage.source)
+        .where(ProductImage.product_id.in_(product_ids))
+        .order_by(ProductImage.product_id, ProductImage.position)
+    )
+    found: dict[int, Cover] = {}
+    for product_id, file_id, source in rows:
+        url = source if source.startswith(("http://", "https://")) else None
+        found.setdefault(product_id, Cover(file_id, url))
+    return found
+
+
 async def remember_file_id(session: AsyncSession, image_id: int, file_id: str) -> None:
     """Store Telegram's file_id for an uploaded image so it is never uploaded again."""
     async with unit_of_work(session):

@@ -36,7 +36,7 @@ async def test_start_greets_shows_menu_and_registers_commands(shop: Shop) -> Non
     assert menu == ["🛍 Каталог", "🛒 Корзина", "📦 Заказы", "🔍 Поиск", "❓ Помощь"]
     commands = shop.emulator.commands
     ru = [c["command"] for c in commands[("default", "")]]
-    assert ru == ["start", "catalog", "search", "cart", "orders", "help", "cancel"]
+    assert ru == ["start", "catalog", "search", "cart", "favorites", "orders", "help", "cancel"]
     assert commands[("default", "en")][1]["description"] == "Catalogue"
     assert commands[("default", "")][1]["description"] == "Каталог"
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
@@ -48,7 +48,7 @@ async def test_whole_journey_from_start_to_a_placed_order(shop: Shop, catalogue:
     await anna.press("🛍 Каталог")
     listing = anna.last
     assert "Выберите категорию" in listing["text"]
-    assert buttons(listing) == ["📁 Кружки (2)", "📁 Одежда (12)"]
+    assert buttons(listing) == ["📁 Кружки (2)", "📁 Одежда (12)", "♥ Избранное"]
 
     sent_before = len(anna.messages)
     await anna.press("📁 Одежда (12)")

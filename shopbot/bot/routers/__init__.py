@@ -14,6 +14,8 @@ from shopbot.bot.routers import (
     catalog,
     checkout,
     fallback,
+    favourites,
+    inline,
     orders,
     payments,
     search,
@@ -37,10 +39,12 @@ def build_root_router() -> Router:
         checkout.create_router(),
         start.create_router(),
         catalog.create_router(),
+        favourites.create_router(),
         cart.create_router(),
         orders.create_router(),
         search.create_router(),
         payments.create_router(),
+        inline.create_router(),
         fallback.create_router(),
     )
     return root

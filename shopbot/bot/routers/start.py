@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
@@ -13,9 +15,21 @@ from shopbot.bot.render import h
 from shopbot.bot.routers.filters import menu_button
 from shopbot.bot.ui import show_product
 from shopbot.config import Settings
+from shopbot.models import MAX_ID
 from shopbot.services import cart, catalogue
 
-DEEP_LINK_PREFIX = "p_"
+DEEP_LINK_PREFIX = "p_"  # then the SKU
+ID_LINK_PREFIX = "i_"  # then the product's id: for a SKU a start parameter cannot carry
+# What Telegram lets a start parameter hold: 1-64 of A-Z, a-z, 0-9, _ and -.
+_START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def product_link(bot_username: str, sku: str, product_id: int) -> str:
+    """The t.me link that opens a product's card in the bot (``/start p_<SKU>``)."""
+    parameter = DEEP_LINK_PREFIX + sku
+    if not _START_PARAMETER.fullmatch(parameter):
+        parameter = f"{ID_LINK_PREFIX}{product_id}"
+    return f"https://t.me/{bot_username}?start={parameter}"
 
 
 async def start_with_link(
@@ -25,11 +39,16 @@ async def start_with_link(
     settings: Settings,
     is_admin: bool,
 ) -> None:
-    """``/start p_<SKU>``: open that product straight away."""
+    """``/start p_<SKU>`` (or ``i_<id>``, see :func:`product_link`): open that product
+    straight away."""
     argument = command.args or ""
     product = None
     if argument.startswith(DEEP_LINK_PREFIX):
         product = await catalogue.get_product_by_sku(session, argument[len(DEEP_LINK_PREFIX) :])
+    elif argument.startswith(ID_LINK_PREFIX) and argument[len(ID_LINK_PREFIX) :].isdigit():
+        product_id = int(argument[len(ID_LINK_PREFIX) :])
+        if product_id <= MAX_ID:
+            product = await catalogue.get_product(session, product_id)
     menu = main_menu(admin=is_admin)
     if product is None or not product.active:
         await message.answer(_("Sorry, this product is not available any more."), reply_markup=menu)
@@ -64,6 +83,7 @@ async def help_(message: Message, settings: Settings, is_admin: bool) -> None:
         "/catalog — browse the catalogue\n"
         "/search <i>text</i> — find a product\n"
         "/cart — your cart and checkout\n"
+        "/favorites — the products you keep\n"
         "/orders — your orders and their status\n"
         "/cancel — leave checkout\n"
     )
