@@ -785,7 +785,7 @@ class TelegramEmulator:
 
     def _editable(self, p: _Params) -> tuple[EmulatedChat, dict[str, Any]]:
         if p.given("inline_message_id") and not p.given("chat_id"):
-            raise bad_request("MESSAGE_ID_INVALID")  # the emulator has no inline mode
+            raise bad_request("MESSAGE_ID_INVALID")  # inline messages are not kept for edits
         user = self._chat(p)
         message = self._message(user, p, "message to edit not found")
         if message["from"]["id"] != self.bot_user["id"]:
