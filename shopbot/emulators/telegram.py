@@ -45,6 +45,8 @@ from aiohttp import web
 from shopbot import jsonsafe
 from shopbot.emulators.telegram_files import DOCUMENT_MAX_BYTES, DOWNLOAD_MAX_BYTES, FileStore
 from shopbot.emulators.telegram_format import (
+    CAPTION_MAX,
+    TEXT_MAX,
     ApiFailure,
     FormattedText,
     ReplyMarkup,
@@ -61,8 +63,6 @@ from shopbot.emulators.telegram_inline import (
     parse_results,
 )
 
-TEXT_MAX = 4096
-CAPTION_MAX = 1024
 CALLBACK_ANSWER_MAX = 200
 # How long the bot must stay silent before wait_handled() trusts it is done.
 QUIET_PERIOD = 0.05

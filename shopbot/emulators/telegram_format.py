@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from shopbot import jsonsafe
 
 CALLBACK_DATA_MAX_BYTES = 64
+TEXT_MAX = 4096  # characters of a message's text, after entity parsing
+CAPTION_MAX = 1024
 # Leading and trailing characters Telegram strips from texts and captions.
 _TRIMMED = " \t\n\r\x0b\x0c"
 _TAG_ENTITIES = {

@@ -14,6 +14,8 @@ from typing import Any
 
 from shopbot import jsonsafe
 from shopbot.emulators.telegram_format import (
+    CAPTION_MAX,
+    TEXT_MAX,
     FormattedText,
     bad_request,
     format_text,
@@ -21,8 +23,6 @@ from shopbot.emulators.telegram_format import (
     valid_url,
 )
 
-TEXT_MAX = 4096
-CAPTION_MAX = 1024
 RESULTS_MAX = 50
 RESULT_ID_MAX_BYTES = 64
 NEXT_OFFSET_MAX_BYTES = 64
