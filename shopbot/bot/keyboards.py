@@ -250,7 +250,11 @@ def favourites_keyboard(page: Page[FavouriteItem]) -> InlineKeyboardMarkup:
             ).pack()
             label = _("✖ {name} — remove").format(name=item.name[:40])
         else:
-            data = CatalogCb(action=CatalogAction.PRODUCT, product_id=item.product_id).pack()
+            data = CatalogCb(  # its Back leads to the product's category
+                action=CatalogAction.PRODUCT,
+                category_id=item.category_id or 0,
+                product_id=item.product_id,
+            ).pack()
             mark = "" if item.availability is Availability.IN_STOCK else " ⛔"
             label = f"{item.name} — {format_price(item.price)}{mark}"
         rows.append([InlineKeyboardButton(text=label, callback_data=data)])

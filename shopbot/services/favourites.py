@@ -36,6 +36,7 @@ class FavouriteItem:
     price: int
     stock: int
     active: bool
+    category_id: int | None
 
     @property
     def availability(self) -> Availability:
@@ -113,7 +114,15 @@ async def page_of(
     pages = _page_count(total, page_size)
     page = min(max(page, 0), pages - 1)
     rows = await session.execute(
-        select(Product.id, Product.sku, Product.name, Product.price, Product.stock, Product.active)
+        select(
+            Product.id,
+            Product.sku,
+            Product.name,
+            Product.price,
+            Product.stock,
+            Product.active,
+            Product.category_id,
+        )
         .join(Favourite, Favourite.product_id == Product.id)
         .where(Favourite.user_id == user_id)
         .order_by(Favourite.added_at.desc(), Product.id.desc())

@@ -103,6 +103,8 @@ async def test_favourites_list_availability_and_open_cards(
     await shopper.press(shirt)
     assert shopper.last["text"].startswith("Футболка 03\nЦена:")
     assert "♥ В избранном" in buttons(shopper.last)
+    await shopper.press("⬅ К списку")
+    assert shopper.last["text"].startswith("📁 Футболки")  # the product's category
 
     await shopper.send_text("/favorites")
     answer = await shopper.press("✖ Кружка «Утро» — убрать")
