@@ -60,6 +60,7 @@ from shopbot.emulators.telegram_inline import (
     InlineAnswer,
     chosen_content,
     next_offset,
+    parse_button,
     parse_results,
 )
 
@@ -1251,6 +1252,7 @@ class TelegramEmulator:
         query_id = p.text("inline_query_id") or ""
         results = parse_results(p.values.get("results"), self._files.photo)
         offset = next_offset(p.text("next_offset"))
+        button = parse_button(p.values.get("button"))
         cache_time = p.integer("cache_time")
         if cache_time is not None and cache_time < 0:
             raise bad_request("CACHE_TIME_INVALID")
@@ -1263,6 +1265,7 @@ class TelegramEmulator:
             cache_time=300 if cache_time is None else cache_time,  # Telegram's default
             is_personal=p.flag("is_personal"),
             next_offset=offset,
+            button=button,
         )
         return True
 

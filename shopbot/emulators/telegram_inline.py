@@ -8,6 +8,7 @@ cached ``photo_file_id``). Others are refused as Telegram refuses an unknown typ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,7 @@ class InlineAnswer:
     cache_time: int
     is_personal: bool
     next_offset: str
+    button: dict[str, Any] | None = None  # shown above the results (InlineQueryResultsButton)
 
 
 PhotoSizes = Callable[[str], list[dict[str, Any]] | None]  # a cached photo's sizes, or None
@@ -112,6 +114,30 @@ def _check_photo(result: dict[str, Any], photo_sizes: PhotoSizes) -> None:
         raise bad_request("PHOTO_THUMB_URL_EMPTY")
     if not valid_url(thumbnail):
         raise bad_request("WEBDOCUMENT_URL_INVALID")
+
+
+_START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def parse_button(value: Any) -> dict[str, Any] | None:
+    """The ``button`` of an answer: a text and a ``start_parameter`` (or a ``web_app``)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = jsonsafe.loads(value)
+        except ValueError:
+            raise bad_request("can't parse inline query results button JSON object") from None
+    if not isinstance(value, dict) or not isinstance(value.get("text"), str):
+        raise bad_request("can't parse inline query results button JSON object")
+    if not value["text"].strip():
+        raise bad_request("BUTTON_TEXT_INVALID")
+    start, web_app = value.get("start_parameter"), value.get("web_app")
+    if (start is None) == (web_app is None):
+        raise bad_request("BUTTON_TYPE_INVALID")
+    if start is not None and not (isinstance(start, str) and _START_PARAMETER.fullmatch(start)):
+        raise bad_request("START_PARAM_INVALID")
+    return value
 
 
 def next_offset(value: str | None) -> str:

@@ -19,6 +19,7 @@ from aiogram.types import (
     InlineQueryResultArticle,
     InlineQueryResultCachedPhoto,
     InlineQueryResultPhoto,
+    InlineQueryResultsButton,
     InputTextMessageContent,
 )
 from PIL import Image
@@ -205,3 +206,38 @@ async def test_a_chosen_result_is_sent_via_the_bot_with_its_buttons(
     assert message["photo"][-1]["file_id"] == file_id
     assert friend.button("Открыть")["url"] == link
     assert chosen == [("TS-1", "футболка", f"306_{message['message_id']}")]
+
+
+@pytest.mark.parametrize(
+    ("button", "reason"),
+    [
+        (InlineQueryResultsButton(text="В магазин", start_parameter="a b"), "START_PARAM_INVALID"),
+        (InlineQueryResultsButton(text=" ", start_parameter="shop"), "BUTTON_TEXT_INVALID"),
+        (InlineQueryResultsButton(text="В магазин"), "BUTTON_TYPE_INVALID"),
+    ],
+)
+async def test_the_button_above_results_is_checked(
+    inline: TelegramEmulator,
+    start_polling: StartPolling,
+    button: InlineQueryResultsButton,
+    reason: str,
+) -> None:
+    router = Router()
+    errors: list[str] = []
+
+    @router.inline_query()
+    async def answer(query: InlineQuery) -> None:
+        try:
+            await query.answer([], button=button)
+        except TelegramBadRequest as error:
+            errors.append(error.message)
+            await query.answer(
+                [], button=InlineQueryResultsButton(text="В магазин", start_parameter="shop")
+            )
+
+    await start_polling(router)
+    answered = await inline.user(307).inline_query("")
+
+    assert errors == [f"Bad Request: {reason}"]
+    assert answered is not None
+    assert answered.button == {"text": "В магазин", "start_parameter": "shop"}
