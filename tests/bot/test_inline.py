@@ -141,15 +141,20 @@ async def test_a_sku_a_link_cannot_carry_links_by_id(
     assert friend.last["text"].startswith("Чайник\nPrice:")
 
 
-async def test_an_empty_or_forged_offset_gets_no_results(
+async def test_no_query_a_forged_offset_or_nothing_found_gets_no_results(
     inline_shop: Shop, catalogue: Catalogue
 ) -> None:
     friend = inline_shop.emulator.user(207, "Олег")
 
     empty = await friend.inline_query("   ")
     forged = await friend.inline_query("футболка", offset="x1")
+    hidden = await friend.inline_query("скрытая")
 
     assert empty is not None and empty.results == []
     assert forged is not None and forged.results == []
-    hidden = await friend.inline_query("скрытая")
     assert hidden is not None and hidden.results == []
+    # Nothing typed or nothing found: a button to the bot's chat instead.
+    shop_button = {"text": "🛍 Открыть магазин", "start_parameter": "shop"}
+    assert empty.button == hidden.button == shop_button
+    await friend.send_text("/start shop")
+    assert friend.last["text"].startswith("Здравствуйте, Олег!")

@@ -10,14 +10,16 @@ from aiogram.types import (
     InlineQueryResultArticle,
     InlineQueryResultCachedPhoto,
     InlineQueryResultPhoto,
+    InlineQueryResultsButton,
     InlineQueryResultUnion,
     InputTextMessageContent,
 )
+from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.keyboards import open_in_bot_keyboard
 from shopbot.bot.routers.search import QUERY_LIMIT
-from shopbot.bot.routers.start import product_link
+from shopbot.bot.routers.start import SHOP_LINK, product_link
 from shopbot.bot.texts import inline_description, shared_card
 from shopbot.search import SearchEngine
 from shopbot.services.catalogue import Cover, ProductSummary, covers
@@ -67,15 +69,23 @@ def _result(product: ProductSummary, cover: Cover | None, link: str) -> InlineQu
     )
 
 
+def _open_the_shop() -> InlineQueryResultsButton:
+    """Above an empty list (nothing typed yet, nothing found): to the bot's chat."""
+    return InlineQueryResultsButton(text=_("🛍 Open the shop"), start_parameter=SHOP_LINK)
+
+
 async def inline_search(
     query: InlineQuery, session: AsyncSession, search_engine: SearchEngine
 ) -> None:
     text = query.query.strip()[:QUERY_LIMIT]
     page = _page_asked(query.offset)
     if not text or page is None:
-        await query.answer([], cache_time=CACHE_SECONDS)
+        await query.answer([], cache_time=CACHE_SECONDS, button=_open_the_shop())
         return
     found = await search_engine.search(session, text, page, PAGE_SIZE)
+    if found.page.total == 0:
+        await query.answer([], cache_time=CACHE_SECONDS, button=_open_the_shop())
+        return
     if found.page.page != page:  # past the last page: the engine gave the last one again
         await query.answer([], cache_time=CACHE_SECONDS)
         return

@@ -20,6 +20,7 @@ from shopbot.services import cart, catalogue
 
 DEEP_LINK_PREFIX = "p_"  # then the SKU
 ID_LINK_PREFIX = "i_"  # then the product's id: for a SKU a start parameter cannot carry
+SHOP_LINK = "shop"  # the shop's greeting (inline mode's "Open the shop" button)
 # What Telegram lets a start parameter hold: 1-64 of A-Z, a-z, 0-9, _ and -.
 _START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -40,8 +41,11 @@ async def start_with_link(
     is_admin: bool,
 ) -> None:
     """``/start p_<SKU>`` (or ``i_<id>``, see :func:`product_link`): open that product
-    straight away."""
+    straight away; ``/start shop``: the greeting."""
     argument = command.args or ""
+    if argument == SHOP_LINK:
+        await start(message, settings, is_admin)
+        return
     product = None
     if argument.startswith(DEEP_LINK_PREFIX):
         product = await catalogue.get_product_by_sku(session, argument[len(DEEP_LINK_PREFIX) :])
