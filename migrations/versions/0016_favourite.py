@@ -1,7 +1,7 @@
 """favourite: the products each shopper keeps (♡ on a card, /favorites)
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0019
 Create Date: 2026-12-03 10:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
