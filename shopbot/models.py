@@ -466,3 +466,26 @@ class SearchSynonym(Base):
     second: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))
+class FaqEntry(Base):
+    """A common question and its answer, kept by the owner (``shopbot.services.faq``).
+
+    Entries are matched by ``question_key`` (the question folded, see :func:`faq_key`) when a
+    new FAQ file replaces the old one; ``position`` is the order they came in.
+    """
+
+    __tablename__ = "faq_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(128))
+    question: Mapped[str] = mapped_column(String(512))
+    question_key: Mapped[str] = mapped_column(String(512), unique=True)
+    answer: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def faq_key(question: str) -> str:
+    """The form questions are matched by: case, ``ё`` and runs of spaces do not count."""
+    folded = unicodedata.normalize("NFKC", question).casefold().replace("ё", "е")
+    return " ".join(folded.split())

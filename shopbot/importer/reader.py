@@ -148,7 +148,7 @@ def read_table(data: bytes) -> Table:
             )
         )
         return table
-    records = _records(lines, first, delimiter, table.errors)
+    records = read_records(lines, first, delimiter, table.errors)
     first_record = next(records, None)
     if first_record is None or table.errors:  # the header itself is badly quoted
         return table
@@ -192,7 +192,7 @@ def _utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _records(
+def read_records(
     lines: list[str], start: int, delimiter: str, errors: ProblemList
 ) -> Iterator[tuple[int, list[str]]]:
     """(line, fields) per record from ``lines[start:]``; bad quoting is reported in ``errors``.

@@ -1,0 +1,324 @@
+"""Common questions (FAQ) the owner keeps: the CSV file that is the whole FAQ, the topics and
+entries shoppers browse, and the entries a typed question matches.
+
+The file (``question;answer;topic``, header in English or Russian) is read with the catalogue
+importer's machinery (encodings, delimiters, line numbers of records) and applied all or
+nothing: entries are matched by question, new ones added, changed ones updated, the ones the
+file lacks removed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shopbot.i18n import N_, Text
+from shopbot.importer.base import ImportProblem, ProblemList
+from shopbot.importer.columns import normal
+from shopbot.importer.reader import NotCsv, decode, read_records, sniff_delimiter
+from shopbot.models import FaqEntry, faq_key, utcnow
+from shopbot.search.analysis import is_stop_word, keys, words
+from shopbot.services.preferences import recall, remember
+from shopbot.services.text import guard, unguard
+
+FAQ_COLUMNS = ("question", "answer", "topic")
+HEADERS = {
+    "en": {"question": "question", "answer": "answer", "topic": "topic"},
+    "ru": {"question": "Вопрос", "answer": "Ответ", "topic": "Тема"},
+}
+_KNOWN = {normal(name): column for names in HEADERS.values() for column, name in names.items()}
+# "ru" or "en": the header language of the last FAQ imported, which the export writes back.
+FAQ_HEADER_LANGUAGE = "faq_header_language"
+MAX_QUESTION = 512
+MAX_TOPIC = 128
+MAX_ANSWER = 20_000
+MAX_ENTRIES = 1000
+# A typed text answers with an entry when it has this share of the entry's question words.
+CONFIDENT_SHARE = 0.6
+
+
+@dataclass(frozen=True)
+class FaqColumn:
+    """A FAQ column named in a message: its header word in the reader's language."""
+
+    key: str
+
+    def render(self, language: str) -> str:
+        return HEADERS.get(language, HEADERS["en"])[self.key]
+
+
+@dataclass(slots=True)
+class FaqRow:
+    line: int
+    question: str
+    answer: str
+    topic: str
+
+
+@dataclass
+class FaqReport:
+    """What an import did (or with ``dry_run`` would do), or why it did nothing."""
+
+    dry_run: bool
+    errors: ProblemList = field(default_factory=ProblemList)
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _problem(line: int | None, code: str, template: str, **params: object) -> ImportProblem:
+    return ImportProblem(line, None, code, Text(template, params))
+
+
+def read_faq(data: bytes) -> tuple[list[FaqRow], str, ProblemList]:
+    """The rows of a FAQ file, its header language and every problem found."""
+    errors = ProblemList()
+    try:
+        text = decode(data)
+    except NotCsv as exc:
+        errors.add(ImportProblem(None, None, "not_csv", exc.text))
+        return [], "en", errors
+    lines = io.StringIO(text, newline="").readlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        errors.add(_problem(None, "empty_file", N_("The file is empty.")))
+        return [], "en", errors
+    delimiter = sniff_delimiter(lines[first])
+    records = read_records(lines, first, delimiter, errors)
+    header = next(records, None)
+    if header is None or errors:
+        return [], "en", errors
+    line, names = header
+    index: dict[str, int] = {}
+    russian = 0
+    for position, name in enumerate(names):
+        column = _KNOWN.get(normal(name))
+        if column is not None and column not in index:
+            index[column] = position
+            russian += HEADERS["ru"][column] == name.replace("\ufeff", "").strip()
+    language = "ru" if russian * 2 > len(index) else "en"
+    for column in FAQ_COLUMNS:
+        if column not in index:
+            errors.add(
+                _problem(
+                    line,
+                    "missing_column",
+                    N_("The header has no “{column}” column (a FAQ has {columns})."),
+                    column=FaqColumn(column),
+                    columns="question;answer;topic / Вопрос;Ответ;Тема",
+                )
+            )
+    if errors:
+        return [], language, errors
+    rows = _check_rows(records, index, errors)
+    if not rows and not errors:
+        errors.add(_problem(None, "empty_file", N_("The file has a header but no questions.")))
+    return rows, language, errors
+
+
+def _check_rows(
+    records: Iterator[tuple[int, list[str]]], index: dict[str, int], errors: ProblemList
+) -> list[FaqRow]:
+    rows: list[FaqRow] = []
+    first_line: dict[str, int] = {}
+    width = max(index.values()) + 1
+    limits = {"question": MAX_QUESTION, "answer": MAX_ANSWER, "topic": MAX_TOPIC}
+    for line, fields in records:
+        if not any(field.strip() for field in fields):
+            continue
+        fields.extend([""] * (width - len(fields)))
+        values: dict[str, str] = {}
+        for column in FAQ_COLUMNS:
+            value = unguard(fields[index[column]].strip())
+            value = value.replace("\r\n", "\n").replace("\r", "\n")
+            if not value:
+                errors.add(
+                    _problem(
+                        line,
+                        "missing_value",
+                        N_("Column “{column}” is empty; every question needs one."),
+                        column=FaqColumn(column),
+                    )
+                )
+            elif len(value) > limits[column]:
+                errors.add(
+                    _problem(
+                        line,
+                        "value_too_long",
+                        N_("The {column} is {length} characters long; at most {most} fit."),
+                        column=FaqColumn(column),
+                        length=len(value),
+                        most=limits[column],
+                    )
+                )
+            values[column] = value
+        key = faq_key(values["question"])
+        if key and first_line.setdefault(key, line) != line:
+            errors.add(
+                _problem(
+                    line,
+                    "duplicate_question",
+                    N_("This question already appears on line {first}."),
+                    first=str(first_line[key]),
+                )
+            )
+        rows.append(FaqRow(line, values["question"], values["answer"], values["topic"]))
+    if len(rows) > MAX_ENTRIES:
+        errors.add(
+            _problem(
+                None,
+                "too_many_rows",
+                N_("The file has {count} questions; a FAQ holds at most {most}."),
+                count=len(rows),
+                most=MAX_ENTRIES,
+            )
+        )
+    return rows
+
+
+async def import_faq(
+    sessions: async_sessionmaker[AsyncSession], data: bytes, *, dry_run: bool
+) -> FaqReport:
+    """Replace the FAQ with the file's (in one transaction), or with ``dry_run`` count what
+    would change."""
+    report = FaqReport(dry_run=dry_run)
+    rows, language, report.errors = read_faq(data)
+    if not report.ok:
+        return report
+    async with sessions() as session:
+        await replace_faq(session, rows, report)
+        if not dry_run:
+            connection = await session.connection()
+            await remember(connection, FAQ_HEADER_LANGUAGE, language, now=utcnow())
+            await session.commit()
+    return report
+
+
+async def replace_faq(session: AsyncSession, rows: list[FaqRow], report: FaqReport) -> None:
+    """Make the stored FAQ the rows' (flushes only), counting the changes in ``report``;
+    with ``report.dry_run`` only count."""
+    existing = {entry.question_key: entry for entry in await session.scalars(select(FaqEntry))}
+    seen: set[str] = set()
+    for position, row in enumerate(rows):
+        key = faq_key(row.question)
+        seen.add(key)
+        entry = existing.get(key)
+        if entry is None:
+            report.added += 1
+            if not report.dry_run:
+                session.add(
+                    FaqEntry(
+                        topic=row.topic,
+                        question=row.question,
+                        question_key=key,
+                        answer=row.answer,
+                        position=position,
+                    )
+                )
+            continue
+        fields = (row.topic, row.question, row.answer)
+        if (entry.topic, entry.question, entry.answer) != fields:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+        if not report.dry_run:
+            entry.topic, entry.question, entry.answer = fields
+            entry.position = position
+    gone = [entry.id for key, entry in existing.items() if key not in seen]
+    report.removed = len(gone)
+    if gone and not report.dry_run:
+        await session.execute(delete(FaqEntry).where(FaqEntry.id.in_(gone)))
+    await session.flush()
+
+
+async def all_entries(session: AsyncSession) -> list[FaqEntry]:
+    return list(await session.scalars(select(FaqEntry).order_by(FaqEntry.position, FaqEntry.id)))
+
+
+async def faq_csv(session: AsyncSession) -> bytes:
+    """The FAQ as a file an import reads back to the same FAQ, with the header language of
+    the last one imported (English before any)."""
+    language = await recall(session, FAQ_HEADER_LANGUAGE)
+    header = HEADERS.get(language or "en", HEADERS["en"])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([header[column] for column in FAQ_COLUMNS])
+    for entry in await all_entries(session):
+        writer.writerow((guard(entry.question), guard(entry.answer), guard(entry.topic)))
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A topic as shoppers see it: its name and the entry that opens it (its first)."""
+
+    name: str
+    first_id: int
+
+
+async def topics(session: AsyncSession) -> list[Topic]:
+    """The topics in the order of their first entries."""
+    found: dict[str, Topic] = {}
+    for entry in await all_entries(session):
+        found.setdefault(entry.topic, Topic(entry.topic, entry.id))
+    return list(found.values())
+
+
+async def entries_of_topic(session: AsyncSession, first_id: int) -> tuple[str, list[FaqEntry]]:
+    """The topic of entry ``first_id`` and its entries ("" and none when it is gone)."""
+    entry = await session.get(FaqEntry, first_id)
+    if entry is None:
+        return "", []
+    entries = await session.scalars(
+        select(FaqEntry)
+        .where(FaqEntry.topic == entry.topic)
+        .order_by(FaqEntry.position, FaqEntry.id)
+    )
+    return entry.topic, list(entries)
+
+
+def _content(text: str) -> list[frozenset[str]]:
+    """The lemma keys of each meaningful word of ``text``."""
+    return [keys(word) for word in words(text) if not is_stop_word(word) and len(word) > 1]
+
+
+@dataclass
+class FaqMatch:
+    """What a typed text matches: one entry confidently, or some entries more loosely."""
+
+    confident: FaqEntry | None = None
+    close: list[FaqEntry] = field(default_factory=list)
+
+
+async def match_question(session: AsyncSession, text: str, *, most: int = 3) -> FaqMatch:
+    """The entries whose question shares words (in any of their forms) with ``text``;
+    confident when the text has most of an entry's question words."""
+    typed = _content(text)
+    if not typed:
+        return FaqMatch()
+    typed_keys = frozenset().union(*typed)
+    scored: list[tuple[float, int, FaqEntry]] = []
+    for entry in await all_entries(session):
+        wanted = _content(entry.question)
+        if not wanted:
+            continue
+        hits = sum(1 for forms in wanted if forms & typed_keys)
+        if hits:
+            scored.append((hits / len(wanted), hits, entry))
+    scored.sort(key=lambda item: (-item[0], -item[1], item[2].position))
+    result = FaqMatch()
+    if scored and scored[0][0] >= CONFIDENT_SHARE and scored[0][1] >= min(2, len(typed)):
+        result.confident = scored[0][2]
+        scored = scored[1:]
+    result.close = [entry for _share, _hits, entry in scored[:most]]
+    return result
