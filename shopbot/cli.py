@@ -134,6 +134,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     importer.set_defaults(handler=_import)
 
+    faq_importer = commands.add_parser(
+        "import-faq",
+        help=_("import the common questions (FAQ) from a CSV"),
+        description=_(
+            "Replace the FAQ shoppers see under Help with the file's: columns question, "
+            "answer, topic (or Вопрос, Ответ, Тема), UTF-8 or Windows-1251, comma, semicolon "
+            "or tab. Questions are matched as written: new ones are added, changed ones "
+            "updated, the ones the file lacks removed. All or nothing: any bad row and "
+            "nothing is written; every problem is listed with its line."
+        ),
+    )
+    faq_importer.add_argument("path", type=Path, help=_("the FAQ CSV file"))
+    faq_importer.add_argument(
+        "--dry-run", action="store_true", help=_("check everything, write nothing")
+    )
+    faq_importer.set_defaults(handler=_import_faq)
+
     exporter = commands.add_parser(
         "export",
         help=_("export the catalogue as CSV, to edit and import back"),
@@ -306,6 +323,43 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     print(_summary(report))
     if report.dry_run:
         return _show_changes(report, args)
+    return 0
+
+
+def _import_faq(settings: Settings, args: argparse.Namespace) -> int:
+    from shopbot.db import create_engine, create_session_factory, migrate
+    from shopbot.services.faq import import_faq
+
+    try:
+        data = args.path.read_bytes()
+    except OSError:
+        print(_("shopbot import-faq: no such file: {path}").format(path=args.path), file=sys.stderr)
+        return 2
+
+    async def go():
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate(engine)
+            return await import_faq(create_session_factory(engine), data, dry_run=args.dry_run)
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(go())
+    language = current_language()
+    for problem in report.errors:
+        print(_("error: {problem}").format(problem=problem.describe(language)), file=sys.stderr)
+    if not report.ok:
+        total = report.errors.total
+        print(
+            ngettext(
+                "import failed: {n} problem; nothing was changed",
+                "import failed: {n} problems; nothing was changed",
+                total,
+            ).format(n=total),
+            file=sys.stderr,
+        )
+        return 1
+    print(report.summary().render(language))
     return 0
 
 

@@ -28,6 +28,7 @@ from shopbot.emulators.telegram import TelegramEmulator
 from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.importer import ImportOptions, import_file
 from shopbot.models import Order, Product
+from shopbot.services.faq import import_faq
 from shopbot.web.yookassa import WEBHOOK_PATH
 
 HOST = "127.0.0.1"
@@ -124,7 +125,13 @@ async def _import_catalogue(runtime: ShopRuntime, catalogue: Path) -> str:
     if not report.ok:
         first = report.errors[0]
         raise DemoError(f"the catalogue {catalogue} did not import: {first.message}")
-    return f"{report.created} products from {catalogue}"
+    faq = catalogue.with_name("faq.csv")
+    if not faq.is_file():  # a catalogue of its own, without a FAQ beside it
+        return f"{report.created} products from {catalogue}"
+    faq_report = await import_faq(runtime.session_factory, faq.read_bytes(), dry_run=False)
+    if not faq_report.ok:
+        raise DemoError(f"the FAQ {faq} did not import: {faq_report.errors[0].message}")
+    return f"{report.created} products from {catalogue}, {faq_report.added} FAQ entries"
 
 
 def _banner(page_url: str, shop: str, data_dir: Path) -> str:

@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.i18n import N_, Text
@@ -74,6 +74,28 @@ class FaqReport:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def summary(self) -> Text:
+        """The counts, for the command line and the chat."""
+        if self.dry_run:
+            template = N_(
+                "FAQ check, nothing written yet: {added} to add, {updated} to change, "
+                "{removed} to remove, {unchanged} unchanged."
+            )
+        else:
+            template = N_(
+                "FAQ imported: {added} added, {updated} changed, {removed} removed, "
+                "{unchanged} unchanged."
+            )
+        return Text(
+            template,
+            {
+                "added": self.added,
+                "updated": self.updated,
+                "removed": self.removed,
+                "unchanged": self.unchanged,
+            },
+        )
 
 
 def _problem(line: int | None, code: str, template: str, **params: object) -> ImportProblem:
@@ -234,11 +256,12 @@ async def replace_faq(session: AsyncSession, rows: list[FaqRow], report: FaqRepo
         if not report.dry_run:
             entry.topic, entry.question, entry.answer = fields
             entry.position = position
-    gone = [entry.id for key, entry in existing.items() if key not in seen]
+    gone = [entry for key, entry in existing.items() if key not in seen]
     report.removed = len(gone)
-    if gone and not report.dry_run:
-        await session.execute(delete(FaqEntry).where(FaqEntry.id.in_(gone)))
-    await session.flush()
+    if not report.dry_run:
+        for entry in gone:
+            await session.delete(entry)
+        await session.flush()
 
 
 async def all_entries(session: AsyncSession) -> list[FaqEntry]:
