@@ -35,9 +35,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("chat_id", "message_id", name=op.f("uq_order_message_chat_id")),
     )
     with op.batch_alter_table("order_message", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_order_message_order_id"), ["order_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_order_message_order_id"), ["order_id"], unique=False)
 
 
 def downgrade() -> None:

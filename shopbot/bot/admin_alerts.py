@@ -153,6 +153,27 @@ async def alert_shopper_message(
     await _to_staff(bot, settings, session, render)
 
 
+async def alert_shopper_question(
+    bot: Bot, settings: Settings, session: AsyncSession, user_id: int, text: str
+) -> None:
+    """What a shopper wrote to a manager about no order, with who they are (how to answer)."""
+    user = await session.get(User, user_id)
+
+    async def render() -> tuple[str, InlineKeyboardMarkup | None]:
+        who = [h(user.first_name if user is not None else "")]
+        if user is not None and user.username:
+            who.append(f"@{h(user.username)}")
+        if user is not None and user.phone:
+            who.append(h(user.phone))
+        headline = _("💬 A shopper writes to a manager:")
+        shopper = _("Shopper: {who} (id {id})").format(
+            who=", ".join(part for part in who if part), id=user_id
+        )
+        return f"{headline}\n<blockquote>{h(text)}</blockquote>\n\n{shopper}", None
+
+    await _to_staff(bot, settings, session, render)
+
+
 async def alert_low_stock(
     bot: Bot, settings: Settings, session: AsyncSession, threshold: int, products: list[dict]
 ) -> None:

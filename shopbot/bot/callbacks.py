@@ -138,3 +138,15 @@ class FavouriteCb(CallbackData, prefix="v"):
     product_id: IdOrZero = 0
     category_id: IdOrZero = 0
     page: Page = 0
+class FaqAction(StrEnum):
+    TOPICS = "t"  # the FAQ's topics
+    TOPIC = "o"  # the questions of the topic of ``entry_id``
+    ENTRY = "e"  # the answer of ``entry_id``
+    HELPED = "y"  # 👍 under an answer to a typed question
+    NOT_HELPED = "n"  # 👎: a person is offered
+    MANAGER = "m"  # "write to a manager"
+
+
+class FaqCb(CallbackData, prefix="q"):
+    action: FaqAction
+    entry_id: IdOrZero = 0

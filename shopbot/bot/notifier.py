@@ -31,6 +31,7 @@ from shopbot.bot.admin_alerts import (
     alert_low_stock,
     alert_new_order,
     alert_shopper_message,
+    alert_shopper_question,
 )
 from shopbot.bot.clock import shop_clock
 from shopbot.bot.i18n import PoI18n
@@ -213,6 +214,10 @@ class BotNotifier:
     async def shopper_message(self, order: Order, text: str) -> None:
         async with self.session_factory() as session:
             await alert_shopper_message(self.bot, self.settings, session, order, text)
+
+    async def shopper_question(self, user_id: int, text: str) -> None:
+        async with self.session_factory() as session:
+            await alert_shopper_question(self.bot, self.settings, session, user_id, text)
 
     async def _send_to_shopper(self, chat_id: int, text: str) -> None:
         with self._to_shopper():

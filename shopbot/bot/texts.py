@@ -365,9 +365,13 @@ def payment_failed_text(order: Order) -> str:
     if order.expires_at is None:
         return text + "\n" + _("You can pay again.")
     minutes = max(1, math.ceil((order.expires_at - utcnow()).total_seconds() / 60))
-    return text + "\n" + _(
-        "The items are kept for you for {minutes} min more: you can pay again."
-    ).format(minutes=minutes)
+    return (
+        text
+        + "\n"
+        + _("The items are kept for you for {minutes} min more: you can pay again.").format(
+            minutes=minutes
+        )
+    )
 
 
 def returned_text(order: Order, returned: list[ReturnedLine]) -> str:

@@ -102,8 +102,7 @@ async def browse(
                 Category.path,
                 Category.position,
                 func.coalesce(counts.c.n, 0).label("n"),
-            )
-            .outerjoin(counts, counts.c.category_id == Category.id)
+            ).outerjoin(counts, counts.c.category_id == Category.id)
         )
     ).all()
     tree = sorted(rows, key=lambda row: (row.position, natural_key(row.name), row.id))

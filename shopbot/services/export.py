@@ -107,8 +107,9 @@ async def catalogue_csv(session: AsyncSession, language: str = "en") -> bytes:
     """
     last_event = select(func.coalesce(func.max(StockEvent.id), 0)).scalar_subquery()
     rows = await session.execute(
-        select(Product, Category.path, last_event)
-        .outerjoin(Category, Category.id == Product.category_id)
+        select(Product, Category.path, last_event).outerjoin(
+            Category, Category.id == Product.category_id
+        )
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")

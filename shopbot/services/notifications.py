@@ -24,7 +24,7 @@ ORDER_ATTENTION = "order_attention"  # {order_id, reason}: to the staff
 NEW_ORDER = "new_order"  # {order_id}: a paid or cash order, to the staff
 LOW_STOCK = "low_stock"  # {threshold, products: [{id, sku, name, stock}]}: to the staff
 ORDER_CANCELLED = "order_cancelled"  # {order_id, outcome}: the shopper cancelled, to the staff
-SHOPPER_MESSAGE = "shopper_message"  # {order_id, text}: a shopper writes about an order: staff
+SHOPPER_MESSAGE = "shopper_message"  # {order_id, text} or {user_id, text}: a shopper writes: staff
 PAYMENT_DUE = "payment_due"  # {order_id}: an order placed online, its payment link to send
 PAYMENT_FAILED = "payment_failed"  # {order_id, reason}: to the shopper, who may pay again
 
@@ -76,6 +76,10 @@ class OrderNotifier(Protocol):
         """Relay what the shopper wrote about this order to the staff, naming the order and
         the shopper."""
 
+    async def shopper_question(self, user_id: int, text: str) -> None:
+        """Relay what a shopper wrote to the staff about no order (from the FAQ's "write to
+        a manager"), naming the shopper."""
+
     async def payment_due(self, session: AsyncSession, order: Order) -> None:
         """Start the payment of an order just placed and send the shopper its link (nothing
         if the order can no longer be paid)."""
@@ -92,6 +96,9 @@ def order_sender(notifier: OrderNotifier) -> Sender:
         payload = message.payload
         if message.kind == LOW_STOCK:
             await notifier.low_stock(payload["threshold"], payload["products"])
+            return
+        if message.kind == SHOPPER_MESSAGE and "order_id" not in payload:
+            await notifier.shopper_question(payload["user_id"], payload["text"])
             return
         order = await session.get(Order, payload["order_id"], populate_existing=True)
         if order is None:

@@ -74,6 +74,9 @@ class RecordingNotifier:
     async def shopper_message(self, order: Order, text: str) -> None:
         await self._record(self.written, (order.id, text))
 
+    async def shopper_question(self, user_id: int, text: str) -> None:
+        await self._record(self.written, (user_id, text))
+
     async def payment_due(self, session: AsyncSession, order: Order) -> None:
         await self._record(self.due, order.id)
 

@@ -20,6 +20,7 @@ from shopbot.bot.routers import (
     payments,
     search,
     start,
+    support,
 )
 from shopbot.bot.routers.prompts import LeavePrompts
 
@@ -42,6 +43,7 @@ def build_root_router() -> Router:
         favourites.create_router(),
         cart.create_router(),
         orders.create_router(),
+        support.create_router(),
         search.create_router(),
         payments.create_router(),
         inline.create_router(),

@@ -1,5 +1,6 @@
-"""Whatever nothing else handled: text outside a flow is searched for, anything else gets a
-short friendly answer, never silence."""
+"""Whatever nothing else handled: text outside a flow is matched against the FAQ and searched
+for (a question about orders gets their statuses), anything else gets a short friendly
+answer, never silence."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.bot.keyboards import main_menu, nothing_found_keyboard
 from shopbot.bot.routers.filters import Magic
 from shopbot.bot.routers.search import PAGE_SIZE, QUERY_LIMIT, show_found
+from shopbot.bot.routers.support import answer_typed_question, entries_keyboard, latest_orders
 from shopbot.config import Settings
 from shopbot.search import SearchEngine
+from shopbot.services import faq, support
 
 
 async def stale_button(query: CallbackQuery) -> None:
@@ -40,16 +43,32 @@ async def unknown_message(
     private = message.chat.type == ChatType.PRIVATE  # a group's chatter is no query
     if private and text and not text.startswith("/") and raw_state is None:
         query = text[:QUERY_LIMIT]
+        if support.asks_about_orders(query):
+            await latest_orders(message, session)
+            return
+        asked = await faq.match_question(session, query)
+        if asked.confident is not None:
+            await answer_typed_question(message, asked.confident)
+            return
         found = await search_engine.search(session, query, 0, PAGE_SIZE)
         if found.page.total:
             await state.update_data(search=query)
             await show_found(message, query, found, settings)
+            if asked.close:
+                await message.answer(
+                    _("Perhaps the answer to your question is here:"),
+                    reply_markup=entries_keyboard(asked.close, manager=True),
+                )
             return
-        if found.close:
+        if found.close or asked.close:
             await state.update_data(search=query)
+            markup = nothing_found_keyboard(found.close)
+            markup.inline_keyboard.extend(
+                entries_keyboard(asked.close, manager=True).inline_keyboard
+            )
             await message.answer(
                 _("Sorry, I did not understand that. Perhaps you are looking for one of these?"),
-                reply_markup=nothing_found_keyboard(found.close),
+                reply_markup=markup,
             )
             return
     await message.answer(

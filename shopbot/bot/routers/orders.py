@@ -265,7 +265,5 @@ def create_router() -> Router:
     router.callback_query.register(contact_shop, OrdersCb.filter(F.action == OrdersAction.CONTACT))
     router.message.register(contact_typed, StateFilter(ContactForm.message), plain_text())
     router.message.register(contact_not_text, StateFilter(ContactForm.message), Magic(~F.text))
-    router.callback_query.register(
-        return_to_cart, OrdersCb.filter(F.action == OrdersAction.RETURN)
-    )
+    router.callback_query.register(return_to_cart, OrdersCb.filter(F.action == OrdersAction.RETURN))
     return router

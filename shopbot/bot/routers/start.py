@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.bot.keyboards import MENU_HELP, main_menu
 from shopbot.bot.render import h
 from shopbot.bot.routers.filters import menu_button
+from shopbot.bot.routers.support import send_topics
 from shopbot.bot.ui import show_product
 from shopbot.config import Settings
 from shopbot.models import MAX_ID
@@ -81,7 +82,10 @@ async def start(message: Message, settings: Settings, is_admin: bool) -> None:
     )
 
 
-async def help_(message: Message, settings: Settings, is_admin: bool) -> None:
+async def help_(
+    message: Message, session: AsyncSession, settings: Settings, is_admin: bool
+) -> None:
+    """The commands, then the FAQ's topics as buttons."""
     text = _(
         "<b>What I can do</b>\n"
         "/catalog — browse the catalogue\n"
@@ -90,10 +94,12 @@ async def help_(message: Message, settings: Settings, is_admin: bool) -> None:
         "/favorites — the products you keep\n"
         "/orders — your orders and their status\n"
         "/cancel — leave checkout\n"
+        "/support — write to a manager\n"
     )
     if settings.shop_contact:
         text += "\n" + _("Contact the shop: {contact}").format(contact=h(settings.shop_contact))
     await message.answer(text, reply_markup=main_menu(admin=is_admin))
+    await send_topics(message, session)
 
 
 def create_router() -> Router:

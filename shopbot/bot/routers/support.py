@@ -1,0 +1,249 @@
+"""Support for shoppers: the FAQ's topics, questions and answers, "write to a manager"
+(the shop's contact, and the shopper's next message relayed to the staff), and what typed
+text finds in the FAQ (see the fallback router)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.bot.callbacks import FaqAction, FaqCb, OrdersAction, OrdersCb
+from shopbot.bot.keyboards import main_menu
+from shopbot.bot.render import TEXT_LIMIT, h, split
+from shopbot.bot.routers.filters import Magic, plain_text
+from shopbot.bot.texts import status_label
+from shopbot.bot.ui import show
+from shopbot.config import Settings
+from shopbot.models import FaqEntry
+from shopbot.services import faq, orders, support
+
+MESSAGE_LIMIT = 2000  # characters of a question to a manager
+LATEST_ORDERS = 3  # the orders "where is my order" tells of
+# A message's first piece holds the question too (Telegram counts the text, not the tags).
+ANSWER_PIECE = TEXT_LIMIT - faq.MAX_QUESTION - 2
+
+
+class SupportForm(StatesGroup):
+    message = State()  # the shopper's next text goes to a manager
+
+
+def _button(text: str, action: FaqAction, entry_id: int = 0) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=text, callback_data=FaqCb(action=action, entry_id=entry_id).pack()
+    )
+
+
+def manager_button() -> InlineKeyboardButton:
+    return _button(_("Didn't find an answer? Write to a manager"), FaqAction.MANAGER)
+
+
+def entries_keyboard(entries: list[FaqEntry], *, manager: bool = False) -> InlineKeyboardMarkup:
+    rows = [[_button(entry.question[:64], FaqAction.ENTRY, entry.id)] for entry in entries]
+    if manager:
+        rows.append([manager_button()])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def send_topics(message: Message, session: AsyncSession) -> None:
+    """The FAQ's topics as buttons (nothing when the shop has no FAQ)."""
+    topics = await faq.topics(session)
+    if not topics:
+        return
+    rows = [[_button(topic.name[:64], FaqAction.TOPIC, topic.first_id)] for topic in topics]
+    rows.append([manager_button()])
+    await message.answer(
+        _("❓ <b>Common questions</b>: choose a topic."),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
+
+
+async def topic_pressed(query: CallbackQuery, callback_data: FaqCb, session: AsyncSession) -> None:
+    name, entries = await faq.entries_of_topic(session, callback_data.entry_id)
+    if not entries:
+        await query.answer(_("This topic is no longer in the list."), show_alert=True)
+        return
+    markup = entries_keyboard(entries)
+    markup.inline_keyboard.append([_button(_("⬅ All topics"), FaqAction.TOPICS)])
+    await show(query, f"❓ <b>{h(name)}</b>", markup)
+    await query.answer()
+
+
+async def topics_pressed(query: CallbackQuery, session: AsyncSession) -> None:
+    topics = await faq.topics(session)
+    rows = [[_button(topic.name[:64], FaqAction.TOPIC, topic.first_id)] for topic in topics]
+    rows.append([manager_button()])
+    await show(
+        query,
+        _("❓ <b>Common questions</b>: choose a topic."),
+        InlineKeyboardMarkup(inline_keyboard=rows),
+    )
+    await query.answer()
+
+
+async def send_answer(
+    target: Message, entry: FaqEntry, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """The question in bold and its answer, escaped, split at paragraphs (then lines,
+    sentences, words) when long; the buttons under the last piece."""
+    pieces = split(entry.answer, ANSWER_PIECE)
+    head = f"<b>{h(entry.question)}</b>\n\n"
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        await target.answer(
+            (head if index == 0 else "") + h(piece), reply_markup=markup if last else None
+        )
+
+
+def answer_keyboard(entry: FaqEntry) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [manager_button()],
+            [
+                _button(
+                    _("⬅ Questions on “{topic}”").format(topic=entry.topic[:40]),
+                    FaqAction.TOPIC,
+                    entry.id,
+                )
+            ],
+        ]
+    )
+
+
+def helped_keyboard(entry: FaqEntry) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button("👍", FaqAction.HELPED, entry.id),
+                _button("👎", FaqAction.NOT_HELPED, entry.id),
+            ]
+        ]
+    )
+
+
+async def entry_pressed(query: CallbackQuery, callback_data: FaqCb, session: AsyncSession) -> None:
+    entry = await session.get(FaqEntry, callback_data.entry_id)
+    if entry is None or not isinstance(query.message, Message):
+        await query.answer(_("This question is no longer in the list."), show_alert=True)
+        return
+    await query.answer()
+    await send_answer(query.message, entry, answer_keyboard(entry))
+
+
+async def answer_typed_question(message: Message, entry: FaqEntry) -> None:
+    """A typed question the FAQ answers: the entry, then "Did this help?"."""
+    await send_answer(message, entry)
+    await message.answer(_("Did this help?"), reply_markup=helped_keyboard(entry))
+
+
+async def helped(query: CallbackQuery) -> None:
+    await show(query, _("Glad I could help! 😊"))
+    await query.answer()
+
+
+async def not_helped(query: CallbackQuery) -> None:
+    await show(
+        query,
+        _("Sorry about that. A manager will help: write to them."),
+        InlineKeyboardMarkup(inline_keyboard=[[manager_button()]]),
+    )
+    await query.answer()
+
+
+async def _offer_manager(
+    chat_id: int,
+    target: Message | CallbackQuery,
+    state: FSMContext,
+    settings: Settings,
+    is_admin: bool,
+) -> bool:
+    lines = []
+    if settings.shop_contact:
+        lines.append(_("Contact the shop: {contact}").format(contact=h(settings.shop_contact)))
+    if settings.admin_chat_id is not None or settings.admin_ids:
+        await state.set_state(SupportForm.message)
+        lines.append(_("Write your question here in one message: I will pass it to a manager."))
+    if not lines:
+        return False
+    assert target.bot is not None
+    await target.bot.send_message(
+        chat_id, "\n\n".join(lines), reply_markup=main_menu(admin=is_admin)
+    )
+    return True
+
+
+async def manager_pressed(
+    query: CallbackQuery, state: FSMContext, settings: Settings, is_admin: bool
+) -> None:
+    if await _offer_manager(query.from_user.id, query, state, settings, is_admin):
+        await query.answer()
+    else:
+        await query.answer(_("Sorry, the shop has not left a contact."), show_alert=True)
+
+
+async def support_command(
+    message: Message, state: FSMContext, settings: Settings, is_admin: bool
+) -> None:
+    """/support: straight to a person."""
+    if not await _offer_manager(message.chat.id, message, state, settings, is_admin):
+        await message.answer(_("Sorry, the shop has not left a contact."))
+
+
+async def question_typed(message: Message, session: AsyncSession, state: FSMContext) -> None:
+    text = (message.text or "").strip()
+    if len(text) > MESSAGE_LIMIT:
+        await message.answer(
+            _("The message is too long. Please shorten it to {limit} characters.").format(
+                limit=MESSAGE_LIMIT
+            )
+        )
+        return
+    await state.set_state(None)
+    assert message.from_user is not None
+    await support.write_to_staff(session, message.from_user.id, text)
+    await message.answer(_("✅ Message sent. The shop will get in touch with you."))
+
+
+async def question_not_text(message: Message) -> None:
+    await message.answer(_("Please write your message as text, or /cancel."))
+
+
+async def latest_orders(message: Message, session: AsyncSession) -> None:
+    """ "Where is my order?": the statuses of the shopper's latest orders."""
+    found, _total = await orders.orders_of_user(session, message.chat.id, limit=LATEST_ORDERS)
+    if not found:
+        await message.answer(_("You have no orders yet."))
+        return
+    lines = [_("📦 <b>Your latest orders</b>")]
+    lines += [
+        _("№{number}: {status}").format(number=order.number, status=status_label(order.status))
+        for order in found
+    ]
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=_("Order №{number}").format(number=order.number),
+                callback_data=OrdersCb(action=OrdersAction.SHOW, order_id=order.id).pack(),
+            )
+        ]
+        for order in found
+    ]
+    await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+def create_router() -> Router:
+    router = Router(name="support")
+    router.message.register(support_command, Command("support"))
+    router.message.register(question_typed, StateFilter(SupportForm.message), plain_text())
+    router.message.register(question_not_text, StateFilter(SupportForm.message), Magic(~F.text))
+    router.callback_query.register(topics_pressed, FaqCb.filter(F.action == FaqAction.TOPICS))
+    router.callback_query.register(topic_pressed, FaqCb.filter(F.action == FaqAction.TOPIC))
+    router.callback_query.register(entry_pressed, FaqCb.filter(F.action == FaqAction.ENTRY))
+    router.callback_query.register(helped, FaqCb.filter(F.action == FaqAction.HELPED))
+    router.callback_query.register(not_helped, FaqCb.filter(F.action == FaqAction.NOT_HELPED))
+    router.callback_query.register(manager_pressed, FaqCb.filter(F.action == FaqAction.MANAGER))
+    return router
