@@ -14,9 +14,10 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shopbot.db import unit_of_work
 from shopbot.i18n import N_, Text
 from shopbot.importer.base import ImportProblem, ProblemList
 from shopbot.importer.columns import normal
@@ -218,11 +219,13 @@ async def import_faq(
     if not report.ok:
         return report
     async with sessions() as session:
-        await replace_faq(session, rows, report)
-        if not dry_run:
+        if dry_run:
+            await replace_faq(session, rows, report)
+            return report
+        async with unit_of_work(session):
+            await replace_faq(session, rows, report)
             connection = await session.connection()
             await remember(connection, FAQ_HEADER_LANGUAGE, language, now=utcnow())
-            await session.commit()
     return report
 
 
@@ -262,6 +265,43 @@ async def replace_faq(session: AsyncSession, rows: list[FaqRow], report: FaqRepo
         for entry in gone:
             await session.delete(entry)
         await session.flush()
+
+
+async def add_entry(
+    session: AsyncSession, topic: str, question: str, answer: str
+) -> FaqEntry | None:
+    """A new entry at the end of its topic's (None: the FAQ has this question already)."""
+    async with unit_of_work(session):
+        key = faq_key(question)
+        if await session.scalar(select(FaqEntry.id).where(FaqEntry.question_key == key)):
+            return None
+        last = await session.scalar(select(func.max(FaqEntry.position)))
+        entry = FaqEntry(
+            topic=topic,
+            question=question,
+            question_key=key,
+            answer=answer,
+            position=(last or 0) + 1,
+        )
+        session.add(entry)
+        await session.flush()
+    return entry
+
+
+async def set_answer(session: AsyncSession, entry_id: int, answer: str) -> FaqEntry | None:
+    """The entry with its new answer (None when it is gone)."""
+    async with unit_of_work(session):
+        entry = await session.get(FaqEntry, entry_id)
+        if entry is not None:
+            entry.answer = answer
+            await session.flush()
+    return entry
+
+
+async def delete_entry(session: AsyncSession, entry_id: int) -> bool:
+    async with unit_of_work(session):
+        result = await session.execute(delete(FaqEntry).where(FaqEntry.id == entry_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def all_entries(session: AsyncSession) -> list[FaqEntry]:

@@ -130,3 +130,87 @@ async def test_where_is_my_order_tells_the_statuses(
     await dina.send_text("статус заказа")
     assert dina.last["text"].startswith("📦 Ваши последние заказы\n№1001: ")
     assert buttons(dina.last) == ["Заказ №1001"]
+
+
+async def downloaded(shop: Shop, message: dict) -> bytes:
+    buffer = await shop.bot.download(message["document"]["file_id"])
+    assert buffer is not None
+    return buffer.getvalue()
+
+
+async def test_the_owner_imports_the_faq_in_the_chat_and_exports_it_unchanged(
+    admin_shop: Shop,
+) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    data = SAMPLE.read_bytes()
+    await owner.send_document("faq.csv", data, caption="/faq_import")
+    check = owner.last
+    assert check["text"].startswith("Проверка FAQ, пока ничего не записано. Будет добавлено: 16")
+    assert buttons(check) == ["✅ Применить", "✖ Отменить"]
+    await owner.send_text("/faq_export")
+    assert (await downloaded(admin_shop, owner.last)).count(b"\r\n") == 1  # nothing yet
+    apply = check["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await owner.press("✅ Применить", message=check)
+    assert owner.history[check["message_id"]]["text"].startswith("FAQ загружен. Добавлено: 16")
+    answer = await owner.press_data(apply, message=check)  # a second tap applies nothing
+    assert answer is not None and "уже" in (answer.text or "")
+
+    await owner.send_text("/faq_export")
+    exported = owner.last
+    assert exported["document"]["file_name"].startswith("faq-")
+    assert await downloaded(admin_shop, exported) == data
+
+    # A bad file: its lines, in Russian, and nothing changes.
+    bad = "Вопрос;Ответ;Тема\nОдин?;;Тема\n".encode()
+    await owner.send_document("faq.csv", bad, caption="/faq_import")
+    assert owner.last["text"].startswith("❌ В файле")
+    assert "строка 2: Столбец «Ответ» пуст" in owner.last["text"]
+    await owner.send_text("/faq_export")
+    assert await downloaded(admin_shop, owner.last) == data
+    # Cancel leaves the FAQ as it is.
+    await owner.send_document(
+        "faq.csv", "Вопрос;Ответ;Тема\nОдин?;Да;Тема\n".encode(), caption="/faq_import"
+    )
+    assert "удалено: 16" in owner.last["text"]
+    await owner.press("✖ Отменить", message=owner.last)
+    await owner.send_text("/faq_export")
+    assert await downloaded(admin_shop, owner.last) == data
+    assert admin_shop.emulator.errors == []
+
+
+async def test_the_owner_adds_edits_and_deletes_entries_in_the_chat(admin_shop: Shop) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_text("/faq")
+    assert owner.last["text"] == "❓ FAQ, вопросов: 0. /faq_export выгрузит их в CSV."
+    await owner.press("➕ Добавить вопрос")
+    assert "К какой теме относится вопрос?" in owner.last["text"]
+    await owner.send_text("Подарки")
+    await owner.send_text("Можно упаковать заказ в подарок?")
+    await owner.send_text("Да, бесплатно: крафтовая бумага и открытка.")
+    assert owner.messages[-2]["text"] == "✅ Вопрос добавлен."
+    listing = owner.last
+    assert listing["text"].startswith("❓ FAQ, вопросов: 1.")
+    await owner.press("Подарки · Можно упаковать заказ в подарок?", message=listing)
+    card = owner.history[listing["message_id"]]
+    assert "Да, бесплатно" in card["text"]
+    assert buttons(card) == ["✏ Изменить ответ", "🗑 Удалить", "⬅ Все вопросы"]
+
+    await owner.press("✏ Изменить ответ", message=card)
+    await owner.send_text("Да, за 100 ₽ <с бантом>.")
+    assert owner.messages[-2]["text"] == "✅ Ответ сохранён."
+
+    # Shoppers see it at once.
+    anna = admin_shop.emulator.user(101, "Анна")
+    await anna.send_text("/help")
+    await anna.press("Подарки")
+    await anna.press("Можно упаковать заказ в подарок?")
+    assert anna.last["text"].endswith("Да, за 100 ₽ <с бантом>.")
+
+    await owner.send_text("/faq")
+    await owner.press("Подарки · Можно упаковать заказ в подарок?")
+    await owner.press("🗑 Удалить")
+    assert owner.last["text"].startswith("❓ FAQ, вопросов: 0.")
+    # The shopper's old button now says the question is gone.
+    answer = await anna.press("⬅ Вопросы темы «Подарки»")
+    assert answer is not None and answer.text == "Этой темы больше нет в списке."
+    assert admin_shop.emulator.errors == []

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.commands import shopper_commands
 from shopbot.bot.keyboards import MENU_ADMIN
-from shopbot.bot.routers.admin import catalog_io, orders, products
+from shopbot.bot.routers.admin import catalog_io, faq, orders, products
 from shopbot.bot.routers.admin.callbacks import AdminMenuCb, MenuAction
 from shopbot.bot.routers.admin.keyboards import admin_menu
 from shopbot.bot.routers.admin.texts import admin_commands, admin_help, stats_text
@@ -55,6 +55,9 @@ COMMANDS = (
     "import",
     "export",
     "export_orders",
+    "faq",
+    "faq_import",
+    "faq_export",
 )
 PERSONAL_COMMANDS = frozenset({"export_orders"})
 
@@ -138,6 +141,7 @@ def create_router() -> Router:
     router.callback_query.register(menu_button, AdminMenuCb.filter())
     products.register(router)
     orders.register(router)
+    faq.register(router)
     catalog_io.register(router)
     return router
 

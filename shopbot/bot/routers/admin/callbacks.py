@@ -118,3 +118,24 @@ class AdminImportCb(CallbackData, prefix="ai"):
 class AdminFileCb(CallbackData, prefix="af"):
     """ "Import this file" under the bot's reply to a file sent without /import: the file is
     the one that message replies to (Telegram's word, not the button's)."""
+
+
+class FaqAdminAction(StrEnum):
+    LIST = "l"  # a page of the entries
+    SHOW = "s"  # one entry with its buttons
+    EDIT = "e"  # ask for the entry's new answer
+    DELETE = "d"
+    ADD = "a"  # the add flow: topic, question, answer
+
+
+class AdminFaqCb(CallbackData, prefix="aq"):
+    action: FaqAdminAction
+    entry_id: IdOrZero = 0
+    page: Page = 0
+
+
+class AdminFaqImportCb(CallbackData, prefix="aqi"):
+    """Apply / Cancel under the dry run of a FAQ file; the token names the parked file."""
+
+    action: ImportAction
+    token: str

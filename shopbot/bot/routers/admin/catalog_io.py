@@ -76,7 +76,7 @@ def _options(settings: Settings, user_id: int, *, dry_run: bool) -> ImportOption
     )
 
 
-def _park(path: Path, data: bytes) -> None:
+def park(path: Path, data: bytes) -> None:
     """Keep a checked file until Apply; files of checks never applied go after a day."""
     path.parent.mkdir(parents=True, exist_ok=True)
     cutoff = time.time() - PENDING_TTL_SECONDS
@@ -86,7 +86,7 @@ def _park(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-def _claim(path: Path) -> bytes | None:
+def claim(path: Path) -> bytes | None:
     """Take a pending file exactly once (a second Apply finds nothing)."""
     claimed = path.with_suffix(".applying")
     try:
@@ -179,7 +179,7 @@ async def _dry_run(
         await _send_errors(chat, report)
         return
     token = secrets.token_hex(8)
-    await asyncio.to_thread(_park, _pending(settings, token), data)
+    await asyncio.to_thread(park, _pending(settings, token), data)
     if len(report.changes) > CHANGES_IN_MESSAGE:  # the summary lists the first ones only
         listing = changes_csv(report.changes, get_i18n().current_locale)
         await chat.answer_document(BufferedInputFile(listing, filename="import-changes.csv"))
@@ -210,7 +210,7 @@ async def import_button(
         await show(query, _("Import cancelled. Nothing was changed."))
         await query.answer()
         return
-    data = await asyncio.to_thread(_claim, path) if path is not None else None
+    data = await asyncio.to_thread(claim, path) if path is not None else None
     if data is None:
         await query.answer(_("This import was already applied or cancelled."), show_alert=True)
         return

@@ -59,6 +59,10 @@ def admin_help() -> str:
                 "/export — the catalogue as CSV to edit and send back (sales made meanwhile "
                 "stay sold); /export_orders [days] — orders as CSV"
             ),
+            _(
+                "/faq — the common questions shoppers see under Help: list, add, edit; "
+                "/faq_import, /faq_export — the FAQ as CSV"
+            ),
             _("/orders_admin [status] — all orders, newest first"),
             _("/stats — sales today, in 7 and in 30 days"),
         ]
