@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shopbot.cli import main
 from shopbot.services.faq import all_entries, faq_csv, import_faq, match_question, topics
@@ -102,6 +102,7 @@ async def test_the_command_line_imports_a_faq_in_russian(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     database_url: str,
+    engine: AsyncEngine,  # a fresh database
     tmp_path: Path,
 ) -> None:
     for name in ("SHOPBOT_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
