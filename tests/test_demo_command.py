@@ -63,6 +63,9 @@ async def test_demo_keep_goes_on_with_the_last_shop_and_says_which_one_it_is(
     database = tmp_path / "shopbot-demo" / "demo.db"
     fresh = await _run_demo_until_banner(tmp_path)
     assert "(recreated on every start; --keep keeps it)" in fresh
+    assert "16 FAQ entries" in fresh  # the sample shop's common questions beside its catalogue
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM faq_entry").fetchone()[0] == 16
     with sqlite3.connect(database) as connection:  # what a run of the demo might have changed
         connection.execute("UPDATE product SET stock = 777 WHERE sku = 'TSH-001'")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shopbot.bot.render import TEXT_LIMIT
-from shopbot.services.faq import import_faq
+from shopbot.services.faq import all_entries, import_faq
 from tests.bot.conftest import ADMIN, Catalogue, Shop, ShopFactory, buttons, check_out
 
 SAMPLE = Path(__file__).resolve().parents[2] / "catalog" / "faq.csv"
@@ -214,3 +214,20 @@ async def test_the_owner_adds_edits_and_deletes_entries_in_the_chat(admin_shop: 
     answer = await anna.press("⬅ Вопросы темы «Подарки»")
     assert answer is not None and answer.text == "Этой темы больше нет в списке."
     assert admin_shop.emulator.errors == []
+
+
+async def test_forged_faq_buttons_change_nothing(shop_factory: ShopFactory) -> None:
+    """A shopper who forges the owner's delete button, or a button of an entry that does not
+    exist, is answered and nothing changes."""
+    shop = await faq_shop(shop_factory)
+    eve = shop.emulator.user(106, "Ева")
+    await eve.send_text("/help")
+    topics = eve.last
+    answer = await eve.press_data("aq:d:1:0", message=topics)  # the owner's delete of entry 1
+    assert answer is not None and "устарела" in (answer.text or "")
+    answer = await eve.press_data("q:e:999999", message=topics)
+    assert answer is not None and answer.text == "Этого вопроса больше нет в списке."
+    answer = await eve.press_data("q:e:-5", message=topics)
+    assert answer is not None and "устарела" in (answer.text or "")
+    async with shop.session_factory() as session:
+        assert len(await all_entries(session)) == 16
