@@ -16,5 +16,6 @@ def shopper_commands() -> list[BotCommand]:
         BotCommand(command="favorites", description=_("Favourites")),
         BotCommand(command="orders", description=_("My orders")),
         BotCommand(command="help", description=_("Help")),
+        BotCommand(command="support", description=_("Write to a manager")),
         BotCommand(command="cancel", description=_("Leave checkout")),
     ]

@@ -36,7 +36,17 @@ async def test_start_greets_shows_menu_and_registers_commands(shop: Shop) -> Non
     assert menu == ["🛍 Каталог", "🛒 Корзина", "📦 Заказы", "🔍 Поиск", "❓ Помощь"]
     commands = shop.emulator.commands
     ru = [c["command"] for c in commands[("default", "")]]
-    assert ru == ["start", "catalog", "search", "cart", "favorites", "orders", "help", "cancel"]
+    assert ru == [
+        "start",
+        "catalog",
+        "search",
+        "cart",
+        "favorites",
+        "orders",
+        "help",
+        "support",
+        "cancel",
+    ]
     assert commands[("default", "en")][1]["description"] == "Catalogue"
     assert commands[("default", "")][1]["description"] == "Каталог"
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]

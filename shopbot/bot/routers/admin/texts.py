@@ -77,6 +77,7 @@ def admin_commands() -> list[BotCommand]:
         BotCommand(command="orders_admin", description=_("All orders")),
         BotCommand(command="import", description=_("Import a catalogue CSV")),
         BotCommand(command="export", description=_("Export the catalogue")),
+        BotCommand(command="faq", description=_("Common questions (FAQ)")),
         BotCommand(command="stats", description=_("Sales figures")),
     ]
 
