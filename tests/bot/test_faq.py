@@ -70,9 +70,19 @@ async def test_support_goes_straight_to_a_manager(shop_factory: ShopFactory) -> 
     boris = shop.emulator.user(102, "Борис")
     await boris.send_text("/support")
     assert "я передам его менеджеру" in boris.last["text"]
+    await boris.send_document("photo.jpg", b"\xff\xd8", mime_type="image/jpeg")
+    assert "напишите сообщение текстом" in boris.last["text"]
     await boris.send_text("Можно оплатить частями?")
     await shop.emulator.wait_handled()
-    assert "Можно оплатить частями?" in owner.last["text"]
+    relayed = owner.last
+    assert "Можно оплатить частями?" in relayed["text"]
+    # /cancel leaves the prompt: what is typed next is not relayed.
+    await boris.send_text("/support")
+    await boris.send_text("/cancel")
+    assert boris.last["text"] == "Отменено."
+    await boris.send_text("передумал")
+    await shop.emulator.wait_handled()
+    assert owner.last == relayed
 
 
 async def test_a_long_answer_is_split_and_escaped(shop_factory: ShopFactory) -> None:
