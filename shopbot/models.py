@@ -466,6 +466,8 @@ class SearchSynonym(Base):
     second: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))
+
+
 class FaqEntry(Base):
     """A common question and its answer, kept by the owner (``shopbot.services.faq``).
 

@@ -1,7 +1,7 @@
 """faq_entry: the common questions and answers the owner keeps
 
 Revision ID: 0014
-Revises: 0013
+Revises: 0016
 Create Date: 2026-12-03 10:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0013"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
