@@ -11,6 +11,7 @@ milliseconds on the median; the busy timeout is left for other processes (``shop
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,7 +23,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import (
@@ -303,8 +304,52 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(upgrade)
+    # Replicas (or CLI imports) starting together on a fresh database would each create the
+    # tables: one migrates at a time, the next then finds the database at head. PostgreSQL:
+    # an advisory lock released with the transaction; SQLite: its write lock, taken first.
+    async with engine.connect() as connection:
+        connection = await connection.execution_options(**{IMMEDIATE: True})
+        async with connection.begin():
+            if connection.dialect.name == "postgresql":
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("migrate")}
+                )
+            await connection.run_sync(upgrade)
+
+
+def lock_key(name: str) -> int:
+    """The PostgreSQL advisory-lock key (a signed 64-bit number) of the lock ``name``."""
+    digest = hashlib.blake2b(f"shopbot:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@asynccontextmanager
+async def exclusive(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
+    """Hold the lock ``name`` across every process on the database while the block runs;
+    yields False at once (nothing waits) when another process holds it. PostgreSQL: a
+    session-level ``pg_try_advisory_lock`` on a connection of its own, no transaction left
+    open; if the process dies, the server drops the connection and the lock with it.
+    SQLite: one process serves a shop, so always True."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = lock_key(name)
+    async with engine.connect() as connection:
+        held = bool(
+            await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+        )
+        await connection.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                try:
+                    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    await connection.commit()
+                except BaseException:
+                    # Never hand a connection still holding the lock back to the pool.
+                    await connection.invalidate()
+                    raise
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -1,3 +1,6 @@
+import asyncio
+import os
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -47,3 +50,39 @@ async def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
             assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar() >= 5000
     finally:
         await engine.dispose()
+
+
+async def test_three_processes_migrating_a_fresh_database_at_once_all_succeed(
+    engine: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    """Replicas (or ``shopbot import`` runs) starting together: one migrates, the others
+    wait for it and find the database at head."""
+
+    def downgrade(connection: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "base")
+
+    async with engine.begin() as connection:
+        await connection.run_sync(downgrade)
+        await connection.execute(text("DROP TABLE alembic_version"))
+    environment = {**os.environ, "DATABASE_URL": database_url}
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "shopbot",
+            "migrate",
+            env=environment,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        for _ in range(3)
+    ]
+    outputs = [(await process.communicate())[0].decode() for process in processes]
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert [process.returncode for process in processes] == [0, 0, 0], outputs
+    assert [output.split()[-1] for output in outputs] == [head] * 3, outputs
+    assert await current_revision(engine) == head

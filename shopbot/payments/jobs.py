@@ -1,6 +1,13 @@
 """The background jobs of the bot's process: order expiry, the payment reconciler, the
 outbox's delivery of messages left over (after a crash, or waiting for a retry) and the
-pruning of old handled-update records."""
+pruning of old handled-update records.
+
+With several replicas on one PostgreSQL database each pass takes an advisory lock named
+after its job (:func:`shopbot.db.exclusive`): a replica that finds the lock taken skips the
+pass, so no two replicas run the same pass, and one that dies mid-pass loses the lock with
+its connection, the next replica's pass (within one interval) taking over. A job library
+(taskiq and the like) would add a broker and a worker process for four periodic loops the
+database can already serialise."""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.config import Settings
+from shopbot.db import exclusive
 from shopbot.models import utcnow
 from shopbot.payments.base import PaymentProvider
 from shopbot.payments.expiry import expire_orders
@@ -30,7 +38,7 @@ class BackgroundJobs:
     """Runs :func:`expire_orders` and :func:`reconcile_pending` every
     ``settings.reconcile_interval`` seconds and the outbox's leftovers every
     ``OUTBOX_INTERVAL``, each first right at start. A failing pass is logged and the next
-    one runs as usual."""
+    one runs as usual; a pass another replica is running is skipped."""
 
     def __init__(
         self,
@@ -41,6 +49,7 @@ class BackgroundJobs:
     ) -> None:
         self._interval = settings.reconcile_interval
         self._session_factory = session_factory
+        self._engine = session_factory.kw["bind"]
         self._provider = provider
         self._delivery = delivery
         self._tasks: list[asyncio.Task[None]] = []
@@ -77,10 +86,19 @@ class BackgroundJobs:
         async with self._session_factory() as session:
             await updates.forget_before(session, utcnow() - HANDLED_UPDATES_KEPT)
 
+    async def run_pass(self, name: str, job: Callable[[], Awaitable[None]]) -> bool:
+        """One pass of ``job`` unless another replica is running its pass: True if it ran."""
+        async with exclusive(self._engine, f"job:{name}") as held:
+            if not held:
+                logger.debug("background job %r is running in another replica", name)
+                return False
+            await job()
+            return True
+
     async def _every(self, name: str, job: Callable[[], Awaitable[None]], interval: float) -> None:
         while True:
             try:
-                await job()
+                await self.run_pass(name, job)
             except Exception:
                 logger.exception("background job %r failed; it runs again in %ss", name, interval)
             await asyncio.sleep(interval)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shopbot.db import create_engine, create_session_factory
 from shopbot.i18n import render_stored
 from shopbot.models import Order, OrderStatus, Payment, PaymentStatus, Product, utcnow
 from shopbot.payments.base import RefundResult, RefundStatus
@@ -318,3 +320,50 @@ async def test_background_jobs_expire_orders_and_stop_cleanly(
     assert shop.notifier.status_changes == [(order.id, S.AWAITING_PAYMENT, S.EXPIRED, None)]
     assert await stock_of(session, product.id) == 5
     await jobs.stop()  # stopping twice is harmless
+
+
+async def test_a_job_pass_runs_in_one_replica_at_a_time(shop: Shop, database_url: str) -> None:
+    """Two shops on one PostgreSQL database: while one runs a pass of a job, the other skips
+    that job's pass (other jobs go on); the lock is free again once the pass ends, even one
+    cut short."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serves a shop from one process: job passes take no lock")
+    other = create_engine(database_url)
+    replicas = [
+        BackgroundJobs(shop.settings, shop.session_factory, shop.provider, outbox_of(shop)),
+        BackgroundJobs(
+            shop.settings, create_session_factory(other), shop.provider, outbox_of(shop)
+        ),
+    ]
+    running: list[int] = []
+    entered = asyncio.Event()
+    finish = asyncio.Event()
+
+    async def slow_pass() -> None:
+        running.append(len(running))
+        entered.set()
+        await finish.wait()
+
+    async def quick_pass() -> None:
+        running.append(len(running))
+
+    try:
+        first = asyncio.create_task(replicas[0].run_pass("expire orders", slow_pass))
+        await entered.wait()
+        assert await replicas[1].run_pass("expire orders", quick_pass) is False
+        assert await replicas[1].run_pass("reconcile payments", quick_pass) is True
+        finish.set()
+        assert await first is True
+        assert await replicas[1].run_pass("expire orders", quick_pass) is True
+        assert running == [0, 1, 2]
+
+        entered.clear()
+        finish.clear()
+        cut_short = asyncio.create_task(replicas[1].run_pass("expire orders", slow_pass))
+        await entered.wait()
+        assert await replicas[0].run_pass("expire orders", quick_pass) is False
+        cut_short.cancel()
+        await asyncio.gather(cut_short, return_exceptions=True)
+        assert await replicas[0].run_pass("expire orders", quick_pass) is True
+    finally:
+        await other.dispose()
