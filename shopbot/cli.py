@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from shopbot.config import Settings, SettingsError, load_settings
 from shopbot.i18n import N_, _, current_language, environment_language, ngettext, set_language
-from shopbot.logs import RateLimitFilter
+from shopbot.logs import TEXT_FORMAT, RateLimitFilter, configure_logging
 
 if TYPE_CHECKING:
     from shopbot.importer import ImportReport
@@ -46,9 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     set_language(environment_language())
     with _argparse_words():
         args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=TEXT_FORMAT)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # Out of file descriptors, asyncio logs a failed accept() many times a second.
     logging.getLogger("asyncio").addFilter(
@@ -59,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"shopbot: {exc}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_format, settings.secret_values())
     return args.handler(settings, args)
 
 

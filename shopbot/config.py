@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -133,6 +135,12 @@ class Settings(BaseSettings):
     reconcile_interval: int = Field(
         60, ge=1, description="seconds between payment reconciliation and order expiry passes"
     )
+    metrics_token: SecretStr | None = Field(
+        None, description="bearer token GET /metrics asks for (open when unset)"
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text (for people) or json (one object per line)"
+    )
 
     @field_validator("admin_ids", "yookassa_trusted_networks", "trusted_proxies", mode="before")
     @classmethod
@@ -232,6 +240,22 @@ class Settings(BaseSettings):
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.admin_ids
+
+    def secret_values(self) -> list[str]:
+        """Every secret as it could appear in a log line: the secret settings, the database
+        password, YooKassa's credentials as its client sends them (base64)."""
+        values = [
+            secret.get_secret_value()
+            for name in SECRETS
+            if (secret := getattr(self, name)) is not None
+        ]
+        password = urlsplit(self.database_url).password
+        if password:
+            values += [password, unquote(password)]
+        if self.yookassa_shop_id and self.yookassa_secret_key:
+            basic = f"{self.yookassa_shop_id}:{self.yookassa_secret_key.get_secret_value()}"
+            values.append(base64.b64encode(basic.encode()).decode("ascii"))
+        return values
 
 
 SECRETS = frozenset(

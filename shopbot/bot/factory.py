@@ -24,9 +24,11 @@ from shopbot.bot.middlewares import (
     DbSessionMiddleware,
     HandledOnceMiddleware,
     KeepResponseTypes,
+    ObservedUpdateMiddleware,
     PlainTextMiddleware,
     RetryAfterMiddleware,
     ShopperMiddleware,
+    TelegramMetricsMiddleware,
 )
 from shopbot.bot.routers import build_root_router
 from shopbot.bot.storage import DatabaseStorage
@@ -50,6 +52,7 @@ def create_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=api) if api else AiohttpSession()
     session.middleware(KeepResponseTypes())
     session.middleware(RetryAfterMiddleware())
+    session.middleware(TelegramMetricsMiddleware())  # inside the retries: counts each attempt
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -88,6 +91,7 @@ def create_dispatcher(
         catalogue_cache=CatalogueCache(hooks, max_age=settings.catalogue_cache_seconds),
         search_engine=SearchEngine(hooks, max_age=settings.catalogue_cache_seconds),
     )
+    dispatcher.update.outer_middleware(ObservedUpdateMiddleware())
     dispatcher.update.outer_middleware(PlainTextMiddleware())
     dispatcher.update.outer_middleware(ShopClockMiddleware(settings.shop_timezone))
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiogram import BaseMiddleware, Bot
+from aiogram import exceptions as tg
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.dispatcher.middlewares.user_context import (
     EVENT_CHAT_KEY,
@@ -17,14 +19,16 @@ from aiogram.dispatcher.middlewares.user_context import (
     EVENT_FROM_USER_KEY,
     UserContextMiddleware,
 )
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import MessageEntity, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shopbot import metrics
 from shopbot.bot.i18n import language_of
 from shopbot.bot.storage import serving_update
+from shopbot.logs import bound
 from shopbot.services import updates
 from shopbot.services.text import CONTROLS, strip_controls
 from shopbot.services.users import Profile, UserDirectory
@@ -33,10 +37,47 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 T = TypeVar("T")
+OUTCOME = "shopbot_outcome"  # in a handler's data: how the update ended, for the metrics
+_ERROR_CODES: list[tuple[type[TelegramAPIError], str]] = [
+    (tg.TelegramMigrateToChat, "400"),
+    (tg.TelegramBadRequest, "400"),
+    (tg.TelegramUnauthorizedError, "401"),
+    (tg.TelegramForbiddenError, "403"),
+    (tg.TelegramNotFound, "404"),
+    (tg.TelegramConflictError, "409"),
+    (tg.TelegramEntityTooLarge, "413"),
+    (tg.TelegramServerError, "5xx"),
+    (tg.RestartingTelegram, "5xx"),
+]
 # What people do not type: the bot's own keyboards (on the message of a button pressed).
 _NOT_TYPED = frozenset({"reply_markup"})
 # Text fields whose entities count UTF-16 positions in them.
 _ENTITIES_OF = {"text": "entities", "caption": "caption_entities"}
+
+
+class ObservedUpdateMiddleware(BaseMiddleware):
+    """The outermost of the shop's: binds the update's id and sender to the log lines written
+    while it is handled, and counts it (by type and outcome: handled, duplicate, failed) with
+    its handling time."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        kind = event.event_type
+        user: User | None = data.get(EVENT_FROM_USER_KEY)
+        fields: dict[str, Any] = {"update_id": event.update_id}
+        if user is not None:
+            fields["user_id"] = user.id
+        data[OUTCOME] = "handled"
+        started = time.perf_counter()
+        with bound(**fields):
+            try:
+                return await handler(event, data)
+            except Exception:
+                data[OUTCOME] = "failed"
+                raise
+            finally:
+                metrics.UPDATE_SECONDS.labels(kind).observe(time.perf_counter() - started)
+                metrics.UPDATES.labels(kind, data[OUTCOME]).inc()
 
 
 class PlainTextMiddleware(BaseMiddleware):
@@ -119,6 +160,7 @@ class HandledOnceMiddleware(BaseMiddleware):
             return await handler(event, data)
         except updates.UpdateHandledAlready:
             log.info("update %s was handled already: acknowledged again", event.update_id)
+            data[OUTCOME] = "duplicate"
             return None
 
 
@@ -184,6 +226,39 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                 )
                 await asyncio.sleep(exc.retry_after)
         raise AssertionError("unreachable")
+
+
+class TelegramMetricsMiddleware(BaseRequestMiddleware):
+    """Counts Bot API calls by method, and failed ones by method and error code (the HTTP
+    status Telegram answered with, 429 for flood control; ``network`` when unreachable)."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        name = method.__api_method__
+        metrics.TELEGRAM_REQUESTS.labels(name).inc()
+        try:
+            return await make_request(bot, method)
+        except TelegramNetworkError:
+            metrics.TELEGRAM_ERRORS.labels(name, "network").inc()
+            raise
+        except TelegramRetryAfter:
+            metrics.TELEGRAM_ERRORS.labels(name, "429").inc()
+            raise
+        except TelegramAPIError as exc:
+            metrics.TELEGRAM_ERRORS.labels(name, _error_code(exc)).inc()
+            raise
+
+
+def _error_code(exc: TelegramAPIError) -> str:
+    """The HTTP status of aiogram's exception class (400, 401, 403, 404, 409, 413, 5xx)."""
+    for kind, code in _ERROR_CODES:
+        if isinstance(exc, kind):
+            return code
+    return "other"
 
 
 class KeepResponseTypes(BaseRequestMiddleware):

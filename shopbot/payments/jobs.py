@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shopbot import metrics
 from shopbot.config import Settings
 from shopbot.db import exclusive
 from shopbot.models import utcnow
@@ -92,7 +94,10 @@ class BackgroundJobs:
             if not held:
                 logger.debug("background job %r is running in another replica", name)
                 return False
+            started = time.perf_counter()
             await job()
+            metrics.JOB_SECONDS.labels(name).observe(time.perf_counter() - started)
+            metrics.JOB_LAST_SUCCESS.labels(name).set_to_current_time()
             return True
 
     async def _every(self, name: str, job: Callable[[], Awaitable[None]], interval: float) -> None:

@@ -35,7 +35,7 @@ from yookassa.domain.request.refund_request import RefundRequest
 from yookassa.domain.response.payment_response import PaymentResponse
 from yookassa.domain.response.refund_response import RefundResponse
 
-from shopbot import jsonsafe
+from shopbot import jsonsafe, metrics
 from shopbot.i18n import N_, Text
 from shopbot.payments.base import PaymentError, ProviderUnavailable
 
@@ -50,6 +50,7 @@ BACKOFF = 0.5  # seconds before the first retry, doubling after each; jittered
 BACKOFF_MAX = 4.0
 PROCESSING_RETRY_AFTER_MS = 1800  # a 202 without retry_after: the SDK's default interval
 
+_OBJECT_IN_PATH = re.compile(r"^(/\w+)/[^/]+")  # /payments/ID/capture: the ID
 _OBJECT_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
@@ -151,7 +152,27 @@ class YooKassaClient:
         body: dict[str, Any] | None = None,
         idempotence_key: str | None = None,
     ) -> dict[str, Any]:
-        """The answer's JSON object, after retries (see the module's docstring)."""
+        """The answer's JSON object, after retries (see the module's docstring); timed and
+        counted for the metrics by operation (``POST /payments/{id}/capture``)."""
+        operation = method + " " + _OBJECT_IN_PATH.sub(r"\1/{id}", path)
+        started = time.perf_counter()
+        try:
+            return await self._retried(method, path, body, idempotence_key)
+        except Exception as exc:
+            metrics.PAYMENT_ERRORS.labels("yookassa", operation, type(exc).__name__).inc()
+            raise
+        finally:
+            metrics.PAYMENT_SECONDS.labels("yookassa", operation).observe(
+                time.perf_counter() - started
+            )
+
+    async def _retried(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        idempotence_key: str | None,
+    ) -> dict[str, Any]:
         headers = {"Authorization": self._authorization, "Content-Type": "application/json"}
         if method != "GET":
             if not idempotence_key:

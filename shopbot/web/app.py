@@ -1,8 +1,10 @@
-"""The web application: ``GET /healthz`` and, with YooKassa, ``POST /yookassa/webhook``."""
+"""The web application: ``GET /healthz``, ``GET /metrics`` and, with YooKassa,
+``POST /yookassa/webhook``."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -11,6 +13,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shopbot import metrics
 from shopbot.config import Settings
 from shopbot.payments.base import PaymentProvider
 from shopbot.payments.yookassa import YooKassaProvider
@@ -53,6 +56,19 @@ def create_web_app(
         return web.json_response(body, status=200 if healthy else 503)
 
     app.router.add_get("/healthz", healthz)
+
+    async def metrics_page(request: web.Request) -> web.Response:
+        if settings.metrics_token is not None:
+            expected = f"Bearer {settings.metrics_token.get_secret_value()}"
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                raise web.HTTPUnauthorized(headers={"WWW-Authenticate": "Bearer"})
+        async with session_factory() as session:
+            await metrics.observe_database(session, session_factory.kw["bind"])
+        body, content_type = metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    app.router.add_get("/metrics", metrics_page)
     if isinstance(provider, YooKassaProvider):
         webhook = YooKassaWebhook(settings, session_factory, provider)
         app.router.add_post(WEBHOOK_PATH, webhook.handle)

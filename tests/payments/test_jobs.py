@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -320,6 +322,10 @@ async def test_background_jobs_expire_orders_and_stop_cleanly(
     assert shop.notifier.status_changes == [(order.id, S.AWAITING_PAYMENT, S.EXPIRED, None)]
     assert await stock_of(session, product.id) == 5
     await jobs.stop()  # stopping twice is harmless
+    expiry = {"job": "expire orders"}
+    assert (REGISTRY.get_sample_value("shopbot_job_pass_seconds_count", expiry) or 0) >= 1
+    last = REGISTRY.get_sample_value("shopbot_job_last_success_timestamp_seconds", expiry)
+    assert last is not None and abs(last - time.time()) < 60
 
 
 async def test_a_job_pass_runs_in_one_replica_at_a_time(shop: Shop, database_url: str) -> None:

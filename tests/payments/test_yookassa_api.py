@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -459,3 +460,30 @@ async def test_after_a_stall_eight_payment_starts_all_succeed(
     await session.commit()
     recorded = await session.scalars(select(Payment.provider_payment_id))
     assert set(recorded) == set(emulator.payments)
+
+
+async def test_calls_are_timed_and_failures_counted_by_operation(
+    client: YooKassaClient, yookassa: YooKassaEmulator
+) -> None:
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, {"provider": "yookassa", **labels}) or 0.0
+
+    get = {"operation": "GET /payments/{id}"}
+    create = {"operation": "POST /payments"}
+    failed = {**get, "error": "ProviderUnavailable"}
+    before = [
+        sample("shopbot_payment_provider_seconds_count", **create),
+        sample("shopbot_payment_provider_seconds_count", **get),
+        sample("shopbot_payment_provider_errors_total", **failed),
+    ]
+    created = await client.create_payment(payment_params(), "key-metrics-1")
+    yookassa.fail_next("/payments/", status=500, times=client.attempts)
+    with pytest.raises(ProviderUnavailable):
+        await client.get_payment(created.id)
+
+    after = [
+        sample("shopbot_payment_provider_seconds_count", **create),
+        sample("shopbot_payment_provider_seconds_count", **get),
+        sample("shopbot_payment_provider_errors_total", **failed),
+    ]
+    assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1]
