@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -69,8 +71,13 @@ def bound(**fields: Any) -> Iterator[None]:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, the fields
-    bound where the record was made (:func:`bound`), and the traceback if any."""
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, the replica
+    (host and process id), the fields bound where the record was made (:func:`bound`), and
+    the traceback if any."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.replica = f"{socket.gethostname()}/{os.getpid()}"
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -78,6 +85,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "replica": self.replica,
         }
         entry.update(_BOUND.get() or {})
         if record.exc_info:
