@@ -35,8 +35,9 @@ from shopbot.payments import create_provider
 from shopbot.payments.base import PaymentProvider
 from shopbot.payments.jobs import BackgroundJobs
 from shopbot.redis_client import check_redis, create_redis
+from shopbot.services.marketing import marketing_senders
 from shopbot.services.notifications import order_sender
-from shopbot.services.outbox import OutboxDelivery
+from shopbot.services.outbox import OutboxDelivery, routed
 from shopbot.web import create_web_app, start_web
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         notifier = BotNotifier(
             bot, settings, session_factory, create_i18n(settings.default_language), provider
         )
-        delivery = OutboxDelivery(order_sender(notifier))
+        delivery = OutboxDelivery(routed(marketing_senders(notifier), order_sender(notifier)))
         commit_hooks(session_factory).deliver = delivery.deliver
         dispatcher = create_dispatcher(
             settings, session_factory, payment_provider=provider, redis=redis

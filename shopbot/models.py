@@ -98,6 +98,15 @@ class OrderStatus(enum.StrEnum):
     REFUNDED = "refunded"
 
 
+class ConsentSource(enum.StrEnum):
+    """How a shopper gave or took back their consent to advertising."""
+
+    AFTER_FIRST_ORDER = "after_first_order"  # the question sent after their first order
+    MENU = "menu"  # the button under /help
+    COMMAND = "command"  # /subscribe, /unsubscribe
+    PROMO_MESSAGE = "promo_message"  # "Unsubscribe" under a promotional message
+
+
 class DeliveryMethod(enum.StrEnum):
     PICKUP = "pickup"
     COURIER = "courier"
@@ -201,8 +210,32 @@ class User(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="ru")
     phone: Mapped[str | None] = mapped_column(String(32))
+    # Telegram refused a message (403, chat gone): unreachable until they write again.
     is_blocked: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Consent to advertising: None until they answer; the answer in force, when and how it
+    # was given (every change is in ``consent_event``). Service messages never depend on it.
+    marketing_consent: Mapped[bool | None] = mapped_column()
+    marketing_consent_at: Mapped[datetime | None] = mapped_column()
+    marketing_consent_source: Mapped[ConsentSource | None] = mapped_column(
+        _enum(ConsentSource, "consent_source")
+    )
+    # When the question after the first order was recorded: it is asked once.
+    consent_asked_at: Mapped[datetime | None] = mapped_column()
+
+
+class ConsentEvent(Base):
+    """Append-only: each time a shopper gave or took back consent to advertising, and how."""
+
+    __tablename__ = "consent_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    granted: Mapped[bool] = mapped_column()
+    source: Mapped[ConsentSource] = mapped_column(_enum(ConsentSource, "consent_source"))
 
 
 class CartLine(Base):

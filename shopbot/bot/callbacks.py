@@ -150,3 +150,24 @@ class FaqAction(StrEnum):
 class FaqCb(CallbackData, prefix="q"):
     action: FaqAction
     entry_id: IdOrZero = 0
+class ConsentAnswer(StrEnum):
+    YES = "y"
+    NO = "n"
+
+
+class ConsentPlace(StrEnum):
+    """Where the answer was given: it is stored as how consent was given or taken back."""
+
+    QUESTION = "q"  # the question after the first order
+    MENU = "m"  # the button under /help
+
+
+class ConsentCb(CallbackData, prefix="ns"):
+    """Yes or no to news and discounts."""
+
+    answer: ConsentAnswer
+    place: ConsentPlace
+
+
+class UnsubscribeCb(CallbackData, prefix="us"):
+    """ "Unsubscribe" under a promotional message: one tap takes consent back."""

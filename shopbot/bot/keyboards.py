@@ -25,6 +25,9 @@ from shopbot.bot.callbacks import (
     CatalogCb,
     CheckoutAction,
     CheckoutCb,
+    ConsentAnswer,
+    ConsentCb,
+    ConsentPlace,
     DeliveryCb,
     FavouriteAction,
     FavouriteCb,
@@ -34,6 +37,7 @@ from shopbot.bot.callbacks import (
     PayCb,
     PhotoCb,
     SearchCb,
+    UnsubscribeCb,
 )
 from shopbot.bot.texts import delivery_button, priced, status_label
 from shopbot.models import Order, OrderStatus
@@ -530,3 +534,42 @@ def cancel_order_keyboard(order: Order) -> InlineKeyboardMarkup:
             ],
         ]
     )
+
+
+def consent_keyboard() -> InlineKeyboardMarkup:
+    """Yes / No under the question asked after the first order."""
+    place = ConsentPlace.QUESTION
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("✅ Yes"),
+                    callback_data=ConsentCb(answer=ConsentAnswer.YES, place=place).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=_("No, thanks"),
+                    callback_data=ConsentCb(answer=ConsentAnswer.NO, place=place).pack(),
+                ),
+            ]
+        ]
+    )
+
+
+def consent_toggle(*, subscribed: bool) -> InlineKeyboardMarkup:
+    """The button under /help: subscribe, or unsubscribe when subscribed."""
+    if subscribed:
+        text, answer = _("🔕 Stop news and discounts"), ConsentAnswer.NO
+    else:
+        text, answer = _("🔔 Get news and discounts"), ConsentAnswer.YES
+    data = ConsentCb(answer=answer, place=ConsentPlace.MENU).pack()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=text, callback_data=data)]]
+    )
+
+
+def with_unsubscribe(markup: InlineKeyboardMarkup | None = None) -> InlineKeyboardMarkup:
+    """A promotional message's buttons with "Unsubscribe" under them: every piece of
+    advertising carries it, and one tap takes consent back."""
+    rows = list(markup.inline_keyboard) if markup is not None else []
+    button = InlineKeyboardButton(text=_("🔕 Unsubscribe"), callback_data=UnsubscribeCb().pack())
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, [button]])

@@ -1,8 +1,9 @@
 """The bot's side of :class:`~shopbot.services.notifications.OrderNotifier`: messages to the
 shopper (in their language) and to the shop's staff when orders change, delivered from the
-outbox. Telegram's 429, 5xx and network failures become ``RetryLater``; a shopper who
-blocked the bot (403) or whose chat is gone is marked unreachable and not messaged again
-until they write to the shop."""
+outbox (and the question of consent to advertising, ``marketing.MarketingNotifier``).
+Telegram's 429, 5xx and network failures become ``RetryLater``; a shopper who blocked the
+bot (403) or whose chat is gone is marked unreachable and not messaged again until they
+write to the shop."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,10 +37,11 @@ from shopbot.bot.admin_alerts import (
 )
 from shopbot.bot.clock import shop_clock
 from shopbot.bot.i18n import PoI18n
+from shopbot.bot.keyboards import consent_keyboard
 from shopbot.bot.order_views import order_view, payment_view
 from shopbot.bot.paying import offer_payment
 from shopbot.bot.render import TEXT_LIMIT, clip, h
-from shopbot.bot.texts import status_label
+from shopbot.bot.texts import consent_question, status_label
 from shopbot.config import Settings
 from shopbot.db import unit_of_work
 from shopbot.models import Order, OrderMessageKind, OrderStatus, User
@@ -56,10 +59,10 @@ _GONE = ("message to edit not found", "message can't be edited", "chat not found
 
 
 class BotNotifier:
-    """Delivers the order messages of the outbox through the bot (see
-    ``shopbot.services.notifications.OrderNotifier``). A low-stock check follows every new
-    order: the products it brought to the threshold are claimed in a unit of work of their
-    own, which records the low-stock alert in the outbox."""
+    """Delivers the order and marketing messages of the outbox through the bot (see
+    ``shopbot.services.notifications.OrderNotifier``, ``marketing.MarketingNotifier``). A
+    low-stock check follows every new order: the products it brought to the threshold are
+    claimed in a unit of work of their own, which records the low-stock alert in the outbox."""
 
     def __init__(
         self,
@@ -219,10 +222,24 @@ class BotNotifier:
         async with self.session_factory() as session:
             await alert_shopper_question(self.bot, self.settings, session, user_id, text)
 
-    async def _send_to_shopper(self, chat_id: int, text: str) -> None:
+    async def consent_question(self, session: AsyncSession, user_id: int) -> None:
+        """Ask "shall we send you news and discounts?" after the first order; not asked of
+        one who answered meanwhile (``/subscribe``, ``/unsubscribe``)."""
+        user = await session.get(User, user_id, populate_existing=True)
+        if user is None or user.is_blocked:
+            raise Undeliverable(f"user {user_id} is gone or blocked the bot")
+        if user.marketing_consent is not None:
+            return
+        with self._speaking(user.language):
+            text, markup = consent_question(), consent_keyboard()
+        await self._send_to_shopper(user_id, text, markup)
+
+    async def _send_to_shopper(
+        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
         with self._to_shopper():
             try:
-                await self.bot.send_message(chat_id, clip(text, TEXT_LIMIT))
+                await self.bot.send_message(chat_id, clip(text, TEXT_LIMIT), reply_markup=markup)
             except (TelegramForbiddenError, TelegramNotFound, TelegramBadRequest) as exc:
                 await self._unreachable_or_raise(chat_id, exc)
 

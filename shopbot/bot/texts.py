@@ -445,3 +445,29 @@ def shared_card(name: str, price: int, stock: int) -> str:
     button under it opens the whole card in the bot)."""
     price_line = _("Price: <b>{price}</b>").format(price=format_price(price))
     return compose(CAPTION_LIMIT, [["<b>", Typed(name), "</b>"], price_line, availability(stock)])
+
+
+# Consent to advertising (shopbot.services.marketing).
+
+
+def consent_question() -> str:
+    return _(
+        "📬 Shall we send you news and discounts?\n"
+        "Only when there is something worth telling. You can unsubscribe at any time: "
+        "/unsubscribe"
+    )
+
+
+def subscribed_text(*, already: bool) -> str:
+    if already:
+        return _("You are already subscribed to news and discounts. To unsubscribe: /unsubscribe")
+    return _("✅ Done: we will send you news and discounts. To unsubscribe: /unsubscribe")
+
+
+def unsubscribed_text(*, already: bool) -> str:
+    if already:
+        return _("You are not subscribed to news and discounts. To subscribe: /subscribe")
+    return _(
+        "🔕 Done: no news or discounts from now on. Messages about your orders will come as "
+        "usual. If you change your mind: /subscribe"
+    )

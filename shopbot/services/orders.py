@@ -40,7 +40,7 @@ from shopbot.models import (
     Product,
     utcnow,
 )
-from shopbot.services import outbox
+from shopbot.services import marketing, outbox
 from shopbot.services.catalogue import CATALOGUE
 from shopbot.services.delivery import DeliveryOption
 from shopbot.services.notifications import (
@@ -120,7 +120,8 @@ async def place_order(
     reserved, nothing is written and OutOfStock/ProductUnavailable names the product.
     Online payments get an expiry; cash orders wait for the shop to confirm them.
     A total above ``max_total`` (the provider's limit for one payment) raises OrderTooLarge
-    and writes nothing.
+    and writes nothing. A shopper's first order brings, a little later, the question of
+    news and discounts (``marketing.ask_after_order``).
     """
     existing = await _order_by_token(session, token)
     if existing is not None:
@@ -208,6 +209,7 @@ async def place_order(
                     key=payment_due_key(order_id),
                     grace=PAYMENT_LINK_GRACE,
                 )
+            await marketing.ask_after_order(session, user_id)
             await _log(
                 session,
                 order_id,

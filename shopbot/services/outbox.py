@@ -16,7 +16,7 @@ the message can never arrive (the person blocked the bot, the chat is gone).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,6 +50,16 @@ class Undeliverable(Exception):
 Sender = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
 
 
+def routed(senders: Mapping[str, Sender], otherwise: Sender) -> Sender:
+    """One sender for the outbox: the kinds in ``senders`` go to theirs, the rest to
+    ``otherwise`` (each area of the shop delivers its own messages)."""
+
+    async def send(session: AsyncSession, message: OutboxMessage) -> None:
+        await senders.get(message.kind, otherwise)(session, message)
+
+    return send
+
+
 async def record(
     session: AsyncSession,
     kind: str,
@@ -57,22 +67,25 @@ async def record(
     *,
     key: str | None = None,
     grace: timedelta | None = None,
+    delay: timedelta | None = None,
 ) -> None:
     """Record a message in the open unit of work. With ``key``, an event already recorded
     under it is not recorded again (a provider repeating its report, a redelivered update).
 
     With ``grace``, the job loop leaves the message alone for that long: the live process
     delivers it right after the commit, and the job only steps in if that process died
-    (a payment link must not be created by two deliverers racing for it)."""
+    (a payment link must not be created by two deliverers racing for it). With ``delay``,
+    nobody delivers it before that time: not the commit, the job loop once it is due."""
     changes = changes_of(session)
     values: dict[str, Any] = {"kind": kind, "payload": payload, "dedupe_key": key, "attempts": 0}
-    if grace is not None:
-        values["available_at"] = utcnow() + grace
+    wait = delay if delay is not None else grace
+    if wait is not None:
+        values["available_at"] = utcnow() + wait
     statement = upsert(session, OutboxMessage).values(**values)
     if key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
     message_id = await session.scalar(statement.returning(OutboxMessage.id))
-    if message_id is not None:
+    if message_id is not None and delay is None:
         changes.outbox_ids.append(message_id)
 
 

@@ -16,6 +16,7 @@ from shopbot.bot.routers import (
     fallback,
     favourites,
     inline,
+    marketing,
     orders,
     payments,
     search,
@@ -47,6 +48,7 @@ def build_root_router() -> Router:
         search.create_router(),
         payments.create_router(),
         inline.create_router(),
+        marketing.create_router(),
         fallback.create_router(),
     )
     return root

@@ -10,14 +10,14 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.bot.keyboards import MENU_HELP, main_menu
+from shopbot.bot.keyboards import MENU_HELP, consent_toggle, main_menu
 from shopbot.bot.render import h
 from shopbot.bot.routers.filters import menu_button
 from shopbot.bot.routers.support import send_topics
 from shopbot.bot.ui import show_product
 from shopbot.config import Settings
 from shopbot.models import MAX_ID
-from shopbot.services import cart, catalogue
+from shopbot.services import cart, catalogue, marketing
 
 DEEP_LINK_PREFIX = "p_"  # then the SKU
 ID_LINK_PREFIX = "i_"  # then the product's id: for a SKU a start parameter cannot carry
@@ -85,7 +85,8 @@ async def start(message: Message, settings: Settings, is_admin: bool) -> None:
 async def help_(
     message: Message, session: AsyncSession, settings: Settings, is_admin: bool
 ) -> None:
-    """The commands, then the FAQ's topics as buttons."""
+    """The commands with the button to get (or stop) news and discounts under it, then the
+    FAQ's topics as buttons (the main menu stays: it is persistent)."""
     text = _(
         "<b>What I can do</b>\n"
         "/catalog — browse the catalogue\n"
@@ -95,10 +96,13 @@ async def help_(
         "/orders — your orders and their status\n"
         "/cancel — leave checkout\n"
         "/support — write to a manager\n"
+        "/subscribe, /unsubscribe — news and discounts: get them or not\n"
     )
     if settings.shop_contact:
         text += "\n" + _("Contact the shop: {contact}").format(contact=h(settings.shop_contact))
-    await message.answer(text, reply_markup=main_menu(admin=is_admin))
+    assert message.from_user is not None
+    consent = await marketing.consent_of(session, message.from_user.id)
+    await message.answer(text, reply_markup=consent_toggle(subscribed=bool(consent.granted)))
     await send_topics(message, session)
 
 
