@@ -37,7 +37,7 @@ from shopbot.payments.jobs import BackgroundJobs
 from shopbot.redis_client import check_redis, create_redis
 from shopbot.services.marketing import marketing_senders
 from shopbot.services.notifications import order_sender
-from shopbot.services.outbox import OutboxDelivery, routed
+from shopbot.services.outbox import OutboxDelivery, Sender, routed
 from shopbot.web import create_web_app, start_web
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         notifier = BotNotifier(
             bot, settings, session_factory, create_i18n(settings.default_language), provider
         )
-        delivery = OutboxDelivery(routed(marketing_senders(notifier), order_sender(notifier)))
+        delivery = OutboxDelivery(outbox_sender(notifier))
         commit_hooks(session_factory).deliver = delivery.deliver
         dispatcher = create_dispatcher(
             settings, session_factory, payment_provider=provider, redis=redis
@@ -136,6 +136,11 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         runtime.web_url,
     )
     return runtime
+
+
+def outbox_sender(notifier: BotNotifier) -> Sender:
+    """Every message of the outbox, each kind delivered by its area's notifier."""
+    return routed(marketing_senders(notifier), order_sender(notifier))
 
 
 def check_port_free(host: str, port: int) -> None:

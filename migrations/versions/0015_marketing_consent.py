@@ -62,6 +62,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_consent_event_user_id"))
     op.drop_table("consent_event")
     with op.batch_alter_table("user_account", schema=None) as batch_op:
+        # SQLite's copy of the table would keep a check of a column no longer there.
+        batch_op.drop_constraint(op.f("ck_user_account_consent_source"), type_="check")
         batch_op.drop_column("consent_asked_at")
         batch_op.drop_column("marketing_consent_source")
         batch_op.drop_column("marketing_consent_at")

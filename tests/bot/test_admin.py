@@ -72,6 +72,7 @@ async def test_a_non_admin_gets_no_admin_command_and_changes_nothing(
         "/export_orders",
         "/orders_admin",
         "/stats",
+        "/subscribers",
     ):
         await anna.send_text(command)
         assert anna.last["text"].startswith(UNKNOWN), command

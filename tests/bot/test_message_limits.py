@@ -44,6 +44,7 @@ from shopbot.bot.routers.admin.texts import (
     product_admin_card,
     stats_text,
     stock_changed,
+    subscribers_text,
 )
 from shopbot.bot.texts import (
     DESCRIPTION_MESSAGES,
@@ -64,6 +65,7 @@ from shopbot.i18n import Text
 from shopbot.importer import ImportProblem, ImportReport
 from shopbot.importer.changes import FieldChange, ProductChange
 from shopbot.models import (
+    ConsentSource,
     DeliveryMethod,
     Order,
     OrderEvent,
@@ -77,6 +79,7 @@ from shopbot.services import cart, orders
 from shopbot.services.admin import HistoryEntry
 from shopbot.services.cart import Adjustment, Cart, CartItem, LineIssue
 from shopbot.services.delivery import DeliveryOption
+from shopbot.services.marketing import SubscriberFigures
 from shopbot.services.orders import Checkout
 from shopbot.services.stats import Figures, TopProduct
 from tests.bot.conftest import Catalogue, Shop, ShopFactory
@@ -512,8 +515,13 @@ def test_import_reports(
 )
 def test_stats(tops: list[TopProduct], language: str) -> None:
     periods = [Figures(days, NOW, 5, 3, 10**6, 9, tops) for days in (1, 7, 30)]
+    big = 10**9
+    audience = SubscriberFigures(
+        big, big, big, big, big, dict.fromkeys(ConsentSource, big), NOW, big, big
+    )
     with i18n.context(), i18n.use_locale(language):
-        accepted_text(stats_text(periods))
+        accepted_text(stats_text(periods, audience))
+        accepted_text(subscribers_text(audience, 30))
 
 
 # ------------------------------------------------------------------ what is sent to staff

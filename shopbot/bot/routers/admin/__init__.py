@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.commands import shopper_commands
 from shopbot.bot.keyboards import MENU_ADMIN
-from shopbot.bot.routers.admin import catalog_io, faq, orders, products
+from shopbot.bot.routers.admin import catalog_io, faq, marketing, orders, products
 from shopbot.bot.routers.admin.callbacks import AdminMenuCb, MenuAction
 from shopbot.bot.routers.admin.keyboards import admin_menu
 from shopbot.bot.routers.admin.texts import admin_commands, admin_help, stats_text
@@ -37,7 +37,8 @@ from shopbot.bot.routers.filters import Magic
 from shopbot.bot.routers.filters import menu_button as menu_label
 from shopbot.config import Settings
 from shopbot.models import utcnow
-from shopbot.services.stats import sales_figures
+from shopbot.services.marketing import subscriber_figures
+from shopbot.services.stats import period_start, sales_figures
 
 # Every admin command (the test of this module checks the router registers no other), and
 # those that put customers' personal details in the chat: never answered in a group.
@@ -58,6 +59,7 @@ COMMANDS = (
     "faq",
     "faq_import",
     "faq_export",
+    "subscribers",
 )
 PERSONAL_COMMANDS = frozenset({"export_orders"})
 
@@ -114,9 +116,16 @@ async def help_command(message: Message, bot: Bot) -> None:
     await message.answer(admin_help(), reply_markup=admin_menu())
 
 
+async def stats_text_now(session: AsyncSession, settings: Settings) -> str:
+    """/stats: sales in each period, and the audience for advertising."""
+    now, zone = utcnow(), settings.shop_timezone
+    figures = await sales_figures(session, now, zone)
+    audience = await subscriber_figures(session, period_start(marketing.DAYS, now, zone))
+    return stats_text(figures, audience)
+
+
 async def stats_command(message: Message, session: AsyncSession, settings: Settings) -> None:
-    figures = await sales_figures(session, utcnow(), settings.shop_timezone)
-    await message.answer(stats_text(figures))
+    await message.answer(await stats_text_now(session, settings))
 
 
 async def menu_button(
@@ -125,8 +134,7 @@ async def menu_button(
     if callback_data.action is MenuAction.EXPORT:
         await catalog_io.export_catalogue(query, session, settings)
     elif query.bot is not None:
-        text = stats_text(await sales_figures(session, utcnow(), settings.shop_timezone))
-        await query.bot.send_message(query.from_user.id, text)
+        await query.bot.send_message(query.from_user.id, await stats_text_now(session, settings))
     await query.answer()
 
 
@@ -143,6 +151,7 @@ def create_router() -> Router:
     orders.register(router)
     faq.register(router)
     catalog_io.register(router)
+    marketing.register(router)
     return router
 
 

@@ -23,10 +23,11 @@ from shopbot.bot.texts import (
 from shopbot.i18n import render_stored
 from shopbot.importer import ImportProblem, ImportReport
 from shopbot.importer.changes import change_line
-from shopbot.models import MAX_ID, Order, OrderEvent, OrderStatus, Product, User
+from shopbot.models import MAX_ID, ConsentSource, Order, OrderEvent, OrderStatus, Product, User
 from shopbot.money import format_price
 from shopbot.services.admin import HistoryEntry
 from shopbot.services.export import OrderCsvLabels
+from shopbot.services.marketing import SubscriberFigures
 from shopbot.services.stats import Figures
 from shopbot.times import SHORT
 
@@ -65,6 +66,7 @@ def admin_help() -> str:
             ),
             _("/orders_admin [status] — all orders, newest first"),
             _("/stats — sales today, in 7 and in 30 days"),
+            _("/subscribers — who agreed to news and discounts, and how"),
         ]
     )
 
@@ -79,6 +81,7 @@ def admin_commands() -> list[BotCommand]:
         BotCommand(command="export", description=_("Export the catalogue")),
         BotCommand(command="faq", description=_("Common questions (FAQ)")),
         BotCommand(command="stats", description=_("Sales figures")),
+        BotCommand(command="subscribers", description=_("Subscribers to news and discounts")),
     ]
 
 
@@ -437,7 +440,7 @@ def import_errors(report: ImportReport) -> str:
     return compose(TEXT_LIMIT, [head, "", *body])
 
 
-def stats_text(periods: list[Figures]) -> str:
+def stats_text(periods: list[Figures], audience: SubscriberFigures) -> str:
     titles = {1: _("Today"), 7: _("7 days"), 30: _("30 days")}
     blocks: list[Line] = [_("📊 <b>Sales</b>")]
     for figures in periods:
@@ -461,8 +464,64 @@ def stats_text(periods: list[Figures]) -> str:
                 ]
             )
         blocks += block
-    blocks += ["", _("Carts started: open carts begun in the period plus placed orders.")]
+    blocks += [
+        "",
+        _("Carts started: open carts begun in the period plus placed orders."),
+        "",
+        audience_line(audience),
+    ]
     return compose(TEXT_LIMIT, blocks)
+
+
+def audience_line(audience: SubscriberFigures) -> str:
+    return _(
+        "👥 Subscribers: {subscribers}, unsubscribed: {unsubscribed}, unreachable: "
+        "{unreachable} (/subscribers)"
+    ).format(
+        subscribers=audience.subscribers,
+        unsubscribed=audience.unsubscribed,
+        unreachable=audience.unreachable,
+    )
+
+
+# How a subscriber said yes, as the owner reads it.
+CONSENT_SOURCE_LABELS = {
+    ConsentSource.AFTER_FIRST_ORDER: __("answering the question after their first order"),
+    ConsentSource.MENU: __("with the button under /help"),
+    ConsentSource.COMMAND: __("with /subscribe"),
+    ConsentSource.PROMO_MESSAGE: __("under a promotional message"),
+}
+
+
+def subscribers_text(audience: SubscriberFigures, days: int) -> str:
+    """/subscribers: who gets advertising, who does not and why, how they said yes."""
+    lines = [
+        _("👥 <b>Subscribers to news and discounts</b>"),
+        "",
+        _("Get advertising: <b>{n}</b>").format(n=audience.subscribers),
+        _("Said yes, but blocked the bot: {n}").format(n=audience.unreachable),
+        _("Said no or unsubscribed: {n}").format(n=audience.unsubscribed),
+        _("Asked after an order, no answer yet: {n}").format(n=audience.unanswered),
+        _("Not asked yet: {n}").format(n=audience.never_asked),
+    ]
+    if audience.by_source:
+        lines += ["", _("How the subscribers said yes:")]
+        for source, label in CONSENT_SOURCE_LABELS.items():
+            if number := audience.by_source.get(source):
+                lines.append(f"• {label}: {number}")
+    lines += [
+        "",
+        ngettext(
+            "In {days} day — consents given: {joined}, refused or withdrawn: {left}.",
+            "In {days} days — consents given: {joined}, refused or withdrawn: {left}.",
+            days,
+        ).format(days=days, joined=audience.joined, left=audience.left),
+        _(
+            "Advertising goes only to those who said yes and can be reached; messages about "
+            "orders reach everyone."
+        ),
+    ]
+    return "\n".join(lines)
 
 
 def order_csv_labels() -> OrderCsvLabels:
