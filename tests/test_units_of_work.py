@@ -162,7 +162,8 @@ async def test_applying_a_payment_is_all_or_nothing(
         assert (await orders.get_order(check, order.id)).status is S.PAID
         assert (await check.scalar(select(Payment.status))) is PaymentStatus.SUCCEEDED
         kinds = list(await check.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)))
-    assert kinds == ["payment_due", "order_status", "new_order"]  # the first: placing it
+    # The first two: placing it (its payment link, and the question of news for later).
+    assert kinds == ["payment_due", "consent_question", "order_status", "new_order"]
 
 
 async def test_cancelling_returns_stock_and_tells_the_shopper_all_or_nothing(
