@@ -16,7 +16,7 @@ from shopbot.bot.storage import DatabaseStorage
 from shopbot.db import commit_hooks
 from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.models import Order, OrderStatus, OutboxMessage, utcnow
-from shopbot.services.notifications import order_sender
+from shopbot.services.notifications import PAYMENT_DUE, order_sender
 from shopbot.services.outbox import OutboxDelivery
 from tests.bot.conftest import Catalogue, Shop, check_out
 
@@ -55,7 +55,9 @@ async def two_minutes_pass(shop: Shop) -> int:
     assert shop.runtime is not None
     async with shop.session_factory() as session:
         await session.execute(
-            update(OutboxMessage).values(available_at=utcnow() - timedelta(seconds=1))
+            update(OutboxMessage)
+            .where(OutboxMessage.kind == PAYMENT_DUE)
+            .values(available_at=utcnow() - timedelta(seconds=1))
         )
         await session.commit()
     delivery = OutboxDelivery(order_sender(shop.runtime.notifier))
