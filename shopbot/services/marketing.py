@@ -200,6 +200,36 @@ async def subscriber_figures(session: AsyncSession, since: datetime) -> Subscrib
     )
 
 
+@dataclass(frozen=True)
+class ConsentChange:
+    """One yes or no, with who gave it (``consent_event``)."""
+
+    at: datetime
+    granted: bool
+    source: ConsentSource
+    user_id: int
+    first_name: str
+    username: str | None
+
+
+async def latest_changes(session: AsyncSession, limit: int) -> list[ConsentChange]:
+    """The ``limit`` latest yeses and noes, newest first."""
+    rows = await session.execute(
+        select(
+            ConsentEvent.at,
+            ConsentEvent.granted,
+            ConsentEvent.source,
+            User.id,
+            User.first_name,
+            User.username,
+        )
+        .join(User, User.id == ConsentEvent.user_id)
+        .order_by(ConsentEvent.id.desc())
+        .limit(limit)
+    )
+    return [ConsentChange(*row) for row in rows]
+
+
 class MarketingNotifier(Protocol):
     """Delivery of the marketing messages of the outbox (the bot layer implements it).
     Methods raise ``outbox.RetryLater`` or ``outbox.Undeliverable``."""

@@ -149,9 +149,7 @@ async def test_subscribe_and_unsubscribe_at_any_time_with_a_confirmation(shop: S
     await anna.send_text("/subscribe")
     assert anna.last["text"] == SUBSCRIBED
     await anna.send_text("/subscribe")
-    assert anna.last["text"] == (
-        "Вы уже подписаны на новости и скидки. Отписаться — /unsubscribe"
-    )
+    assert anna.last["text"] == ("Вы уже подписаны на новости и скидки. Отписаться — /unsubscribe")
     assert await events(shop, 1411) == [
         (False, ConsentSource.COMMAND),
         (True, ConsentSource.COMMAND),
@@ -177,9 +175,7 @@ async def test_the_help_button_subscribes_and_unsubscribes(shop: Shop) -> None:
 
     await vera.press("🔔 Присылать новости и скидки")
     assert vera.last["text"] == SUBSCRIBED
-    assert buttons(vera.history[help_message["message_id"]]) == [
-        "🔕 Не присылать новости и скидки"
-    ]
+    assert buttons(vera.history[help_message["message_id"]]) == ["🔕 Не присылать новости и скидки"]
     assert (await consent(shop, 1421)).source is ConsentSource.MENU
     await vera.send_text("/help")
     assert buttons(vera.last) == ["🔕 Не присылать новости и скидки"]
@@ -255,8 +251,11 @@ async def test_a_shopper_who_blocked_the_bot_is_out_of_the_audience_and_counted(
     assert "Получают рекламу: 1" in text
     assert "Согласились, но заблокировали бота: 1" in text
     assert "Отказались или отписались: 1" in text
-    assert "• командой /subscribe: 1" in text
+    assert "• командой /subscribe или /unsubscribe: 1" in text
     assert "За 30 дней — согласий: 2, отказов и отписок: 1." in text
+    latest = text.split("Последние ответы:\n")[1].splitlines()[:3]
+    assert latest[0].endswith(" Глеб: нет, командой /subscribe или /unsubscribe")
+    assert latest[2].endswith(" Пётр: да, командой /subscribe или /unsubscribe")
 
     await anna.send_text("/start")  # she writes again: reachable again
     assert await audience(admin_shop) == [1451, 1452]

@@ -79,7 +79,7 @@ from shopbot.services import cart, orders
 from shopbot.services.admin import HistoryEntry
 from shopbot.services.cart import Adjustment, Cart, CartItem, LineIssue
 from shopbot.services.delivery import DeliveryOption
-from shopbot.services.marketing import SubscriberFigures
+from shopbot.services.marketing import ConsentChange, SubscriberFigures
 from shopbot.services.orders import Checkout
 from shopbot.services.stats import Figures, TopProduct
 from tests.bot.conftest import Catalogue, Shop, ShopFactory
@@ -519,9 +519,14 @@ def test_stats(tops: list[TopProduct], language: str) -> None:
     audience = SubscriberFigures(
         big, big, big, big, big, dict.fromkeys(ConsentSource, big), NOW, big, big
     )
-    with i18n.context(), i18n.use_locale(language):
+    latest = [
+        ConsentChange(NOW, granted, source, 10**12, "Я" * 256, "u" * 64)
+        for source in ConsentSource
+        for granted in (True, False)
+    ] * 2
+    with i18n.context(), i18n.use_locale(language), shop_clock(MOSCOW):
         accepted_text(stats_text(periods, audience))
-        accepted_text(subscribers_text(audience, 30))
+        accepted_text(subscribers_text(audience, 30, latest))
 
 
 # ------------------------------------------------------------------ what is sent to staff

@@ -27,7 +27,7 @@ from shopbot.models import MAX_ID, ConsentSource, Order, OrderEvent, OrderStatus
 from shopbot.money import format_price
 from shopbot.services.admin import HistoryEntry
 from shopbot.services.export import OrderCsvLabels
-from shopbot.services.marketing import SubscriberFigures
+from shopbot.services.marketing import ConsentChange, SubscriberFigures
 from shopbot.services.stats import Figures
 from shopbot.times import SHORT
 
@@ -484,18 +484,19 @@ def audience_line(audience: SubscriberFigures) -> str:
     )
 
 
-# How a subscriber said yes, as the owner reads it.
+# How a shopper said yes or no, as the owner reads it.
 CONSENT_SOURCE_LABELS = {
     ConsentSource.AFTER_FIRST_ORDER: __("answering the question after their first order"),
     ConsentSource.MENU: __("with the button under /help"),
-    ConsentSource.COMMAND: __("with /subscribe"),
-    ConsentSource.PROMO_MESSAGE: __("under a promotional message"),
+    ConsentSource.COMMAND: __("with /subscribe or /unsubscribe"),
+    ConsentSource.PROMO_MESSAGE: __("with the button under a promotional message"),
 }
 
 
-def subscribers_text(audience: SubscriberFigures, days: int) -> str:
-    """/subscribers: who gets advertising, who does not and why, how they said yes."""
-    lines = [
+def subscribers_text(audience: SubscriberFigures, days: int, latest: list[ConsentChange]) -> str:
+    """/subscribers: who gets advertising, who does not and why, how they said yes, and
+    the latest answers (on the shop's clock)."""
+    lines: list[Line] = [
         _("👥 <b>Subscribers to news and discounts</b>"),
         "",
         _("Get advertising: <b>{n}</b>").format(n=audience.subscribers),
@@ -516,12 +517,24 @@ def subscribers_text(audience: SubscriberFigures, days: int) -> str:
             "In {days} days — consents given: {joined}, refused or withdrawn: {left}.",
             days,
         ).format(days=days, joined=audience.joined, left=audience.left),
+    ]
+    if latest:
+        lines += ["", _("Latest answers:")]
+        for change in latest:
+            who: list[Part] = [Typed(change.first_name, 64)]
+            if change.username:
+                who += [" @", Typed(change.username, 64)]
+            answer = _("yes") if change.granted else _("no")
+            how = CONSENT_SOURCE_LABELS[change.source]
+            lines.append([f"• {when(change.at, SHORT)} ", *who, f": {answer}, {how}"])
+    lines += [
+        "",
         _(
             "Advertising goes only to those who said yes and can be reached; messages about "
             "orders reach everyone."
         ),
     ]
-    return "\n".join(lines)
+    return compose(TEXT_LIMIT, lines)
 
 
 def order_csv_labels() -> OrderCsvLabels:
