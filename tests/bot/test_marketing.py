@@ -10,6 +10,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy import func, select, update
 
 from shopbot.app import outbox_sender
+from shopbot.bot.callbacks import ConsentAnswer, ConsentCb, ConsentPlace
 from shopbot.bot.i18n import create_i18n
 from shopbot.bot.keyboards import with_unsubscribe
 from shopbot.db import unit_of_work
@@ -177,6 +178,10 @@ async def test_the_help_button_subscribes_and_unsubscribes(shop: Shop) -> None:
     assert vera.last["text"] == SUBSCRIBED
     assert buttons(vera.history[help_message["message_id"]]) == ["🔕 Не присылать новости и скидки"]
     assert (await consent(shop, 1421)).source is ConsentSource.MENU
+    # A second tap of the first button (a double tap) finds it turned already.
+    first = ConsentCb(answer=ConsentAnswer.YES, place=ConsentPlace.MENU).pack()
+    await vera.press_data(first, message=help_message)
+    assert vera.last["text"].startswith("Вы уже подписаны на новости и скидки.")
     await vera.send_text("/help")
     assert buttons(vera.last) == ["🔕 Не присылать новости и скидки"]
 

@@ -8,8 +8,9 @@ first order, the button under /help, and "Unsubscribe" under every promotional m
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.callbacks import ConsentAnswer, ConsentCb, ConsentPlace, UnsubscribeCb
@@ -59,14 +60,29 @@ async def consent_pressed(
     if callback_data.place is ConsentPlace.QUESTION:
         await show(query, text)
         return
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=consent_toggle(subscribed=yes))
+    toggle = consent_toggle(subscribed=yes)
+    if isinstance(query.message, Message) and not _shows(query.message, toggle):
+        try:
+            await query.message.edit_reply_markup(reply_markup=toggle)
+        except TelegramBadRequest as exc:  # turned meanwhile by a tap handled elsewhere
+            if "message is not modified" not in exc.message:
+                raise
     if query.bot is not None:
         await query.bot.send_message(query.from_user.id, text)
 
 
+def _shows(message: Message, markup: InlineKeyboardMarkup) -> bool:
+    """Does the message carry these buttons already (a second tap of the same button)?
+    Compared by content: a markup parsed from an update is never ``==`` a built one."""
+    current = message.reply_markup
+    return current is not None and current.model_dump(exclude_none=True) == markup.model_dump(
+        exclude_none=True
+    )
+
+
 async def unsubscribe_pressed(query: CallbackQuery, session: AsyncSession) -> None:
-    """ "Unsubscribe" under a promotional message: the message stays, the consent goes."""
+    """The Unsubscribe button under a promotional message: the message stays, the consent
+    goes."""
     text = await _answer(session, query.from_user.id, yes=False, source=ConsentSource.PROMO_MESSAGE)
     await query.answer()
     if query.bot is not None:
