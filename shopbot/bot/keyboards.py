@@ -101,8 +101,10 @@ def _pager(rows: Rows, page: Page, make: Callable[[int], str]) -> None:
 
 
 def product_line(product: ProductSummary) -> str:
-    mark = "" if product.stock > 0 else " ⛔"
-    return f"{product.name} — {format_price(product.price)}{mark}"
+    """A list button: price first, so a phone that cuts the label with "…" cuts the end
+    of the name and never the price (or the sold-out mark)."""
+    mark = "" if product.stock > 0 else "⛔ "
+    return f"{mark}{format_price(product.price)} · {product.name}"
 
 
 def category_keyboard(view: CategoryView) -> InlineKeyboardMarkup:
@@ -327,20 +329,22 @@ def _product_rows(products: Sequence[ProductSummary]) -> Rows:
 
 
 def cart_keyboard(cart: Cart) -> InlineKeyboardMarkup:
+    """A row per cart line, named by its number in the cart's text ("1. Name × 2 = …"):
+    four buttons a row leave no room for a name on a phone, a number always fits."""
     rows: Rows = []
-    for item in cart.items:
+    for number, item in enumerate(cart.items, 1):
 
         def cb(action: CartAction, product_id: int = item.product_id) -> str:
             return CartCb(action=action, product_id=product_id).pack()
 
         rows.append(
             [
-                InlineKeyboardButton(text="➖", callback_data=cb(CartAction.DEC)),
+                InlineKeyboardButton(text=f"➖ {number}", callback_data=cb(CartAction.DEC)),
                 InlineKeyboardButton(
-                    text=f"{item.name[:24]} ×{item.quantity}", callback_data=cb(CartAction.NOOP)
+                    text=f"{number} × {item.quantity}", callback_data=cb(CartAction.NOOP)
                 ),
-                InlineKeyboardButton(text="➕", callback_data=cb(CartAction.INC)),
-                InlineKeyboardButton(text="✖", callback_data=cb(CartAction.REMOVE)),
+                InlineKeyboardButton(text=f"➕ {number}", callback_data=cb(CartAction.INC)),
+                InlineKeyboardButton(text=f"✖ {number}", callback_data=cb(CartAction.REMOVE)),
             ]
         )
     if not cart.is_empty:

@@ -110,8 +110,8 @@ async def test_fast_taps_on_add_show_the_count_and_stop_at_stock(
     assert "🛒 В корзине: 4 · ➕" in buttons(olga.last)
     await olga.press("✅ Перейти в корзину")
     assert "Футболка 01 × 4" in olga.last["text"]
-    await olga.press("➕")
-    answer = await olga.press("➕")  # in the cart too
+    await olga.press("➕ 1")
+    answer = await olga.press("➕ 1")  # in the cart too
     assert answer is not None
     assert answer.text == "Больше нет в наличии: в корзине уже 5 шт., это весь остаток."
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]

@@ -69,7 +69,7 @@ async def test_whole_journey_from_start_to_a_placed_order(shop: Shop, catalogue:
     assert "1/2" in buttons(page) and "▶" in buttons(page) and "◀" not in buttons(page)
     await anna.press("▶")
     assert "2/2" in buttons(anna.last) and "◀" in buttons(anna.last)
-    await anna.press("Футболка 09 — 1\u00a0299\u00a0₽")
+    await anna.press("1\u00a0299\u00a0₽ · Футболка 09")
 
     card = anna.last
     assert "<b>Футболка 09</b>" in card["html_text"]
@@ -121,7 +121,7 @@ async def test_photos_are_uploaded_once_then_sent_by_file_id(
         shopper = shop.emulator.user(user_id, "Олег")
         await shopper.send_text("/catalog")
         await shopper.press("📁 Кружки (2)")
-        await shopper.press("Кружка «Утро» — 490\u00a0₽")
+        await shopper.press("490\u00a0₽ · Кружка «Утро»")
         assert shopper.last.get("photo"), "the card is a photo"
         assert "микроволновку" in shopper.last["caption"]
     assert shop.emulator.upload_count == 1
@@ -182,12 +182,22 @@ async def test_a_press_in_the_cart_is_one_unit_of_work(shop: Shop, catalogue: Ca
         await session.commit()
 
     transactions = transactions_of(shop)
-    await olga.press("➕")  # the first line's: the mug
+    await olga.press("➕ 1")  # the first line's: the mug
     writes = [t for t in transactions if {"INSERT", "UPDATE", "DELETE"} & set(t)]
     assert len(writes) == 1, transactions
     text = olga.last["text"]
     assert "Футболка 01: осталось только 1, количество уменьшено" in text
-    assert "Кружка «Утро» ×2" in buttons(olga.last)[1]
+    assert "1. Кружка «Утро» × 2 = 980\u00a0₽" in text
+    assert buttons(olga.last)[:8] == [
+        "➖ 1",
+        "1 × 2",
+        "➕ 1",
+        "✖ 1",
+        "➖ 2",
+        "2 × 1",
+        "➕ 2",
+        "✖ 2",
+    ]
     async with shop.session_factory() as session:
         lines = dict((await session.execute(select(CartLine.product_id, CartLine.quantity))).all())
     assert sorted(lines.values()) == [1, 2]
@@ -215,7 +225,7 @@ async def test_cart_edge_cases(shop: Shop, catalogue: Catalogue) -> None:
     assert "Футболка 01: больше не продаётся, убран из корзины" in text
     assert "Итого: 490\u00a0₽" in text
 
-    await olga.press("➖")
+    await olga.press("➖ 1")
     assert "Корзина пуста" in olga.last["text"]
     await olga.send_text("/start p_MUG-1")
     await olga.press("🛒 В корзину")
@@ -345,17 +355,17 @@ async def test_search_and_unknown_text(shop: Shop, catalogue: Catalogue) -> None
     await vera.send_text("/search КРУЖКА")
     assert "Найдено по запросу «КРУЖКА»: 2" in vera.last["text"]
     assert buttons(vera.last) == [
-        "Кружка «Утро» — 490\u00a0₽",
-        "Кружка распродана — 1\u00a0299\u00a0₽ ⛔",
+        "490\u00a0₽ · Кружка «Утро»",
+        "⛔ 1\u00a0299\u00a0₽ · Кружка распродана",
     ]
-    await vera.press("Кружка «Утро» — 490\u00a0₽")
+    await vera.press("490\u00a0₽ · Кружка «Утро»")
     assert vera.last.get("photo")
     await vera.send_text("/search самокат")
     assert "ничего не нашлось" in vera.last["text"]
     await vera.press("🔍 Поиск")
     assert "Что ищем?" in vera.last["text"]
     await vera.send_text("футболка 07")
-    assert buttons(vera.last) == ["Футболка 07 — 1\u00a0299\u00a0₽"]
+    assert buttons(vera.last) == ["1\u00a0299\u00a0₽ · Футболка 07"]
     await vera.send_text("абракадабра")
     assert "не понял" in vera.last["text"]
     await vera.send_text("/help")

@@ -15,15 +15,15 @@ async def test_results_open_cards_and_more_shows_the_next_page(
     await vera.send_text("/search футболки")
     assert "Найдено по запросу «футболки»: 12" in vera.last["text"]
     assert buttons(vera.last) == [
-        *(f"Футболка {number:02d} — {PRICE}" for number in range(1, 9)),
+        *(f"{PRICE} · Футболка {number:02d}" for number in range(1, 9)),
         "Ещё 4 ▶",
     ]
     await vera.press("Ещё 4 ▶")
     assert buttons(vera.last) == [
-        *(f"Футболка {number:02d} — {PRICE}" for number in range(9, 13)),
+        *(f"{PRICE} · Футболка {number:02d}" for number in range(9, 13)),
         "◀",
     ]
-    await vera.press(f"Футболка 10 — {PRICE}")
+    await vera.press(f"{PRICE} · Футболка 10")
     assert "Футболка 10" in vera.last["text"]
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
 
@@ -37,15 +37,15 @@ async def test_typed_text_finds_products_in_any_form_layout_or_typo(
         await vera.send_text(typed)
         assert "Найдено" in vera.last["text"], typed
         assert buttons(vera.last) == [
-            "Кружка «Утро» — 490\u00a0₽",
-            f"Кружка распродана — {PRICE} ⛔",
+            "490\u00a0₽ · Кружка «Утро»",
+            f"⛔ {PRICE} · Кружка распродана",
         ], typed
-    await vera.press("Кружка «Утро» — 490\u00a0₽")
+    await vera.press("490\u00a0₽ · Кружка «Утро»")
     assert vera.last.get("photo")
     # Text naming no product the shop has: not understood, with what matches part of it.
     await vera.send_text("синяя кружка")
     assert "не понял. Может быть, вы ищете что-то из этого?" in vera.last["text"]
-    assert buttons(vera.last)[0] == "Кружка «Утро» — 490\u00a0₽"
+    assert buttons(vera.last)[0] == "490\u00a0₽ · Кружка «Утро»"
     await vera.send_text("спасибо")
     assert "Извините, я не понял. Воспользуйтесь меню" in vera.last["text"]
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
@@ -61,8 +61,8 @@ async def test_nothing_found_offers_close_matches_and_the_catalogue(
         "По запросу «синяя кружка» ничего не нашлось. Может быть, подойдёт что-то из этого?"
     )
     assert buttons(vera.last) == [
-        "Кружка «Утро» — 490\u00a0₽",
-        f"Кружка распродана — {PRICE} ⛔",
+        "490\u00a0₽ · Кружка «Утро»",
+        f"⛔ {PRICE} · Кружка распродана",
         "🛍 Открыть каталог",
     ]
     await vera.send_text("/search самокат")

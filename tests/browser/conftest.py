@@ -42,8 +42,10 @@ CHROME_FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--window-size=430,932",  # a phone-sized screen
 )
+# A phone's screen in CSS pixels (an iPhone 12-15's). Set through DevTools: headless
+# Chromium will not make a window narrower than 500 px.
+PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
 STARTUP_TIMEOUT = 180  # seconds: importing aiogram and the sample images is slow on CI
 WAIT = 20  # seconds for the bot to answer a click
 BANNER = "shopbot demo is running"
@@ -127,6 +129,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
     try:
         yield driver
     finally:
@@ -203,6 +206,37 @@ class ChatPage:
             return True
 
         self.wait_for(click, f"an inline button {label!r}")
+
+    def cut_buttons(self, message: WebElement) -> list[str]:
+        """The texts of ``message``'s inline buttons that do not fit their button: the page
+        cuts them with "…", as Telegram does."""
+        script = """
+            return [...arguments[0].querySelectorAll('.inline-button')]
+                .filter((node) => node.scrollWidth > node.clientWidth)
+                .map((node) => node.textContent);
+        """
+        return list(self.driver.execute_script(script, message))
+
+    def buttons_hiding(self, message: WebElement, part: str) -> list[str]:
+        """The texts of ``message``'s buttons containing ``part`` whose ``part`` is cut off
+        (it lies past the button's right edge): empty when every one shows it whole."""
+        script = """
+            const part = arguments[1];
+            const hidden = [];
+            for (const node of arguments[0].querySelectorAll('.inline-button')) {
+                const text = node.firstChild;
+                const at = node.textContent.indexOf(part);
+                if (!text || at < 0) continue;
+                const range = document.createRange();
+                range.setStart(text, at);
+                range.setEnd(text, at + part.length);
+                const style = getComputedStyle(node);
+                const edge = node.getBoundingClientRect().right - parseFloat(style.paddingRight);
+                if (range.getBoundingClientRect().right > edge + 0.5) hidden.push(node.textContent);
+            }
+            return hidden;
+        """
+        return list(self.driver.execute_script(script, message, part))
 
     def key(self, label: str) -> None:
         """Click the reply-keyboard button whose text starts with ``label``."""

@@ -9,7 +9,7 @@ import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 
-from tests.browser.conftest import ChatPage, RunningDemo
+from tests.browser.conftest import PHONE, ChatPage, RunningDemo
 
 Screenshot = Callable[[WebDriver, str], Path]
 
@@ -18,6 +18,7 @@ Screenshot = Callable[[WebDriver, str], Path]
 def page(demo: RunningDemo, browser: WebDriver) -> ChatPage:
     chat = ChatPage(browser, demo.url)
     chat.open()
+    assert browser.execute_script("return window.innerWidth") == PHONE["width"]
     return chat
 
 
@@ -28,10 +29,13 @@ def test_shopper_buys_and_pays(page: ChatPage, screenshot: Screenshot) -> None:
     page.bot_message("Выберите категорию")
     page.press("📁 Одежда")
     page.press("📁 Футболки")
-    page.bot_message("Футболка «Северное сияние»")
+    shirts = page.bot_message("₽ · Футболка «Северное сияние»")
     screenshot(driver, "catalogue")
+    # A phone cuts long labels with "…": the price comes first, so only names lose their end.
+    assert page.buttons_hiding(shirts, "₽") == []
+    assert len(shirts.find_elements(By.CSS_SELECTOR, ".inline-button")) >= 3
 
-    page.press("Футболка «Северное сияние»")
+    page.press("1\u00a0490\u00a0₽ · Футболка «Северное сияние»")
     card = page.bot_message("Хлопок 100%")
     photo = card.find_element(By.CSS_SELECTOR, "img.photo")
     page.wait_for(
@@ -46,8 +50,16 @@ def test_shopper_buys_and_pays(page: ChatPage, screenshot: Screenshot) -> None:
     page.wait_for(lambda: "Добавлено в корзину" in page.toast(), "the 'added' toast")
     screenshot(driver, "product-card")
 
+    page.press("⬅ К списку")
+    page.press("1\u00a0690\u00a0₽ · Футболка оверсайз «Ленинград»")
+    page.bot_message("Свободный крой")
+    page.press("🛒 В корзину")
     page.press("✅ Перейти в корзину")
-    page.bot_message("Итого")
+    cart = page.bot_message("Итого")
+    assert "1. Футболка «Северное сияние», чёрная × 1" in cart.text
+    assert "2. Футболка оверсайз «Ленинград», серая × 1" in cart.text
+    # Each row's buttons name the line by its number, and all of them fit on a phone.
+    assert page.cut_buttons(cart) == []
     page.wait_for(lambda: not page.toast(), "the toast to go")
     screenshot(driver, "cart")
 
