@@ -160,7 +160,9 @@ async def run_demo(options: DemoOptions) -> None:
         shopper=telegram.user(SHOPPER_ID, "Анна", language_code=options.language),
         admin=telegram.user(ADMIN_ID, "Админ", language_code=options.language),
     )
-    page = web.AppRunner(create_demo_app(telegram, people), access_log=None, shutdown_timeout=1)
+    page = web.AppRunner(
+        create_demo_app(telegram, people, options.language), access_log=None, shutdown_timeout=1
+    )
     runtime: ShopRuntime | None = None
     try:
         await telegram.start(HOST)

@@ -27,7 +27,17 @@ from shopbot import jsonsafe
 from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
 from shopbot.emulators.telegram_files import DOCUMENT_MAX_BYTES
 from shopbot.emulators.telegram_format import ApiFailure
+from shopbot.i18n import DEFAULT_LANGUAGE
 
+from .texts import (
+    BUTTON_GONE,
+    FILE_FIRST,
+    KEY_GONE,
+    MESSAGE_GONE,
+    TYPE_FIRST,
+    render_page,
+    translated,
+)
 from .views import keyboard_view, message_view
 
 STATIC_DIR = Path(str(files("shopbot.demo") / "static"))
@@ -54,14 +64,19 @@ EMULATOR_KEY = web.AppKey("emulator", TelegramEmulator)
 PEOPLE_KEY = web.AppKey("people", DemoPeople)
 CLIENT_KEY = web.AppKey("client", aiohttp.ClientSession)
 STREAMS_KEY = web.AppKey("streams", set[asyncio.Queue[dict[str, Any]]])
+LANGUAGE_KEY = web.AppKey("language", str)
 
 
-def create_demo_app(emulator: TelegramEmulator, people: DemoPeople) -> web.Application:
+def create_demo_app(
+    emulator: TelegramEmulator, people: DemoPeople, language: str = DEFAULT_LANGUAGE
+) -> web.Application:
+    """The page in ``language`` (its own words; the bot speaks the people's language)."""
     app = web.Application(
         middlewares=[_same_origin_posts], client_max_size=DOCUMENT_MAX_BYTES + 1024 * 1024
     )
     app[EMULATOR_KEY] = emulator
     app[PEOPLE_KEY] = people
+    app[LANGUAGE_KEY] = language
     app[STREAMS_KEY] = set()
     app.cleanup_ctx.append(_http_client)
     app.on_shutdown.append(_end_streams)
@@ -96,8 +111,11 @@ async def _end_streams(app: web.Application) -> None:
         queue.put_nowait(_SHUTDOWN)
 
 
-async def _index(_request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+async def _index(request: web.Request) -> web.Response:
+    page = render_page((STATIC_DIR / "index.html").read_text("utf-8"), request.app[LANGUAGE_KEY])
+    return web.Response(
+        text=page, content_type="text/html", charset="utf-8", headers={"Cache-Control": "no-cache"}
+    )
 
 
 # ------------------------------------------------------------------------------ events
@@ -173,6 +191,11 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+def _refused(request: web.Request, reason: str) -> web.HTTPException:
+    """A refused action, said in the page's language (the page shows it as a toast)."""
+    return _bad(translated(reason, request.app[LANGUAGE_KEY]))
+
+
 def _bad(reason: str) -> web.HTTPException:
     return web.HTTPBadRequest(
         text=json.dumps({"error": reason}, ensure_ascii=False), content_type="application/json"
@@ -183,7 +206,7 @@ async def _send_text(request: web.Request) -> web.Response:
     person = request.app[PEOPLE_KEY].get(request.match_info["who"])
     text = (await _json_body(request)).get("text")
     if not isinstance(text, str) or not text.strip():
-        raise _bad("type a message first")
+        raise _refused(request, TYPE_FIRST)
     await person.send_text(text, wait=False)
     return web.json_response({"ok": True})
 
@@ -195,12 +218,12 @@ async def _press(request: web.Request) -> web.Response:
     message_id, data = body.get("message_id"), body.get("data")
     message = person.history.get(message_id) if isinstance(message_id, int) else None
     if message is None:
-        raise _bad("that message is no longer in the chat")
+        raise _refused(request, MESSAGE_GONE)
     buttons = message.get("reply_markup", {}).get("inline_keyboard", [])
     if not isinstance(data, str) or not any(
         button.get("callback_data") == data for row in buttons for button in row
     ):
-        raise _bad("that button is no longer on the message")
+        raise _refused(request, BUTTON_GONE)
     await person.press_data(data, message=message, wait=False)
     return web.json_response({"ok": True})
 
@@ -213,7 +236,7 @@ async def _keyboard_button(request: web.Request) -> web.Response:
     rows = keyboard.get("keyboard", [])
     button = next((button for row in rows for button in row if button["text"] == label), None)
     if button is None:
-        raise _bad("that button is no longer on the keyboard")
+        raise _refused(request, KEY_GONE)
     if keyboard.get("one_time_keyboard"):
         person.reply_keyboard = None  # Telegram hides a one-time keyboard once it is used
     if button.get("request_contact"):
@@ -229,7 +252,7 @@ async def _send_document(request: web.Request) -> web.Response:
     form = await request.post()
     upload, caption = form.get("file"), form.get("caption")
     if not isinstance(upload, web.FileField):
-        raise _bad("choose a file first")
+        raise _refused(request, FILE_FIRST)
     filename = upload.filename or "file"
     mime_type = mimetypes.guess_type(filename)[0] or upload.content_type
     try:

@@ -118,7 +118,7 @@ def test_admin_exports_and_imports_files(
     page.send("/export")
     exported = page.bot_message("Каталог. Отредактируйте")
     link = exported.find_element(By.CSS_SELECTOR, "a.document")
-    assert link.text.endswith("B") and ".csv" in link.text
+    assert link.text.endswith("Б") and ".csv" in link.text
     csv = driver.execute_async_script(
         "const done = arguments[1]; fetch(arguments[0]).then((r) => r.text()).then(done);",
         link.get_attribute("href"),

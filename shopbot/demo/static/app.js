@@ -12,6 +12,8 @@ const fileInput = document.getElementById("file");
 const uploadBar = document.getElementById("upload");
 const toast = document.getElementById("toast");
 const alertBox = document.getElementById("alert");
+// The page's words in the demo's language, filled in by the server.
+const T = JSON.parse(document.getElementById("texts").textContent);
 
 let person = location.hash === "#admin" ? "admin" : "shopper";
 let events = null;
@@ -38,10 +40,10 @@ async function act(action, body) {
     const response = await fetch(`/api/${person}/${action}`, init);
     if (!response.ok) {
       const answer = await response.json().catch(() => ({ error: response.statusText }));
-      showToast(answer.error || "Something went wrong");
+      showToast(answer.error || T.failed);
     }
   } catch (error) {
-    showToast("The demo server is not reachable");
+    showToast(T.unreachable);
   }
 }
 
@@ -111,7 +113,7 @@ function renderMessage(message) {
     text.innerHTML = message.html; // sanitised server-side: Telegram's tags only
     bubble.append(text);
   }
-  if (message.edited) bubble.append(el("span", "edited", "изменено"));
+  if (message.edited) bubble.append(el("span", "edited", T.edited));
   row.append(bubble);
   if (message.buttons.length) row.append(renderInline(message));
   return row;
@@ -162,9 +164,10 @@ function renderKeyboard(rows) {
 }
 
 function formatSize(bytes) {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  const number = (n) => n.toLocaleString(document.documentElement.lang, { maximumFractionDigits: 1 });
+  if (bytes < 1024) return T.bytes.replace("{n}", number(bytes));
+  if (bytes < 1024 * 1024) return T.kilobytes.replace("{n}", number(bytes / 1024));
+  return T.megabytes.replace("{n}", number(bytes / 1024 / 1024));
 }
 
 function messageNode(id) {
@@ -254,10 +257,10 @@ function connect() {
   for (const button of document.querySelectorAll(".switch button")) {
     button.setAttribute("aria-checked", String(button.dataset.person === person));
   }
-  statusLine.textContent = "connecting…";
+  statusLine.textContent = T.connecting;
   events = new EventSource(`/events?as=${person}`);
-  events.onopen = () => { statusLine.textContent = "online"; };
-  events.onerror = () => { statusLine.textContent = "reconnecting…"; };
+  events.onopen = () => { statusLine.textContent = T.online; };
+  events.onerror = () => { statusLine.textContent = T.reconnecting; };
   events.onmessage = (message) => handle(JSON.parse(message.data));
 }
 
