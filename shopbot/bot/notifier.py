@@ -274,9 +274,7 @@ def shopper_status_text(order: Order, note: str | None = None) -> str:
     texts = {
         OrderStatus.PAID: _("✅ Payment of {total} received. Order №{number} is paid, thank you!"),
         OrderStatus.CANCELLED: _("✖ Order №{number} is cancelled."),
-        OrderStatus.EXPIRED: _(
-            "⌛ Order №{number} was not paid in time and is cancelled. The items are back on sale."
-        ),
+        OrderStatus.EXPIRED: _("⌛ Order №{number} was not paid in time and is cancelled."),
         OrderStatus.REFUNDED: _("↩ The money for order №{number} ({total}) is refunded."),
     }
     template = texts.get(order.status) or _("Order №{number}: {status}.")

@@ -77,9 +77,9 @@ async def offer_payment(
         chat_id,
         order_placed(order)
         + "\n"
-        + _("Pay within {minutes} min, or the order is cancelled.").format(
-            minutes=settings.order_payment_timeout
-        ),
+        + _(
+            "The items are held for you for {minutes} min; an order not paid by then is cancelled."
+        ).format(minutes=settings.order_payment_timeout),
         reply_markup=payment_keyboard(order, link.url),
     )
 

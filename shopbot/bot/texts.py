@@ -63,7 +63,7 @@ def pieces(n: int) -> str:
 def availability(stock: int) -> str:
     if stock <= 0:
         return _("⛔ Out of stock")
-    return _("✅ In stock: {count}").format(count=pieces(stock))
+    return _("✅ In stock: {n}").format(n=stock)
 
 
 def no_more_in_stock(in_cart: int) -> str:

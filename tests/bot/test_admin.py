@@ -139,10 +139,10 @@ async def test_price_hide_show_and_product_card(admin_shop: Shop, catalogue: Cat
         await owner.send_text(bad)
         assert owner.last["text"].startswith("Как использовать: /price"), bad
     await owner.send_text("/hide TS-01")
-    assert owner.last["text"] == "Футболка 01 (TS-01) скрыт от покупателей."
+    assert owner.last["text"] == "Товар скрыт от покупателей: Футболка 01 (TS-01)."
     assert not (await product(admin_shop, "TS-01")).active
     await owner.send_text("/show MUG-H")
-    assert owner.last["text"] == "Кружка скрытая (MUG-H) виден покупателям."
+    assert owner.last["text"] == "Товар снова виден покупателям: Кружка скрытая (MUG-H)."
     await owner.send_text("/show MUG-H")
     assert owner.last["text"].endswith("(Так уже было.)")
     await owner.send_text("/hide")
@@ -422,7 +422,7 @@ async def test_alerts_for_new_orders_and_low_stock_once(
     assert "Новый заказ с оплатой при получении" in alert["text"]
     assert "Заказ №1001" in alert["text"] and "+79001234567" in alert["text"]
     assert buttons(alert) == ["→ подтверждён", "✖ Отменить", "⬅ Все заказы"]
-    assert "Кружка «Утро» (MUG-1): осталось 2" in low["text"]
+    assert "Кружка «Утро» (MUG-1): осталось 2 шт." in low["text"]
     await owner.press("→ подтверждён", message=alert)
     async with shop_sessions() as session:
         assert (await orders.get_order(session, 1)).status is OrderStatus.CONFIRMED
@@ -435,7 +435,7 @@ async def test_alerts_for_new_orders_and_low_stock_once(
     sent = len(owner.messages)
     await place_cash_order(admin_shop, 103, "MUG-1", 1, sessions=shop_sessions)
     assert len(owner.messages) == sent + 2
-    assert "Кружка «Утро» (MUG-1): осталось 2" in owner.last["text"]
+    assert "Кружка «Утро» (MUG-1): осталось 2 шт." in owner.last["text"]
     await owner.press("MUG-1 — 2")
     assert "Артикул: MUG-1" in owner.last["text"]
 
@@ -490,7 +490,7 @@ async def test_shoppers_see_the_owners_changes_at_once(
     assert "550\u00a0₽ · Кружка «Утро»" in buttons(shopper.last)
     await shopper.press("550\u00a0₽ · Кружка «Утро»")
     assert "Цена: 550\u00a0₽" in shopper.last["caption"]
-    assert "В наличии: 1 товар" in shopper.last["caption"]
+    assert "В наличии: 1 шт." in shopper.last["caption"]
 
     await owner.send_text("/hide MUG-1")
     await shopper.press("⬅ К списку")

@@ -55,7 +55,7 @@ async def test_admin_commands_match_skus_whatever_their_case(
     await owner.send_text("/price Ts-01 1 399")
     assert owner.last["text"].startswith("Футболка 01 (TS-01): цена")
     await owner.send_text("/hide ts-01")
-    assert owner.last["text"] == "Футболка 01 (TS-01) скрыт от покупателей."
+    assert owner.last["text"] == "Товар скрыт от покупателей: Футболка 01 (TS-01)."
     await owner.send_text("/product mug-1")
     assert "Артикул: MUG-1" in owner.last["text"]
     found = await product(admin_shop, "TS-01")
@@ -70,7 +70,7 @@ async def test_unusual_prices_are_confirmed_and_impossible_ones_refused(
     await owner.send_text("/price TS-01 0")
     question = owner.last
     assert (
-        "Поставить цену Футболка 01 (TS-01) 0\u00a0₽? Сейчас она 1\u00a0299\u00a0₽."
+        "Поставить новую цену 0\u00a0₽? Товар: Футболка 01 (TS-01), сейчас цена 1\u00a0299\u00a0₽."
         in (question["text"])
     )
     assert "Товар станет бесплатным." in question["text"]

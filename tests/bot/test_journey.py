@@ -73,7 +73,7 @@ async def test_whole_journey_from_start_to_a_placed_order(shop: Shop, catalogue:
 
     card = anna.last
     assert "<b>Футболка 09</b>" in card["html_text"]
-    assert "1\u00a0299\u00a0₽" in card["text"] and "В наличии: 5 товаров" in card["text"]
+    assert "1\u00a0299\u00a0₽" in card["text"] and "В наличии: 5 шт." in card["text"]
     answer = await anna.press("🛒 В корзину")
     assert answer is not None and answer.text == "Добавлено в корзину ✅"
     await anna.press("🛒 В корзине: 1 · ➕")
@@ -186,7 +186,7 @@ async def test_a_press_in_the_cart_is_one_unit_of_work(shop: Shop, catalogue: Ca
     writes = [t for t in transactions if {"INSERT", "UPDATE", "DELETE"} & set(t)]
     assert len(writes) == 1, transactions
     text = olga.last["text"]
-    assert "Футболка 01: осталось только 1, количество уменьшено" in text
+    assert "Футболка 01: осталось только 1 шт., количество уменьшено" in text
     assert "1. Кружка «Утро» × 2 = 980\u00a0₽" in text
     assert buttons(olga.last)[:8] == [
         "➖ 1",
@@ -221,8 +221,8 @@ async def test_cart_edge_cases(shop: Shop, catalogue: Catalogue) -> None:
         await session.commit()
     await olga.send_text("/cart")
     text = olga.last["text"]
-    assert "Кружка «Утро»: осталось только 1, количество уменьшено" in text
-    assert "Футболка 01: больше не продаётся, убран из корзины" in text
+    assert "Кружка «Утро»: осталось только 1 шт., количество уменьшено" in text
+    assert "Футболка 01: больше не продаётся, убрали из корзины" in text
     assert "Итого: 490\u00a0₽" in text
 
     await olga.press("➖ 1")
@@ -255,7 +255,8 @@ async def test_a_full_cart_says_so_and_still_fits_one_message(
     answer = await vera.press("🛒 В корзину")
     assert answer is not None and answer.show_alert
     assert answer.text == (
-        "В корзине уже 20 разных товаров. Оформите заказ или уберите что-нибудь из корзины."
+        "В корзине уже столько разных товаров, сколько можно заказать за раз (20). "
+        "Оформите заказ или уберите что-нибудь из корзины."
     )
 
     await vera.send_text("/cart")
@@ -380,7 +381,7 @@ async def test_english_speakers_get_english(shop: Shop, catalogue: Catalogue) ->
     await john.press("🛍 Catalogue")
     assert "Choose a category" in john.last["text"]
     await john.send_text("/start p_TS-06")
-    assert "In stock: 5 items" in john.last["text"]
+    assert "In stock: 5" in john.last["text"]
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
 
 

@@ -85,12 +85,12 @@ async def test_after_expiry_the_order_messages_say_so(
     await expire(yk_shop)
 
     card, payment = order_messages(anna)
-    assert "Статус: просрочен" in card["text"]
+    assert "Статус: срок оплаты истёк" in card["text"]
     assert "🔄 Проверить оплату" not in buttons(card)
-    assert payment["text"] == "🧾 Заказ №1001 на 490\u00a0₽: просрочен."
+    assert payment["text"] == "🧾 Заказ №1001 на 490\u00a0₽: срок оплаты истёк."
     assert "💳 Оплатить 490\u00a0₽" not in buttons(payment)
     listed = anna.history[listed["message_id"]]
-    assert "Статус: просрочен" in listed["text"]
+    assert "Статус: срок оплаты истёк" in listed["text"]
     assert buttons(listed)[-1] == "⬅ Все заказы" and "💳 Оплатить" not in buttons(listed)
     assert yk_shop.emulator.errors == []
 
@@ -109,7 +109,7 @@ async def test_a_deleted_order_message_is_let_go_and_the_shopper_still_told(
     assert "не оплачен вовремя и отменён" in anna.last["text"]
     assert await followed(yk_shop) == 1  # the one that could not be edited is let go
     card, _payment = order_messages(anna)  # the payment message was the first to be edited
-    assert "Статус: просрочен" in card["text"]
+    assert "Статус: срок оплаты истёк" in card["text"]
     assert [error.injected for error in yk_shop.emulator.errors] == [True]
 
 

@@ -191,7 +191,7 @@ async def test_contact_the_shop_from_an_order(
     await petr.press("💬 Связаться с магазином", message=card)
     prompt = petr.last["text"]
     assert "Связаться с магазином: +7 495 123-45-67" in prompt
-    assert "что передать магазину о заказе №1001" in prompt
+    assert "что передать магазину по заказу №1001" in prompt
     assert menu_of(petr) == MENU
     await petr.send_text("Можно забрать <завтра> после 18:00?")
     assert petr.last["text"] == "✅ Сообщение отправлено. Магазин свяжется с вами."

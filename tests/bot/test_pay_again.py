@@ -105,7 +105,7 @@ async def test_an_expired_order_puts_its_items_back_in_the_cart_saying_what_chan
 
     card = next(m for m in anna.messages if "📦 Заказ №1001" in (m.get("text") or ""))
     card = anna.history[card["message_id"]]
-    assert "Статус: просрочен" in card["text"]
+    assert "Статус: срок оплаты истёк" in card["text"]
     assert buttons(card) == ["🛒 Вернуть товары в корзину", "💬 Связаться с магазином"]
     await anna.press("🛒 Вернуть товары в корзину", message=card)
 

@@ -47,7 +47,7 @@ async def kill_after_the_order_commits(shop: Shop) -> None:
 
 async def links(shop: Shop) -> list[dict]:
     shopper = shop.emulator.user(SHOPPER, "Пётр")
-    return [m for m in shopper.messages if "Оплатите в течение" in (m.get("text") or "")]
+    return [m for m in shopper.messages if "Товары отложены для вас на" in (m.get("text") or "")]
 
 
 async def two_minutes_pass(shop: Shop) -> int:
