@@ -100,11 +100,13 @@ def _pager(rows: Rows, page: Page, make: Callable[[int], str]) -> None:
         rows.append(buttons)
 
 
-def product_line(product: ProductSummary) -> str:
-    """A list button: price first, so a phone that cuts the label with "…" cuts the end
-    of the name and never the price (or the sold-out mark)."""
+def product_line(product: ProductSummary, number: int | None = None) -> str:
+    """A list button: its number in the message's list (:func:`product_list`), then the
+    price, then the name, so a phone that cuts the label with "…" cuts the end of the name
+    and never the price (or the sold-out mark); the list above has the name in full."""
     mark = "" if product.stock > 0 else "⛔ "
-    return f"{mark}{format_price(product.price)} · {product.name}"
+    label = f"{mark}{format_price(product.price)} · {product.name}"
+    return label if number is None else f"{number} · {label}"
 
 
 def category_keyboard(view: CategoryView) -> InlineKeyboardMarkup:
@@ -119,11 +121,11 @@ def category_keyboard(view: CategoryView) -> InlineKeyboardMarkup:
                 )
             ]
         )
-    for product in view.products.items:
+    for number, product in enumerate(view.products.items, 1):
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=product_line(product),
+                    text=product_line(product, number),
                     callback_data=CatalogCb(
                         action=CatalogAction.PRODUCT,
                         category_id=category_id,
@@ -283,7 +285,7 @@ def open_in_bot_keyboard(link: str) -> InlineKeyboardMarkup:
 
 def search_keyboard(page: Page[ProductSummary]) -> InlineKeyboardMarkup:
     """The products found, each opening its card, and "more" while there are more."""
-    rows = _product_rows(page.items)
+    rows = _product_rows(page.items, numbered=True)
     pager: list[InlineKeyboardButton] = []
     if page.has_prev:
         pager.append(
@@ -316,15 +318,16 @@ def nothing_found_keyboard(close: list[ProductSummary]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def _product_rows(products: Sequence[ProductSummary]) -> Rows:
+def _product_rows(products: Sequence[ProductSummary], *, numbered: bool = False) -> Rows:
+    """A button a product; ``numbered`` as in the message's :func:`product_list`."""
     return [
         [
             InlineKeyboardButton(
-                text=product_line(product),
+                text=product_line(product, number if numbered else None),
                 callback_data=CatalogCb(action=CatalogAction.PRODUCT, product_id=product.id).pack(),
             )
         ]
-        for product in products
+        for number, product in enumerate(products, 1)
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Sequence
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
@@ -26,7 +27,7 @@ from shopbot.bot.render import (
 from shopbot.models import DeliveryMethod, Order, OrderStatus, Product, utcnow
 from shopbot.money import format_price
 from shopbot.services.cart import Adjustment, Cart, LineIssue, ReturnedLine
-from shopbot.services.catalogue import Page, ProductDetail
+from shopbot.services.catalogue import Page, ProductDetail, ProductSummary
 from shopbot.services.delivery import DeliveryOption
 from shopbot.services.favourites import Availability, FavouriteItem
 
@@ -111,6 +112,20 @@ def category_title(name: str | None, total: int) -> str:
         return compose(TEXT_LIMIT, [fill(_("📁 <b>{name}</b>"), name=Typed(name))])
     title = fill(_("📁 <b>{name}</b> — {count}"), name=Typed(name), count=pieces(total))
     return compose(TEXT_LIMIT, [title])
+
+
+def product_list(title: str, products: Sequence[ProductSummary]) -> str:
+    """A list screen: ``title`` (markup), then each product numbered, its name in full and
+    its price: the buttons under it start with the same numbers, and a phone cuts a long
+    button label but wraps the text."""
+    lines: list[Line] = [title]
+    if products:
+        lines.append("")
+    for number, product in enumerate(products, 1):
+        note = "" if product.stock > 0 else _(" — out of stock")
+        price = format_price(product.price)
+        lines.append([f"{number}. ", Typed(product.name, LINE_NAME_LIMIT), f" — {price}{note}"])
+    return compose(TEXT_LIMIT, lines)
 
 
 def _under_adjustments(cart: Cart) -> int:

@@ -481,14 +481,14 @@ async def test_shoppers_see_the_owners_changes_at_once(
     shopper = admin_shop.emulator.user(301, "Оля")
     await shopper.send_text("/catalog")
     await shopper.press("📁 Кружки (2)")
-    await shopper.press("490\u00a0₽ · Кружка «Утро»")
+    await shopper.press("1 · 490\u00a0₽ · Кружка «Утро»")
     assert "Цена: 490\u00a0₽" in shopper.last["caption"]
 
     await owner.send_text("/price MUG-1 550")
     await owner.send_text("/stock MUG-1 1")
     await shopper.press("⬅ К списку")
-    assert "550\u00a0₽ · Кружка «Утро»" in buttons(shopper.last)
-    await shopper.press("550\u00a0₽ · Кружка «Утро»")
+    assert "1 · 550\u00a0₽ · Кружка «Утро»" in buttons(shopper.last)
+    await shopper.press("1 · 550\u00a0₽ · Кружка «Утро»")
     assert "Цена: 550\u00a0₽" in shopper.last["caption"]
     assert "В наличии: 1 шт." in shopper.last["caption"]
 

@@ -69,7 +69,7 @@ async def test_whole_journey_from_start_to_a_placed_order(shop: Shop, catalogue:
     assert "1/2" in buttons(page) and "▶" in buttons(page) and "◀" not in buttons(page)
     await anna.press("▶")
     assert "2/2" in buttons(anna.last) and "◀" in buttons(anna.last)
-    await anna.press("1\u00a0299\u00a0₽ · Футболка 09")
+    await anna.press("1 · 1\u00a0299\u00a0₽ · Футболка 09")
 
     card = anna.last
     assert "<b>Футболка 09</b>" in card["html_text"]
@@ -121,7 +121,7 @@ async def test_photos_are_uploaded_once_then_sent_by_file_id(
         shopper = shop.emulator.user(user_id, "Олег")
         await shopper.send_text("/catalog")
         await shopper.press("📁 Кружки (2)")
-        await shopper.press("490\u00a0₽ · Кружка «Утро»")
+        await shopper.press("1 · 490\u00a0₽ · Кружка «Утро»")
         assert shopper.last.get("photo"), "the card is a photo"
         assert "микроволновку" in shopper.last["caption"]
     assert shop.emulator.upload_count == 1
@@ -356,17 +356,17 @@ async def test_search_and_unknown_text(shop: Shop, catalogue: Catalogue) -> None
     await vera.send_text("/search КРУЖКА")
     assert "Найдено по запросу «КРУЖКА»: 2" in vera.last["text"]
     assert buttons(vera.last) == [
-        "490\u00a0₽ · Кружка «Утро»",
-        "⛔ 1\u00a0299\u00a0₽ · Кружка распродана",
+        "1 · 490\u00a0₽ · Кружка «Утро»",
+        "2 · ⛔ 1\u00a0299\u00a0₽ · Кружка распродана",
     ]
-    await vera.press("490\u00a0₽ · Кружка «Утро»")
+    await vera.press("1 · 490\u00a0₽ · Кружка «Утро»")
     assert vera.last.get("photo")
     await vera.send_text("/search самокат")
     assert "ничего не нашлось" in vera.last["text"]
     await vera.press("🔍 Поиск")
     assert "Что ищем?" in vera.last["text"]
     await vera.send_text("футболка 07")
-    assert buttons(vera.last) == ["1\u00a0299\u00a0₽ · Футболка 07"]
+    assert buttons(vera.last) == ["1 · 1\u00a0299\u00a0₽ · Футболка 07"]
     await vera.send_text("абракадабра")
     assert "не понял" in vera.last["text"]
     await vera.send_text("/help")

@@ -15,15 +15,15 @@ async def test_results_open_cards_and_more_shows_the_next_page(
     await vera.send_text("/search футболки")
     assert "Найдено по запросу «футболки»: 12" in vera.last["text"]
     assert buttons(vera.last) == [
-        *(f"{PRICE} · Футболка {number:02d}" for number in range(1, 9)),
+        *(f"{number} · {PRICE} · Футболка {number:02d}" for number in range(1, 9)),
         "Ещё 4 ▶",
     ]
     await vera.press("Ещё 4 ▶")
     assert buttons(vera.last) == [
-        *(f"{PRICE} · Футболка {number:02d}" for number in range(9, 13)),
+        *(f"{number - 8} · {PRICE} · Футболка {number:02d}" for number in range(9, 13)),
         "◀",
     ]
-    await vera.press(f"{PRICE} · Футболка 10")
+    await vera.press(f"2 · {PRICE} · Футболка 10")
     assert "Футболка 10" in vera.last["text"]
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
 
@@ -37,10 +37,11 @@ async def test_typed_text_finds_products_in_any_form_layout_or_typo(
         await vera.send_text(typed)
         assert "Найдено" in vera.last["text"], typed
         assert buttons(vera.last) == [
-            "490\u00a0₽ · Кружка «Утро»",
-            f"⛔ {PRICE} · Кружка распродана",
+            "1 · 490\u00a0₽ · Кружка «Утро»",
+            f"2 · ⛔ {PRICE} · Кружка распродана",
         ], typed
-    await vera.press("490\u00a0₽ · Кружка «Утро»")
+        assert "1. Кружка «Утро» — 490\u00a0₽\n2. Кружка распродана — " in vera.last["text"]
+    await vera.press("1 · 490\u00a0₽ · Кружка «Утро»")
     assert vera.last.get("photo")
     # Text naming no product the shop has: not understood, with what matches part of it.
     await vera.send_text("синяя кружка")

@@ -69,7 +69,7 @@ async def test_a_shopper_browses_promptly_while_a_payment_start_stalls(
             "📁 Одежда (12)",
             "📁 Футболки (12)",
             "▶",
-            "1\u00a0299\u00a0₽ · Футболка 09",
+            "1 · 1\u00a0299\u00a0₽ · Футболка 09",
             "🛒 В корзину",
         )
     }

@@ -34,8 +34,10 @@ def test_shopper_buys_and_pays(page: ChatPage, screenshot: Screenshot) -> None:
     # A phone cuts long labels with "…": the price comes first, so only names lose their end.
     assert page.buttons_hiding(shirts, "₽") == []
     assert len(shirts.find_elements(By.CSS_SELECTOR, ".inline-button")) >= 3
+    # ... and the message above lists them in full, by the buttons' numbers.
+    assert "2. Футболка оверсайз «Ленинград», серая — 1 690 ₽" in shirts.text
 
-    page.press("1\u00a0490\u00a0₽ · Футболка «Северное сияние»")
+    page.press("1 · 1\u00a0490\u00a0₽ · Футболка «Северное сияние»")
     card = page.bot_message("Хлопок 100%")
     photo = card.find_element(By.CSS_SELECTOR, "img.photo")
     page.wait_for(
@@ -51,7 +53,7 @@ def test_shopper_buys_and_pays(page: ChatPage, screenshot: Screenshot) -> None:
     screenshot(driver, "product-card")
 
     page.press("⬅ К списку")
-    page.press("1\u00a0690\u00a0₽ · Футболка оверсайз «Ленинград»")
+    page.press("2 · 1\u00a0690\u00a0₽ · Футболка оверсайз «Ленинград»")
     page.bot_message("Свободный крой")
     page.press("🛒 В корзину")
     page.press("✅ Перейти в корзину")

@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.bot.callbacks import CatalogAction, CatalogCb, PhotoCb
 from shopbot.bot.keyboards import MENU_CATALOG, category_keyboard
 from shopbot.bot.routers.filters import menu_button
-from shopbot.bot.texts import category_title, description_messages, no_more_in_stock
+from shopbot.bot.texts import (
+    category_title,
+    description_messages,
+    no_more_in_stock,
+    product_list,
+)
 from shopbot.bot.ui import show, show_product
 from shopbot.config import Settings
 from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
@@ -34,7 +39,8 @@ async def _render_category(
     except LookupError:
         return False
     name = view.category.name if view.category else None
-    await show(target, category_title(name, view.products.total), category_keyboard(view))
+    text = product_list(category_title(name, view.products.total), view.products.items)
+    await show(target, text, category_keyboard(view))
     return True
 
 

@@ -17,6 +17,7 @@ from shopbot.bot.callbacks import SearchCb
 from shopbot.bot.keyboards import MENU_SEARCH, main_menu, nothing_found_keyboard, search_keyboard
 from shopbot.bot.render import h
 from shopbot.bot.routers.filters import menu_button, plain_text
+from shopbot.bot.texts import product_list
 from shopbot.bot.ui import show
 from shopbot.config import Settings
 from shopbot.search import SearchEngine, SearchResult
@@ -58,8 +59,8 @@ async def show_found(
             text += "\n" + contact
         await show(target, text, nothing_found_keyboard(found.close))
     else:
-        text = _("🔍 Found for “{query}”: {total}").format(query=h(query), total=found.page.total)
-        await show(target, text, search_keyboard(found.page))
+        title = _("🔍 Found for “{query}”: {total}").format(query=h(query), total=found.page.total)
+        await show(target, product_list(title, found.page.items), search_keyboard(found.page))
 
 
 async def search_command(
