@@ -108,7 +108,7 @@ async def test_fast_taps_on_add_show_the_count_and_stop_at_stock(
     assert answer is not None and answer.text.startswith("Больше нет в наличии")
     await olga.press("➖")
     assert "🛒 В корзине: 4 · ➕" in buttons(olga.last)
-    await olga.press("✅ Перейти в корзину")
+    await olga.press("✅ К корзине")
     assert "Футболка 01 × 4" in olga.last["text"]
     await olga.press("➕ 1")
     answer = await olga.press("➕ 1")  # in the cart too

@@ -78,7 +78,7 @@ async def test_whole_journey_from_start_to_a_placed_order(shop: Shop, catalogue:
     assert answer is not None and answer.text == "Добавлено в корзину ✅"
     await anna.press("🛒 В корзине: 1 · ➕")
     assert "🛒 В корзине: 2 · ➕" in buttons(anna.last)
-    await anna.press("✅ Перейти в корзину")
+    await anna.press("✅ К корзине")
     assert "Футболка 09 × 2 = 2\u00a0598\u00a0₽" in anna.last["text"]
     assert "Итого: 2\u00a0598\u00a0₽" in anna.last["text"]
 

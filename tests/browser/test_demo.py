@@ -50,13 +50,15 @@ def test_shopper_buys_and_pays(page: ChatPage, screenshot: Screenshot) -> None:
     assert "Северное сияние" in card.text
     page.press("🛒 В корзину")
     page.wait_for(lambda: "Добавлено в корзину" in page.toast(), "the 'added' toast")
+    card = page.bot_message("🛒 В корзине: 1")
+    assert page.cut_buttons(card) == []  # the card's buttons fit a phone too
     screenshot(driver, "product-card")
 
     page.press("⬅ К списку")
     page.press("2 · 1\u00a0690\u00a0₽ · Футболка оверсайз «Ленинград»")
     page.bot_message("Свободный крой")
     page.press("🛒 В корзину")
-    page.press("✅ Перейти в корзину")
+    page.press("✅ К корзине")
     cart = page.bot_message("Итого")
     assert "1. Футболка «Северное сияние», чёрная × 1" in cart.text
     assert "2. Футболка оверсайз «Ленинград», серая × 1" in cart.text
