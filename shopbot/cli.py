@@ -223,7 +223,7 @@ def _parser() -> argparse.ArgumentParser:
         "--language",
         choices=("ru", "en"),
         default="ru",
-        help=_("the demo people's language (ru)"),
+        help=_("the language of the demo's page and people (ru)"),
     )
     demo.add_argument(
         "--keep",
