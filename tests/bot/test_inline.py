@@ -47,7 +47,7 @@ async def test_typing_the_bot_lists_products_with_price_and_a_link_back(
     assert sent["text"].splitlines() == [
         "Кружка «Утро»",
         f"Цена: {format_price(49000)}",
-        "✅ В наличии: 3 товара",
+        "✅ В наличии: 3 шт.",
     ]
     assert friend.button("🛍 Открыть в магазине")["url"] == LINK + "p_MUG-1"
     # The link is /start p_MUG-1: the card opens in the bot.
