@@ -82,11 +82,11 @@ async def test_the_search_prompt_ends_when_the_shopper_goes_elsewhere(
     await vera.press("🔍 Поиск")
     assert "Что ищем?" in vera.last["text"]
     await vera.press("🛒 Корзина")
-    await vera.send_text("привет")
-    assert "не понял" in vera.last["text"]  # not "nothing found for «привет»"
+    await vera.send_text("абырвалг")
+    assert "не понял" in vera.last["text"]  # not "nothing found for «абырвалг»"
     await vera.press("🔍 Поиск")
-    await vera.send_text("привет")
-    assert "По запросу «привет» ничего не нашлось" in vera.last["text"]
+    await vera.send_text("абырвалг")
+    assert "По запросу «абырвалг» ничего не нашлось" in vera.last["text"]
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
 
 
@@ -116,3 +116,15 @@ async def test_nothing_found_gives_the_shops_contact(
     vera = shop.emulator.user(807, "Вера")
     await vera.send_text("/search самокат")
     assert vera.last["text"].endswith("Связаться с магазином: @lavka_help")
+
+
+async def test_a_greeting_is_answered_with_a_greeting_and_the_menu(shop: Shop) -> None:
+    vera = shop.emulator.user(806, "Вера")
+    for greeting in ("Привет!", "добрый день", "Здравствуйте 🙂", "hello"):
+        await vera.send_text(greeting)
+        assert vera.last["text"].startswith("Здравствуйте, Вера! 👋"), greeting
+        assert "не понял" not in vera.last["text"]
+    assert vera.reply_keyboard is not None
+    await vera.send_text("привет, есть кружки?")  # more than a greeting: searched
+    assert "Здравствуйте, Вера" not in vera.last["text"]
+    assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]

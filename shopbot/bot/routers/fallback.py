@@ -14,10 +14,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.bot.keyboards import main_menu, nothing_found_keyboard
 from shopbot.bot.routers.filters import Magic
 from shopbot.bot.routers.search import PAGE_SIZE, QUERY_LIMIT, show_found
+from shopbot.bot.routers.start import start
 from shopbot.bot.routers.support import answer_typed_question, entries_keyboard, latest_orders
 from shopbot.config import Settings
 from shopbot.search import SearchEngine
 from shopbot.services import faq, support
+from shopbot.services.text import fold
+
+# "Привет!", "добрый день", "hello": a greeting, answered with one (and the menu).
+GREETINGS = frozenset(
+    {"привет", "приветик", "здравствуйте", "здравствуй", "здрасте", "добрый день",
+     "добрый вечер", "доброе утро", "доброго дня", "хай", "салют", "hello", "hi", "hey",
+     "good morning", "good afternoon", "good evening"}
+)  # fmt: skip
+
+
+def is_greeting(text: str) -> bool:
+    """The whole message is a greeting, give or take punctuation and a smile."""
+    words = "".join(c if c.isalnum() or c.isspace() else " " for c in fold(text)).split()
+    return " ".join(words) in GREETINGS
 
 
 async def stale_button(query: CallbackQuery) -> None:
@@ -43,6 +58,9 @@ async def unknown_message(
     private = message.chat.type == ChatType.PRIVATE  # a group's chatter is no query
     if private and text and not text.startswith("/") and raw_state is None:
         query = text[:QUERY_LIMIT]
+        if is_greeting(query):
+            await start(message, settings, is_admin)
+            return
         if support.asks_about_orders(query):
             await latest_orders(message, session)
             return
