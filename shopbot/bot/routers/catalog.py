@@ -87,28 +87,12 @@ async def _show_card(
 
 async def open_product(
     query: CallbackQuery,
-    callback_data: CatalogCb,
+    callback_data: CatalogCb | PhotoCb,
     session: AsyncSession,
     settings: Settings,
     catalogue_cache: CatalogueCache,
 ) -> None:
-    product = await catalogue_cache.product(session, callback_data.product_id)
-    if product is None or not product.active:
-        await query.answer(_("Sorry, this product is not available any more."), show_alert=True)
-        return
-    in_cart = await cart.quantity_in_cart(session, query.from_user.id, product.id)
-    await _show_card(query, callback_data, session, settings, product, in_cart)
-    await query.answer()
-
-
-async def turn_photo(
-    query: CallbackQuery,
-    callback_data: PhotoCb,
-    session: AsyncSession,
-    settings: Settings,
-    catalogue_cache: CatalogueCache,
-) -> None:
-    """◀ ▶ on a card: the same card with another of its photos."""
+    """A product from a list, or ◀ ▶ on its card: the card, with the photo asked for."""
     product = await catalogue_cache.product(session, callback_data.product_id)
     if product is None or not product.active:
         await query.answer(_("Sorry, this product is not available any more."), show_alert=True)
@@ -192,6 +176,6 @@ def create_router() -> Router:
         CatalogCb.filter(F.action.in_({CatalogAction.ADD, CatalogAction.INC, CatalogAction.DEC})),
     )
     router.callback_query.register(more, CatalogCb.filter(F.action == CatalogAction.MORE))
-    router.callback_query.register(turn_photo, PhotoCb.filter())
+    router.callback_query.register(open_product, PhotoCb.filter())
     router.callback_query.register(informational, CatalogCb.filter(F.action == CatalogAction.NOOP))
     return router

@@ -60,8 +60,28 @@ class ImportStates(StatesGroup):
     waiting_file = State()
 
 
-def _pending(settings: Settings, token: str) -> Path:
-    return settings.media_dir / "import" / "pending" / f"{token}.csv"
+def pending_file(settings: Settings, token: str, prefix: str = "") -> Path:
+    return settings.media_dir / "import" / "pending" / f"{prefix}{token}.csv"
+
+
+async def take_pending(
+    query: CallbackQuery, settings: Settings, action: ImportAction, token: str, prefix: str = ""
+) -> bytes | None:
+    """An Apply / Cancel press under a dry run: Cancel drops the parked file and says so;
+    Apply takes the file's bytes, once (a second press, a forged token: None, answered)."""
+    path = pending_file(settings, token, prefix) if _TOKEN.fullmatch(token) else None
+    if action is ImportAction.CANCEL:
+        if path is not None:
+            await asyncio.to_thread(path.unlink, True)
+        await show(query, _("Import cancelled. Nothing was changed."))
+        await query.answer()
+        return None
+    data = await asyncio.to_thread(claim, path) if path is not None else None
+    if data is None:
+        await query.answer(_("This import was already applied or cancelled."), show_alert=True)
+        return None
+    await query.answer(_("Importing…"))
+    return data
 
 
 def _options(settings: Settings, user_id: int, *, dry_run: bool) -> ImportOptions:
@@ -179,7 +199,7 @@ async def _dry_run(
         await _send_errors(chat, report)
         return
     token = secrets.token_hex(8)
-    await asyncio.to_thread(park, _pending(settings, token), data)
+    await asyncio.to_thread(park, pending_file(settings, token), data)
     if len(report.changes) > CHANGES_IN_MESSAGE:  # the summary lists the first ones only
         listing = changes_csv(report.changes, get_i18n().current_locale)
         await chat.answer_document(BufferedInputFile(listing, filename="import-changes.csv"))
@@ -201,20 +221,9 @@ async def _send_errors(message: Message, report: ImportReport) -> None:
 async def import_button(
     query: CallbackQuery, callback_data: AdminImportCb, session: AsyncSession, settings: Settings
 ) -> None:
-    path = (
-        _pending(settings, callback_data.token) if _TOKEN.fullmatch(callback_data.token) else None
-    )
-    if callback_data.action is ImportAction.CANCEL:
-        if path is not None:
-            await asyncio.to_thread(path.unlink, True)
-        await show(query, _("Import cancelled. Nothing was changed."))
-        await query.answer()
-        return
-    data = await asyncio.to_thread(claim, path) if path is not None else None
+    data = await take_pending(query, settings, callback_data.action, callback_data.token)
     if data is None:
-        await query.answer(_("This import was already applied or cancelled."), show_alert=True)
         return
-    await query.answer(_("Importing…"))
     factory = create_session_factory(session.bind)  # type: ignore[arg-type]
     report = await import_catalog(
         factory, data, _options(settings, query.from_user.id, dry_run=False)

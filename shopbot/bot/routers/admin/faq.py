@@ -5,10 +5,8 @@ Apply / Cancel) and /faq_export gives the FAQ back as one."""
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 from io import BytesIO
-from pathlib import Path
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -35,7 +33,12 @@ from shopbot.bot.routers.admin.callbacks import (
     FaqAdminAction,
     ImportAction,
 )
-from shopbot.bot.routers.admin.catalog_io import MAX_IMPORT_BYTES, claim, park
+from shopbot.bot.routers.admin.catalog_io import (
+    MAX_IMPORT_BYTES,
+    park,
+    pending_file,
+    take_pending,
+)
 from shopbot.bot.routers.admin.texts import ERRORS_IN_MESSAGE, problem_line
 from shopbot.bot.routers.filters import Magic, plain_text
 from shopbot.bot.ui import show
@@ -47,7 +50,7 @@ from shopbot.services import faq
 from shopbot.times import FILE_DATE
 
 PAGE_SIZE = 10
-_TOKEN = re.compile(r"[0-9a-f]{16}")
+FAQ_PREFIX = "faq-"  # parked FAQ files beside the catalogue's
 
 
 class FaqForm(StatesGroup):
@@ -56,10 +59,6 @@ class FaqForm(StatesGroup):
     question = State()
     answer = State()
     new_answer = State()  # an entry's answer replaced; its id in data
-
-
-def _pending(settings: Settings, token: str) -> Path:
-    return settings.media_dir / "import" / "pending" / f"faq-{token}.csv"
 
 
 def _cb(action: FaqAdminAction, entry_id: int = 0, page: int = 0) -> str:
@@ -297,7 +296,7 @@ async def receive_file(
         await message.answer(_errors_text(report.errors))
         return
     token = secrets.token_hex(8)
-    await asyncio.to_thread(park, _pending(settings, token), data)
+    await asyncio.to_thread(park, pending_file(settings, token, FAQ_PREFIX), data)
     buttons = [
         InlineKeyboardButton(
             text=_("✅ Apply"),
@@ -319,20 +318,11 @@ async def import_button(
     session: AsyncSession,
     settings: Settings,
 ) -> None:
-    path = (
-        _pending(settings, callback_data.token) if _TOKEN.fullmatch(callback_data.token) else None
+    data = await take_pending(
+        query, settings, callback_data.action, callback_data.token, prefix=FAQ_PREFIX
     )
-    if callback_data.action is ImportAction.CANCEL:
-        if path is not None:
-            await asyncio.to_thread(path.unlink, True)
-        await show(query, _("Import cancelled. Nothing was changed."))
-        await query.answer()
-        return
-    data = await asyncio.to_thread(claim, path) if path is not None else None
     if data is None:
-        await query.answer(_("This import was already applied or cancelled."), show_alert=True)
         return
-    await query.answer(_("Importing…"))
     factory = create_session_factory(session.bind)  # type: ignore[arg-type]
     report = await faq.import_faq(factory, data, dry_run=False)
     if report.ok:
