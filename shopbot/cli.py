@@ -23,6 +23,7 @@ from shopbot.logs import TEXT_FORMAT, RateLimitFilter, configure_logging
 
 if TYPE_CHECKING:
     from shopbot.importer import ImportReport
+    from shopbot.importer.base import ProblemList
 
 
 # argparse's own words, which it looks up through its module's ``_`` (see _argparse_words).
@@ -298,31 +299,39 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     language = current_language()
     for problem in report.warnings:
         print(_("warning: {problem}").format(problem=problem.describe(language)), file=sys.stderr)
-    for problem in report.errors:
-        print(_("error: {problem}").format(problem=problem.describe(language)), file=sys.stderr)
-    if report.errors.unlisted:
-        unlisted = report.errors.unlisted
-        print(
-            ngettext(
-                "error: … and {n} more, not listed", "error: … and {n} more, not listed", unlisted
-            ).format(n=unlisted),
-            file=sys.stderr,
-        )
-    if not report.ok:
-        total = report.errors.total
-        print(
-            ngettext(
-                "import failed: {n} problem; nothing was changed",
-                "import failed: {n} problems; nothing was changed",
-                total,
-            ).format(n=total),
-            file=sys.stderr,
-        )
+    if _failed(report.errors, language):
         return 1
     print(_summary(report))
     if report.dry_run:
         return _show_changes(report, args)
     return 0
+
+
+def _failed(errors: ProblemList, language: str) -> bool:
+    """Print an import's problems (how many more were not listed), then that nothing was
+    changed; False when there are none."""
+    for problem in errors:
+        print(_("error: {problem}").format(problem=problem.describe(language)), file=sys.stderr)
+    if errors.unlisted:
+        print(
+            ngettext(
+                "error: … and {n} more, not listed",
+                "error: … and {n} more, not listed",
+                errors.unlisted,
+            ).format(n=errors.unlisted),
+            file=sys.stderr,
+        )
+    if not errors.total:
+        return False
+    print(
+        ngettext(
+            "import failed: {n} problem; nothing was changed",
+            "import failed: {n} problems; nothing was changed",
+            errors.total,
+        ).format(n=errors.total),
+        file=sys.stderr,
+    )
+    return True
 
 
 def _import_faq(settings: Settings, args: argparse.Namespace) -> int:
@@ -345,18 +354,7 @@ def _import_faq(settings: Settings, args: argparse.Namespace) -> int:
 
     report = asyncio.run(go())
     language = current_language()
-    for problem in report.errors:
-        print(_("error: {problem}").format(problem=problem.describe(language)), file=sys.stderr)
-    if not report.ok:
-        total = report.errors.total
-        print(
-            ngettext(
-                "import failed: {n} problem; nothing was changed",
-                "import failed: {n} problems; nothing was changed",
-                total,
-            ).format(n=total),
-            file=sys.stderr,
-        )
+    if _failed(report.errors, language):
         return 1
     print(report.summary().render(language))
     return 0
