@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
@@ -39,6 +40,7 @@ from shopbot.services.marketing import marketing_senders
 from shopbot.services.notifications import order_sender
 from shopbot.services.outbox import OutboxDelivery, Sender, routed
 from shopbot.web import create_web_app, start_web
+from shopbot.web.app import NotReady
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +107,11 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         )
         opened.push_async_callback(dispatcher.storage.close)
         await register_commands(bot)
-        web_app = create_web_app(settings, session_factory, provider, redis=redis)
+        jobs = BackgroundJobs(settings, session_factory, provider, delivery)
+        readiness = {"telegram": bot.get_me, "jobs": jobs_keep_up(jobs)}
+        web_app = create_web_app(
+            settings, session_factory, provider, redis=redis, readiness=readiness
+        )
         if settings.telegram_webhook_url:
             serve_webhook(web_app, dispatcher, bot, settings)
         try:
@@ -113,7 +119,6 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         except OSError as exc:
             raise StartupError(_port_problem(settings.web_host, settings.web_port, exc)) from None
         opened.push_async_callback(web_runner.cleanup)
-        jobs = BackgroundJobs(settings, session_factory, provider, delivery)
         jobs.start()
         opened.pop_all()  # from here on, ShopRuntime.close() closes it all
     runtime = ShopRuntime(
@@ -136,6 +141,16 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         runtime.web_url,
     )
     return runtime
+
+
+def jobs_keep_up(jobs: BackgroundJobs) -> Callable[[], Awaitable[None]]:
+    """``/readyz``'s check of the background jobs: each job that is not keeping up, and why."""
+
+    async def check() -> None:
+        if problems := jobs.problems():
+            raise NotReady(problems)
+
+    return check
 
 
 def outbox_sender(notifier: BotNotifier) -> Sender:

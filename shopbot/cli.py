@@ -1,4 +1,4 @@
-"""The ``shopbot`` command: migrate, import a catalogue, run the bot.
+"""The ``shopbot`` command: migrate, import a catalogue, back up and restore, run the bot.
 
 Only the settings are imported up front; each command imports what it needs once they are
 read, so a missing or malformed setting is reported at once, not after seconds of imports.
@@ -172,6 +172,37 @@ def _parser() -> argparse.ArgumentParser:
         "--language", choices=("ru", "en"), default=None, help=_("the header's language")
     )
     exporter.set_defaults(handler=_export)
+
+    backup = commands.add_parser(
+        "backup",
+        help=_("write a copy of the database and the images into one file"),
+        description=_(
+            "Write a consistent copy of the database (SQLite: its online backup; "
+            "PostgreSQL: pg_dump, which must be installed) and of MEDIA_DIR into one "
+            ".tar.gz archive. Safe while the bot runs."
+        ),
+    )
+    backup.add_argument("path", type=Path, help=_("the archive to write"))
+    backup.add_argument("--force", action="store_true", help=_("replace the archive if it exists"))
+    backup.set_defaults(handler=_backup)
+
+    restore = commands.add_parser(
+        "restore",
+        help=_("bring back a backup onto an empty database"),
+        description=_(
+            "Restore an archive written by shopbot backup: the database (of the same kind as "
+            "DATABASE_URL's, which must have no tables) and its images into MEDIA_DIR. "
+            "PostgreSQL needs pg_restore. Run shopbot migrate afterwards if the backup is "
+            "older than this version."
+        ),
+    )
+    restore.add_argument("path", type=Path, help=_("the archive to restore"))
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help=_("restore over a database that has tables: they are replaced by the backup's"),
+    )
+    restore.set_defaults(handler=_restore)
 
     run = commands.add_parser(
         "run",
@@ -464,6 +495,53 @@ class _ProgressBar:
 
     def finish(self) -> None:
         sys.stderr.write("\n")
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from shopbot.backup import BackupError, create_backup
+
+    try:
+        summary = asyncio.run(
+            create_backup(settings.database_url, settings.media_dir, args.path, replace=args.force)
+        )
+    except BackupError as exc:
+        print(f"shopbot backup: {exc.text.render(current_language())}", file=sys.stderr)
+        return 1
+    images = ngettext("{n} image", "{n} images", summary.images).format(n=summary.images)
+    print(
+        _("backup written: {path} ({size} MB; database at revision {revision}; {images})").format(
+            path=summary.path,
+            size=f"{summary.size / 1_000_000:.1f}",
+            revision=summary.revision or "-",
+            images=images,
+        )
+    )
+    return 0
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from shopbot.backup import BackupError, restore_backup
+
+    try:
+        summary = asyncio.run(
+            restore_backup(settings.database_url, settings.media_dir, args.path, force=args.force)
+        )
+    except BackupError as exc:
+        print(f"shopbot restore: {exc.text.render(current_language())}", file=sys.stderr)
+        return 1
+    images = ngettext("{n} image", "{n} images", summary.images).format(n=summary.images)
+    print(
+        _("restored {path}: database at revision {revision}; {images}").format(
+            path=args.path, revision=summary.revision or "-", images=images
+        )
+    )
+    if summary.revision != summary.head:
+        print(
+            _("this version of shopbot expects revision {head}: run shopbot migrate").format(
+                head=summary.head
+            )
+        )
+    return 0
 
 
 def _demo(_settings: Settings, args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 OUTBOX_INTERVAL = 5.0  # seconds between passes over messages left in the outbox
 PRUNE_INTERVAL = 3600.0  # seconds between prunings of handled-update records
+LATE_GRACE = 30  # seconds a pass may take beyond its intervals before it counts as late
 HANDLED_UPDATES_KEPT = timedelta(days=2)  # Telegram gives up on an update after a day
 
 
@@ -48,22 +50,34 @@ class BackgroundJobs:
         session_factory: async_sessionmaker[AsyncSession],
         provider: PaymentProvider,
         delivery: OutboxDelivery,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock  # seconds, for telling a late job
         self._interval = settings.reconcile_interval
         self._session_factory = session_factory
         self._engine = session_factory.kw["bind"]
         self._provider = provider
         self._delivery = delivery
         self._tasks: list[asyncio.Task[None]] = []
+        self._passes: dict[str, _PassRecord] = {}
 
     def start(self) -> None:
         if self._tasks:
             raise RuntimeError("background jobs are already running")
+        schedule = {
+            "expire orders": (self._expire, self._interval),
+            "reconcile payments": (self._reconcile, self._interval),
+            "deliver outbox": (self._deliver, OUTBOX_INTERVAL),
+            "prune updates": (self._prune, PRUNE_INTERVAL),
+        }
+        self._passes = {
+            name: _PassRecord(interval, started=self._clock())
+            for name, (_job, interval) in schedule.items()
+        }
         self._tasks = [
-            asyncio.create_task(self._every("expire orders", self._expire, self._interval)),
-            asyncio.create_task(self._every("reconcile payments", self._reconcile, self._interval)),
-            asyncio.create_task(self._every("deliver outbox", self._deliver, OUTBOX_INTERVAL)),
-            asyncio.create_task(self._every("prune updates", self._prune, PRUNE_INTERVAL)),
+            asyncio.create_task(self._every(name, job, self._passes[name]))
+            for name, (job, _interval) in schedule.items()
         ]
 
     async def stop(self) -> None:
@@ -100,10 +114,38 @@ class BackgroundJobs:
             metrics.JOB_LAST_SUCCESS.labels(name).set_to_current_time()
             return True
 
-    async def _every(self, name: str, job: Callable[[], Awaitable[None]], interval: float) -> None:
+    def problems(self) -> dict[str, str]:
+        """Each job that is not keeping up, and why: its last pass failed, or none has ended
+        (run here or found running in another replica) for three of its intervals."""
+        now = self._clock()
+        found = {}
+        for name, record in self._passes.items():
+            if record.failure is not None:
+                found[name] = f"failing: {record.failure}"
+            elif now - (record.ended or record.started) > 3 * record.interval + LATE_GRACE:
+                found[name] = "late" if record.ended else "first pass not finished"
+        return found
+
+    async def _every(
+        self, name: str, job: Callable[[], Awaitable[None]], record: _PassRecord
+    ) -> None:
+        interval = record.interval
         while True:
             try:
                 await self.run_pass(name, job)
-            except Exception:
+            except Exception as exc:
+                record.failure = " ".join(repr(exc).split())[:200]
                 logger.exception("background job %r failed; it runs again in %ss", name, interval)
+            else:
+                record.ended, record.failure = self._clock(), None
             await asyncio.sleep(interval)
+
+
+@dataclass
+class _PassRecord:
+    """How a job's passes go in this process (for ``/readyz``)."""
+
+    interval: float
+    started: float  # by the jobs' clock
+    ended: float | None = None  # the last pass that ended well
+    failure: str | None = None  # why the last pass failed, if it did
