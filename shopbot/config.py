@@ -141,6 +141,16 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text", description="text (for people) or json (one object per line)"
     )
+    llm_api_url: str | None = Field(
+        None,
+        description="an OpenAI-compatible API (e.g. http://127.0.0.1:8000/v1) that answers "
+        "questions the FAQ and search cannot, from the shop's own facts; needs shopbot[llm]",
+    )
+    llm_api_key: SecretStr | None = Field(None, description="the LLM API's key, if it asks for one")
+    llm_model: str = Field("gpt-4o-mini", description="the model the LLM API is asked for")
+    llm_timeout: float = Field(
+        10, gt=0, le=60, description="seconds a shopper waits for the LLM before the usual answer"
+    )
 
     @field_validator("admin_ids", "yookassa_trusted_networks", "trusted_proxies", mode="before")
     @classmethod

@@ -270,6 +270,16 @@ async def _end_failed_unit(session: AsyncSession) -> None:
         await session.rollback()
 
 
+async def end_reading(session: AsyncSession) -> None:
+    """End the reads ``session`` has open, giving its connection back to the pool before a
+    slow call (a model's answer): a transaction left open would hold the connection, on
+    PostgreSQL one of a few, for as long. Never inside a unit of work, whose writes are not
+    committed yet."""
+    if in_unit(session):
+        raise RuntimeError("end_reading inside a unit of work would throw its writes away")
+    await session.rollback()
+
+
 def in_unit(session: AsyncSession) -> bool:
     """Is a unit of work open on ``session``?"""
     return _UNIT in session.info

@@ -34,8 +34,10 @@ from shopbot.bot.routers import build_root_router
 from shopbot.bot.storage import DatabaseStorage
 from shopbot.config import Settings
 from shopbot.db import commit_hooks
+from shopbot.errors import StartupError
 from shopbot.payments.base import PaymentProvider
 from shopbot.search import SearchEngine
+from shopbot.services.assistant import ShopAssistant, create_assistant
 from shopbot.services.catalogue import CatalogueCache
 from shopbot.services.users import UserDirectory
 
@@ -90,7 +92,12 @@ def create_dispatcher(
         payment_provider=payment_provider,
         catalogue_cache=CatalogueCache(hooks, max_age=settings.catalogue_cache_seconds),
         search_engine=SearchEngine(hooks, max_age=settings.catalogue_cache_seconds),
+        assistant=None,
     )
+    if settings.llm_api_url:
+        assistant = _assistant(settings)
+        dispatcher["assistant"] = assistant
+        dispatcher.shutdown.register(assistant.close)
     dispatcher.update.outer_middleware(ObservedUpdateMiddleware())
     dispatcher.update.outer_middleware(PlainTextMiddleware())
     dispatcher.update.outer_middleware(ShopClockMiddleware(settings.shop_timezone))
@@ -101,6 +108,21 @@ def create_dispatcher(
     dispatcher.include_router(build_root_router())
     dispatcher.errors.register(apologise)
     return dispatcher
+
+
+def _assistant(settings: Settings) -> ShopAssistant:
+    try:
+        return create_assistant(
+            str(settings.llm_api_url),
+            settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+            settings.llm_model,
+            timeout=settings.llm_timeout,
+        )
+    except ImportError:
+        raise StartupError(
+            "LLM_API_URL is set, but the openai package is not installed: "
+            "pip install 'shopbot[llm]'"
+        ) from None
 
 
 async def apologise(event: ErrorEvent) -> bool:

@@ -318,6 +318,13 @@ def nothing_found_keyboard(close: list[ProductSummary]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def products_keyboard(
+    products: Sequence[ProductSummary], *extra: list[InlineKeyboardButton]
+) -> InlineKeyboardMarkup:
+    """A button a product (opening its card), then the ``extra`` rows."""
+    return InlineKeyboardMarkup(inline_keyboard=[*_product_rows(products), *extra])
+
+
 def _product_rows(products: Sequence[ProductSummary], *, numbered: bool = False) -> Rows:
     """A button a product; ``numbered`` as in the message's :func:`product_list`."""
     return [

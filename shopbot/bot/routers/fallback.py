@@ -5,20 +5,30 @@ answer, never silence."""
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.enums import ChatType
+from aiogram.enums import ChatAction, ChatType
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.bot.keyboards import main_menu, nothing_found_keyboard
+from shopbot.bot.keyboards import main_menu, nothing_found_keyboard, products_keyboard
+from shopbot.bot.render import h
 from shopbot.bot.routers.filters import Magic
 from shopbot.bot.routers.search import PAGE_SIZE, QUERY_LIMIT, show_found
 from shopbot.bot.routers.start import start
-from shopbot.bot.routers.support import answer_typed_question, entries_keyboard, latest_orders
+from shopbot.bot.routers.support import (
+    answer_typed_question,
+    entries_keyboard,
+    latest_orders,
+    manager_button,
+)
 from shopbot.config import Settings
+from shopbot.db import end_reading
 from shopbot.search import SearchEngine
 from shopbot.services import faq, support
+from shopbot.services.assistant import ShopAssistant, ground, is_question
+from shopbot.services.catalogue import ProductSummary
 from shopbot.services.text import fold
 
 # "Привет!", "добрый день", "hello": a greeting, answered with one (and the menu).
@@ -49,6 +59,7 @@ async def unknown_message(
     state: FSMContext,
     search_engine: SearchEngine,
     settings: Settings,
+    assistant: ShopAssistant | None,
     raw_state: str | None = None,
 ) -> None:
     """Text typed in a private chat outside any flow that names goods shows them; other
@@ -67,6 +78,12 @@ async def unknown_message(
         asked = await faq.match_question(session, query)
         if asked.confident is not None:
             await answer_typed_question(message, asked.confident)
+            return
+        if (
+            assistant is not None
+            and is_question(query)
+            and await _model_answers(message, session, assistant, search_engine, query)
+        ):
             return
         found = await search_engine.search(session, query, 0, PAGE_SIZE)
         if found.page.total:
@@ -93,6 +110,34 @@ async def unknown_message(
         _("Sorry, I did not understand that. Use the menu below or /help."),
         reply_markup=main_menu(admin=is_admin),
     )
+
+
+async def _model_answers(
+    message: Message,
+    session: AsyncSession,
+    assistant: ShopAssistant,
+    search_engine: SearchEngine,
+    question: str,
+) -> bool:
+    """The owner's LLM answers from the shop's facts (see :mod:`shopbot.services.assistant`),
+    with the products it names as cards and a person one tap away; False when it cannot."""
+    assert message.from_user is not None and message.bot is not None
+    grounding = await ground(
+        session, search_engine, message.from_user.id, question, get_i18n().current_locale
+    )
+    await end_reading(session)  # no connection waits for the model
+    await message.bot.send_chat_action(message.chat.id, ChatAction.TYPING)
+    answer = await assistant.answer(grounding)
+    if answer is None:
+        return False
+    products = [ProductSummary(p.id, p.sku, p.name, p.price, p.stock) for p in answer.products]
+    await message.answer(
+        _("{answer}\n\n<i>An automatic answer from the shop's catalogue and FAQ.</i>").format(
+            answer=h(answer.text)
+        ),
+        reply_markup=products_keyboard(products, [manager_button()]),
+    )
+    return True
 
 
 async def unexpected_file(message: Message, is_admin: bool) -> None:
