@@ -24,7 +24,7 @@ from shopbot.services.orders import Checkout
 from tests.bot.conftest import ADMIN, Catalogue, Shop, buttons, product
 from tests.factories import make_user
 
-UNKNOWN = "Извините, я не понял."
+UNKNOWN = "Такой команды нет."
 
 
 async def downloaded(shop: Shop, message: dict) -> bytes:

@@ -86,7 +86,6 @@ async def llm_shop(shop_factory: ShopFactory, llm: FakeLLM, catalogue: Catalogue
 
 
 QUESTION = "а кружка «Утро» выдержит посудомойку?"
-FALLBACK = "не понял"
 
 
 async def test_a_question_is_answered_from_the_shops_facts_with_a_real_card(

@@ -272,5 +272,5 @@ async def test_a_shopper_who_blocked_the_bot_is_out_of_the_audience_and_counted(
 async def test_subscribers_is_the_owners_only(admin_shop: Shop) -> None:
     anna = admin_shop.emulator.user(1461, "Анна")
     await anna.send_text("/subscribers")
-    assert anna.last["text"].startswith("Извините, я не понял.")
+    assert anna.last["text"].startswith("Такой команды нет.")
     assert "Подписчики" not in anna.last["text"]

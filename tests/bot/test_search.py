@@ -45,10 +45,11 @@ async def test_typed_text_finds_products_in_any_form_layout_or_typo(
     assert vera.last.get("photo")
     # Text naming no product the shop has: not understood, with what matches part of it.
     await vera.send_text("синяя кружка")
-    assert "не понял. Может быть, вы ищете что-то из этого?" in vera.last["text"]
+    assert "Точно по запросу «синяя кружка» ничего нет. Может быть" in vera.last["text"]
     assert buttons(vera.last)[0] == "490\u00a0₽ · Кружка «Утро»"
-    await vera.send_text("спасибо")
-    assert "Извините, я не понял. Воспользуйтесь меню" in vera.last["text"]
+    await vera.send_text("спасибо")  # never "I did not understand": the ways on
+    assert "По запросу «спасибо» я ничего не нашёл" in vera.last["text"]
+    assert buttons(vera.last) == ["🛍 Открыть каталог", "Не нашли ответ? Написать менеджеру"]
     assert shop.emulator.errors == [], [(e.method, e.params) for e in shop.emulator.errors]
 
 
@@ -83,7 +84,7 @@ async def test_the_search_prompt_ends_when_the_shopper_goes_elsewhere(
     assert "Что ищем?" in vera.last["text"]
     await vera.press("🛒 Корзина")
     await vera.send_text("абырвалг")
-    assert "не понял" in vera.last["text"]  # not "nothing found for «абырвалг»"
+    assert "я ничего не нашёл" in vera.last["text"]  # free text, not the prompt's answer
     await vera.press("🔍 Поиск")
     await vera.send_text("абырвалг")
     assert "По запросу «абырвалг» ничего не нашлось" in vera.last["text"]

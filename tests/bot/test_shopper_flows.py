@@ -24,7 +24,7 @@ async def test_a_command_or_menu_button_leaves_the_search_prompt(
         await vera.send_text(detour)
         await vera.send_text("абырвалг")  # typed outside the prompt: not a search for it
         assert "по запросу" not in vera.last["text"], detour
-        assert "не понял" in vera.last["text"], detour
+        assert "я ничего не нашёл" in vera.last["text"], detour
     # The prompt itself still works, and so do a search's pages after a detour.
     await vera.press("🔍 Поиск")
     await vera.send_text("футболка")

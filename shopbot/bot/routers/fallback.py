@@ -22,6 +22,7 @@ from shopbot.bot.routers.support import (
     entries_keyboard,
     latest_orders,
     manager_button,
+    topics_button,
 )
 from shopbot.config import Settings
 from shopbot.db import end_reading
@@ -62,9 +63,11 @@ async def unknown_message(
     assistant: ShopAssistant | None,
     raw_state: str | None = None,
 ) -> None:
-    """Text typed in a private chat outside any flow that names goods shows them; other
-    text (and anything in the middle of a flow that its handlers did not take) gets the
-    menu."""
+    """Text typed in a private chat outside any flow is understood as far as it can be: a
+    greeting, a question about orders, the FAQ, the owner's LLM, goods; what names nothing
+    gets close matches, or the catalogue, the FAQ and a person — never "I did not
+    understand". An unknown command, and anything in the middle of a flow that its handlers
+    did not take, gets the menu."""
     text = (message.text or "").strip()
     private = message.chat.type == ChatType.PRIVATE  # a group's chatter is no query
     if private and text and not text.startswith("/") and raw_state is None:
@@ -102,13 +105,32 @@ async def unknown_message(
                 entries_keyboard(asked.close, manager=True).inline_keyboard
             )
             await message.answer(
-                _("Sorry, I did not understand that. Perhaps you are looking for one of these?"),
+                _(
+                    "Nothing matches “{query}” exactly. Perhaps you are looking for one of these?"
+                ).format(query=h(query)),
                 reply_markup=markup,
             )
             return
+        markup = nothing_found_keyboard([])
+        if await faq.topics(session):
+            markup.inline_keyboard.append([topics_button()])
+        markup.inline_keyboard.append([manager_button()])
+        await message.answer(
+            _(
+                "I found nothing for “{query}”. Look in the catalogue or the common questions, "
+                "or write to a manager: a person will answer."
+            ).format(query=h(query)),
+            reply_markup=markup,
+        )
+        return
+    if text.startswith("/"):
+        await message.answer(
+            _("There is no such command. Use the menu below or /help."),
+            reply_markup=main_menu(admin=is_admin),
+        )
+        return
     await message.answer(
-        _("Sorry, I did not understand that. Use the menu below or /help."),
-        reply_markup=main_menu(admin=is_admin),
+        _("Please use the menu below or /help."), reply_markup=main_menu(admin=is_admin)
     )
 
 

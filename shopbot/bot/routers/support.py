@@ -38,6 +38,10 @@ def _button(text: str, action: FaqAction, entry_id: int = 0) -> InlineKeyboardBu
     )
 
 
+def topics_button() -> InlineKeyboardButton:
+    return _button(_("❓ Common questions"), FaqAction.TOPICS)
+
+
 def manager_button() -> InlineKeyboardButton:
     return _button(_("Didn't find an answer? Write to a manager"), FaqAction.MANAGER)
 
