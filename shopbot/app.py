@@ -25,6 +25,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shopbot.bot.factory import create_bot, create_dispatcher, register_commands
+from shopbot.bot.followups import followup_senders
 from shopbot.bot.i18n import create_i18n
 from shopbot.bot.notifier import BotNotifier
 from shopbot.bot.webhook import serve_webhook, set_webhook, webhook_url
@@ -155,7 +156,8 @@ def jobs_keep_up(jobs: BackgroundJobs) -> Callable[[], Awaitable[None]]:
 
 def outbox_sender(notifier: BotNotifier) -> Sender:
     """Every message of the outbox, each kind delivered by its area's notifier."""
-    return routed(marketing_senders(notifier), order_sender(notifier))
+    senders = {**marketing_senders(notifier), **followup_senders(notifier)}
+    return routed(senders, order_sender(notifier))
 
 
 def check_port_free(host: str, port: int) -> None:

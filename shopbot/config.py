@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shopbot.services.delivery import DeliveryOption, default_options, with_ids
+from shopbot.services.reminders import QuietHours
 
 YOOKASSA_NETWORKS = (
     "77.75.153.0/25",
@@ -151,6 +152,15 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(
         10, gt=0, le=60, description="seconds a shopper waits for the LLM before the usual answer"
     )
+    abandoned_cart_hours: int = Field(
+        24,
+        ge=0,
+        description="hours a subscriber's cart sits unchanged before one reminder; 0: none",
+    )
+    quiet_hours: QuietHours = Field(
+        QuietHours.parse("22:00-09:00"),
+        description="HH:MM-HH:MM on the shop's clock: no reminders then (postponed to its end)",
+    )
 
     @field_validator("admin_ids", "yookassa_trusted_networks", "trusted_proxies", mode="before")
     @classmethod
@@ -163,6 +173,11 @@ class Settings(BaseSettings):
         for item in value:
             ip_network(item, strict=False)
         return value
+
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _quiet_hours(cls, value: object) -> object:
+        return QuietHours.parse(value) if isinstance(value, str) else value
 
     @field_validator("delivery_options", mode="before")
     @classmethod

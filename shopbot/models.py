@@ -524,3 +524,73 @@ def faq_key(question: str) -> str:
     """The form questions are matched by: case, ``ё`` and runs of spaces do not count."""
     folded = unicodedata.normalize("NFKC", question).casefold().replace("ё", "е")
     return " ".join(folded.split())
+
+
+class RatingKind(enum.StrEnum):
+    """What a shopper is asked to rate."""
+
+    ORDER = "order"  # an order that reached its final status (delivered)
+    SERVICE = "service"  # a support conversation, when it was closed
+
+
+class Rating(Base):
+    """One "rate us" question to a shopper and its answer (``shopbot.services.ratings``).
+
+    ``subject_id`` is the order's id, or the conversation's: one question per subject ever
+    (the unique constraint), answered once (``score`` set by a conditional update)."""
+
+    __tablename__ = "rating"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject_id"),
+        CheckConstraint("score IS NULL OR (score >= 1 AND score <= 5)", name="score_range"),
+        Index("ix_rating_kind_rated_at", "kind", "rated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[RatingKind] = mapped_column(_enum(RatingKind, "rating_kind"))
+    subject_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    # Service ratings: the staff member who answered (a Telegram user id).
+    staff_id: Mapped[int | None] = mapped_column(BigInteger)
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    score: Mapped[int | None] = mapped_column(Integer)
+    rated_at: Mapped[datetime | None] = mapped_column()
+    comment: Mapped[str | None] = mapped_column(Text)
+    commented_at: Mapped[datetime | None] = mapped_column()
+
+
+class CartWatch(Base):
+    """A shopper's cart as the forgotten-cart pass last saw it (``services.reminders``):
+    ``state`` is a digest of its lines, ``since`` when it took that state, ``reminded_at``
+    when that state was reminded (at most once; a new state clears it)."""
+
+    __tablename__ = "cart_watch"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(64))
+    since: Mapped[datetime] = mapped_column()
+    reminded_at: Mapped[datetime | None] = mapped_column()
+
+
+class CartReminder(Base):
+    """Append-only: each forgotten-cart reminder recorded, once per cart state (the unique
+    constraint), and when Telegram took it (``sent_at``; None: not delivered)."""
+
+    __tablename__ = "cart_reminder"
+    __table_args__ = (
+        UniqueConstraint("user_id", "cart_since"),
+        Index("ix_cart_reminder_recorded_at", "recorded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("user_account.id", ondelete="CASCADE")
+    )
+    cart_state: Mapped[str] = mapped_column(String(64))
+    cart_since: Mapped[datetime] = mapped_column()
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()

@@ -83,6 +83,12 @@ async def _to_staff(bot: Bot, settings: Settings, session: AsyncSession, render:
         raise retry
 
 
+async def alert_staff(bot: Bot, settings: Settings, session: AsyncSession, render: Render) -> None:
+    """A staff alert of another area (a low rating...), sent as these are: to every staff
+    chat, rendered in its language, RetryLater when none could take it for now."""
+    await _to_staff(bot, settings, session, render)
+
+
 async def alert_new_order(
     bot: Bot, settings: Settings, session: AsyncSession, order: Order
 ) -> None:

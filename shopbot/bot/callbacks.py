@@ -171,3 +171,26 @@ class ConsentCb(CallbackData, prefix="ns"):
 
 class UnsubscribeCb(CallbackData, prefix="us"):
     """ "Unsubscribe" under a promotional message: one tap takes consent back."""
+
+
+Score = Annotated[int, Field(ge=1, le=5)]
+
+
+class RatingCb(CallbackData, prefix="rt"):
+    """A shopper's 1–5 for an order or a support conversation (the question's id: whose
+    it is and whether it is still open are looked up)."""
+
+    rating_id: Id
+    score: Score
+
+
+class RatingSkipCb(CallbackData, prefix="rk"):
+    """ "Skip" under the request for a comment on a rating."""
+
+    rating_id: Id
+
+
+class LowestRatingsCb(CallbackData, prefix="arl"):
+    """The owner's "lowest ratings" under /stats, for the last ``days`` days."""
+
+    days: Annotated[int, Field(ge=1, le=366)]

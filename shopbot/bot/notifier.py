@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import NoReturn
 
 from aiogram import Bot
@@ -233,6 +233,16 @@ class BotNotifier:
         with self._speaking(user.language):
             text, markup = consent_question(), consent_keyboard()
         await self._send_to_shopper(user_id, text, markup)
+
+    def speaking(self, language: str) -> AbstractContextManager[None]:
+        """:meth:`_speaking`, for the notifiers of other areas (``bot.followups``)."""
+        return self._speaking(language)
+
+    async def send_to_shopper(
+        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """:meth:`_send_to_shopper`, for the notifiers of other areas (``bot.followups``)."""
+        await self._send_to_shopper(chat_id, text, markup)
 
     async def _send_to_shopper(
         self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None

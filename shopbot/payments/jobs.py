@@ -1,12 +1,12 @@
 """The background jobs of the bot's process: order expiry, the payment reconciler, the
-outbox's delivery of messages left over (after a crash, or waiting for a retry) and the
-pruning of old handled-update records.
+outbox's delivery of messages left over (after a crash, or waiting for a retry), the
+pruning of old handled-update records and the reminders of forgotten carts.
 
 With several replicas on one PostgreSQL database each pass takes an advisory lock named
 after its job (:func:`shopbot.db.exclusive`): a replica that finds the lock taken skips the
 pass, so no two replicas run the same pass, and one that dies mid-pass loses the lock with
 its connection, the next replica's pass (within one interval) taking over. A job library
-(taskiq and the like) would add a broker and a worker process for four periodic loops the
+(taskiq and the like) would add a broker and a worker process for five periodic loops the
 database can already serialise."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,7 +27,7 @@ from shopbot.models import utcnow
 from shopbot.payments.base import PaymentProvider
 from shopbot.payments.expiry import expire_orders
 from shopbot.payments.reconciler import reconcile_pending
-from shopbot.services import updates
+from shopbot.services import reminders, updates
 from shopbot.services.outbox import OutboxDelivery
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class BackgroundJobs:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._clock = clock  # seconds, for telling a late job
+        self._settings = settings
         self._interval = settings.reconcile_interval
         self._session_factory = session_factory
         self._engine = session_factory.kw["bind"]
@@ -71,6 +72,8 @@ class BackgroundJobs:
             "deliver outbox": (self._deliver, OUTBOX_INTERVAL),
             "prune updates": (self._prune, PRUNE_INTERVAL),
         }
+        if self._settings.abandoned_cart_hours:
+            schedule["remind forgotten carts"] = (self.remind, reminders.PASS_INTERVAL)
         self._passes = {
             name: _PassRecord(interval, started=self._clock())
             for name, (_job, interval) in schedule.items()
@@ -97,6 +100,18 @@ class BackgroundJobs:
     async def _deliver(self) -> None:
         async with self._session_factory() as session:
             await self._delivery.deliver_due(session)
+
+    async def remind(self, now: datetime | None = None) -> None:
+        """A pass over forgotten carts at ``now`` (the clock; tests give their own)."""
+        settings = self._settings
+        async with self._session_factory() as session:
+            await reminders.remind_forgotten_carts(
+                session,
+                now=now or utcnow(),
+                idle=timedelta(hours=settings.abandoned_cart_hours),
+                quiet=settings.quiet_hours,
+                zone=settings.shop_timezone,
+            )
 
     async def _prune(self) -> None:
         async with self._session_factory() as session:

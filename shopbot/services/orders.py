@@ -40,7 +40,7 @@ from shopbot.models import (
     Product,
     utcnow,
 )
-from shopbot.services import marketing, outbox
+from shopbot.services import marketing, outbox, ratings
 from shopbot.services.catalogue import CATALOGUE
 from shopbot.services.delivery import DeliveryOption
 from shopbot.services.notifications import (
@@ -253,7 +253,7 @@ async def transition(
     they saw). Raises IllegalTransition (with the order's current status), and for a late
     payment on an order whose stock was released, OutOfStock when it cannot be taken again
     (nothing changes then). The shopper is told through the outbox (``notify``), and the
-    staff of a newly paid order.
+    staff of a newly paid order; the shopper of a delivered order is asked to rate it.
     """
     sources = TRANSITIONS[target]
     if expect is not None:
@@ -306,6 +306,10 @@ async def transition(
             await outbox.record(session, ORDER_STATUS, payload)
         if target is S.PAID:
             await outbox.record(session, NEW_ORDER, {"order_id": order_id})
+        if target is S.DELIVERED:  # the final status: "how was it?", asked once
+            user_id = await session.scalar(select(Order.user_id).where(Order.id == order_id))
+            assert user_id is not None
+            await ratings.ask_order_rating(session, order_id, user_id)
     order = await get_order(session, order_id)
     return Transition(order, current, stock_returned=stock_returned, stock_taken=stock_taken)
 

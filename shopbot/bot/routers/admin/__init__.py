@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.commands import shopper_commands
 from shopbot.bot.keyboards import MENU_ADMIN
-from shopbot.bot.routers.admin import catalog_io, faq, marketing, orders, products
+from shopbot.bot.render import TEXT_LIMIT, clip
+from shopbot.bot.routers.admin import catalog_io, faq, followups, marketing, orders, products
 from shopbot.bot.routers.admin.callbacks import AdminMenuCb, MenuAction
 from shopbot.bot.routers.admin.keyboards import admin_menu
 from shopbot.bot.routers.admin.texts import admin_commands, admin_help, stats_text
@@ -60,6 +61,7 @@ COMMANDS = (
     "faq_import",
     "faq_export",
     "subscribers",
+    "reminders",
 )
 PERSONAL_COMMANDS = frozenset({"export_orders"})
 
@@ -117,15 +119,18 @@ async def help_command(message: Message, bot: Bot) -> None:
 
 
 async def stats_text_now(session: AsyncSession, settings: Settings) -> str:
-    """/stats: sales in each period, and the audience for advertising."""
+    """/stats: sales in each period, the audience for advertising, ratings and reminders."""
     now, zone = utcnow(), settings.shop_timezone
     figures = await sales_figures(session, now, zone)
     audience = await subscriber_figures(session, period_start(marketing.DAYS, now, zone))
-    return stats_text(figures, audience)
+    followups_block = await followups.stats_block(session, settings, now)
+    return clip(f"{stats_text(figures, audience)}\n\n{followups_block}", TEXT_LIMIT)
 
 
 async def stats_command(message: Message, session: AsyncSession, settings: Settings) -> None:
-    await message.answer(await stats_text_now(session, settings))
+    await message.answer(
+        await stats_text_now(session, settings), reply_markup=followups.stats_keyboard()
+    )
 
 
 async def menu_button(
@@ -134,7 +139,11 @@ async def menu_button(
     if callback_data.action is MenuAction.EXPORT:
         await catalog_io.export_catalogue(query, session, settings)
     elif query.bot is not None:
-        await query.bot.send_message(query.from_user.id, await stats_text_now(session, settings))
+        await query.bot.send_message(
+            query.from_user.id,
+            await stats_text_now(session, settings),
+            reply_markup=followups.stats_keyboard(),
+        )
     await query.answer()
 
 
@@ -152,6 +161,7 @@ def create_router() -> Router:
     faq.register(router)
     catalog_io.register(router)
     marketing.register(router)
+    followups.register(router)
     return router
 
 

@@ -67,6 +67,7 @@ def admin_help() -> str:
             _("/orders_admin [status] — all orders, newest first"),
             _("/stats — sales today, in 7 and in 30 days"),
             _("/subscribers — who agreed to news and discounts, and how"),
+            _("/reminders on, /reminders off — reminders of forgotten carts"),
         ]
     )
 

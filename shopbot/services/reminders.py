@@ -1,0 +1,328 @@
+"""Forgotten carts: one reminder to a subscriber whose cart sat unchanged.
+
+A pass (:func:`remind_forgotten_carts`, a background job run under ``db.exclusive`` so
+one replica runs it) looks at the carts of those who may get advertising
+(``marketing.advertisable``: said yes, did not block the bot). Each cart's state is a digest
+of its lines (product and quantity); ``cart_watch`` keeps the state the pass last saw and
+since when. A cart first seen dates from its newest line; a change the pass sees (a line
+added, removed, a quantity changed) dates from that pass — so a reminder may come up to
+one pass interval late, never early. A cart unchanged for ``ABANDONED_CART_HOURS``, whose
+shopper has placed no order since, gets one reminder per state: the watch row is claimed
+with a conditional update and ``cart_reminder`` holds one row per (shopper, state since).
+A cart changed after its reminder is a new state and may be reminded again, once it has sat
+for the hours in turn. No reminder is recorded in ``QUIET_HOURS`` on the shop's clock: the
+first pass after they end sends what came due meanwhile.
+
+The message itself (the cart with today's prices and stock, a button to the cart,
+"Unsubscribe") is rendered when it is delivered from the outbox: not at all if the shopper
+unsubscribed, blocked the bot or changed the cart meanwhile.
+
+The owner turns reminders off with ``ABANDONED_CART_HOURS=0`` or, in the chat,
+``/reminders off`` (a shop preference). ``/stats`` counts the reminders delivered and those
+followed by an order placed by the same shopper within :data:`ORDER_WINDOW` (72 hours) of
+the reminder, whatever became of that order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
+from typing import Protocol
+
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.db import unit_of_work, upsert
+from shopbot.models import (
+    CartLine,
+    CartReminder,
+    CartWatch,
+    Order,
+    OutboxMessage,
+    ShopPreference,
+    User,
+    utcnow,
+)
+from shopbot.services import outbox
+from shopbot.services.marketing import advertisable
+from shopbot.services.outbox import Sender, Undeliverable
+
+# Outbox kind and its payload.
+CART_REMINDER = "cart_reminder"  # {reminder_id}: the forgotten cart, to the shopper
+
+ORDER_WINDOW = timedelta(hours=72)  # an order this soon after a reminder counts as led by it
+PASS_INTERVAL = 600.0  # seconds between passes of the job
+PAUSED = "cart_reminders_paused"  # shop preference: "yes" while the owner turned them off
+
+_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Hours of the shop's clock when no advertising is sent, e.g. 22:00-09:00 (over
+    midnight). Equal ends: never quiet."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        found = _CLOCK.match(text)
+        if found is None:
+            raise ValueError(f"{text!r} is not HH:MM-HH:MM")
+        start_hour, start_minute, end_hour, end_minute = (int(part) for part in found.groups())
+        try:
+            return cls(time(start_hour, start_minute), time(end_hour, end_minute))
+        except ValueError:
+            raise ValueError(f"{text!r} is not HH:MM-HH:MM") from None
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+    def holds(self, moment: datetime, zone: tzinfo) -> bool:
+        """Is ``moment`` within the quiet hours on the clock of ``zone``?"""
+        local = moment.astimezone(zone).time()
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+def cart_state(lines: list[tuple[int, int]]) -> str:
+    """The digest of a cart's (product id, quantity) lines, in any order."""
+    text = ",".join(f"{product}:{quantity}" for product, quantity in sorted(lines))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+async def paused(session: AsyncSession) -> bool:
+    """Has the owner turned reminders off in the chat?"""
+    value = await session.scalar(select(ShopPreference.value).where(ShopPreference.key == PAUSED))
+    return value == "yes"
+
+
+async def set_paused(session: AsyncSession, off: bool) -> None:
+    """The owner turns reminders off (``off``) or on again."""
+    value = "yes" if off else "no"
+    async with unit_of_work(session):
+        await session.execute(
+            upsert(session, ShopPreference)
+            .values(key=PAUSED, value=value, updated_at=utcnow())
+            .on_conflict_do_update(
+                index_elements=[ShopPreference.key], set_={"value": value, "updated_at": utcnow()}
+            )
+        )
+
+
+@dataclass(frozen=True)
+class _Seen:
+    state: str
+    newest_line: datetime
+
+
+async def remind_forgotten_carts(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    idle: timedelta,
+    quiet: QuietHours,
+    zone: tzinfo,
+) -> int:
+    """One pass at ``now`` (the injectable clock): watch the subscribers' carts, and record
+    a reminder for each cart unchanged for ``idle`` whose shopper ordered nothing since —
+    unless ``now`` is within ``quiet`` on ``zone``'s clock, or the owner turned reminders
+    off. Returns how many reminders were recorded (each is delivered from the outbox)."""
+    if await paused(session):
+        return 0
+    seen = await _subscribers_carts(session)
+    watched = {
+        watch.user_id: watch
+        for watch in await session.scalars(
+            select(CartWatch)
+            .where(CartWatch.user_id.in_(list(seen)))
+            .execution_options(populate_existing=True)
+        )
+    }
+    async with unit_of_work(session):
+        await session.execute(
+            delete(CartWatch).where(
+                ~exists().where(CartLine.user_id == CartWatch.user_id)
+            )  # an emptied cart (an order placed): the next one is watched afresh
+        )
+        due: dict[int, tuple[str, datetime]] = {}
+        for user_id, cart in seen.items():
+            watch = watched.get(user_id)
+            if watch is None:
+                await session.execute(
+                    upsert(session, CartWatch)
+                    .values(user_id=user_id, state=cart.state, since=cart.newest_line)
+                    .on_conflict_do_nothing(index_elements=[CartWatch.user_id])
+                )
+                since, reminded = cart.newest_line, False
+            elif watch.state != cart.state:
+                await session.execute(
+                    update(CartWatch)
+                    .where(CartWatch.user_id == user_id, CartWatch.state == watch.state)
+                    .values(state=cart.state, since=now, reminded_at=None)
+                )
+                since, reminded = now, False
+            else:
+                since, reminded = watch.since, watch.reminded_at is not None
+            if not reminded and since <= now - idle:
+                due[user_id] = (cart.state, since)
+    if not due or quiet.holds(now, zone):
+        return 0
+    last_orders = dict(
+        (
+            await session.execute(
+                select(Order.user_id, func.max(Order.created_at))
+                .where(Order.user_id.in_(list(due)))
+                .group_by(Order.user_id)
+            )
+        ).all()
+    )
+    recorded = 0
+    for user_id, (state, since) in due.items():
+        last_order = last_orders.get(user_id)
+        if last_order is not None and last_order >= since:
+            continue
+        if await _record(session, user_id, state, since, now):
+            recorded += 1
+    return recorded
+
+
+async def _subscribers_carts(session: AsyncSession) -> dict[int, _Seen]:
+    rows = await session.execute(
+        select(CartLine.user_id, CartLine.product_id, CartLine.quantity, CartLine.added_at)
+        .join(User, User.id == CartLine.user_id)
+        .where(advertisable())
+    )
+    lines: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    newest: dict[int, datetime] = {}
+    for user_id, product_id, quantity, added_at in rows:
+        lines[user_id].append((product_id, quantity))
+        newest[user_id] = max(added_at, newest.get(user_id, added_at))
+    return {user_id: _Seen(cart_state(cart), newest[user_id]) for user_id, cart in lines.items()}
+
+
+async def _record(
+    session: AsyncSession, user_id: int, state: str, since: datetime, now: datetime
+) -> bool:
+    """Claim the cart's state for its one reminder and put the reminder in the outbox."""
+    async with unit_of_work(session):
+        claimed = await session.execute(
+            update(CartWatch)
+            .where(
+                CartWatch.user_id == user_id,
+                CartWatch.state == state,
+                CartWatch.reminded_at.is_(None),
+            )
+            .values(reminded_at=now)
+        )
+        if claimed.rowcount != 1:  # the cart changed, or another pass took it
+            return False
+        reminder_id = await session.scalar(
+            upsert(session, CartReminder)
+            .values(user_id=user_id, cart_state=state, cart_since=since, recorded_at=now)
+            .on_conflict_do_nothing(index_elements=[CartReminder.user_id, CartReminder.cart_since])
+            .returning(CartReminder.id)
+        )
+        if reminder_id is None:
+            return False
+        await outbox.record(
+            session,
+            CART_REMINDER,
+            {"reminder_id": reminder_id},
+            key=f"cart_reminder:{reminder_id}",
+        )
+    return True
+
+
+async def still_due(session: AsyncSession, reminder_id: int) -> int | None:
+    """The shopper to remind, at delivery time: None if the reminder is no longer wanted
+    (they unsubscribed, blocked the bot, changed or emptied the cart meanwhile)."""
+    reminder = await session.get(CartReminder, reminder_id, populate_existing=True)
+    if reminder is None:
+        return None
+    allowed = await session.scalar(
+        select(User.id).where(User.id == reminder.user_id, advertisable())
+    )
+    if allowed is None:
+        return None
+    lines = (
+        await session.execute(
+            select(CartLine.product_id, CartLine.quantity).where(
+                CartLine.user_id == reminder.user_id
+            )
+        )
+    ).all()
+    if not lines or cart_state([tuple(line) for line in lines]) != reminder.cart_state:
+        return None
+    return reminder.user_id
+
+
+async def mark_sent(session: AsyncSession, reminder_id: int) -> None:
+    """Telegram took the reminder: it counts in ``/stats``."""
+    async with unit_of_work(session):
+        await session.execute(
+            update(CartReminder)
+            .where(CartReminder.id == reminder_id, CartReminder.sent_at.is_(None))
+            .values(sent_at=utcnow())
+        )
+
+
+@dataclass(frozen=True)
+class ReminderFigures:
+    """Reminders delivered since ``since``, and how many were followed by an order."""
+
+    since: datetime
+    sent: int
+    led_to_order: int
+
+
+async def reminder_figures(session: AsyncSession, since: datetime) -> ReminderFigures:
+    sent = (
+        await session.execute(
+            select(CartReminder.user_id, CartReminder.sent_at).where(CartReminder.sent_at >= since)
+        )
+    ).all()
+    if not sent:
+        return ReminderFigures(since, 0, 0)
+    placed: dict[int, list[datetime]] = defaultdict(list)
+    for user_id, created_at in await session.execute(
+        select(Order.user_id, Order.created_at).where(
+            Order.user_id.in_(sorted({user_id for user_id, _ in sent})),
+            Order.created_at >= min(at for _, at in sent),
+        )
+    ):
+        placed[user_id].append(created_at)
+    led = sum(
+        1
+        for user_id, at in sent
+        if any(at <= created <= at + ORDER_WINDOW for created in placed[user_id])
+    )
+    return ReminderFigures(since, len(sent), led)
+
+
+class ReminderNotifier(Protocol):
+    """Delivery of the forgotten-cart reminders of the outbox (the bot layer implements
+    it). Raises ``outbox.RetryLater`` or ``outbox.Undeliverable``."""
+
+    async def cart_reminder(self, session: AsyncSession, reminder_id: int) -> None:
+        """Show the shopper their cart as it is now, with a button to it and
+        "Unsubscribe" (nothing if :func:`still_due` says it is no longer wanted)."""
+
+
+def reminder_senders(notifier: ReminderNotifier) -> dict[str, Sender]:
+    """The outbox sender of the reminders, by kind (see ``outbox.routed``)."""
+
+    async def reminder(session: AsyncSession, message: OutboxMessage) -> None:
+        reminder_id = message.payload.get("reminder_id")
+        if not isinstance(reminder_id, int):
+            raise Undeliverable(f"no reminder in {message.payload!r}")
+        await notifier.cart_reminder(session, reminder_id)
+
+    return {CART_REMINDER: reminder}
