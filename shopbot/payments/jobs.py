@@ -104,6 +104,8 @@ class BackgroundJobs:
     async def remind(self, now: datetime | None = None) -> None:
         """A pass over forgotten carts at ``now`` (the clock; tests give their own)."""
         settings = self._settings
+        if not settings.abandoned_cart_hours:  # turned off in the settings
+            return
         async with self._session_factory() as session:
             await reminders.remind_forgotten_carts(
                 session,

@@ -139,40 +139,46 @@ async def remind_forgotten_carts(
         return 0
     seen = await _subscribers_carts(session)
     watched = {
-        watch.user_id: watch
-        for watch in await session.scalars(
-            select(CartWatch)
-            .where(CartWatch.user_id.in_(list(seen)))
-            .execution_options(populate_existing=True)
+        user_id: (state, since, reminded_at)
+        for user_id, state, since, reminded_at in await session.execute(
+            select(CartWatch.user_id, CartWatch.state, CartWatch.since, CartWatch.reminded_at)
         )
     }
-    async with unit_of_work(session):
-        await session.execute(
-            delete(CartWatch).where(
-                ~exists().where(CartLine.user_id == CartWatch.user_id)
-            )  # an emptied cart (an order placed): the next one is watched afresh
+    # An emptied cart (an order placed): the next one is watched afresh.
+    emptied = list(
+        await session.scalars(
+            select(CartWatch.user_id).where(~exists().where(CartLine.user_id == CartWatch.user_id))
         )
-        due: dict[int, tuple[str, datetime]] = {}
-        for user_id, cart in seen.items():
-            watch = watched.get(user_id)
-            if watch is None:
+    )
+    new: dict[int, _Seen] = {}
+    changed: dict[int, tuple[str, str]] = {}  # user: (the state watched, the state now)
+    due: dict[int, tuple[str, datetime]] = {}
+    for user_id, cart in seen.items():
+        if user_id not in watched:
+            new[user_id] = cart
+            since, reminded = cart.newest_line, False
+        elif watched[user_id][0] != cart.state:
+            changed[user_id] = (watched[user_id][0], cart.state)
+            since, reminded = now, False
+        else:
+            since, reminded = watched[user_id][1], watched[user_id][2] is not None
+        if not reminded and since <= now - idle:
+            due[user_id] = (cart.state, since)
+    if emptied or new or changed:  # a pass that sees no change writes nothing
+        async with unit_of_work(session):
+            await session.execute(delete(CartWatch).where(CartWatch.user_id.in_(emptied)))
+            for user_id, cart in new.items():
                 await session.execute(
                     upsert(session, CartWatch)
                     .values(user_id=user_id, state=cart.state, since=cart.newest_line)
                     .on_conflict_do_nothing(index_elements=[CartWatch.user_id])
                 )
-                since, reminded = cart.newest_line, False
-            elif watch.state != cart.state:
+            for user_id, (watched_state, state) in changed.items():
                 await session.execute(
                     update(CartWatch)
-                    .where(CartWatch.user_id == user_id, CartWatch.state == watch.state)
-                    .values(state=cart.state, since=now, reminded_at=None)
+                    .where(CartWatch.user_id == user_id, CartWatch.state == watched_state)
+                    .values(state=state, since=now, reminded_at=None)
                 )
-                since, reminded = now, False
-            else:
-                since, reminded = watch.since, watch.reminded_at is not None
-            if not reminded and since <= now - idle:
-                due[user_id] = (cart.state, since)
     if not due or quiet.holds(now, zone):
         return 0
     last_orders = dict(

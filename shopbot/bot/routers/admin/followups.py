@@ -32,7 +32,12 @@ async def stats_block(session: AsyncSession, settings: Settings, now: datetime) 
     since = period_start(DAYS, now, settings.shop_timezone)
     figures = await ratings.rating_figures(session, since)
     sent = await reminders.reminder_figures(session, since)
-    off = not settings.abandoned_cart_hours or await reminders.paused(session)
+    if not settings.abandoned_cart_hours:
+        off: str | None = _("Reminders are off in the settings (ABANDONED_CART_HOURS=0).")
+    elif await reminders.paused(session):
+        off = _("Reminders are off (/reminders on).")
+    else:
+        off = None
     return followups_text(figures, sent, reminders_off=off)
 
 
@@ -52,7 +57,10 @@ def _average(summary: Summary) -> str:
     return f"{summary.average:.1f}".replace(".", ",") if summary.count else "—"
 
 
-def followups_text(figures: RatingFigures, sent: ReminderFigures, *, reminders_off: bool) -> str:
+def followups_text(
+    figures: RatingFigures, sent: ReminderFigures, *, reminders_off: str | None
+) -> str:
+    """Ratings and reminders in the period; ``reminders_off``: why reminders are off."""
     orders, service = figures.orders, figures.service
     lines: list[Line] = [
         _("⭐ <b>Ratings in {days} days</b>").format(days=DAYS),
@@ -86,7 +94,7 @@ def followups_text(figures: RatingFigures, sent: ReminderFigures, *, reminders_o
         ),
     ]
     if reminders_off:
-        lines.append(_("Reminders are off (/reminders on)."))
+        lines.append(reminders_off)
     return compose(TEXT_LIMIT, lines)
 
 
