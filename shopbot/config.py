@@ -157,7 +157,7 @@ class Settings(BaseSettings):
         ge=0,
         description="hours a subscriber's cart sits unchanged before one reminder; 0: none",
     )
-    quiet_hours: QuietHours = Field(
+    quiet_hours: Annotated[QuietHours, NoDecode] = Field(
         QuietHours.parse("22:00-09:00"),
         description="HH:MM-HH:MM on the shop's clock: no reminders then (postponed to its end)",
     )
