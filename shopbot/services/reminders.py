@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Protocol
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import bindparam, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.db import unit_of_work, upsert
@@ -55,6 +55,7 @@ CART_REMINDER = "cart_reminder"  # {reminder_id}: the forgotten cart, to the sho
 
 ORDER_WINDOW = timedelta(hours=72)  # an order this soon after a reminder counts as led by it
 PASS_INTERVAL = 600.0  # seconds between passes of the job
+RECORD_BATCH = 100  # reminders recorded per unit of work
 PAUSED = "cart_reminders_paused"  # shop preference: "yes" while the owner turned them off
 
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -165,19 +166,29 @@ async def remind_forgotten_carts(
         if not reminded and since <= now - idle:
             due[user_id] = (cart.state, since)
     if emptied or new or changed:  # a pass that sees no change writes nothing
+        watch = CartWatch.__table__
         async with unit_of_work(session):
             await session.execute(delete(CartWatch).where(CartWatch.user_id.in_(emptied)))
-            for user_id, cart in new.items():
+            if new:
                 await session.execute(
-                    upsert(session, CartWatch)
-                    .values(user_id=user_id, state=cart.state, since=cart.newest_line)
-                    .on_conflict_do_nothing(index_elements=[CartWatch.user_id])
+                    upsert(session, watch).on_conflict_do_nothing(index_elements=["user_id"]),
+                    [
+                        {"user_id": user_id, "state": cart.state, "since": cart.newest_line}
+                        for user_id, cart in new.items()
+                    ],
                 )
-            for user_id, (watched_state, state) in changed.items():
+            if changed:
                 await session.execute(
-                    update(CartWatch)
-                    .where(CartWatch.user_id == user_id, CartWatch.state == watched_state)
-                    .values(state=state, since=now, reminded_at=None)
+                    watch.update()
+                    .where(
+                        watch.c.user_id == bindparam("watched_user"),
+                        watch.c.state == bindparam("watched_state"),
+                    )
+                    .values(state=bindparam("new_state"), since=now, reminded_at=None),
+                    [
+                        {"watched_user": user_id, "watched_state": old, "new_state": state}
+                        for user_id, (old, state) in changed.items()
+                    ],
                 )
     if not due or quiet.holds(now, zone):
         return 0
@@ -190,13 +201,14 @@ async def remind_forgotten_carts(
             )
         ).all()
     )
+    wanted = [
+        (user_id, state, since)
+        for user_id, (state, since) in due.items()
+        if (last := last_orders.get(user_id)) is None or last < since
+    ]
     recorded = 0
-    for user_id, (state, since) in due.items():
-        last_order = last_orders.get(user_id)
-        if last_order is not None and last_order >= since:
-            continue
-        if await _record(session, user_id, state, since, now):
-            recorded += 1
+    for start in range(0, len(wanted), RECORD_BATCH):
+        recorded += await _record(session, wanted[start : start + RECORD_BATCH], now)
     return recorded
 
 
@@ -215,36 +227,43 @@ async def _subscribers_carts(session: AsyncSession) -> dict[int, _Seen]:
 
 
 async def _record(
-    session: AsyncSession, user_id: int, state: str, since: datetime, now: datetime
-) -> bool:
-    """Claim the cart's state for its one reminder and put the reminder in the outbox."""
+    session: AsyncSession, carts: list[tuple[int, str, datetime]], now: datetime
+) -> int:
+    """Claim each cart's state for its one reminder and put the reminder in the outbox, in
+    one unit of work; returns how many were claimed here (not by another pass, the cart not
+    changed meanwhile)."""
+    recorded = 0
     async with unit_of_work(session):
-        claimed = await session.execute(
-            update(CartWatch)
-            .where(
-                CartWatch.user_id == user_id,
-                CartWatch.state == state,
-                CartWatch.reminded_at.is_(None),
+        for user_id, state, since in carts:
+            claimed = await session.execute(
+                update(CartWatch)
+                .where(
+                    CartWatch.user_id == user_id,
+                    CartWatch.state == state,
+                    CartWatch.reminded_at.is_(None),
+                )
+                .values(reminded_at=now)
             )
-            .values(reminded_at=now)
-        )
-        if claimed.rowcount != 1:  # the cart changed, or another pass took it
-            return False
-        reminder_id = await session.scalar(
-            upsert(session, CartReminder)
-            .values(user_id=user_id, cart_state=state, cart_since=since, recorded_at=now)
-            .on_conflict_do_nothing(index_elements=[CartReminder.user_id, CartReminder.cart_since])
-            .returning(CartReminder.id)
-        )
-        if reminder_id is None:
-            return False
-        await outbox.record(
-            session,
-            CART_REMINDER,
-            {"reminder_id": reminder_id},
-            key=f"cart_reminder:{reminder_id}",
-        )
-    return True
+            if claimed.rowcount != 1:
+                continue
+            reminder_id = await session.scalar(
+                upsert(session, CartReminder)
+                .values(user_id=user_id, cart_state=state, cart_since=since, recorded_at=now)
+                .on_conflict_do_nothing(
+                    index_elements=[CartReminder.user_id, CartReminder.cart_since]
+                )
+                .returning(CartReminder.id)
+            )
+            if reminder_id is None:
+                continue
+            await outbox.record(
+                session,
+                CART_REMINDER,
+                {"reminder_id": reminder_id},
+                key=f"cart_reminder:{reminder_id}",
+            )
+            recorded += 1
+    return recorded
 
 
 async def still_due(session: AsyncSession, reminder_id: int) -> int | None:
