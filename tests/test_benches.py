@@ -23,6 +23,7 @@ pytestmark = pytest.mark.skipif(
         ("bot_bench.py", ["--closed-loop-only", "--shoppers", "4", "--actions", "6"], "the bench"),
         ("search_bench.py", ["--rows", "200"], "checked for other processes' changes"),
         ("import_bench.py", ["--rows", "200"], "ratio:"),
+        ("reminder_bench.py", ["--subscribers", "50"], "the next pass"),
     ],
 )
 def test_a_benchmark_runs_to_its_figures(

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Protocol
 
-from sqlalchemy import bindparam, delete, exists, func, select, update
+from sqlalchemy import bindparam, delete, exists, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.db import unit_of_work, upsert
@@ -232,38 +232,44 @@ async def _record(
     """Claim each cart's state for its one reminder and put the reminder in the outbox, in
     one unit of work; returns how many were claimed here (not by another pass, the cart not
     changed meanwhile)."""
-    recorded = 0
     async with unit_of_work(session):
-        for user_id, state, since in carts:
-            claimed = await session.execute(
+        claimed = set(
+            await session.scalars(
                 update(CartWatch)
                 .where(
-                    CartWatch.user_id == user_id,
-                    CartWatch.state == state,
+                    tuple_(CartWatch.user_id, CartWatch.state).in_(
+                        [(user_id, state) for user_id, state, _since in carts]
+                    ),
                     CartWatch.reminded_at.is_(None),
                 )
                 .values(reminded_at=now)
+                .returning(CartWatch.user_id)
             )
-            if claimed.rowcount != 1:
-                continue
-            reminder_id = await session.scalar(
-                upsert(session, CartReminder)
-                .values(user_id=user_id, cart_state=state, cart_since=since, recorded_at=now)
-                .on_conflict_do_nothing(
-                    index_elements=[CartReminder.user_id, CartReminder.cart_since]
-                )
-                .returning(CartReminder.id)
+        )
+        rows = [
+            {"user_id": user_id, "cart_state": state, "cart_since": since, "recorded_at": now}
+            for user_id, state, since in carts
+            if user_id in claimed
+        ]
+        if not rows:
+            return 0
+        table = CartReminder.__table__
+        reminder_ids = list(
+            await session.scalars(
+                upsert(session, table)
+                .on_conflict_do_nothing(index_elements=["user_id", "cart_since"])
+                .returning(table.c.id),
+                rows,
             )
-            if reminder_id is None:
-                continue
+        )
+        for reminder_id in reminder_ids:
             await outbox.record(
                 session,
                 CART_REMINDER,
                 {"reminder_id": reminder_id},
                 key=f"cart_reminder:{reminder_id}",
             )
-            recorded += 1
-    return recorded
+    return len(reminder_ids)
 
 
 async def still_due(session: AsyncSession, reminder_id: int) -> int | None:
