@@ -251,3 +251,22 @@ async def test_stats_show_the_ratings_and_the_lowest_are_one_tap_away(
     assert admin_shop.emulator.errors == [], [
         (e.method, e.params) for e in admin_shop.emulator.errors
     ]
+
+
+async def test_a_tap_in_the_middle_of_a_checkout_does_not_end_it(
+    admin_shop: Shop, catalogue: Catalogue
+) -> None:
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    anna = await check_out(admin_shop, 1551, "TS-05")
+    await deliver_latest_order(admin_shop, owner)
+    question = anna.last
+    await check_out(admin_shop, 1551, "TS-06", confirm=False)  # at the summary's Confirm
+    await anna.press("3 ⭐", message=question)
+    rated = anna.history[question["message_id"]]
+    assert rated["text"] == "Спасибо! Ваша оценка заказа №1001: ⭐⭐⭐ 3/5."
+    assert buttons(rated) == []
+    await anna.press("✅ Подтвердить")
+    assert "оформлен" in anna.last["text"]
+    async with admin_shop.session_factory() as session:
+        _placed, total = await orders.orders_of_user(session, 1551, limit=5)
+    assert total == 2

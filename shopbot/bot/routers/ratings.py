@@ -44,13 +44,14 @@ async def score_pressed(
     assert rating is not None
     await query.answer()
     number = await ratings.order_number(session, rating)
-    if answer.asks_comment:
+    # The comment prompt never takes over a conversation in progress (a checkout).
+    current = await state.get_state()
+    asks_comment = answer.asks_comment and current in (None, RatingForm.comment.state)
+    if asks_comment:
         await state.set_state(RatingForm.comment)
         await state.update_data(rating_comment=rating.id)
-        markup = skip_keyboard(rating.id)
-    else:
-        markup = None
-    await show(query, rated_text(rating, number, asks_comment=answer.asks_comment), markup)
+    markup = skip_keyboard(rating.id) if asks_comment else None
+    await show(query, rated_text(rating, number, asks_comment=asks_comment), markup)
 
 
 async def skip_pressed(
