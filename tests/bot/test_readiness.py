@@ -94,5 +94,12 @@ async def test_a_job_that_stops_passing_is_late(shop: Shop) -> None:
     finally:
         await jobs.stop()
     assert late == dict.fromkeys(
-        ["expire orders", "reconcile payments", "deliver outbox", "prune updates"], "late"
+        [
+            "expire orders",
+            "reconcile payments",
+            "deliver outbox",
+            "prune updates",
+            "remind forgotten carts",
+        ],
+        "late",
     )
