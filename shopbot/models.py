@@ -166,6 +166,11 @@ class Product(Base):
     keywords: Mapped[str] = mapped_column(Text, default="", server_default="")
     description: Mapped[str] = mapped_column(Text, default="")
     price: Mapped[int] = mapped_column(BigInteger)
+    # A sale: this price instead of ``price`` until ``sale_until`` (None: until turned off).
+    # The price in effect is worked out from the clock on every read
+    # (shopbot.services.pricing), so a sale ends on time without a job touching the row.
+    sale_price: Mapped[int | None] = mapped_column(BigInteger)
+    sale_until: Mapped[datetime | None] = mapped_column()
     stock: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
     category_id: Mapped[int | None] = mapped_column(
@@ -285,6 +290,11 @@ class Order(Base):
     checkout_token: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"))
     subtotal: Mapped[int] = mapped_column(BigInteger)
+    # A promo code's discount off the goods (total = subtotal - discount + delivery_price),
+    # spread over the lines to the kopeck (OrderLine.discount); the code as it was applied.
+    discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    promo_code_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    promo_code: Mapped[str | None] = mapped_column(String(32))
     delivery_price: Mapped[int] = mapped_column(BigInteger, default=0)
     total: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="RUB")
@@ -327,10 +337,18 @@ class OrderLine(Base):
     unit_price: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
     vat_code: Mapped[int | None] = mapped_column(Integer)
+    # This line's share of the order's discount, kopecks (for all its units together).
+    discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     @property
     def line_total(self) -> int:
+        """What the line costs before the discount."""
         return self.unit_price * self.quantity
+
+    @property
+    def paid_total(self) -> int:
+        """What the line costs after its share of the discount."""
+        return self.unit_price * self.quantity - self.discount
 
 
 class Payment(Base):
@@ -594,3 +612,58 @@ class CartReminder(Base):
     cart_since: Mapped[datetime] = mapped_column()
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class PromoKind(enum.StrEnum):
+    PERCENT = "percent"  # ``amount`` per cent off the goods the code applies to
+    FIXED = "fixed"  # ``amount`` kopecks off them
+
+
+class PromoCode(Base):
+    """A promo code the owner made (``/promo``). ``uses`` counts the orders holding it; a
+    checkout takes a use by a conditional UPDATE that keeps it within ``max_uses``, and an
+    order that is cancelled or expires gives its use back (``shopbot.services.promo``); a
+    late payment of such an order takes it again even past the limit (it was paid so)."""
+
+    __tablename__ = "promo_code"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("uses >= 0", name="uses_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # upper-cased
+    kind: Mapped[PromoKind] = mapped_column(_enum(PromoKind, "promo_kind"))
+    amount: Mapped[int] = mapped_column(BigInteger)  # per cent, or kopecks
+    min_total: Mapped[int | None] = mapped_column(BigInteger)  # goods, before the discount
+    starts_at: Mapped[datetime | None] = mapped_column()
+    ends_at: Mapped[datetime | None] = mapped_column()
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    once_per_shopper: Mapped[bool] = mapped_column(default=False)
+    first_order_only: Mapped[bool] = mapped_column(default=False)
+    # Only goods of this category (and the categories under it) are discounted.
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id", ondelete="SET NULL"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class PromoUse(Base):
+    """An order holding a use of a promo code; deleted when the use is given back.
+    ``once_key`` is the shopper's id for a once-per-shopper code (else None), so the
+    unique pair lets a shopper hold such a code on one order at a time, race or not."""
+
+    __tablename__ = "promo_use"
+    __table_args__ = (UniqueConstraint("promo_code_id", "once_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    promo_code_id: Mapped[int] = mapped_column(
+        ForeignKey("promo_code.id", ondelete="CASCADE"), index=True
+    )
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("shop_order.id", ondelete="CASCADE"), unique=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    once_key: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

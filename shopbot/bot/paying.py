@@ -92,11 +92,12 @@ def _retry_button(order: Order) -> InlineKeyboardButton:
 
 
 async def _send_invoice(bot: Bot, chat_id: int, order: Order, settings: Settings) -> None:
-    """An invoice with a price line per order line and one for delivery when it costs
-    something: Telegram charges their sum, which is the order's total."""
+    """An invoice with a price line per order line (after its share of a promo code's
+    discount) and one for delivery when it costs something: Telegram charges their sum,
+    which is the order's total."""
     assert settings.telegram_provider_token is not None
     prices = [
-        LabeledPrice(label=f"{line.name[:28]} × {line.quantity}", amount=line.line_total)
+        LabeledPrice(label=f"{line.name[:28]} × {line.quantity}", amount=line.paid_total)
         for line in order.lines
     ]
     if order.delivery_price:

@@ -35,6 +35,7 @@ from shopbot.payments.base import (
 from shopbot.payments.service import OPEN_PAYMENTS, Outcome, apply_report, flag_order
 from shopbot.payments.yookassa_api import DEFAULT_API_URL, NotFound, YooKassaClient
 from shopbot.services import orders
+from shopbot.services.discounts import receipt_parts
 
 logger = logging.getLogger(__name__)
 
@@ -391,7 +392,8 @@ def idempotence_key(order: Order, attempt: int) -> str:
 
 
 def build_receipt(order: Order, settings: Settings) -> dict[str, Any]:
-    """The 54-FZ receipt for an order: one item per line (plus delivery, if charged).
+    """The 54-FZ receipt for an order: one item per line, two for a discounted line that
+    needs them (plus delivery, if charged).
 
     Raises PaymentError if the items do not add up to the order total exactly: YooKassa
     would refuse the payment, and a receipt must never disagree with what was charged.
@@ -414,13 +416,16 @@ def build_receipt(order: Order, settings: Settings) -> dict[str, Any]:
         )
 
     for line in order.lines:
-        add(
-            line.name,
-            line.unit_price,
-            line.quantity,
-            line.vat_code or settings.yookassa_vat_code,
-            settings.yookassa_payment_subject,
-        )
+        # A promo code's share of the line is taken off its unit prices: a line whose
+        # discounted total does not divide by its quantity is two items (receipt_parts).
+        for unit_price, quantity in receipt_parts(line.unit_price, line.quantity, line.discount):
+            add(
+                line.name,
+                unit_price,
+                quantity,
+                line.vat_code or settings.yookassa_vat_code,
+                settings.yookassa_payment_subject,
+            )
     if order.delivery_price:
         add(DELIVERY_ITEM, order.delivery_price, 1, settings.yookassa_vat_code, "service")
     if item_total != order.total:

@@ -16,6 +16,7 @@ from sqlalchemy.sql.dml import Insert
 from shopbot.db import unit_of_work, upsert
 from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
 from shopbot.models import CartLine, OrderLine, Product
+from shopbot.services import pricing
 
 # Different products in one cart: each line gets a row of four buttons, and Telegram takes
 # at most 100 buttons in a keyboard; the cart, checkout and order texts stay within a message.
@@ -37,6 +38,8 @@ class CartItem:
     quantity: int
     stock: int
     active: bool
+    # The product's own price when ``unit_price`` is a sale's (None: no sale now).
+    regular_price: int | None = None
 
     @property
     def line_total(self) -> int:
@@ -97,16 +100,19 @@ CartRefusal = OutOfStock | ProductNotFound | ProductUnavailable | CartFull
 
 
 async def get_cart(session: AsyncSession, user_id: int) -> Cart:
-    """The cart as it stands, each line flagged if the product changed since it was added."""
+    """The cart as it stands, each line flagged if the product changed since it was added,
+    at the prices in effect now (a sale's while it lasts)."""
+    at = pricing.now()
     rows = await session.execute(
         select(
             Product.id,
             Product.sku,
             Product.name,
-            Product.price,
+            pricing.price_column(at),
             CartLine.quantity,
             Product.stock,
             Product.active,
+            case((pricing.on_sale_clause(at), Product.price), else_=None),
         )
         .join(CartLine, CartLine.product_id == Product.id)
         .where(CartLine.user_id == user_id)
@@ -334,7 +340,14 @@ async def return_order(
                         continue
             returned.append(
                 ReturnedLine(
-                    line.name, line.quantity, in_cart, line.unit_price, product.price, full
+                    line.name,
+                    line.quantity,
+                    in_cart,
+                    line.unit_price,
+                    pricing.price_in_effect(
+                        product.price, product.sale_price, product.sale_until, pricing.now()
+                    ),
+                    full,
                 )
             )
     return returned

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Row, func, select, update
@@ -59,6 +60,9 @@ class ProductSummary:
     name: str
     price: int
     stock: int
+    # A sale (see shopbot.services.pricing): priced when shown, so a cached list is right.
+    sale_price: int | None = None
+    sale_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,8 @@ async def _page_rows(
                 Product.name,
                 Product.price,
                 Product.stock,
+                Product.sale_price,
+                Product.sale_until,
                 func.count().over().label("total"),
             )
             .where(*where)
@@ -168,7 +174,12 @@ async def _page_rows(
             .offset(page * page_size)
         )
     ).all()
-    items = [ProductSummary(row.id, row.sku, row.name, row.price, row.stock) for row in rows]
+    items = [
+        ProductSummary(
+            row.id, row.sku, row.name, row.price, row.stock, row.sale_price, row.sale_until
+        )
+        for row in rows
+    ]
     return items, rows[0].total if rows else 0
 
 
@@ -192,6 +203,8 @@ class ProductDetail:
     active: bool
     category_id: int | None
     images: tuple[ImageRef, ...]  # in the catalogue's order; the first is the card's
+    sale_price: int | None = None
+    sale_until: datetime | None = None
 
     @classmethod
     def of(cls, product: Product) -> ProductDetail:
@@ -205,6 +218,8 @@ class ProductDetail:
             product.active,
             product.category_id,
             tuple(ImageRef(i.id, i.path, i.telegram_file_id) for i in product.images),
+            product.sale_price,
+            product.sale_until,
         )
 
 
@@ -222,6 +237,8 @@ async def product_detail(session: AsyncSession, product_id: int) -> ProductDetai
                 Product.stock,
                 Product.active,
                 Product.category_id,
+                Product.sale_price,
+                Product.sale_until,
                 ProductImage.id.label("image_id"),
                 ProductImage.path,
                 ProductImage.telegram_file_id,
@@ -238,7 +255,10 @@ async def product_detail(session: AsyncSession, product_id: int) -> ProductDetai
         for row in rows
         if row.image_id is not None
     )
-    return ProductDetail(*rows[0][:8], images=images)
+    first = rows[0]
+    return ProductDetail(
+        *first[:8], images=images, sale_price=first.sale_price, sale_until=first.sale_until
+    )
 
 
 async def get_product(session: AsyncSession, product_id: int) -> Product | None:

@@ -40,7 +40,7 @@ from shopbot.models import (
     Product,
     utcnow,
 )
-from shopbot.services import marketing, outbox, ratings
+from shopbot.services import marketing, outbox, pricing, promo, ratings
 from shopbot.services.catalogue import CATALOGUE
 from shopbot.services.delivery import DeliveryOption
 from shopbot.services.notifications import (
@@ -111,6 +111,7 @@ async def place_order(
     payment_timeout: timedelta | None,
     actor: str | None = None,
     max_total: int | None = None,
+    promo_code: str | None = None,
 ) -> Order:
     """Turn the user's cart into an order in one transaction.
 
@@ -120,7 +121,9 @@ async def place_order(
     reserved, nothing is written and OutOfStock/ProductUnavailable names the product.
     Online payments get an expiry; cash orders wait for the shop to confirm them.
     A total above ``max_total`` (the provider's limit for one payment) raises OrderTooLarge
-    and writes nothing. A shopper's first order brings, a little later, the question of
+    and writes nothing. Each line keeps the price in effect now (a sale's, while it lasts);
+    ``promo_code`` takes its discount off the goods and one of its uses, or raises
+    PromoRefused and writes nothing. A shopper's first order brings, a little later, the question of
     news and discounts (``marketing.ask_after_order``).
     """
     existing = await _order_by_token(session, token)
@@ -129,6 +132,7 @@ async def place_order(
     online = payment_provider != "cash"
     status = S.AWAITING_PAYMENT if online else S.AWAITING_CONFIRMATION
     now = utcnow()
+    at = pricing.now()  # the moment prices and the code's dates are judged at
     try:
         async with unit_of_work(session):
             rows = (
@@ -149,10 +153,17 @@ async def place_order(
                 if not product.active:
                     raise ProductUnavailable(product.id, product.name)
                 await _take_stock(session, product.id, quantity, product.name)
-            subtotal = sum(quantity * product.price for quantity, product in rows)
+            prices = [_price_now(product, at) for _quantity, product in rows]
+            subtotal = sum(row.quantity * price for row, price in zip(rows, prices, strict=True))
+            quote = None
+            if promo_code is not None:
+                lines = await promo.cart_lines(session, user_id, at)
+                quote = await promo.quote(session, promo_code, user_id, lines, at)
+            discount = quote.discount if quote is not None else 0
+            shares = quote.shares if quote is not None else [0] * len(rows)
             delivery = checkout.delivery
             delivery_price = delivery.price_for(subtotal) if delivery is not None else 0
-            total = subtotal + delivery_price
+            total = subtotal - discount + delivery_price
             if max_total is not None and total > max_total:
                 raise OrderTooLarge(total, max_total)
             order_id = await session.scalar(
@@ -162,6 +173,9 @@ async def place_order(
                     checkout_token=token,
                     status=status,
                     subtotal=subtotal,
+                    discount=discount,
+                    promo_code_id=quote.promo_id if quote is not None else None,
+                    promo_code=quote.code if quote is not None else None,
                     delivery_price=delivery_price,
                     total=total,
                     contact_name=checkout.contact_name,
@@ -190,13 +204,16 @@ async def place_order(
                         "product_id": product.id,
                         "sku": product.sku,
                         "name": product.name,
-                        "unit_price": product.price,
+                        "unit_price": price,
                         "quantity": quantity,
                         "vat_code": product.vat_code,
+                        "discount": share,
                     }
-                    for quantity, product in rows
+                    for (quantity, product), price, share in zip(rows, prices, shares, strict=True)
                 ],
             )
+            if quote is not None:
+                await promo.take_use(session, quote, user_id=user_id, order_id=order_id, at=at)
             await session.execute(delete(CartLine).where(CartLine.user_id == user_id))
             changed(session, CATALOGUE)
             if not online:  # a cash order waits for the staff: tell them now
@@ -217,7 +234,12 @@ async def place_order(
                 "placed",
                 None,
                 status,
-                {"total": total, "lines": len(rows), "delivery_price": delivery_price},
+                {
+                    "total": total,
+                    "lines": len(rows),
+                    "delivery_price": delivery_price,
+                    **({"discount": discount, "promo_code": quote.code} if quote else {}),
+                },
             )
     except (IntegrityError, _AlreadyPlaced):
         # The same checkout committed concurrently: its order is the answer.
@@ -226,6 +248,10 @@ async def place_order(
             raise
         return existing
     return await get_order(session, order_id)
+
+
+def _price_now(product: Product, at: datetime) -> int:
+    return pricing.price_in_effect(product.price, product.sale_price, product.sale_until, at)
 
 
 class _AlreadyPlaced(Exception):
@@ -292,6 +318,11 @@ async def transition(
                 )
         if stock_taken or stock_returned:
             changed(session, CATALOGUE)
+        # A promo code's use goes and comes back with the stock, so exactly once.
+        if stock_returned:
+            await promo.give_back(session, order_id)
+        if stock_taken:
+            await promo.take_again(session, order_id)
         await _log(session, order_id, actor, "status", current, target, details)
         if notify:
             reason = (details or {}).get("reason")
