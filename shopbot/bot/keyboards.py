@@ -39,6 +39,7 @@ from shopbot.bot.callbacks import (
     SearchCb,
     UnsubscribeCb,
 )
+from shopbot.bot.prices import price_plain
 from shopbot.bot.texts import delivery_button, priced, status_label
 from shopbot.models import Order, OrderStatus
 from shopbot.money import format_price
@@ -105,7 +106,8 @@ def product_line(product: ProductSummary, number: int | None = None) -> str:
     price, then the name, so a phone that cuts the label with "…" cuts the end of the name
     and never the price (or the sold-out mark); the list above has the name in full."""
     mark = "" if product.stock > 0 else "⛔ "
-    label = f"{mark}{format_price(product.price)} · {product.name}"
+    price = price_plain(product.price, product.sale_price, product.sale_until)
+    label = f"{mark}{price} · {product.name}"
     return label if number is None else f"{number} · {label}"
 
 

@@ -10,6 +10,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from shopbot.bot.clock import when
+from shopbot.bot.prices import line_html, price_html, sale_line
+from shopbot.bot.promo_texts import discount_line
 from shopbot.bot.render import (
     ANSWER_LIMIT,
     CAPTION_LIMIT,
@@ -26,7 +28,7 @@ from shopbot.bot.render import (
 )
 from shopbot.models import DeliveryMethod, Order, OrderStatus, Product, utcnow
 from shopbot.money import format_price
-from shopbot.services.cart import Adjustment, Cart, LineIssue, ReturnedLine
+from shopbot.services.cart import Adjustment, Cart, CartItem, LineIssue, ReturnedLine
 from shopbot.services.catalogue import Page, ProductDetail, ProductSummary
 from shopbot.services.delivery import DeliveryOption
 from shopbot.services.favourites import Availability, FavouriteItem
@@ -73,8 +75,12 @@ def no_more_in_stock(in_cart: int) -> str:
 
 
 def _card_lines(product: Product | ProductDetail) -> list[Line]:
-    price = _("Price: <b>{price}</b>").format(price=format_price(product.price))
-    lines: list[Line] = [["<b>", Typed(product.name), "</b>"], price, availability(product.stock)]
+    sale = (product.price, product.sale_price, product.sale_until)
+    price = _("Price: <b>{price}</b>").format(price=price_html(*sale))
+    lines: list[Line] = [["<b>", Typed(product.name), "</b>"], price]
+    if on_sale := sale_line(*sale):
+        lines.append(on_sale)
+    lines.append(availability(product.stock))
     if product.description:  # no trailing blank line without one: Telegram trims it
         lines += ["", Typed(product.description)]
     return lines
@@ -123,7 +129,7 @@ def product_list(title: str, products: Sequence[ProductSummary]) -> str:
         lines.append("")
     for number, product in enumerate(products, 1):
         note = "" if product.stock > 0 else _(" — out of stock")
-        price = format_price(product.price)
+        price = price_html(product.price, product.sale_price, product.sale_until)
         lines.append([f"{number}. ", Typed(product.name, LINE_NAME_LIMIT), f" — {price}{note}"])
     return compose(TEXT_LIMIT, lines)
 
@@ -134,6 +140,10 @@ def _under_adjustments(cart: Cart) -> int:
     if not cart.adjustments:
         return TEXT_LIMIT
     return TEXT_LIMIT - visible_length(adjustments_text(cart.adjustments)) - 2
+
+
+def _line_cost(item: CartItem) -> str:
+    return line_html(item.unit_price, item.regular_price, item.quantity)
 
 
 def cart_text(cart: Cart) -> str:
@@ -152,7 +162,7 @@ def cart_text(cart: Cart) -> str:
             [
                 f"{number}. ",
                 Typed(item.name, LINE_NAME_LIMIT),
-                f" × {item.quantity} = {format_price(item.line_total)}{note}",
+                f" × {item.quantity} = {_line_cost(item)}{note}",
             ]
         )
     lines += ["", _("Total: <b>{total}</b>").format(total=format_price(cart.total))]
@@ -293,21 +303,32 @@ def total_line(total: int, delivery_price: int) -> str:
     )
 
 
-def checkout_summary(cart: Cart, data: dict, option: DeliveryOption, *, with_price: bool) -> str:
+def checkout_summary(
+    cart: Cart,
+    data: dict,
+    option: DeliveryOption,
+    *,
+    with_price: bool,
+    promo: tuple[str, int] | None = None,
+) -> str:
     """What Confirm will order: lines, contact, delivery and the total, which always stays
     (only what the shopper typed is cut); room is left for the cart's adjustments above.
 
     ``option`` is the delivery chosen; its cost is shown when ``with_price`` (the shop
-    charges for some delivery)."""
+    charges for some delivery). ``promo``: the promo code applied and its discount."""
     lines: list[Line] = [_("<b>Please check your order</b>"), ""]
     for item in cart.items:
         lines.append(
             [
                 "• ",
                 Typed(item.name, LINE_NAME_LIMIT),
-                f" × {item.quantity} = {format_price(item.line_total)}",
+                f" × {item.quantity} = {_line_cost(item)}",
             ]
         )
+    discount = 0
+    if promo is not None:
+        code, discount = promo
+        lines.append(discount_line(code, discount))
     lines += [
         "",
         fill(_("Name: {name}"), name=Typed(data["name"])),
@@ -323,7 +344,7 @@ def checkout_summary(cart: Cart, data: dict, option: DeliveryOption, *, with_pri
     if data.get("comment"):
         lines.append(fill(_("Comment: {comment}"), comment=Typed(data["comment"])))
     delivery_price = option.price_for(cart.total)
-    lines += ["", total_line(cart.total + delivery_price, delivery_price)]
+    lines += ["", total_line(cart.total - discount + delivery_price, delivery_price)]
     return compose(_under_adjustments(cart), lines)
 
 
@@ -350,6 +371,8 @@ def order_card(order: Order) -> str:
         lines.append(
             ["• ", Typed(line.name), f" × {line.quantity} = {format_price(line.line_total)}"]
         )
+    if order.discount and order.promo_code:
+        lines.append(discount_line(order.promo_code, order.discount))
     lines += ["", total_line(order.total, order.delivery_price)]
     lines += order_delivery_lines(order)
     return compose(TEXT_LIMIT, lines)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.callbacks import CatalogAction, CatalogCb, PhotoCb
 from shopbot.bot.keyboards import MENU_CATALOG, category_keyboard
+from shopbot.bot.routers import promotions
 from shopbot.bot.routers.filters import menu_button
 from shopbot.bot.texts import (
     category_title,
@@ -40,7 +41,10 @@ async def _render_category(
         return False
     name = view.category.name if view.category else None
     text = product_list(category_title(name, view.products.total), view.products.items)
-    await show(target, text, category_keyboard(view))
+    markup = category_keyboard(view)
+    if view.category is None:  # the root: "🔥 Sale" on top while something is on sale
+        markup = await promotions.with_sale_entry(session, markup)
+    await show(target, text, markup)
     return True
 
 

@@ -28,6 +28,8 @@ from shopbot.bot.keyboards import (
     skip_comment_keyboard,
 )
 from shopbot.bot.order_views import card_view, summary_view
+from shopbot.bot.promo_texts import refusal_text
+from shopbot.bot.routers import promotions
 from shopbot.bot.routers.cart import render_cart
 from shopbot.bot.routers.filters import Magic, plain_text
 from shopbot.bot.texts import (
@@ -49,6 +51,7 @@ from shopbot.phones import normalise_phone
 from shopbot.services import cart, order_messages, orders
 from shopbot.services.delivery import DeliveryOption, find_option
 from shopbot.services.orders import Checkout
+from shopbot.services.promo import PromoRefused
 from shopbot.services.users import save_phone
 
 NAME_LIMIT = 100
@@ -63,6 +66,7 @@ class CheckoutForm(StatesGroup):
     address = State()
     comment = State()
     confirm = State()
+    promo = State()  # typing a promo code (shopbot.bot.routers.promo_checkout)
 
 
 async def cancel(message: Message, state: FSMContext, is_admin: bool) -> None:
@@ -95,9 +99,10 @@ async def begin(query: CallbackQuery, session: AsyncSession, state: FSMContext) 
         await query.answer(_("Your cart changed, please check it."), show_alert=True)
         await render_cart(query, session, query.from_user.id)
         return
+    code = await promotions.kept_code(state)  # from a /start promo_CODE link
     await state.clear()
     await state.set_state(CheckoutForm.name)
-    await state.update_data(cart_message=cart_message)
+    await state.update_data(cart_message=cart_message, **{promotions.PROMO_KEY: code})
     await query.answer()
     await query.message.answer(
         _("Checkout. /cancel leaves it at any step.\n\nWhat name should the order be under?"),
@@ -258,7 +263,7 @@ async def comment_skipped(
 ) -> None:
     await state.update_data(comment=None)
     await query.answer()
-    await _summary(query, state, session, settings)
+    await show_summary(query, state, session, settings)
 
 
 async def comment_typed(
@@ -266,7 +271,7 @@ async def comment_typed(
 ) -> None:
     comment = (message.text or "").strip()[:COMMENT_LIMIT]
     await state.update_data(comment=comment or None)
-    await _summary(message, state, session, settings)
+    await show_summary(message, state, session, settings)
 
 
 async def _option_gone(
@@ -280,7 +285,7 @@ async def _option_gone(
     await _ask_delivery(message, state, session, settings)
 
 
-async def _summary(
+async def show_summary(
     target: CallbackQuery | Message,
     state: FSMContext,
     session: AsyncSession,
@@ -301,10 +306,14 @@ async def _summary(
     await state.update_data(token=secrets.token_urlsafe(16))
     await state.set_state(CheckoutForm.confirm)
     with_price = priced(settings.delivery_options)
-    text = checkout_summary(current, data, option, with_price=with_price)
+    applied, refused = await promotions.summary_code(session, state, user_id)
+    text = checkout_summary(current, data, option, with_price=with_price, promo=applied)
+    if refused:
+        text = refused + "\n\n" + text
     if current.adjustments:
         text = adjustments_text(current.adjustments) + "\n\n" + text
-    await show(target, text, confirm_keyboard())
+    markup = promotions.summary_keyboard(confirm_keyboard(), applied=applied is not None)
+    await show(target, text, markup)
 
 
 async def cancel_pressed(query: CallbackQuery, state: FSMContext) -> None:
@@ -351,7 +360,13 @@ async def confirm(
             payment_provider=settings.payment_provider,
             payment_timeout=timedelta(minutes=settings.order_payment_timeout),
             max_total=payment_provider.max_amount,
+            promo_code=await promotions.kept_code(state),
         )
+    except PromoRefused as exc:  # the code stopped applying since the summary
+        await promotions.forget_code(state)
+        await query.answer(refusal_text(exc), show_alert=True)
+        await show_summary(query, state, session, settings)
+        return
     except OrderTooLarge as exc:
         await state.set_state(None)
         await query.answer()

@@ -30,7 +30,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.bot.commands import shopper_commands
 from shopbot.bot.keyboards import MENU_ADMIN
 from shopbot.bot.render import TEXT_LIMIT, clip
-from shopbot.bot.routers.admin import catalog_io, faq, followups, marketing, orders, products
+from shopbot.bot.routers.admin import (
+    catalog_io,
+    faq,
+    followups,
+    marketing,
+    orders,
+    products,
+    promo,
+)
 from shopbot.bot.routers.admin.callbacks import AdminMenuCb, MenuAction
 from shopbot.bot.routers.admin.keyboards import admin_menu
 from shopbot.bot.routers.admin.texts import admin_commands, admin_help, stats_text
@@ -62,6 +70,8 @@ COMMANDS = (
     "faq_export",
     "subscribers",
     "reminders",
+    "sale",
+    "promo",
 )
 PERSONAL_COMMANDS = frozenset({"export_orders"})
 
@@ -162,6 +172,7 @@ def create_router() -> Router:
     catalog_io.register(router)
     marketing.register(router)
     followups.register(router)
+    promo.register(router)
     return router
 
 

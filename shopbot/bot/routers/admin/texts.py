@@ -68,6 +68,8 @@ def admin_help() -> str:
             _("/stats — sales today, in 7 and in 30 days"),
             _("/subscribers — who agreed to news and discounts, and how"),
             _("/reminders on, /reminders off — reminders of forgotten carts"),
+            _("/sale SKU price [until 31.12.2026] — a sale price; /sale SKU off — end it"),
+            _("/promo — promo codes: their uses and revenue, new ones, switching off"),
         ]
     )
 
@@ -83,6 +85,8 @@ def admin_commands() -> list[BotCommand]:
         BotCommand(command="faq", description=_("Common questions (FAQ)")),
         BotCommand(command="stats", description=_("Sales figures")),
         BotCommand(command="subscribers", description=_("Subscribers to news and discounts")),
+        BotCommand(command="sale", description=_("Sale prices")),
+        BotCommand(command="promo", description=_("Promo codes")),
     ]
 
 
@@ -174,6 +178,10 @@ def history_line(entry: HistoryEntry, people: Mapping[int, User] | None = None) 
     elif entry.kind == "keywords":
         template = _("keywords “{old}” → “{new}”")
         change = fill(template, old=Typed(old or "", 60), new=Typed(new or "", 60))
+    elif entry.kind == "sale" and old is not None:
+        change = [_("on sale at {price}").format(price=format_price(int(old)))]
+    elif entry.kind == "sale_off":
+        change = [_("sale ended")]
     elif entry.kind == "import":
         change = [_("import: stock {old} → {new}").format(old=old or 0, new=new)]
     else:
