@@ -4,6 +4,7 @@ reason a code is refused, in the shopper's language."""
 from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from shopbot.bot.clock import when
 from shopbot.bot.render import ANSWER_LIMIT, TEXT_LIMIT, Part, Typed, compose, fill
@@ -19,11 +20,13 @@ def discount_line(code: str, discount: int) -> list[Part]:
 
 
 def sale_title(total: int) -> str:
-    return _("🔥 <b>Sale</b> — {count}").format(count=total)
+    return ngettext("🔥 <b>Sale</b> — {n} item", "🔥 <b>Sale</b> — {n} items", total).format(
+        n=total
+    )
 
 
 def no_sale_text() -> str:
-    return _("🔥 Nothing is on sale right now. Here is the catalogue.")
+    return _("🔥 Nothing is on sale right now.")
 
 
 def _refusal(refused: PromoRefused) -> list[Part]:
@@ -37,13 +40,19 @@ def _refusal(refused: PromoRefused) -> list[Part]:
     elif reason is Refusal.NOT_STARTED:
         template = _("The promo code {code} works from {start}.")
     elif reason is Refusal.EXPIRED:
-        template = _("The promo code {code} has expired.")
+        template = _("The promo code {code} does not apply: it has expired.")
     elif reason is Refusal.USED_UP:
         template = _("The promo code {code} has been used up: all its uses are taken.")
     elif reason is Refusal.MIN_TOTAL:
-        template = _("The promo code {code} needs an order of at least {amount} (goods).")
+        template = _(
+            "The promo code {code} does not apply: the least order is {amount} (goods, "
+            "without delivery)."
+        )
     elif reason is Refusal.ALREADY_USED:
-        template = _("You have already used the promo code {code}: it works once per shopper.")
+        template = _(
+            "The promo code {code} does not apply: you have used it already, and it works "
+            "once per shopper."
+        )
     elif reason is Refusal.FIRST_ORDER:
         template = _("The promo code {code} is for a first order only.")
     else:
@@ -80,6 +89,6 @@ def code_applied(code: str, discount: int) -> str:
 def code_remembered(code: str) -> str:
     template = _(
         "🎟 Promo code {code} is saved: it will be applied when you check out. "
-        "Here is the catalogue."
+        "Open the catalogue to choose something."
     )
     return compose(TEXT_LIMIT, [fill(template, code=Typed(code))])
