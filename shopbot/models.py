@@ -348,7 +348,7 @@ class OrderLine(Base):
     @property
     def paid_total(self) -> int:
         """What the line costs after its share of the discount."""
-        return self.unit_price * self.quantity - self.discount
+        return self.unit_price * self.quantity - (self.discount or 0)  # None: not yet stored
 
 
 class Payment(Base):

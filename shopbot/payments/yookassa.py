@@ -418,7 +418,9 @@ def build_receipt(order: Order, settings: Settings) -> dict[str, Any]:
     for line in order.lines:
         # A promo code's share of the line is taken off its unit prices: a line whose
         # discounted total does not divide by its quantity is two items (receipt_parts).
-        for unit_price, quantity in receipt_parts(line.unit_price, line.quantity, line.discount):
+        for unit_price, quantity in receipt_parts(
+            line.unit_price, line.quantity, line.discount or 0
+        ):
             add(
                 line.name,
                 unit_price,

@@ -3,7 +3,7 @@ the 54-FZ receipt items of a discounted line.
 
 A receipt item is a unit price × a quantity, and the items must add up to what is paid
 exactly. A line of 3 × 333,33 ₽ with 100,00 ₽ off costs 899,99 ₽, which no unit price × 3
-makes: it becomes two items, 1 × 300,01 ₽ and 2 × 299,99 ₽ (:func:`receipt_parts`).
+makes: it becomes two items, 2 × 300,00 ₽ and 1 × 299,99 ₽ (:func:`receipt_parts`).
 """
 
 from __future__ import annotations
