@@ -228,9 +228,7 @@ async def test_fifty_shoppers_race_for_ten_uses(
 ) -> None:
     """A conditional UPDATE, not read-then-write: exactly 10 orders get the code."""
     mug = await make_product(session, "Кружка", sku="MUG", price=33333, stock=500)
-    await promo.create(
-        session, Terms("RACE", PromoKind.PERCENT, 10, max_uses=10), actor="admin:1"
-    )
+    await promo.create(session, Terms("RACE", PromoKind.PERCENT, 10, max_uses=10), actor="admin:1")
     shoppers = range(1, 51)
     for user_id in shoppers:
         await make_user(session, user_id)
@@ -278,9 +276,10 @@ async def test_a_cancelled_or_expired_order_gives_its_use_back_once(
     assert (first.total, first.discount, first.lines[0].discount) == (44000, 5000, 5000)
 
     async def uses() -> int:
-        return await session.scalar(
-            select(PromoCode.uses).execution_options(populate_existing=True)
-        ) or 0
+        return (
+            await session.scalar(select(PromoCode.uses).execution_options(populate_existing=True))
+            or 0
+        )
 
     assert await uses() == 2
     await orders.transition(session, first.id, OrderStatus.CANCELLED, actor="admin:1")
