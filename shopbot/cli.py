@@ -311,6 +311,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         deactivate_missing=args.deactivate_missing,
         allow_private_urls=settings.import_allow_private_urls,
         actor="cli",
+        zone=settings.shop_timezone,
     )
     bar = _ProgressBar() if sys.stderr.isatty() else None
 
@@ -468,7 +469,7 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
             await migrate(engine)
             async with create_session_factory(engine)() as session:
                 language = await catalogue_language(session, setting, current_language())
-                return await catalogue_csv(session, language)
+                return await catalogue_csv(session, language, settings.shop_timezone)
         finally:
             await engine.dispose()
 

@@ -8,6 +8,7 @@ import asyncio
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -16,11 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.errors import IllegalTransition
+from shopbot.importer import ImportOptions, import_catalog
+from shopbot.importer.changes import change_line
 from shopbot.models import (
     DeliveryMethod,
     Order,
     OrderLine,
     OrderStatus,
+    Product,
     PromoCode,
     PromoKind,
     PromoUse,
@@ -28,6 +32,7 @@ from shopbot.models import (
 from shopbot.payments.yookassa import build_receipt
 from shopbot.services import cart, orders, pricing, promo, sales
 from shopbot.services.discounts import discount_of, receipt_parts, spread
+from shopbot.services.export import catalogue_csv
 from shopbot.services.orders import Checkout
 from shopbot.services.promo import PromoRefused, Refusal, Terms
 from tests.factories import make_category, make_product, make_user
@@ -297,3 +302,77 @@ async def test_a_cancelled_or_expired_order_gives_its_use_back_once(
     # A late payment of the expired order takes its use again (it was paid so).
     await orders.transition(session, second.id, OrderStatus.PAID, actor="yookassa")
     assert await uses() == 2
+
+
+# -- sale prices from the CSV --------------------------------------------------------------
+
+
+async def test_sale_columns_import_export_and_import_back_unchanged(
+    session_factory: async_sessionmaker[AsyncSession], session: AsyncSession, media_dir: Path
+) -> None:
+    data = (
+        "Артикул;Наименование;Цена;Остаток;Цена по акции;Акция до\n"
+        "A-1;Кружка;590;10;490;31.12.2026\n"
+        "A-2;Блокнот;450;3;399,90;31.12.2026 18:00\n"
+        "A-3;Значок;290;7;;\n"
+    ).encode()
+    report = await import_catalog(session_factory, data, ImportOptions(media_dir))
+    assert report.ok and report.created == 3
+    rows = {
+        sku: (sale, until)
+        for sku, sale, until in await session.execute(
+            select(Product.sku, Product.sale_price, Product.sale_until)
+        )
+    }
+    assert rows == {
+        "A-1": (49000, datetime(2026, 12, 31, 21, 0, tzinfo=UTC)),  # midnight in Moscow
+        "A-2": (39990, datetime(2026, 12, 31, 15, 0, tzinfo=UTC)),
+        "A-3": (None, None),
+    }
+    exported = (await catalogue_csv(session, "ru")).decode("utf-8-sig")
+    await session.rollback()
+    lines = exported.splitlines()
+    assert lines[0].split(";")[9:11] == ["Цена по акции", "Акция до"]
+    assert lines[1].split(";")[9:11] == ["490,00", "31.12.2026"]
+    assert lines[2].split(";")[9:11] == ["399,90", "31.12.2026 18:00"]
+    again = await import_catalog(session_factory, exported.encode(), ImportOptions(media_dir))
+    assert (again.errors, again.unchanged, again.updated) == ([], 3, 0)
+
+    # A file without the columns leaves the sales alone; an empty cell ends one.
+    plain = "sku,name,price\nA-1,Кружка,590\n".encode()
+    assert (await import_catalog(session_factory, plain, ImportOptions(media_dir))).ok
+    ended = "sku,name,price,sale_price\nA-1,Кружка,590,\n".encode()
+    report = await import_catalog(session_factory, ended, ImportOptions(media_dir, dry_run=True))
+    assert [change_line(change, "ru") for change in report.changes] == [
+        "A-1 «Кружка»: акция завершена"
+    ]
+    assert (await import_catalog(session_factory, ended, ImportOptions(media_dir))).updated == 1
+    sales_now = dict((await session.execute(select(Product.sku, Product.sale_price))).all())
+    assert sales_now == {"A-1": None, "A-2": 39990, "A-3": None}
+
+
+async def test_bad_sale_cells_are_refused_by_line_and_nothing_is_written(
+    session_factory: async_sessionmaker[AsyncSession], session: AsyncSession, media_dir: Path
+) -> None:
+    data = (
+        "sku,name,price,sale_price,sale_until\n"
+        "A-1,Кружка,590,490,31.12.2026\n"
+        "A-2,Блокнот,450,дёшево,\n"
+        "A-3,Значок,290,290,\n"
+        "A-4,Ручка,100,50,32.12.2026\n"
+        "A-5,Тетрадь,100,,31.12.2026\n"
+    ).encode()
+    report = await import_catalog(session_factory, data, ImportOptions(media_dir))
+    assert [(p.line, p.column, p.code) for p in report.errors] == [
+        (3, "sale_price", "bad_price"),
+        (4, "sale_price", "sale_not_lower"),
+        (5, "sale_until", "bad_sale_until"),
+        (6, "sale_price", "missing_value"),
+    ]
+    assert report.errors[1].describe("ru") == (
+        "строка 4, Цена по акции: Цена по акции «290» не ниже обычной цены."
+    )
+    assert await session.scalar(select(func.count()).select_from(Product)) == 0
+    header_only = "sku,name,price,sale_until\nA-1,Кружка,590,31.12.2026\n".encode()
+    report = await import_catalog(session_factory, header_only, ImportOptions(media_dir))
+    assert [(p.line, p.code) for p in report.errors] == [(1, "missing_column")]

@@ -66,7 +66,17 @@ PEOPLE_REASONS = ("set", "adjust", "import")
 LOCK_CHUNK = 5000  # ids per locking SELECT (asyncpg takes at most 32,767 parameters)
 
 # The fields a change shows old → new, in the order of ``before``/``after`` in make_plan.
-FIELDS = ("name", "price", "stock", "active", "category", "description", "keywords")
+FIELDS = (
+    "name",
+    "price",
+    "stock",
+    "active",
+    "category",
+    "description",
+    "keywords",
+    "sale_price",
+    "sale_until",
+)
 ImageList = list[tuple[str, str]]  # (stored path, source as written in the file), in order
 EventValues = tuple[str, str | None, str | None]  # a product event's kind, old and new value
 
@@ -96,6 +106,8 @@ class Update:
     search_text: str
     stock: StockEdit | None  # None: leave the stock alone
     images: ImageList | None  # None: leave the pictures alone
+    sale_price: int | None = None  # with sale_until, written when the file has sale_price
+    sale_until: datetime | None = None
 
 
 @dataclass
@@ -145,6 +157,8 @@ async def make_plan(
                 PRODUCT.c.keywords,
                 PRODUCT.c.category_id,
                 PRODUCT.c.search_text,
+                PRODUCT.c.sale_price,
+                PRODUCT.c.sale_until,
                 last_event.label("last_event"),
             )
         )
@@ -166,6 +180,7 @@ async def make_plan(
     keep_active = "active" not in columns
     keep_position = "position" not in columns
     keep_keywords = "keywords" not in columns
+    keep_sale = "sale_price" not in columns
     wanted_categories: set[str] = set()
     candidates: list[tuple[Update, Any]] = []
     updates: list[ProductChange] = []
@@ -196,6 +211,8 @@ async def make_plan(
             search_text(row.sku, row.name, description),
             stock,
             images.get(row.line),
+            old.sale_price if keep_sale else row.sale_price,
+            old.sale_until if keep_sale else row.sale_until,
         )
         if wanted.images == current_images.get(old.id, []):
             wanted.images = None
@@ -216,6 +233,8 @@ async def make_plan(
             and wanted.keywords == old.keywords
             and wanted.category == path_of.get(old.category_id, "")
             and wanted.search_text == old.search_text
+            and wanted.sale_price == old.sale_price
+            and wanted.sale_until == old.sale_until
         ):
             plan.unchanged += 1
         else:
@@ -230,6 +249,8 @@ async def make_plan(
                     path_of.get(old.category_id, ""),
                     old.description,
                     old.keywords,
+                    old.sale_price,
+                    old.sale_until,
                 )
                 after = (
                     wanted.name,
@@ -239,11 +260,15 @@ async def make_plan(
                     wanted.category,
                     wanted.description,
                     wanted.keywords,
+                    wanted.sale_price,
+                    wanted.sale_until,
                 )
                 fields = [
                     FieldChange(name, was, becomes)
                     for name, was, becomes in zip(FIELDS, before, after, strict=True)
                     if was != becomes
+                    # an ended sale says so once, not its end too
+                    and not (name == "sale_until" and wanted.sale_price is None)
                 ]
                 if wanted.images is not None:
                     fields.append(FieldChange("image", None, None))
@@ -284,6 +309,8 @@ def _created_change(row: Row) -> ProductChange:
         fields.append(FieldChange("category", None, row.category))
     if not row.active:
         fields.append(FieldChange("active", None, False))
+    if row.sale_price is not None:
+        fields.append(FieldChange("sale_price", None, row.sale_price))
     return ProductChange(row.sku, row.name, True, tuple(fields))
 
 
@@ -321,6 +348,8 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
                 "low_stock_alerted",
                 "created_at",
                 "updated_at",
+                "sale_price",
+                "sale_until",
             ),
             [
                 (
@@ -339,6 +368,8 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
                     False,
                     stamp,
                     stamp,
+                    row.sale_price,
+                    _for_driver(connection, PRODUCT.c.sale_until, row.sale_until),
                 )
                 for row in plan.created
             ],
@@ -391,7 +422,16 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
         .values({column: bindparam(f"b_{column}") for column in columns}),
         ("b_id", *(f"b_{column}" for column in columns)),
         [
-            (wanted.product_id, *_values(wanted, columns, ids.get(wanted.category), stamp))
+            (
+                wanted.product_id,
+                *_values(
+                    wanted,
+                    columns,
+                    ids.get(wanted.category),
+                    stamp,
+                    _for_driver(connection, PRODUCT.c.sale_until, wanted.sale_until),
+                ),
+            )
             for wanted in plan.updated
         ],
     )
@@ -461,13 +501,20 @@ def _written_columns(columns: frozenset[str]) -> tuple[str, ...]:
         "name_key",
         "price",
         *(column for name, column in optional.items() if name in columns),
+        *(("sale_price", "sale_until") if "sale_price" in columns else ()),
         "search_text",
         "updated_at",
     )
 
 
-def _values(wanted: Update, columns: tuple[str, ...], category_id: int | None, stamp: Any) -> Any:
+def _values(
+    wanted: Update, columns: tuple[str, ...], category_id: int | None, stamp: Any, sale_until: Any
+) -> Any:
+    """The row's values of ``columns``, as the driver takes them (``stamp`` and
+    ``sale_until`` already are)."""
     values = {
+        "sale_price": wanted.sale_price,
+        "sale_until": sale_until,
         "name": wanted.name,
         "name_key": natural_key(wanted.name),
         "price": wanted.price,

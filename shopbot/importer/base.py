@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from shopbot.i18n import N_, Text
 from shopbot.importer.changes import ProductChange
 from shopbot.importer.columns import Column
 
 MB = 1024 * 1024
+SHOP_ZONE = ZoneInfo("Europe/Moscow")  # SHOP_TIMEZONE's default
 MAX_LISTED_PROBLEMS = 1000
 
 
@@ -117,3 +120,5 @@ class ImportOptions:
     max_file_bytes: int = 20 * MB
     url_timeout: float = 10.0
     actor: str = "import"
+    # The shop's clock (SHOP_TIMEZONE): a sale_until of "31.12.2026" ends at its midnight.
+    zone: tzinfo = SHOP_ZONE

@@ -17,7 +17,7 @@ from shopbot.money import format_price
 from shopbot.services.text import guard
 
 # Shown as "changed" only (too long for a line); the CSV has the descriptions in full.
-MARKED = ("description", "keywords", "image")
+MARKED = ("description", "keywords", "image", "sale_until")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class ProductChange:
 
 
 def _value(field: str, value: object) -> str | Text:
-    if field == "price" and isinstance(value, int):
+    if field in ("price", "sale_price") and isinstance(value, int):
         return format_price(value)
     if field == "active":
         return Text(N_("shown")) if value else Text(N_("hidden"))
@@ -54,9 +54,16 @@ def _piece(change: FieldChange, created: bool) -> Text:
             "description": N_("description changed"),
             "keywords": N_("keywords changed"),
             "image": N_("new pictures"),
+            "sale_until": N_("sale end changed"),
         }
         return Text(marked[field])
     values = {"old": _value(field, change.old), "new": _value(field, change.new)}
+    if field == "sale_price":
+        if change.new is None:
+            return Text(N_("sale ended"))
+        if change.old is None:
+            return Text(N_("sale price {new}"), values)
+        return Text(N_("sale price {old} → {new}"), values)
     if field == "name":
         return Text(N_("name “{old}” → “{new}”"), values)
     if field == "category":

@@ -25,6 +25,8 @@ COLUMNS = (
     "keywords",
     "exported_stock",
     "export_id",
+    "sale_price",
+    "sale_until",
 )
 HEADER_LANGUAGES = ("en", "ru")
 # The header an export writes in each language; for English the keys themselves.
@@ -43,6 +45,8 @@ HEADERS: dict[str, dict[str, str]] = {
         "keywords": "Ключевые слова",
         "exported_stock": "Остаток при выгрузке",
         "export_id": "Метка выгрузки",
+        "sale_price": "Цена по акции",
+        "sale_until": "Акция до",
     },
 }
 
@@ -90,6 +94,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "keywords": ("теги", "метки", "синонимы", "поисковые слова", "tags", "keyword", "search words"),
     "exported_stock": ("остаток в выгрузке",),
     "export_id": ("номер выгрузки",),
+    "sale_price": ("акционная цена", "цена со скидкой", "цена акции", "sale", "sale price rub"),
+    "sale_until": ("акция по", "конец акции", "окончание акции", "sale end", "sale ends"),
 }
 
 _BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]")

@@ -70,7 +70,8 @@ async def import_catalog(
             )
         )
         return report
-    table = await asyncio.to_thread(read_table, data)  # 100k rows take a second: off the loop
+    # 100k rows take a second: off the loop
+    table = await asyncio.to_thread(read_table, data, options.zone)
     report.rows = len(table.rows)
     report.header_language = table.header_language
     report.warnings = table.warnings

@@ -11,15 +11,17 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from shopbot.i18n import N_, Text
-from shopbot.importer.base import ImportProblem, ProblemList
+from shopbot.importer.base import SHOP_ZONE, ImportProblem, ProblemList
 from shopbot.importer.columns import COLUMNS, Column, KnownColumns, column_of
 from shopbot.models import sku_key
 from shopbot.money import MoneyError, parse_price
 from shopbot.services.text import unguard
 
 REQUIRED = ("sku", "name", "price")
+_SALE_DAY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s+(\d{1,2}):(\d{2}))?")
 # Written by /export and read together (see shopbot.importer.apply): what was for sale then,
 # and the last stock change the export had seen.
 EXPORT_COLUMNS = ("exported_stock", "export_id")
@@ -74,6 +76,8 @@ class Row:
     keywords: str  # more words the search finds it by ("оверсайз, толстовка")
     exported_stock: int | None  # None: not a row of an export (or the cell is empty)
     export_id: int
+    sale_price: int | None = None  # None: not on sale
+    sale_until: datetime | None = None  # None: on sale until turned off
 
 
 @dataclass
@@ -121,8 +125,9 @@ def sniff_delimiter(first_line: str) -> str:
     return max(DELIMITERS, key=first_line.count)
 
 
-def read_table(data: bytes) -> Table:
-    """Decode, parse and check every row; the returned table lists every problem found."""
+def read_table(data: bytes, zone: tzinfo = SHOP_ZONE) -> Table:
+    """Decode, parse and check every row; the returned table lists every problem found.
+    ``zone`` is the shop's clock (``SHOP_TIMEZONE``) a sale's end is written on."""
     table = Table()
     try:
         text = decode(data)
@@ -152,7 +157,7 @@ def read_table(data: bytes) -> Table:
     first_record = next(records, None)
     if first_record is None or table.errors:  # the header itself is badly quoted
         return table
-    checker = _RowChecker.from_header(*first_record, delimiter, table)
+    checker = _RowChecker.from_header(*first_record, delimiter, table, zone)
     if checker is None:
         return table
     table.columns = frozenset(checker.index)
@@ -301,8 +306,14 @@ class _RowChecker:
     """
 
     def __init__(
-        self, index: dict[str, int], width: int, delimiter: str, errors: ProblemList
+        self,
+        index: dict[str, int],
+        width: int,
+        delimiter: str,
+        errors: ProblemList,
+        zone: tzinfo = SHOP_ZONE,
     ) -> None:
+        self.zone = zone
         self.index = index
         self.width = width
         self.delimiter = delimiter
@@ -316,7 +327,7 @@ class _RowChecker:
 
     @classmethod
     def from_header(
-        cls, line: int, header: list[str], delimiter: str, table: Table
+        cls, line: int, header: list[str], delimiter: str, table: Table, zone: tzinfo = SHOP_ZONE
     ) -> _RowChecker | None:
         index: dict[str, int] = {}
         russian = 0
@@ -393,7 +404,20 @@ class _RowChecker:
                     ),
                 )
             )
-        return None if missing else cls(index, len(header), delimiter, table.errors)
+        if "sale_until" in index and "sale_price" not in index:
+            missing.append("sale_price")
+            table.errors.add(
+                ImportProblem(
+                    line,
+                    "sale_price",
+                    "missing_column",
+                    Text(
+                        N_("The header has “{column}” but no “{price}” column for the sale."),
+                        {"column": Column("sale_until"), "price": Column("sale_price")},
+                    ),
+                )
+            )
+        return None if missing else cls(index, len(header), delimiter, table.errors, zone)
 
     def problem(
         self, line: int, column: str | None, code: str, template: str, /, **params: object
@@ -417,6 +441,8 @@ class _RowChecker:
             keywords_at,
             exported_at,
             export_id_at,
+            sale_price_at,
+            sale_until_at,
         ) = (self.index.get(column, -1) for column in COLUMNS)
         first_line_of_sku = self.first_line_of_sku
         prices, categories, flags = self.prices, self.categories, self.flags
@@ -490,6 +516,11 @@ class _RowChecker:
                 exported, export_id = self.export_mark(
                     fields[exported_at].strip(), fields[export_id_at].strip(), line
                 )
+            sale_price = sale_until = None
+            if sale_price_at >= 0 and (fields[sale_price_at] or fields[sale_until_at]):
+                sale_price, sale_until = self.sale(
+                    fields[sale_price_at].strip(), fields[sale_until_at].strip(), price, line
+                )
             rows.append(
                 Row(
                     line,
@@ -505,9 +536,63 @@ class _RowChecker:
                     keywords,
                     exported,
                     export_id,
+                    sale_price,
+                    sale_until,
                 )
             )
         return rows
+
+    def sale(
+        self, raw_price: str, raw_until: str, price: int, line: int
+    ) -> tuple[int | None, datetime | None]:
+        """A sale price below the price, and its end: a day (through that day on the shop's
+        clock) or a day and time; both empty: no sale."""
+        if not raw_price:
+            if raw_until:
+                self.problem(
+                    line,
+                    "sale_price",
+                    "missing_value",
+                    N_("The sale ends “{until}” but has no {column}."),
+                    until=raw_until,
+                    column=Column("sale_price"),
+                )
+            return None, None
+        try:
+            sale_price = parse_price(raw_price)
+        except MoneyError:
+            self.problem(
+                line,
+                "sale_price",
+                "bad_price",
+                N_(
+                    "The sale price “{value}” is not a price; write it like 999, 999.00, "
+                    "999,00 or 999 ₽."
+                ),
+                value=raw_price,
+            )
+            return None, None
+        if sale_price >= price:
+            self.problem(
+                line,
+                "sale_price",
+                "sale_not_lower",
+                N_("The sale price “{value}” is not below the price."),
+                value=raw_price,
+            )
+            return None, None
+        if not raw_until:
+            return sale_price, None
+        until = sale_end(raw_until, self.zone)
+        if until is None:
+            self.problem(
+                line,
+                "sale_until",
+                "bad_sale_until",
+                N_("The sale's end “{value}” is not a date like 31.12.2026 or 31.12.2026 18:00."),
+                value=raw_until,
+            )
+        return sale_price, until
 
     def too_many(self, line: int, count: int) -> None:
         """Most often a decimal comma or a delimiter in an unquoted value: the data has
@@ -684,3 +769,27 @@ class _RowChecker:
             value=raw,
         )
         return False
+
+
+def sale_end(text: str, zone: tzinfo) -> datetime | None:
+    """``31.12.2026`` (the end of that day: the next midnight on ``zone``'s clock) or
+    ``31.12.2026 18:00``, as an aware moment; None if it is neither."""
+    found = _SALE_DAY.fullmatch(text.strip())
+    if found is None:
+        return None
+    day, month, year, hour, minute = found.groups()
+    try:
+        moment = date(int(year), int(month), int(day))
+        if hour is None:
+            return datetime.combine(moment + timedelta(days=1), time(), zone)
+        return datetime.combine(moment, time(int(hour), int(minute)), zone)
+    except ValueError:
+        return None
+
+
+def sale_end_text(moment: datetime, zone: tzinfo) -> str:
+    """What :func:`sale_end` reads back as ``moment``: the day alone for a midnight."""
+    local = moment.astimezone(zone)
+    if local.time() == time():
+        return f"{local.date() - timedelta(days=1):%d.%m.%Y}"
+    return f"{local:%d.%m.%Y %H:%M}"

@@ -16,7 +16,9 @@ from datetime import datetime, tzinfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shopbot.importer.base import SHOP_ZONE
 from shopbot.importer.columns import HEADER_LANGUAGES, header_name
+from shopbot.importer.reader import sale_end_text
 from shopbot.models import Category, DeliveryMethod, Order, OrderStatus, Product, StockEvent
 from shopbot.services.preferences import HEADER_LANGUAGE, recall
 from shopbot.services.text import guard, natural_key
@@ -38,6 +40,9 @@ CATALOGUE_COLUMNS = (
     "exported_stock",
     "export_id",
 )
+# Written (before the export's own two) only when some product has a sale price: a shop
+# that runs no sales gets the file it always got, and importing it leaves sales alone.
+SALE_COLUMNS = ("sale_price", "sale_until")
 ORDER_COLUMNS = (
     "number",
     "placed",
@@ -96,14 +101,18 @@ async def catalogue_language(session: AsyncSession, setting: str, fallback: str)
     return fallback if fallback in HEADER_LANGUAGES else "en"
 
 
-async def catalogue_csv(session: AsyncSession, language: str = "en") -> bytes:
+async def catalogue_csv(
+    session: AsyncSession, language: str = "en", zone: tzinfo = SHOP_ZONE
+) -> bytes:
     """Every product, hidden ones included, by SKU in natural order (TS-2 before TS-10),
     with the header (and yes/no words) of ``language``. Pictures are left out on purpose: a
     row without an ``image`` column keeps the product's pictures as they are when imported
     back.
 
     Each row also carries its stock as exported and the last stock event the export saw,
-    read in the same statement (one snapshot) as the stock.
+    read in the same statement (one snapshot) as the stock. Sale prices and their ends
+    (on the shop's clock, ``zone``, as the importer reads them back) come when any product
+    has one (:data:`SALE_COLUMNS`).
     """
     last_event = select(func.coalesce(func.max(StockEvent.id), 0)).scalar_subquery()
     rows = await session.execute(
@@ -111,11 +120,22 @@ async def catalogue_csv(session: AsyncSession, language: str = "en") -> bytes:
             Category, Category.id == Product.category_id
         )
     )
+    ordered = sorted(rows, key=lambda row: natural_key(row[0].sku))
+    with_sales = any(product.sale_price is not None for product, _path, _id in ordered)
+    columns = list(CATALOGUE_COLUMNS)
+    if with_sales:
+        columns[-2:-2] = SALE_COLUMNS
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([header_name(column, language) for column in CATALOGUE_COLUMNS])
+    writer.writerow([header_name(column, language) for column in columns])
     yes, no = ("да", "нет") if language == "ru" else ("1", "0")
-    for product, path, export_id in sorted(rows, key=lambda row: natural_key(row[0].sku)):
+    for product, path, export_id in ordered:
+        sale: tuple[str, ...] = ()
+        if with_sales:
+            sale = (
+                "" if product.sale_price is None else excel_money(product.sale_price),
+                "" if product.sale_until is None else sale_end_text(product.sale_until, zone),
+            )
         writer.writerow(
             (
                 guard(product.sku),
@@ -127,6 +147,7 @@ async def catalogue_csv(session: AsyncSession, language: str = "en") -> bytes:
                 yes if product.active else no,
                 "" if product.position is None else product.position,
                 guard(product.keywords),
+                *sale,
                 product.stock,
                 export_id,
             )

@@ -93,6 +93,7 @@ def _options(settings: Settings, user_id: int, *, dry_run: bool) -> ImportOption
         allow_private_urls=settings.import_allow_private_urls,
         max_file_bytes=MAX_IMPORT_BYTES,
         actor=actor(user_id),
+        zone=settings.shop_timezone,
     )
 
 
@@ -243,7 +244,7 @@ async def export_catalogue(
     language = await catalogue_language(
         session, settings.export_language, get_i18n().current_locale
     )
-    data = await catalogue_csv(session, language)
+    data = await catalogue_csv(session, language, settings.shop_timezone)
     name = f"catalogue-{when(utcnow(), FILE_DATE)}.csv"
     chat_id = target.chat.id if isinstance(target, Message) else target.from_user.id
     assert target.bot is not None

@@ -19,7 +19,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopbot.bot.callbacks import Id
+from shopbot.bot.callbacks import IdOrZero
 from shopbot.bot.clock import when
 from shopbot.bot.prices import until_text
 from shopbot.bot.render import TEXT_LIMIT, Line, Typed, compose, fill, h
@@ -252,7 +252,7 @@ class PromoAdminAction(StrEnum):
 
 class AdminPromoCb(CallbackData, prefix="apm"):
     action: PromoAdminAction
-    promo_id: Id | None = None
+    promo_id: IdOrZero = 0  # 0: none (the buttons that make a code)
 
 
 class NewCodeForm(StatesGroup):
@@ -404,9 +404,7 @@ async def _switch_off_by_name(message: Message, session: AsyncSession, name: str
 async def switch_off(
     query: CallbackQuery, callback_data: AdminPromoCb, session: AsyncSession
 ) -> None:
-    if callback_data.promo_id is None or not await promo.deactivate(
-        session, callback_data.promo_id
-    ):
+    if not await promo.deactivate(session, callback_data.promo_id):
         await query.answer(_("This promo code is off already, or gone."), show_alert=True)
     else:
         await query.answer(_("Switched off."))
