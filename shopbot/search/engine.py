@@ -85,7 +85,7 @@ class SearchEngine:
     def _summaries(self, ids: list[int]) -> list[ProductSummary]:
         documents = self.index.documents
         return [
-            ProductSummary(d.id, d.sku, d.name, d.price, d.stock)
+            ProductSummary(d.id, d.sku, d.name, d.price, d.stock, d.sale_price, d.sale_until)
             for d in (documents[product_id] for product_id in ids)
         ]
 
@@ -136,6 +136,8 @@ async def load_documents(session: AsyncSession) -> list[Document]:
             Product.position,
             Product.name_key,
             Product.keywords,
+            Product.sale_price,
+            Product.sale_until,
         )
         .outerjoin(Category, Category.id == Product.category_id)
         .where(Product.active.is_(True))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -48,6 +49,8 @@ class Document:
     position: int | None = None  # the owner's place for it in lists
     name_key: bytes = b""  # the name's natural sort key (№2 before №10)
     keywords: str = ""  # the owner's words for it (the CSV's ``keywords``)
+    sale_price: int | None = None  # a sale, priced when shown (shopbot.services.pricing)
+    sale_until: datetime | None = None
 
     @property
     def text(self) -> tuple[str, str, str, str, str]:

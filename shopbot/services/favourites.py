@@ -16,6 +16,7 @@ from sqlalchemy.sql.dml import Insert
 from shopbot.db import unit_of_work
 from shopbot.errors import FavouritesFull, ProductNotFound
 from shopbot.models import Favourite, Product, utcnow
+from shopbot.services import pricing
 from shopbot.services.catalogue import Page, _page_count
 
 # A list the shopper can still read through; also keeps a forged flood of presses small.
@@ -118,7 +119,7 @@ async def page_of(
             Product.id,
             Product.sku,
             Product.name,
-            Product.price,
+            pricing.price_column(pricing.now()),  # a sale's while it lasts
             Product.stock,
             Product.active,
             Product.category_id,

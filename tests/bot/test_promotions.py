@@ -78,6 +78,8 @@ async def test_a_sale_shows_crossed_out_and_ends_on_time(
     await anna.send_text("/cart")
     assert crossed(129900, 99900) in anna.last["html_text"]
     assert "Итого: <b>999\u00a0₽</b>" in anna.last["html_text"]
+    await anna.send_text("/search футболка 01")
+    assert crossed(129900, 99900) in anna.last["html_text"]  # search results too
 
     clock[0] = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)  # 18:00 in Moscow: the sale is over
     await anna.send_text("/cart")

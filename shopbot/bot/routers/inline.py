@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.keyboards import open_in_bot_keyboard
+from shopbot.bot.prices import sale_now
 from shopbot.bot.routers.search import QUERY_LIMIT
 from shopbot.bot.routers.start import SHOP_LINK, product_link
 from shopbot.bot.texts import inline_description, shared_card
@@ -37,10 +38,11 @@ def _page_asked(offset: str) -> int | None:
 
 
 def _result(product: ProductSummary, cover: Cover | None, link: str) -> InlineQueryResultUnion:
-    card = shared_card(product.name, product.price, product.stock)
+    price = sale_now(product.price, product.sale_price, product.sale_until) or product.price
+    card = shared_card(product.name, price, product.stock)
     markup = open_in_bot_keyboard(link)
     result_id = f"p{product.id}"
-    description = inline_description(product.price, product.stock)
+    description = inline_description(price, product.stock)
     if cover is not None and cover.telegram_file_id is not None:
         return InlineQueryResultCachedPhoto(
             id=result_id,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import replace
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, time, tzinfo
 from enum import StrEnum
 
 from aiogram import F, Router
@@ -27,6 +27,7 @@ from shopbot.bot.routers.filters import plain_text
 from shopbot.bot.ui import show
 from shopbot.config import Settings
 from shopbot.errors import ProductNotFound
+from shopbot.importer.reader import sale_end
 from shopbot.models import PromoCode, PromoKind
 from shopbot.money import MAX_PRICE, MoneyError, format_price, parse_price
 from shopbot.services import pricing, promo, sales
@@ -50,20 +51,13 @@ class PromoInputError(ValueError):
 
 def parse_moment(text: str, zone: tzinfo) -> datetime:
     """``31.12.2026`` (through that day: the end is the next midnight) or
-    ``31.12.2026 18:00`` on the shop's clock, as a UTC moment."""
-    words = text.split()
-    try:
-        day = datetime.strptime(words[0], "%d.%m.%Y").date()
-        if len(words) == 1:
-            return datetime.combine(day + timedelta(days=1), time(), zone)
-        if len(words) == 2:
-            moment = datetime.strptime(words[1], "%H:%M").time()
-            return datetime.combine(day, moment, zone)
-    except (ValueError, IndexError):
-        pass
-    raise PromoInputError(
-        _("“{text}” is not a date like 31.12.2026 or 31.12.2026 18:00.").format(text=h(text))
-    )
+    ``31.12.2026 18:00`` on the shop's clock, read as the importer reads ``sale_until``."""
+    moment = sale_end(text, zone)
+    if moment is None:
+        raise PromoInputError(
+            _("“{text}” is not a date like 31.12.2026 or 31.12.2026 18:00.").format(text=h(text))
+        )
+    return moment
 
 
 def parse_start(text: str, zone: tzinfo) -> datetime:
