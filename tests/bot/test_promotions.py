@@ -10,15 +10,27 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.routers.admin.promo import AdminPromoCb, PromoAdminAction
 from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.models import Order, OrderStatus, PromoCode, PromoKind
 from shopbot.money import format_price
-from shopbot.services import admin, orders, pricing, promo
+from shopbot.services import admin, cart, orders, pricing, promo
 from shopbot.services.promo import Terms
-from tests.bot.conftest import ADMIN, Catalogue, Shop, ShopFactory, buttons, check_out, product
+from tests.bot.conftest import (
+    ADMIN,
+    Catalogue,
+    Shop,
+    ShopFactory,
+    buttons,
+    check_out,
+    poll_as_tasks,
+    product,
+    until,
+)
+from tests.factories import make_product, make_user
 
 # 12:00 in Moscow, the shop's clock.
 START = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -384,3 +396,48 @@ async def test_a_non_admin_can_use_none_of_the_owners_promotions(
     assert still is True
     assert (await product(admin_shop, "TS-01")).sale_price is None
     assert admin_shop.emulator.errors == []
+
+
+async def test_fifty_shoppers_confirming_at_once_get_ten_uses_of_a_code(
+    shop: Shop, session: AsyncSession
+) -> None:
+    """Through the dispatcher, each update a task of its own as ``shopbot run`` polls: 50
+    summaries with the code applied, 50 Confirms pressed together, 10 uses."""
+    mug = await make_product(session, "Кружка", sku="RACE-MUG", price=33333, stock=500)
+    await make_code(shop, "TEN", PromoKind.PERCENT, 10, max_uses=10)
+    await session.commit()  # end the read begun before the code was written (SQLite's WAL)
+    ids = range(40_001, 40_051)
+    shoppers = []
+    for user_id in ids:
+        await make_user(session, user_id, "Покупатель")
+        await cart.set_quantity(session, user_id, mug.id, 3)
+        shopper = shop.emulator.user(user_id, "Покупатель")
+        await shopper.send_text("/cart")
+        await shopper.press("✅ Оформить заказ")
+        await shopper.send_text("Покупатель")
+        await shopper.send_text("+7 900 765-43-21")
+        await shopper.press("🏬 Самовывоз")
+        await shopper.press("Пропустить")
+        await shopper.press("🎟 Есть промокод?")
+        await shopper.send_text("TEN")
+        assert "Итого: <b>899,99\u00a0₽</b>" in shopper.last["html_text"]
+        shoppers.append(shopper)
+    answered = len(shop.emulator.callback_answers)
+    await poll_as_tasks(shop)
+    for shopper in shoppers:
+        await shopper.press("✅ Подтвердить", wait=False)
+    await until(lambda: len(shop.emulator.callback_answers) >= answered + 50, 120)
+    await shop.emulator.wait_handled(timeout=120)
+
+    answers = list(shop.emulator.callback_answers.values())[answered:]
+    refused = [
+        a for a in answers if a.text == "Промокод TEN не подходит: его лимит применений исчерпан."
+    ]
+    async with shop.session_factory() as own:
+        with_code = await own.scalar(
+            select(func.count()).select_from(Order).where(Order.promo_code == "TEN")
+        )
+        placed_orders = await own.scalar(select(func.count()).select_from(Order))
+        uses = await own.scalar(select(PromoCode.uses).where(PromoCode.code == "TEN"))
+    assert (with_code, uses, len(refused), placed_orders) == (10, 10, 40, 10)
+    assert shop.emulator.errors == []
