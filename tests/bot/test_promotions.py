@@ -356,6 +356,9 @@ async def test_the_owner_makes_lists_and_switches_off_codes(
     await anna.press("🎟 Есть промокод?")
     await anna.send_text("ZIMA")
     await anna.press("✅ Подтвердить")
+    await admin_shop.emulator.wait_handled()
+    # The staff's card of the new order names the code and its discount.
+    assert any("🎟 Промокод ZIMA: −300\u00a0₽" in text for text in owner.texts())
     async with admin_shop.session_factory() as session:
         order = await placed(admin_shop)
         await orders.transition(session, order.id, OrderStatus.CONFIRMED, actor="admin:900")

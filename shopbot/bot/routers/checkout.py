@@ -29,6 +29,7 @@ from shopbot.bot.keyboards import (
 )
 from shopbot.bot.order_views import card_view, summary_view
 from shopbot.bot.promo_texts import refusal_text
+from shopbot.bot.render import TEXT_LIMIT, clip
 from shopbot.bot.routers import promotions
 from shopbot.bot.routers.cart import render_cart
 from shopbot.bot.routers.filters import Magic, plain_text
@@ -312,6 +313,8 @@ async def show_summary(
         text = refused + "\n\n" + text
     if current.adjustments:
         text = adjustments_text(current.adjustments) + "\n\n" + text
+    if refused:  # the summary left room for the adjustments only: what is longest gives way
+        text = clip(text, TEXT_LIMIT)
     markup = promotions.summary_keyboard(confirm_keyboard(), applied=applied is not None)
     await show(target, text, markup)
 

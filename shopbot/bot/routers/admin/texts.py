@@ -12,6 +12,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.clock import when
+from shopbot.bot.promo_texts import discount_line
 from shopbot.bot.render import TEXT_LIMIT, Line, Part, Typed, compose, fill, h
 from shopbot.bot.texts import (
     delivery_label,
@@ -337,6 +338,8 @@ def order_admin_card(
         )
     if len(order.lines) > 30:
         lines.append(_("… and {n} more lines").format(n=len(order.lines) - 30))
+    if order.discount and order.promo_code:
+        lines.append(discount_line(order.promo_code, order.discount))
     lines.append(total_line(order.total, order.delivery_price))
     known = {shopper.id: shopper} if shopper is not None else {}
     if events:
