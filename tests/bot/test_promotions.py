@@ -21,6 +21,7 @@ from shopbot.services import admin, cart, orders, pricing, promo
 from shopbot.services.promo import Terms
 from tests.bot.conftest import (
     ADMIN,
+    YK_ADMIN,
     Catalogue,
     Shop,
     ShopFactory,
@@ -170,6 +171,21 @@ async def test_a_code_typed_at_checkout_is_on_the_summary_the_order_and_the_rece
     await petr.send_text("/orders")
     await petr.press(f"№{order.number} · 441\u00a0₽ · оплачен")
     assert "🎟 Промокод SPRING: −49\u00a0₽" in petr.last["html_text"]
+
+    # Refunded from the owner's card: what was paid goes back, with the same receipt.
+    owner = yk_shop.emulator.user(YK_ADMIN, "Хозяйка")
+    await owner.send_text("/orders_admin paid")
+    await owner.press(buttons(owner.last)[0])
+    await owner.press("✖ Отменить")
+    assert "вернуть покупателю 441\u00a0₽?" in owner.last["text"]
+    await owner.press("✔ Да, отменить и вернуть деньги")
+    await yk_shop.emulator.wait_handled()
+    (refund,) = yookassa.refunds.values()
+    assert refund["amount"]["value"] == "441.00"
+    assert [i["amount"]["value"] for i in refund["receipt"]["items"]] == ["441.00"]
+    assert (await placed(yk_shop)).status is OrderStatus.REFUNDED
+    async with yk_shop.session_factory() as session:  # the refunded order gave its use back
+        assert await session.scalar(select(PromoCode.uses)) == 0
     assert yk_shop.emulator.errors == []
 
 
