@@ -35,7 +35,7 @@ from tests.factories import make_product, make_user
 
 # 12:00 in Moscow, the shop's clock.
 START = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
-UNKNOWN = "Извините, я не понял."
+UNKNOWN = "Такой команды нет."
 
 
 @pytest.fixture
