@@ -30,7 +30,7 @@ from shopbot.models import (
     PromoUse,
 )
 from shopbot.payments.yookassa import build_receipt
-from shopbot.services import cart, orders, pricing, promo, sales
+from shopbot.services import admin, cart, orders, pricing, promo, sales
 from shopbot.services.discounts import discount_of, receipt_parts, spread
 from shopbot.services.export import catalogue_csv
 from shopbot.services.orders import Checkout
@@ -376,3 +376,15 @@ async def test_bad_sale_cells_are_refused_by_line_and_nothing_is_written(
     header_only = "sku,name,price,sale_until\nA-1,Кружка,590,31.12.2026\n".encode()
     report = await import_catalog(session_factory, header_only, ImportOptions(media_dir))
     assert [(p.line, p.code) for p in report.errors] == [(1, "missing_column")]
+
+
+async def test_a_price_lowered_below_the_sale_price_is_what_is_charged(
+    session: AsyncSession, clock: list[datetime]
+) -> None:
+    await make_user(session, 1)
+    mug = await make_product(session, "Кружка", sku="MUG", price=49000, stock=5)
+    await sales.set_sale(session, "MUG", 39000, None, actor="a", at=clock[0])
+    await admin.set_price(session, "MUG", 29000, actor="a")
+    order = await place(session, 1, mug.id, 1)
+    assert order.lines[0].unit_price == 29000
+    assert not await sales.any_on_sale(session, clock[0])

@@ -39,16 +39,18 @@ def sale_lasts(sale_price: int | None, sale_until: datetime | None, at: datetime
 def price_in_effect(
     price: int, sale_price: int | None, sale_until: datetime | None, at: datetime
 ) -> int:
-    """What a unit costs at ``at``."""
-    if sale_price is not None and sale_lasts(sale_price, sale_until, at):
+    """What a unit costs at ``at``: never more than ``price`` (a price lowered below the
+    sale's since makes the sale moot)."""
+    if sale_price is not None and sale_price < price and sale_lasts(sale_price, sale_until, at):
         return sale_price
     return price
 
 
 def on_sale_clause(at: datetime) -> ColumnElement[bool]:
-    """SQL: the product's sale is in force at ``at``."""
+    """SQL: the product's sale is in force at ``at`` (and below its price)."""
     return and_(
         Product.sale_price.is_not(None),
+        Product.sale_price < Product.price,
         or_(Product.sale_until.is_(None), Product.sale_until > at),
     )
 

@@ -97,7 +97,7 @@ async def record_product_event(
 
 
 def _for_sale(at: datetime) -> list[ColumnElement[bool]]:
-    return [Product.active.is_(True), on_sale_clause(at), Product.sale_price < Product.price]
+    return [Product.active.is_(True), on_sale_clause(at)]
 
 
 async def any_on_sale(session: AsyncSession, at: datetime) -> bool:
