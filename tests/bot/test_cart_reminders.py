@@ -210,3 +210,14 @@ async def test_no_hours_means_no_reminders(shop_factory: ShopFactory, catalogue:
     anna = await subscriber_with_cart(shop, 1641, "Анна", "TS-01")
     await remind_at(shop, NOON)
     assert sent_to(shop, anna) == 0
+
+
+async def test_the_reminder_speaks_the_shoppers_language(shop: Shop, catalogue: Catalogue) -> None:
+    john = shop.emulator.user(1651, "John", language_code="en")
+    await john.send_text("/subscribe")
+    await john.send_text("/start p_MUG-1")
+    await john.press("🛒 Add to cart")
+    await remind_at(shop, NOON)
+    assert john.last["text"].split("\n")[0] == "🛒 You left something in your cart"
+    assert "Кружка «Утро» — 490\xa0₽ × 1 (in stock: 3)" in john.last["text"]
+    assert buttons(john.last) == ["🛒 Open the cart", "🔕 Unsubscribe"]
