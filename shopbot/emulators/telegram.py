@@ -111,8 +111,11 @@ _LANGUAGE = re.compile(r"[a-z]{2}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _LEADING_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 # Message fields a copy keeps (reply markup, replies and service content are not copied).
-_COPIED_FIELDS = ("text", "entities", "photo", "document", "caption", "caption_entities", "contact")
-_MEDIA_FIELDS = ("photo", "document")
+_COPIED_FIELDS = (
+    "text", "entities", "photo", "document", "caption", "caption_entities", "contact",
+    "voice", "video", "audio", "animation", "video_note", "sticker", "location", "venue",
+)  # fmt: skip
+_MEDIA_FIELDS = ("photo", "document", "voice", "video", "audio", "animation")
 _CHAT_KEYS = frozenset({"first_name", "last_name", "username"})
 # Not part of what Telegram compares when it decides whether an edit changes anything.
 _UNCOMPARED_FIELDS = frozenset({"date", "edit_date", "html_text"})
@@ -393,6 +396,10 @@ class TelegramEmulator:
             "answerPreCheckoutQuery": self._answer_pre_checkout_query,
             "answerInlineQuery": self._answer_inline_query,
         }
+        # Forums and topics live in a module of their own, built on this one.
+        from shopbot.emulators.telegram_forum import forum_methods
+
+        self._methods.update(forum_methods(self))
         self._method_names = {name.lower(): name for name in [*self._methods, "getUpdates"]}
         self.app = web.Application(client_max_size=DOCUMENT_MAX_BYTES + 1024 * 1024)
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
@@ -634,11 +641,13 @@ class TelegramEmulator:
         reply_to: dict[str, Any] | None,
         p: _Params,
     ) -> dict[str, Any]:
+        thread = user.thread_fields(p)
         message: dict[str, Any] = {
             "message_id": next(user._message_ids),
             "from": dict(self.bot_user),
             "chat": user.as_chat(),
             "date": int(time.time()),
+            **thread,
         }
         if reply_to is not None:
             message["reply_to_message"] = {
@@ -1292,6 +1301,11 @@ class EmulatedChat:
     def as_chat(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def thread_fields(self, p: _Params) -> dict[str, Any]:
+        """The topic fields of a bot message sent here (forums have topics: see
+        ``telegram_forum``); elsewhere ``message_thread_id`` is ignored."""
+        return {}
+
     # ------------------------------------------------------------ inspection
 
     @property
@@ -1504,6 +1518,10 @@ class EmulatedUser(EmulatedChat):
     async def send_text(self, text: str, *, wait: bool = True) -> dict[str, Any]:
         """Write a message; a leading ``/command`` gets its ``bot_command`` entity."""
         return await self._send(_typed(text), wait)
+
+    async def send_content(self, content: dict[str, Any], *, wait: bool = True) -> dict[str, Any]:
+        """Send a message of any kind (``telegram_forum.Media`` makes photos, voice...)."""
+        return await self._send(content, wait)
 
     async def share_contact(
         self, phone: str = "+79001234567", *, own: bool = True, wait: bool = True
