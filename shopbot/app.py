@@ -28,6 +28,7 @@ from shopbot.bot.factory import create_bot, create_dispatcher, register_commands
 from shopbot.bot.followups import followup_senders
 from shopbot.bot.i18n import create_i18n
 from shopbot.bot.notifier import BotNotifier
+from shopbot.bot.support_desk import SupportDesk
 from shopbot.bot.webhook import serve_webhook, set_webhook, webhook_url
 from shopbot.config import Settings
 from shopbot.db import commit_hooks, create_engine, create_session_factory, migrate
@@ -61,6 +62,7 @@ class ShopRuntime:
     notifier: BotNotifier
     jobs: BackgroundJobs
     web_runner: web.AppRunner
+    support_desk: SupportDesk
 
     @property
     def web_url(self) -> str:
@@ -101,12 +103,17 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         notifier = BotNotifier(
             bot, settings, session_factory, create_i18n(settings.default_language), provider
         )
-        delivery = OutboxDelivery(outbox_sender(notifier))
+        support_desk = SupportDesk(
+            bot, settings, session_factory, create_i18n(settings.default_language)
+        )
+        await support_desk.check()
+        delivery = OutboxDelivery(outbox_sender(notifier, support_desk))
         commit_hooks(session_factory).deliver = delivery.deliver
         dispatcher = create_dispatcher(
             settings, session_factory, payment_provider=provider, redis=redis
         )
         opened.push_async_callback(dispatcher.storage.close)
+        dispatcher["support_desk"] = support_desk
         await register_commands(bot)
         jobs = BackgroundJobs(settings, session_factory, provider, delivery)
         readiness = {"telegram": bot.get_me, "jobs": jobs_keep_up(jobs)}
@@ -132,6 +139,7 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         notifier,
         jobs,
         web_runner,
+        support_desk,
     )
     log.info(
         "shopbot @%s started: Telegram at %s, database %s, payments %s, web %s",
@@ -154,9 +162,12 @@ def jobs_keep_up(jobs: BackgroundJobs) -> Callable[[], Awaitable[None]]:
     return check
 
 
-def outbox_sender(notifier: BotNotifier) -> Sender:
-    """Every message of the outbox, each kind delivered by its area's notifier."""
+def outbox_sender(notifier: BotNotifier, support_desk: SupportDesk | None = None) -> Sender:
+    """Every message of the outbox, each kind delivered by its area's notifier (the support
+    conversations' by ``support_desk``)."""
     senders = {**marketing_senders(notifier), **followup_senders(notifier)}
+    if support_desk is not None:
+        senders = {**senders, **support_desk.senders()}
     return routed(senders, order_sender(notifier))
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shopbot.services import support_hours
 from shopbot.services.delivery import DeliveryOption, default_options, with_ids
 from shopbot.services.reminders import QuietHours
 
@@ -55,6 +56,18 @@ class Settings(BaseSettings):
         None, description="a staff group for order alerts instead of each admin"
     )
     currency: Literal["RUB"] = Field("RUB", description="the shop's currency")
+    support_chat_id: int | None = Field(
+        None,
+        description="the staff's forum group for talking to shoppers (default: ADMIN_CHAT_ID)",
+    )
+    support_hours: str = Field(
+        "",
+        description="when staff answer, e.g. Mon-Fri 09:00-20:00; Sat 10:00-16:00 "
+        "(SHOP_TIMEZONE; empty: around the clock)",
+    )
+    support_remind_minutes: int = Field(
+        30, ge=0, description="raise a conversation unanswered this long in working time (0: off)"
+    )
     telegram_api_url: str | None = Field(
         None, description="base URL of a self-hosted Bot API server (official by default)"
     )
@@ -193,6 +206,21 @@ class Settings(BaseSettings):
     @classmethod
     def _delivery_ids(cls, value: list[DeliveryOption]) -> list[DeliveryOption]:
         return with_ids(value)
+
+    @field_validator("support_hours")
+    @classmethod
+    def _support_hours(cls, value: str) -> str:
+        support_hours.parse(value)
+        return value
+
+    @property
+    def support_chat(self) -> int | None:
+        """The chat where staff talk to shoppers: SUPPORT_CHAT_ID, else ADMIN_CHAT_ID."""
+        return self.support_chat_id if self.support_chat_id is not None else self.admin_chat_id
+
+    @cached_property
+    def working_hours(self) -> support_hours.WorkingHours:
+        return support_hours.parse(self.support_hours)
 
     @field_validator("database_url")
     @classmethod

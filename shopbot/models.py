@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -667,3 +668,135 @@ class PromoUse(Base):
     user_id: Mapped[int] = mapped_column(BigInteger)
     once_key: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SupportSubject(enum.StrEnum):
+    """What a shopper asks a person about: it routes the conversation to its employees."""
+
+    ORDER = "order"
+    DELIVERY = "delivery"  # delivery and payment
+    PRODUCT = "product"
+    RETURN = "return"  # a return or a complaint
+    OTHER = "other"
+
+
+class ConversationStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class SupportStaff(Base):
+    """An employee who answers shoppers (``/staff``), and the subjects they are responsible
+    for (empty: none in particular; admins answer anyway)."""
+
+    __tablename__ = "support_staff"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(String(256), default="")
+    username: Mapped[str | None] = mapped_column(String(64))
+    subjects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    added_by: Mapped[int] = mapped_column(BigInteger)
+
+
+class SupportTopic(Base):
+    """The staff group's topic of a shopper: created once, reused for every later
+    conversation, replaced when staff deleted it."""
+
+    __tablename__ = "support_topic"
+    __table_args__ = (UniqueConstraint("chat_id", "thread_id"),)
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    thread_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SupportConversation(Base):
+    """A shopper's conversation with the staff, from the hand-off to its close. At most one
+    is open per shopper (a partial unique index)."""
+
+    __tablename__ = "support_conversation"
+    __table_args__ = (
+        Index(
+            "uq_support_conversation_open",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_support_conversation_status_opened_at", "status", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[SupportSubject] = mapped_column(_enum(SupportSubject, "support_subject"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_order.id", ondelete="SET NULL"))
+    status: Mapped[ConversationStatus] = mapped_column(
+        _enum(ConversationStatus, "conversation_status"), default=ConversationStatus.OPEN
+    )
+    # Where the staff side of it is: the group's topic, or the staff's private chats.
+    in_topic: Mapped[bool] = mapped_column(default=True)
+    assigned: Mapped[list[int]] = mapped_column(JSON, default=list)  # the staff mentioned
+    opened_by: Mapped[int] = mapped_column(BigInteger)  # the shopper, or staff from an order
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_response_at: Mapped[datetime | None] = mapped_column()
+    first_responder: Mapped[int | None] = mapped_column(BigInteger)
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    closed_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RelayDirection(enum.StrEnum):
+    TO_STAFF = "to_staff"
+    TO_SHOPPER = "to_shopper"
+
+
+class SupportMessage(Base):
+    """One message relayed (or waiting to be) between the shopper's chat and a staff chat,
+    with its counterpart once sent: replies and edits find it after a restart. Pending rows
+    of a conversation are relayed in id order, so nothing overtakes what came first."""
+
+    __tablename__ = "support_message"
+    __table_args__ = (
+        Index("ix_support_message_source", "source_chat_id", "source_message_id"),
+        Index("ix_support_message_target", "target_chat_id", "target_message_id"),
+        Index("ix_support_message_pending", "conversation_id", "relayed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("support_conversation.id", ondelete="CASCADE")
+    )
+    direction: Mapped[RelayDirection] = mapped_column(_enum(RelayDirection, "relay_direction"))
+    sender_id: Mapped[int] = mapped_column(BigInteger)
+    source_chat_id: Mapped[int] = mapped_column(BigInteger)
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    reply_to_message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the source chat
+    # An edit of an already relayed message: its new text, to be relayed as an edit.
+    edited_text: Mapped[str | None] = mapped_column(Text)
+    target_chat_id: Mapped[int] = mapped_column(BigInteger)
+    target_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    relayed_at: Mapped[datetime | None] = mapped_column()
+    failure: Mapped[str | None] = mapped_column(String(256))
+
+
+class SupportEvent(Base):
+    """Append-only: what happened to a conversation (opened, first reply, reminded, a
+    non-staff member told off, closed) and who did it."""
+
+    __tablename__ = "support_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("support_conversation.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -153,12 +153,13 @@ class ForumGroup(EmulatedGroup):
         return [topic.name for topic in self.topics.values()]
 
     def in_topic(self, message_thread_id: int) -> list[dict[str, Any]]:
-        """Every message of the topic but its creation message, oldest first."""
+        """Every message of the topic but the service ones (created, edited, closed,
+        reopened), oldest first."""
         return [
             copy.deepcopy(message)
             for message in self.history.values()
             if message.get("message_thread_id") == message_thread_id
-            and "forum_topic_created" not in message
+            and not any(key.startswith("forum_topic_") for key in message)
         ]
 
     def bot_in_topic(self, message_thread_id: int) -> list[dict[str, Any]]:
@@ -219,7 +220,13 @@ class ForumGroup(EmulatedGroup):
         """The topic fields of a bot message sent with ``message_thread_id`` (validated)."""
         thread = p.integer("message_thread_id")
         if not thread:
-            return {}
+            # A reply to a message in a topic goes into that topic.
+            parameters = p.json("reply_parameters")
+            replied = parameters.get("message_id") if isinstance(parameters, dict) else None
+            target = self.history.get(replied) if isinstance(replied, int) else None
+            if target is None or "message_thread_id" not in target:
+                return {}
+            thread = target["message_thread_id"]
         topic = self.topics.get(thread)
         if topic is None:
             raise bad_request(THREAD_NOT_FOUND)

@@ -335,11 +335,16 @@ async def test_orders_admin_moves_an_order_and_tells_the_shopper(
     card = owner.last
     assert "Заказ №1001" in card["text"] and "+79001234567" in card["text"]
     assert "Москва, ул. Ленина, 1" in card["text"] and "Кружка «Утро» (MUG-1) × 1" in card["text"]
-    assert buttons(card) == ["→ подтверждён", "✖ Отменить", "⬅ Все заказы"]
+    assert buttons(card) == ["→ подтверждён", "✖ Отменить", "✉ Написать покупателю", "⬅ Все заказы"]
     answer = await owner.press("→ подтверждён", message=card)
     assert answer is not None and answer.text == "Заказ №1001 теперь: подтверждён."
     assert "№1001" in anna.last["text"] and "подтверждён" in anna.last["text"]
-    assert buttons(owner.last) == ["→ отправлен", "✖ Отменить", "⬅ Все заказы"]
+    assert buttons(owner.last) == [
+        "→ отправлен",
+        "✖ Отменить",
+        "✉ Написать покупателю",
+        "⬅ Все заказы",
+    ]
     assert "Хозяйка: ожидает подтверждения → подтверждён" in owner.last["text"]
 
     stale = owner.last["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
@@ -379,7 +384,13 @@ async def test_the_owner_marks_a_flagged_order_handled(
     await owner.press(buttons(owner.last)[0])
     card = owner.last
     assert f"⚠ Требует внимания: {reason}" in card["text"]
-    assert buttons(card) == ["→ подтверждён", "✖ Отменить", "✔ Разобрано", "⬅ Все заказы"]
+    assert buttons(card) == [
+        "→ подтверждён",
+        "✖ Отменить",
+        "✔ Разобрано",
+        "✉ Написать покупателю",
+        "⬅ Все заказы",
+    ]
     handled = card["reply_markup"]["inline_keyboard"][1][0]["callback_data"]
 
     # Not for shoppers: a forged press is a stale button to them and clears nothing.
@@ -389,7 +400,12 @@ async def test_the_owner_marks_a_flagged_order_handled(
     answer = await owner.press("✔ Разобрано", message=card)
     assert answer is not None and answer.text == "Отмечено как разобранное."
     assert "Требует внимания" not in owner.last["text"]
-    assert buttons(owner.last) == ["→ подтверждён", "✖ Отменить", "⬅ Все заказы"]
+    assert buttons(owner.last) == [
+        "→ подтверждён",
+        "✖ Отменить",
+        "✉ Написать покупателю",
+        "⬅ Все заказы",
+    ]
     assert "Хозяйка: отмечен как разобранный" in owner.last["text"]
     answer = await owner.press_data(handled, message=card)  # the old card, pressed again
     assert answer is not None and answer.text == "Уже разобрано."
@@ -421,7 +437,12 @@ async def test_alerts_for_new_orders_and_low_stock_once(
     alert, low = owner.messages[sent:]
     assert "Новый заказ с оплатой при получении" in alert["text"]
     assert "Заказ №1001" in alert["text"] and "+79001234567" in alert["text"]
-    assert buttons(alert) == ["→ подтверждён", "✖ Отменить", "⬅ Все заказы"]
+    assert buttons(alert) == [
+        "→ подтверждён",
+        "✖ Отменить",
+        "✉ Написать покупателю",
+        "⬅ Все заказы",
+    ]
     assert "Кружка «Утро» (MUG-1): осталось 2 шт." in low["text"]
     await owner.press("→ подтверждён", message=alert)
     async with shop_sessions() as session:

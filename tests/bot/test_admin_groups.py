@@ -9,7 +9,7 @@ from aiogram.filters import Command
 from sqlalchemy import select
 
 from shopbot.bot.routers import admin
-from shopbot.emulators.telegram import EmulatedGroup, EmulatedUser
+from shopbot.emulators.telegram import EmulatedGroup, EmulatedUser, TelegramEmulator
 from shopbot.models import Product
 from tests.bot.conftest import Catalogue, Shop, ShopFactory, check_out
 
@@ -27,9 +27,11 @@ EVERY_COMMAND = [f"/{name}" for name in admin.COMMANDS] + [
 
 
 @pytest.fixture
-async def staff_shop(shop_factory: ShopFactory, catalogue: Catalogue) -> Shop:
+async def staff_shop(
+    shop_factory: ShopFactory, catalogue: Catalogue, emulator: TelegramEmulator
+) -> Shop:
+    emulator.group(STAFF, "Персонал")  # before the start: the shop looks at it then
     shop = await shop_factory(admin_ids=[ADMIN], admin_chat_id=STAFF)
-    shop.emulator.group(STAFF, "Персонал")
     await shop.emulator.user(ADMIN, "Хозяйка").send_text("/start")
     await check_out(shop, 101, "TS-01")  # a cash order: its alert goes to the staff group
     return shop

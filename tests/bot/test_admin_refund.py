@@ -48,7 +48,7 @@ async def test_cancelling_a_paid_order_refunds_it(
     card = owner.last
     assert "Заказ №1001" in card["text"] and "Оплата: ЮKassa" in card["text"]
     assert "ЮKassa (уведомление): статус платежа: прошёл" in card["text"]  # the history
-    assert _buttons(card) == ["→ отправлен", "✖ Отменить", "⬅ Все заказы"]
+    assert _buttons(card) == ["→ отправлен", "✖ Отменить", "✉ Написать покупателю", "⬅ Все заказы"]
     await owner.press("✖ Отменить", message=card)
     assert "Отменить заказ №1001 и вернуть покупателю 490\u00a0₽?" in owner.last["text"]
     assert yookassa.refunds == {}  # one tap refunds nothing

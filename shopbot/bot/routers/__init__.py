@@ -15,6 +15,7 @@ from shopbot.bot.routers import (
     checkout,
     fallback,
     favourites,
+    handoff,
     inline,
     marketing,
     orders,
@@ -23,6 +24,7 @@ from shopbot.bot.routers import (
     promotions,
     ratings,
     search,
+    staff_desk,
     start,
     support,
 )
@@ -41,6 +43,7 @@ def build_root_router() -> Router:
     root.include_routers(
         admin.create_router(),
         admin.create_group_guard(),
+        staff_desk.create_router(),
         checkout.create_router(),
         promo_checkout.create_router(),
         promotions.create_router(),
@@ -50,6 +53,8 @@ def build_root_router() -> Router:
         cart.create_router(),
         orders.create_router(),
         ratings.create_router(),
+        handoff.create_router(),
+        handoff.create_relay_router(),
         support.create_router(),
         search.create_router(),
         payments.create_router(),

@@ -1,35 +1,27 @@
 """Support for shoppers: the FAQ's topics, questions and answers, "write to a manager"
-(the shop's contact, and the shopper's next message relayed to the staff), and what typed
-text finds in the FAQ (see the fallback router)."""
+(the hand-off to a person, see the handoff router; the shop's contact when there is no
+staff to hand off to), and what typed text finds in the FAQ (see the fallback router)."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, StateFilter
-from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
+from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.callbacks import FaqAction, FaqCb, OrdersAction, OrdersCb
-from shopbot.bot.keyboards import main_menu
 from shopbot.bot.render import TEXT_LIMIT, h, split
-from shopbot.bot.routers.filters import Magic, plain_text
+from shopbot.bot.routers.handoff import can_hand_off, start_handoff
 from shopbot.bot.texts import status_label
 from shopbot.bot.ui import show
 from shopbot.config import Settings
 from shopbot.models import FaqEntry
-from shopbot.services import faq, orders, support
+from shopbot.services import faq, orders
 
-MESSAGE_LIMIT = 2000  # characters of a question to a manager
 LATEST_ORDERS = 3  # the orders "where is my order" tells of
 # A message's first piece holds the question too (Telegram counts the text, not the tags).
 ANSWER_PIECE = TEXT_LIMIT - faq.MAX_QUESTION - 2
-
-
-class SupportForm(StatesGroup):
-    message = State()  # the shopper's next text goes to a manager
 
 
 def _button(text: str, action: FaqAction, entry_id: int = 0) -> InlineKeyboardButton:
@@ -159,61 +151,32 @@ async def not_helped(query: CallbackQuery) -> None:
 
 
 async def _offer_manager(
-    chat_id: int,
-    target: Message | CallbackQuery,
-    state: FSMContext,
-    settings: Settings,
-    is_admin: bool,
+    chat_id: int, target: Message | CallbackQuery, session: AsyncSession, settings: Settings
 ) -> bool:
-    lines = []
-    if settings.shop_contact:
-        lines.append(_("Contact the shop: {contact}").format(contact=h(settings.shop_contact)))
-    if settings.admin_chat_id is not None or settings.admin_ids:
-        await state.set_state(SupportForm.message)
-        lines.append(_("Write your question here in one message: I will pass it to a manager."))
-    if not lines:
+    """The hand-off to a person, or else the shop's contact (False: neither exists)."""
+    if can_hand_off(settings):
+        await start_handoff(chat_id, target, session)
+        return True
+    if not settings.shop_contact:
         return False
     assert target.bot is not None
     await target.bot.send_message(
-        chat_id, "\n\n".join(lines), reply_markup=main_menu(admin=is_admin)
+        chat_id, _("Contact the shop: {contact}").format(contact=h(settings.shop_contact))
     )
     return True
 
 
-async def manager_pressed(
-    query: CallbackQuery, state: FSMContext, settings: Settings, is_admin: bool
-) -> None:
-    if await _offer_manager(query.from_user.id, query, state, settings, is_admin):
+async def manager_pressed(query: CallbackQuery, session: AsyncSession, settings: Settings) -> None:
+    if await _offer_manager(query.from_user.id, query, session, settings):
         await query.answer()
     else:
         await query.answer(_("Sorry, the shop has not left a contact."), show_alert=True)
 
 
-async def support_command(
-    message: Message, state: FSMContext, settings: Settings, is_admin: bool
-) -> None:
+async def support_command(message: Message, session: AsyncSession, settings: Settings) -> None:
     """/support: straight to a person."""
-    if not await _offer_manager(message.chat.id, message, state, settings, is_admin):
+    if not await _offer_manager(message.chat.id, message, session, settings):
         await message.answer(_("Sorry, the shop has not left a contact."))
-
-
-async def question_typed(message: Message, session: AsyncSession, state: FSMContext) -> None:
-    text = (message.text or "").strip()
-    if len(text) > MESSAGE_LIMIT:
-        await message.answer(
-            _("The message is too long. Please shorten it to {limit} characters.").format(
-                limit=MESSAGE_LIMIT
-            )
-        )
-        return
-    await state.set_state(None)
-    assert message.from_user is not None
-    await support.write_to_staff(session, message.from_user.id, text)
-    await message.answer(_("✅ Message sent. The shop will get in touch with you."))
-
-
-async def question_not_text(message: Message) -> None:
-    await message.answer(_("Please write your message as text, or /cancel."))
 
 
 async def latest_orders(message: Message, session: AsyncSession) -> None:
@@ -242,8 +205,6 @@ async def latest_orders(message: Message, session: AsyncSession) -> None:
 def create_router() -> Router:
     router = Router(name="support")
     router.message.register(support_command, Command("support"))
-    router.message.register(question_typed, StateFilter(SupportForm.message), plain_text())
-    router.message.register(question_not_text, StateFilter(SupportForm.message), Magic(~F.text))
     router.callback_query.register(topics_pressed, FaqCb.filter(F.action == FaqAction.TOPICS))
     router.callback_query.register(topic_pressed, FaqCb.filter(F.action == FaqAction.TOPIC))
     router.callback_query.register(entry_pressed, FaqCb.filter(F.action == FaqAction.ENTRY))

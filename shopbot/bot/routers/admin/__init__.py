@@ -38,6 +38,7 @@ from shopbot.bot.routers.admin import (
     orders,
     products,
     promo,
+    staff,
 )
 from shopbot.bot.routers.admin.callbacks import AdminMenuCb, MenuAction
 from shopbot.bot.routers.admin.keyboards import admin_menu
@@ -72,6 +73,7 @@ COMMANDS = (
     "reminders",
     "sale",
     "promo",
+    "staff",
 )
 PERSONAL_COMMANDS = frozenset({"export_orders"})
 
@@ -173,6 +175,7 @@ def create_router() -> Router:
     marketing.register(router)
     followups.register(router)
     promo.register(router)
+    staff.register(router)
     return router
 
 

@@ -25,6 +25,7 @@ from shopbot.bot.routers.admin.callbacks import (
     ProductAction,
     status_code,
 )
+from shopbot.bot.support_keyboards import write_to_shopper_button
 from shopbot.bot.texts import status_label
 from shopbot.models import Order, OrderStatus, Product
 from shopbot.money import format_price
@@ -160,6 +161,7 @@ def order_admin_keyboard(
                 ).pack(),
             )
         )
+    builder.row(write_to_shopper_button(order.id))
     builder.row(
         InlineKeyboardButton(
             text=_("⬅ All orders"),

@@ -1,0 +1,535 @@
+"""The bot's side of the support conversations: where the staff talk (the forum group's
+topics, or else the admins' private chats), and the outbox senders that copy each side's
+messages to the other in order (``shopbot.services.conversations``).
+
+Topics are used when ``SUPPORT_CHAT_ID`` (default ``ADMIN_CHAT_ID``) is a supergroup with
+topics where the bot is an admin allowed to manage topics; :meth:`SupportDesk.check` looks
+at start-up and logs one line saying why not otherwise. Each shopper gets one topic, made
+on their first conversation and reused; one staff deleted is made again (with the card) the
+next time a message must go there. A shopper who blocked the bot, an employee who did, an
+employee who left the group: the staff side is told, nothing crashes or vanishes silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import ChatMemberAdministrator, ReplyParameters
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shopbot.bot.clock import shop_clock
+from shopbot.bot.i18n import PoI18n
+from shopbot.bot.support_keyboards import close_keyboard
+from shopbot.bot.support_texts import card_text, mention, topic_name
+from shopbot.config import Settings
+from shopbot.models import (
+    ConversationStatus,
+    Order,
+    OutboxMessage,
+    RelayDirection,
+    SupportConversation,
+    SupportMessage,
+    SupportStaff,
+    User,
+    utcnow,
+)
+from shopbot.services import cart, conversations, orders
+from shopbot.services.outbox import RetryLater, Sender, Undeliverable
+from shopbot.services.users import mark_blocked
+
+log = logging.getLogger(__name__)
+
+CARD_ORDERS = 3  # the shopper's latest orders on the card
+THREAD_NOT_FOUND = "message thread not found"
+_TOPIC_CLOSED_ALREADY = "TOPIC_NOT_MODIFIED"
+
+
+@contextmanager
+def _passing_failures() -> Iterator[None]:
+    """Telegram's 429, 5xx and network failures become ``RetryLater``."""
+    try:
+        yield
+    except TelegramRetryAfter as exc:
+        raise RetryLater(str(exc), after=exc.retry_after) from exc
+    except (TelegramServerError, TelegramNetworkError) as exc:
+        raise RetryLater(str(exc)) from exc
+
+
+class SupportDesk:
+    def __init__(
+        self,
+        bot: Bot,
+        settings: Settings,
+        session_factory: async_sessionmaker[AsyncSession],
+        i18n: PoI18n,
+    ) -> None:
+        self.bot = bot
+        self.settings = settings
+        self.session_factory = session_factory
+        self.i18n = i18n
+        self.forum_chat: int | None = None  # set by check(): the group whose topics are used
+
+    # ---------------------------------------------------------------- set-up
+
+    async def check(self) -> None:
+        """Use the group's topics if Telegram says they can be; else log why not, once."""
+        chat_id = self.settings.support_chat
+        reason = None
+        if chat_id is None:
+            reason = "neither SUPPORT_CHAT_ID nor ADMIN_CHAT_ID is set"
+        else:
+            try:
+                chat = await self.bot.get_chat(chat_id)
+                me = await self.bot.me()
+                member = await self.bot.get_chat_member(chat_id, me.id)
+            except TelegramAPIError as exc:
+                reason = f"the bot cannot reach chat {chat_id} ({exc.message})"
+            else:
+                if not chat.is_forum:
+                    reason = f"chat {chat_id} is not a supergroup with topics"
+                elif not (isinstance(member, ChatMemberAdministrator) and member.can_manage_topics):
+                    reason = f"the bot is not an admin allowed to manage topics in chat {chat_id}"
+        if reason is not None:
+            log.warning(
+                "support: topics are not used (%s); hand-offs go to the admins' private chats",
+                reason,
+            )
+            self.forum_chat = None
+        else:
+            log.info("support: conversations go to the topics of chat %s", chat_id)
+            self.forum_chat = chat_id
+
+    @property
+    def in_topics(self) -> bool:
+        return self.forum_chat is not None
+
+    def staff_chats(self, assigned: list[int]) -> list[int]:
+        """Where a conversation's messages go: the forum, or each responsible admin."""
+        return [self.forum_chat] if self.forum_chat is not None else list(assigned)
+
+    def targets(self, conversation: SupportConversation) -> list[int]:
+        if conversation.in_topic and self.forum_chat is not None:
+            return [self.forum_chat]
+        return list(conversation.assigned)
+
+    def senders(self) -> dict[str, Sender]:
+        return {
+            conversations.SUPPORT_RELAY: self.relay,
+            conversations.SUPPORT_CLOSED: self.closed,
+            conversations.SUPPORT_REMINDER: self.remind,
+        }
+
+    @contextmanager
+    def _speaking(self, language: str) -> Iterator[None]:
+        with (
+            self.i18n.context(),
+            self.i18n.use_locale(language),
+            shop_clock(self.settings.shop_timezone),
+        ):
+            yield
+
+    def _staff_language(self) -> str:
+        return self.settings.default_language
+
+    # ---------------------------------------------------------------- relay
+
+    async def _conversation(
+        self, session: AsyncSession, message: OutboxMessage
+    ) -> SupportConversation:
+        conversation = await session.get(
+            SupportConversation, message.payload["conversation_id"], populate_existing=True
+        )
+        if conversation is None:
+            raise Undeliverable(f"conversation {message.payload['conversation_id']} is gone")
+        return conversation
+
+    async def relay(self, session: AsyncSession, message: OutboxMessage) -> None:
+        """Relay the conversation's pending messages, oldest first; one that cannot go now
+        holds back the rest (RetryLater), so nothing overtakes it."""
+        conversation = await self._conversation(session, message)
+        while True:
+            try:
+                row = await conversations.claim_next(session, conversation.id)
+            except conversations.RowTaken as exc:
+                raise RetryLater("another process is relaying this conversation") from exc
+            if row is None:
+                return
+            try:
+                target_id, failure = await self._relay_row(session, conversation, row)
+            except BaseException:
+                await conversations.release(session, row.id)
+                raise
+            await conversations.relayed(session, row.id, target_id, failure)
+
+    async def _relay_row(
+        self, session: AsyncSession, conversation: SupportConversation, row: SupportMessage
+    ) -> tuple[int | None, str | None]:
+        """Send one row; (the copy's id, None) or (None, why it can never go)."""
+        with _passing_failures():
+            try:
+                if row.source_message_id == conversations.CARD:
+                    return await self._send_card(session, conversation, row.target_chat_id), None
+                if row.edited_text is not None:
+                    return await self._relay_edit(session, row), None
+                if row.direction is RelayDirection.TO_STAFF:
+                    return await self._to_staff(session, conversation, row), None
+                return await self._to_shopper(session, conversation, row), None
+            except (TelegramForbiddenError, TelegramBadRequest) as exc:
+                return None, await self._undeliverable(session, conversation, row, exc)
+
+    async def _undeliverable(
+        self,
+        session: AsyncSession,
+        conversation: SupportConversation,
+        row: SupportMessage,
+        exc: TelegramAPIError,
+    ) -> str:
+        """A message Telegram will never take: say so on the other side, keep going."""
+        log.info("support message %s not relayed: %s", row.id, exc.message)
+        if row.direction is RelayDirection.TO_SHOPPER:
+            if isinstance(exc, TelegramForbiddenError) or "chat not found" in exc.message:
+                await mark_blocked(session, conversation.user_id)
+                with self._speaking(self._staff_language()):
+                    text = _("⚠ Not delivered: the shopper blocked the bot or deleted the chat.")
+            else:
+                with self._speaking(self._staff_language()):
+                    text = _("⚠ Not delivered: Telegram refused to copy this message.")
+            await self._notice(row.source_chat_id, row.source_message_id, text)
+        return exc.message
+
+    async def _notice(self, chat_id: int, reply_to: int, text: str) -> None:
+        """A word from the bot under a staff message (in its topic, if any)."""
+        try:
+            await self.bot.send_message(
+                chat_id,
+                text,
+                reply_parameters=ReplyParameters(
+                    message_id=reply_to, allow_sending_without_reply=True
+                ),
+            )
+        except TelegramAPIError as exc:
+            log.warning("support notice to chat %s failed: %s", chat_id, exc.message)
+
+    # ----------------------------------------------------------- the topic
+
+    async def _thread(
+        self, session: AsyncSession, conversation: SupportConversation, *, fresh: bool = False
+    ) -> int:
+        """The shopper's topic in the forum (made now if they have none, or ``fresh``: the
+        old one was deleted, and the card goes into the new one)."""
+        assert self.forum_chat is not None
+        topic = await conversations.topic_of(session, conversation.user_id, self.forum_chat)
+        if topic is not None and not fresh:
+            return topic.thread_id
+        user = await session.get(User, conversation.user_id)
+        created = await self.bot.create_forum_topic(
+            self.forum_chat, topic_name(user, conversation.user_id)
+        )
+        await conversations.save_topic(
+            session, conversation.user_id, self.forum_chat, created.message_thread_id
+        )
+        if fresh:
+            await self._send_card(
+                session, conversation, self.forum_chat, thread=created.message_thread_id
+            )
+        return created.message_thread_id
+
+    async def _in_thread(
+        self,
+        session: AsyncSession,
+        conversation: SupportConversation,
+        send: Callable[[int], Awaitable[int]],
+    ) -> int:
+        """Run ``send(thread)`` in the shopper's topic, remaking the topic once if staff
+        deleted it."""
+        thread = await self._thread(session, conversation)
+        try:
+            return await send(thread)
+        except TelegramBadRequest as exc:
+            if THREAD_NOT_FOUND not in exc.message:
+                raise
+        thread = await self._thread(session, conversation, fresh=True)
+        return await send(thread)
+
+    # ------------------------------------------------------------- the card
+
+    async def _mentions(
+        self, session: AsyncSession, conversation: SupportConversation
+    ) -> list[str]:
+        """The responsible staff still in the staff chat, linked so Telegram notifies them;
+        with none left, every admin."""
+        people = list(conversation.assigned)
+        if self.forum_chat is not None and conversation.in_topic:
+            present = []
+            for user_id in people:
+                try:
+                    member = await self.bot.get_chat_member(self.forum_chat, user_id)
+                except TelegramBadRequest:
+                    continue
+                if member.status not in ("left", "kicked"):
+                    present.append(user_id)
+            people = present or list(self.settings.admin_ids)
+        names = dict(
+            (
+                await session.execute(select(User.id, User.first_name).where(User.id.in_(people)))
+            ).all()
+        )
+        staff_names = dict(
+            (
+                await session.execute(
+                    select(SupportStaff.user_id, SupportStaff.first_name).where(
+                        SupportStaff.user_id.in_(people)
+                    )
+                )
+            ).all()
+        )
+        return [
+            mention(person, staff_names.get(person) or names.get(person) or "") for person in people
+        ]
+
+    async def _card(self, session: AsyncSession, conversation: SupportConversation) -> str:
+        user = await session.get(User, conversation.user_id)
+        latest, _total = await orders.orders_of_user(
+            session, conversation.user_id, limit=CARD_ORDERS
+        )
+        subject_order = (
+            await session.get(Order, conversation.order_id) if conversation.order_id else None
+        )
+        shopper_cart = await cart.get_cart(session, conversation.user_id)
+        mentions = await self._mentions(session, conversation)
+        with self._speaking(self._staff_language()):
+            return card_text(conversation, user, latest, shopper_cart, subject_order, mentions)
+
+    async def _send_card(
+        self,
+        session: AsyncSession,
+        conversation: SupportConversation,
+        chat_id: int,
+        *,
+        thread: int | None = None,
+    ) -> int:
+        text = await self._card(session, conversation)
+        with self._speaking(self._staff_language()):
+            markup = close_keyboard(conversation.id)
+        if chat_id != self.forum_chat:
+            sent = await self.bot.send_message(chat_id, text, reply_markup=markup)
+            return sent.message_id
+        if thread is not None:
+            sent = await self.bot.send_message(
+                chat_id, text, reply_markup=markup, message_thread_id=thread
+            )
+            return sent.message_id
+
+        reused = await conversations.topic_of(session, conversation.user_id, chat_id)
+
+        async def send(thread_id: int) -> int:
+            if reused is not None and reused.thread_id == thread_id:
+                await self._reopen(thread_id)
+            sent = await self.bot.send_message(
+                chat_id, text, reply_markup=markup, message_thread_id=thread_id
+            )
+            return sent.message_id
+
+        return await self._in_thread(session, conversation, send)
+
+    async def _reopen(self, thread: int) -> None:
+        assert self.forum_chat is not None
+        try:
+            await self.bot.reopen_forum_topic(self.forum_chat, thread)
+        except TelegramBadRequest as exc:
+            if _TOPIC_CLOSED_ALREADY not in exc.message:
+                raise
+
+    # ------------------------------------------------------ message copies
+
+    async def _reply_parameters(
+        self, session: AsyncSession, row: SupportMessage
+    ) -> ReplyParameters | None:
+        if row.reply_to_message_id is None:
+            return None
+        counterpart = await conversations.counterpart(
+            session, row.source_chat_id, row.reply_to_message_id, row.target_chat_id
+        )
+        if counterpart is None:
+            return None
+        return ReplyParameters(message_id=counterpart, allow_sending_without_reply=True)
+
+    async def _to_staff(
+        self, session: AsyncSession, conversation: SupportConversation, row: SupportMessage
+    ) -> int:
+        reply = await self._reply_parameters(session, row)
+        if row.target_chat_id != self.forum_chat:
+            copied = await self.bot.copy_message(
+                row.target_chat_id,
+                row.source_chat_id,
+                row.source_message_id,
+                reply_parameters=reply,
+            )
+            return copied.message_id
+
+        async def send(thread: int) -> int:
+            copied = await self.bot.copy_message(
+                row.target_chat_id,
+                row.source_chat_id,
+                row.source_message_id,
+                message_thread_id=thread,
+                reply_parameters=reply,
+            )
+            return copied.message_id
+
+        return await self._in_thread(session, conversation, send)
+
+    async def _to_shopper(
+        self, session: AsyncSession, conversation: SupportConversation, row: SupportMessage
+    ) -> int:
+        user = await session.get(User, conversation.user_id)
+        language = user.language if user is not None else self.settings.default_language
+        if not await conversations.staff_replied_before(
+            session, conversation.id, row.sender_id, row.id
+        ):
+            name = await self._staff_name(session, row.sender_id)
+            with self._speaking(language):
+                text = _("💬 {name} from {shop} answers you:").format(
+                    name=name, shop=self.settings.shop_name
+                )
+            await self.bot.send_message(conversation.user_id, text)
+        reply = await self._reply_parameters(session, row)
+        copied = await self.bot.copy_message(
+            conversation.user_id, row.source_chat_id, row.source_message_id, reply_parameters=reply
+        )
+        return copied.message_id
+
+    async def _staff_name(self, session: AsyncSession, staff_id: int) -> str:
+        staff = await session.get(SupportStaff, staff_id)
+        if staff is not None and staff.first_name:
+            return staff.first_name
+        user = await session.get(User, staff_id)
+        return user.first_name if user is not None and user.first_name else _("The manager")
+
+    async def _relay_edit(self, session: AsyncSession, row: SupportMessage) -> int | None:
+        """An edit of a relayed message: edited in place when Telegram allows, else sent as
+        a correction under the copy."""
+        copy_id = await conversations.counterpart(
+            session, row.source_chat_id, row.source_message_id, row.target_chat_id
+        )
+        text = row.edited_text or ""
+        if copy_id is None:
+            return None
+        try:
+            await self.bot.edit_message_text(
+                text, chat_id=row.target_chat_id, message_id=copy_id, parse_mode=None
+            )
+            return copy_id
+        except TelegramBadRequest as exc:
+            if "there is no text" in exc.message:
+                try:
+                    await self.bot.edit_message_caption(
+                        chat_id=row.target_chat_id,
+                        message_id=copy_id,
+                        caption=text,
+                        parse_mode=None,
+                    )
+                    return copy_id
+                except TelegramBadRequest:
+                    pass
+            elif "message is not modified" in exc.message:
+                return copy_id
+        language = self._staff_language()
+        if row.direction is RelayDirection.TO_SHOPPER:
+            user = await session.get(User, row.target_chat_id)
+            language = user.language if user is not None else language
+        with self._speaking(language):
+            label = _("✏ Correction:")
+        sent = await self.bot.send_message(
+            row.target_chat_id,
+            f"{label} {text}",
+            parse_mode=None,
+            reply_parameters=ReplyParameters(message_id=copy_id, allow_sending_without_reply=True),
+        )
+        return sent.message_id
+
+    # ------------------------------------------------------ closing, reminders
+
+    async def closed(self, session: AsyncSession, message: OutboxMessage) -> None:
+        """Tell both sides the conversation ended; close the topic."""
+        conversation = await self._conversation(session, message)
+        user = await session.get(User, conversation.user_id)
+        language = user.language if user is not None else self.settings.default_language
+        by_shopper = conversation.closed_by == conversation.user_id
+        with _passing_failures():
+            if not by_shopper:
+                with self._speaking(language):
+                    text = _(
+                        "✅ The manager ended the conversation. Write /support whenever you "
+                        "need a person again."
+                    )
+                try:
+                    await self.bot.send_message(conversation.user_id, text)
+                except TelegramForbiddenError:
+                    await mark_blocked(session, conversation.user_id)
+            closer = await self._staff_name(session, conversation.closed_by or 0)
+            with self._speaking(self._staff_language()):
+                note = (
+                    _("✅ The shopper ended the conversation.")
+                    if by_shopper
+                    else _("✅ Conversation closed by {name}.").format(name=closer)
+                )
+            await self._to_staff_chats(session, conversation, note, close_topic=True)
+
+    async def remind(self, session: AsyncSession, message: OutboxMessage) -> None:
+        """Raise a conversation nobody answered, once, mentioning the responsible staff."""
+        conversation = await self._conversation(session, message)
+        if (
+            conversation.status is not ConversationStatus.OPEN
+            or conversation.first_response_at is not None
+        ):
+            return
+        mentions = await self._mentions(session, conversation)
+        waited = int((utcnow() - conversation.opened_at).total_seconds() // 60)
+        with self._speaking(self._staff_language()):
+            text = _(
+                "⏰ The shopper has been waiting {minutes} min for an answer. {people}"
+            ).format(minutes=waited, people=", ".join(mentions))
+        with _passing_failures():
+            await self._to_staff_chats(session, conversation, text)
+
+    async def _to_staff_chats(
+        self,
+        session: AsyncSession,
+        conversation: SupportConversation,
+        text: str,
+        *,
+        close_topic: bool = False,
+    ) -> None:
+        if conversation.in_topic and self.forum_chat is not None:
+            topic = await conversations.topic_of(session, conversation.user_id, self.forum_chat)
+            if topic is None:
+                return
+            try:
+                await self.bot.send_message(
+                    self.forum_chat, text, message_thread_id=topic.thread_id
+                )
+                if close_topic:
+                    await self.bot.close_forum_topic(self.forum_chat, topic.thread_id)
+            except TelegramBadRequest as exc:
+                if THREAD_NOT_FOUND not in exc.message and _TOPIC_CLOSED_ALREADY not in exc.message:
+                    raise
+            return
+        for chat_id in conversation.assigned:
+            try:
+                await self.bot.send_message(chat_id, text)
+            except (TelegramForbiddenError, TelegramBadRequest) as exc:
+                log.info("support notice to staff %s not delivered: %s", chat_id, exc.message)

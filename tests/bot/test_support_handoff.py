@@ -1,0 +1,400 @@
+"""The hand-off to a person through the staff group's topics, end to end: the real
+dispatcher, the emulator's forum over HTTP, real databases."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
+from shopbot.emulators.telegram_forum import ForumGroup, Media, edit_message, forum
+from shopbot.models import ConversationStatus, SupportConversation, SupportMessage, utcnow
+from tests.bot.conftest import ADMIN, Shop, ShopFactory, buttons, check_out
+
+STAFF = -1001500000001
+MANAGER = 301
+STRANGER = 302
+SHOPPER = 101
+
+
+@pytest.fixture
+async def started_forum(
+    shop_factory: ShopFactory, emulator: TelegramEmulator
+) -> tuple[Shop, ForumGroup]:
+    staff = forum(emulator, STAFF, "Поддержка")
+    shop = await shop_factory(admin_ids=[ADMIN], support_chat_id=STAFF)
+    await _people(shop, staff)
+    return shop, staff
+
+
+async def _people(shop: Shop, staff: ForumGroup) -> None:
+    owner = shop.emulator.user(ADMIN, "Хозяйка")
+    manager = shop.emulator.user(MANAGER, "Ольга", username="olga")
+    stranger = shop.emulator.user(STRANGER, "Гость")
+    staff.join(owner, "creator")
+    staff.join(manager)
+    staff.join(stranger)
+    await owner.send_text("/start")
+    await manager.send_text("/start")
+
+
+async def hand_off(
+    shop: Shop, shopper: EmulatedUser, subject: str = "🚚 Доставка и оплата"
+) -> None:
+    await shopper.send_text("/support")
+    assert shopper.last["text"] == "О чём ваш вопрос?"
+    await shopper.press(subject)
+    await shop.emulator.wait_handled()
+
+
+def only_topic(staff: ForumGroup) -> int:
+    assert len(staff.topics) == 1, staff.topic_names()
+    return next(iter(staff.topics))
+
+
+async def test_hand_off_routed_to_the_assigned_employee_and_relayed_both_ways(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    shop, staff = started_forum
+    owner = shop.emulator.user(ADMIN)
+    manager = shop.emulator.user(MANAGER)
+    stranger = shop.emulator.user(STRANGER)
+    await owner.send_text("/staff add @olga доставка")
+    assert (
+        "В списке сотрудников: • Ольга @olga (id 301): 🚚 Доставка и оплата" in owner.last["text"]
+    )
+
+    anna = shop.emulator.user(SHOPPER, "Анна", username="anna")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    assert anna.last["text"].startswith(
+        "💬 Вы пишете менеджеру. Мы ответим в рабочее время: круглосуточно."
+    )
+    assert buttons(anna.last) == ["Завершить разговор"]
+
+    thread = only_topic(staff)
+    assert staff.topics[thread].name == "Анна · @anna · #101"
+    card = staff.bot_in_topic(thread)[0]
+    assert card["text"].startswith("🆕 Покупатель просит человека")
+    assert "Тема: 🚚 Доставка и оплата" in card["text"]
+    assert "Для: Ольга" in card["text"]
+    assert any(
+        e.get("url") == "tg://user?id=301" for e in card["entities"] if e["type"] == "text_link"
+    )
+    assert buttons(card) == ["✅ Закрыть разговор"]
+
+    asked = await anna.send_text("Доставите в Казань?")
+    await shop.emulator.wait_handled()
+    copy = staff.bot_in_topic(thread)[-1]
+    assert copy["text"] == "Доставите в Казань?"
+    # Free text goes to the person, not to the search or the FAQ.
+    assert anna.last["text"].startswith("💬 Вы пишете менеджеру")
+
+    await staff.send_text(manager, "Да, доставим за 3 дня", thread=thread, reply_to=copy)
+    await shop.emulator.wait_handled()
+    assert anna.texts()[-2:] == ["💬 Вам отвечает Ольга, магазин «Лавка»:", "Да, доставим за 3 дня"]
+    assert anna.last["reply_to_message"]["message_id"] == asked["message_id"]
+    await staff.send_text(manager, "Чем ещё помочь?", thread=thread)
+    await staff.send_text(manager, "// она уже спрашивала вчера", thread=thread)
+    await staff.send_text(manager, "#note позвонить", thread=thread)
+    await shop.emulator.wait_handled()
+    assert anna.texts()[-1] == "Чем ещё помочь?"  # no second header, the notes stayed
+
+    await staff.send_text(stranger, "а я тоже отвечу", thread=thread)
+    await staff.send_text(stranger, "и ещё", thread=thread)
+    await shop.emulator.wait_handled()
+    assert anna.texts()[-1] == "Чем ещё помочь?"
+    warnings = [
+        m for m in staff.bot_in_topic(thread) if "только сообщения сотрудников" in m.get("text", "")
+    ]
+    assert len(warnings) == 1
+
+    await staff.send_text(manager, "/close", thread=thread)
+    await shop.emulator.wait_handled()
+    assert anna.last["text"].startswith("✅ Менеджер завершил разговор.")
+    assert staff.topics[thread].closed
+    assert staff.bot_in_topic(thread)[-1]["text"] == "✅ Разговор закрыт: Ольга."
+    # Closed: her next words go back to the search and the FAQ.
+    before = len(staff.bot_in_topic(thread))
+    await anna.send_text("спасибо")
+    assert len(staff.bot_in_topic(thread)) == before
+
+    # The next conversation reuses her topic, reopened.
+    await hand_off(shop, anna, "💬 Другое")
+    assert only_topic(staff) == thread and not staff.topics[thread].closed
+    assert "Для: Хозяйка" in staff.bot_in_topic(thread)[-1]["text"]  # nobody assigned: admins
+    assert shop.emulator.errors == [], [(e.method, e.description) for e in shop.emulator.errors]
+
+
+async def test_media_relayed_both_ways(started_forum: tuple[Shop, ForumGroup]) -> None:
+    shop, staff = started_forum
+    manager = shop.emulator.user(MANAGER)
+    await shop.emulator.user(ADMIN).send_text(f"/staff add {MANAGER}")
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna, "↩ Возврат или жалоба")
+    thread = only_topic(staff)
+    media = Media(shop.emulator)
+    sent = [
+        await anna.send_content(media.photo("пришла разбитая")),
+        *[await anna.send_content(item) for item in media.album(3, "с разных сторон")],
+        await anna.send_content(media.document("чек.pdf")),
+        await anna.send_content(media.voice()),
+        await anna.send_content(media.video()),
+        await anna.send_content(media.sticker()),
+        await anna.send_content(media.location()),
+        await anna.send_content(media.contact()),
+    ]
+    await shop.emulator.wait_handled()
+    copies = staff.bot_in_topic(thread)[1:]
+    kinds = [
+        "photo",
+        "photo",
+        "photo",
+        "photo",
+        "document",
+        "voice",
+        "video",
+        "sticker",
+        "location",
+        "contact",
+    ]
+    assert [next(k for k in kinds if k in m) for m in copies] == kinds
+    assert copies[0]["caption"] == "пришла разбитая"
+    assert [m["photo"][-1]["file_id"] for m in copies[1:4]] == [
+        m["photo"][-1]["file_id"] for m in sent[1:4]
+    ]
+
+    await staff.send_content(manager, media.photo("вот как должно быть"), thread=thread)
+    await staff.send_content(manager, media.document("акт.pdf"), thread=thread)
+    await staff.send_content(manager, media.voice(), thread=thread)
+    await shop.emulator.wait_handled()
+    got = anna.messages[-3:]
+    assert got[0]["caption"] == "вот как должно быть"
+    assert got[1]["document"]["file_name"] == "акт.pdf"
+    assert "voice" in got[2]
+
+    # An edit follows the message: in place when Telegram allows.
+    text = await anna.send_text("заказ 12")
+    await shop.emulator.wait_handled()
+    await edit_message(anna, anna, text, "заказ 21")
+    await shop.emulator.wait_handled()
+    assert staff.bot_in_topic(thread)[-1]["text"] == "заказ 21"
+    assert shop.emulator.errors == [], [(e.method, e.description) for e in shop.emulator.errors]
+
+
+async def test_restart_mid_conversation_loses_nothing(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    shop, staff = started_forum
+    manager = shop.emulator.user(MANAGER)
+    await shop.emulator.user(ADMIN).send_text(f"/staff add {MANAGER} заказ")
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna, "💬 Другое")
+    first = await anna.send_text("Первое сообщение")
+    await shop.emulator.wait_handled()
+    thread = only_topic(staff)
+    copy = staff.bot_in_topic(thread)[-1]
+
+    await shop.restart()
+    await staff.send_text(manager, "Ответ после перезапуска", thread=thread, reply_to=copy)
+    await shop.emulator.wait_handled()
+    assert anna.last["text"] == "Ответ после перезапуска"
+    assert anna.last["reply_to_message"]["message_id"] == first["message_id"]
+    await anna.send_text(
+        "И ещё вопрос",
+    )
+    await shop.emulator.wait_handled()
+    assert staff.bot_in_topic(thread)[-1]["text"] == "И ещё вопрос"
+    assert only_topic(staff) == thread
+
+
+async def test_a_deleted_topic_is_made_again_with_the_card(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    shop, staff = started_forum
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna, "🛍 Товар")
+    old = only_topic(staff)
+    staff.delete_topic(old)
+    await anna.send_text("Есть размер M?")
+    await shop.emulator.wait_handled()
+    new = only_topic(staff)
+    assert new != old
+    in_new = staff.bot_in_topic(new)
+    assert in_new[0]["text"].startswith("🆕 Покупатель просит человека")
+    assert in_new[-1]["text"] == "Есть размер M?"
+
+
+async def test_a_blocked_shopper_is_reported_in_the_topic(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    shop, staff = started_forum
+    owner = shop.emulator.user(ADMIN)
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    thread = only_topic(staff)
+    anna.block_bot()
+    await staff.send_text(owner, "Вы тут?", thread=thread)
+    await shop.emulator.wait_handled()
+    assert staff.bot_in_topic(thread)[-1]["text"].startswith(
+        "⚠ Не доставлено: покупатель заблокировал"
+    )
+
+
+async def test_nobody_else_can_end_or_answer_a_conversation(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    shop, staff = started_forum
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    boris = shop.emulator.user(102, "Борис")
+    stranger = shop.emulator.user(STRANGER)
+    await anna.send_text("/start")
+    await boris.send_text("/start")
+    await hand_off(shop, anna)
+    thread = only_topic(staff)
+    ended = anna.last
+    data = ended["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    # Борис forges Анна's "end" button in his own chat.
+    await boris.send_text("/support")
+    answer = await boris.press_data(data, message=boris.last)
+    assert answer is not None and answer.show_alert and "устарела" in (answer.text or "")
+    # A group member who is not staff presses the card's close button.
+    card = staff.bot_in_topic(thread)[0]
+    answer = await staff.press(stranger, "✅ Закрыть разговор", message=card)
+    assert answer is not None and answer.text == "Это могут только сотрудники магазина."
+    async with shop.session_factory() as session:
+        conversation = await session.scalar(select(SupportConversation))
+        assert conversation is not None and conversation.status is ConversationStatus.OPEN
+    # Борис's own messages are not in Анна's topic.
+    await boris.send_text("💬 Другое")
+    assert all(m.get("text") != "💬 Другое" for m in staff.bot_in_topic(thread))
+    # Анна ends it herself; the staff hear of it.
+    await anna.press("Завершить разговор", message=ended)
+    await shop.emulator.wait_handled()
+    assert anna.last["text"].startswith("✅ Разговор завершён.")
+    assert staff.bot_in_topic(thread)[-1]["text"] == "✅ Покупатель завершил разговор."
+    # The button is gone with the edit; a repeated press of the old data is answered.
+    answer = await anna.press_data(data, message=ended)
+    assert answer is not None and answer.text == "Этот разговор уже завершён."
+
+
+async def test_out_of_hours_the_shopper_is_told_when_to_expect_an_answer(
+    shop_factory: ShopFactory, emulator: TelegramEmulator
+) -> None:
+    staff = forum(emulator, STAFF, "Поддержка")
+    now = utcnow().astimezone(__import__("zoneinfo").ZoneInfo("Europe/Moscow"))
+    day_after = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[(now.weekday() + 2) % 7]
+    shop = await shop_factory(
+        admin_ids=[ADMIN], support_chat_id=STAFF, support_hours=f"{day_after} 10:00-16:00"
+    )
+    await _people(shop, staff)
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    ru_day = dict(
+        zip(
+            ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+            ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"),
+            strict=True,
+        )
+    )[day_after]
+    assert f"в рабочее время: {ru_day} 10:00–16:00." in anna.last["text"]
+    assert f"🌙 Сейчас мы не работаем: ответим с {ru_day} 10:00." in anna.last["text"]
+    await anna.send_text("Жду ответа")
+    await shop.emulator.wait_handled()
+    # Told once for this evening (the greeting said it), and the message still reached the topic.
+    assert anna.last["text"].startswith("💬 Вы пишете менеджеру")
+    assert staff.bot_in_topic(only_topic(staff))[-1]["text"] == "Жду ответа"
+
+
+async def test_the_reminder_raises_an_unanswered_conversation_once(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    shop, staff = started_forum
+    assert shop.runtime is not None
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    thread = only_topic(staff)
+    await shop.runtime.jobs.remind_support()
+    await shop.emulator.wait_handled()
+    assert not any("⏰" in m.get("text", "") for m in staff.bot_in_topic(thread))
+    async with shop.session_factory() as session:
+        await session.execute(
+            update(SupportConversation).values(opened_at=utcnow() - timedelta(minutes=31))
+        )
+        await session.commit()
+    await shop.runtime.jobs.remind_support()
+    await shop.runtime.jobs.remind_support()
+    await shop.emulator.wait_handled()
+    reminders = [m for m in staff.bot_in_topic(thread) if "⏰" in m.get("text", "")]
+    assert len(reminders) == 1
+    assert reminders[0]["text"].startswith("⏰ Покупатель ждёт ответа уже 31 мин. Хозяйка")
+
+
+async def test_dm_fallback_without_a_forum(
+    shop_factory: ShopFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="shopbot.bot.support_desk"):
+        shop = await shop_factory(admin_ids=[ADMIN])
+    lines = [r.getMessage() for r in caplog.records if "topics are not used" in r.getMessage()]
+    assert lines == [
+        "support: topics are not used (neither SUPPORT_CHAT_ID nor ADMIN_CHAT_ID is set); "
+        "hand-offs go to the admins' private chats"
+    ]
+    owner = shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_text("/start")
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    card = owner.last
+    assert card["text"].startswith("🆕 Покупатель просит человека")
+    asked = await anna.send_text("Где курьер?")
+    await shop.emulator.wait_handled()
+    copy = owner.last
+    assert copy["text"] == "Где курьер?"
+    await owner.send_text(
+        "Уже едет",
+    )
+    # Not a reply: not relayed.
+    assert anna.texts()[-1] != "Уже едет"
+    reply = await owner._send({"text": "Будет через час", "reply_to_message": copy}, True)
+    await shop.emulator.wait_handled()
+    assert anna.texts()[-2:] == ["💬 Вам отвечает Хозяйка, магазин «Лавка»:", "Будет через час"]
+    assert anna.last["reply_to_message"]["message_id"] == asked["message_id"]
+    await owner._send({"text": "/close", "reply_to_message": card}, True)
+    await shop.emulator.wait_handled()
+    assert anna.last["text"].startswith("✅ Менеджер завершил разговор.")
+    assert reply["message_id"] > 0
+
+
+async def test_staff_write_to_a_shopper_from_the_order_card(
+    started_forum: tuple[Shop, ForumGroup], catalogue: object
+) -> None:
+    shop, staff = started_forum
+    owner = shop.emulator.user(ADMIN)
+    shopper = await check_out(shop, SHOPPER, "MUG-1")
+    await owner.send_text("/orders_admin")
+    await owner.press(owner.last["reply_markup"]["inline_keyboard"][0][0]["text"])
+    answer = await owner.press("✉ Написать покупателю")
+    assert answer is not None and "Карточка покупателя" in (answer.text or "")
+    await shop.emulator.wait_handled()
+    thread = only_topic(staff)
+    card = staff.bot_in_topic(thread)[0]
+    assert "Тема: 📦 Заказ №" in card["text"]
+    await staff.send_text(owner, "Уточните адрес, пожалуйста", thread=thread)
+    await shop.emulator.wait_handled()
+    assert shopper.last["text"] == "Уточните адрес, пожалуйста"
+    await shopper.send_text("Покровка, 12")
+    await shop.emulator.wait_handled()
+    assert staff.bot_in_topic(thread)[-1]["text"] == "Покровка, 12"
+    async with shop.session_factory() as session:
+        rows = list(await session.scalars(select(SupportMessage)))
+    assert len(rows) == 3  # the card, one reply each way
