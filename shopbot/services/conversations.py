@@ -132,8 +132,16 @@ async def open_of(session: AsyncSession, user_id: int) -> SupportConversation | 
     )
 
 
-async def _event(session: AsyncSession, conversation_id: int, kind: str, actor: int | None) -> None:
-    session.add(SupportEvent(conversation_id=conversation_id, kind=kind, actor=actor))
+async def _event(
+    session: AsyncSession,
+    conversation_id: int,
+    kind: str,
+    actor: int | None,
+    at: datetime | None = None,
+) -> None:
+    session.add(
+        SupportEvent(conversation_id=conversation_id, kind=kind, actor=actor, at=at or utcnow())
+    )
     await session.flush()
 
 
@@ -376,7 +384,7 @@ async def first_out_of_hours(
         )
         if last_told is not None and hours.next_opening(last_told, zone) > now:
             return False  # told (or the intro said so) during this same time off
-        await _event(session, conversation_id, "out_of_hours", None)
+        await _event(session, conversation_id, "out_of_hours", None, now)
     return True
 
 
@@ -559,7 +567,7 @@ async def raise_unanswered(
                 .values(reminded_at=now)
             )
             if claimed.rowcount == 1:
-                await _event(session, conversation_id, "reminded", None)
+                await _event(session, conversation_id, "reminded", None, now)
                 await outbox.record(session, SUPPORT_REMINDER, {"conversation_id": conversation_id})
                 raised += 1
     return raised

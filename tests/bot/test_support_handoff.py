@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -289,7 +290,7 @@ async def test_out_of_hours_the_shopper_is_told_when_to_expect_an_answer(
     shop_factory: ShopFactory, emulator: TelegramEmulator
 ) -> None:
     staff = forum(emulator, STAFF, "Поддержка")
-    now = utcnow().astimezone(__import__("zoneinfo").ZoneInfo("Europe/Moscow"))
+    now = utcnow().astimezone(ZoneInfo("Europe/Moscow"))
     day_after = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[(now.weekday() + 2) % 7]
     shop = await shop_factory(
         admin_ids=[ADMIN], support_chat_id=STAFF, support_hours=f"{day_after} 10:00-16:00"
@@ -365,11 +366,11 @@ async def test_dm_fallback_without_a_forum(
     )
     # Not a reply: not relayed.
     assert anna.texts()[-1] != "Уже едет"
-    reply = await owner._send({"text": "Будет через час", "reply_to_message": copy}, True)
+    reply = await owner.send_content({"text": "Будет через час", "reply_to_message": copy})
     await shop.emulator.wait_handled()
     assert anna.texts()[-2:] == ["💬 Вам отвечает Хозяйка, магазин «Лавка»:", "Будет через час"]
     assert anna.last["reply_to_message"]["message_id"] == asked["message_id"]
-    await owner._send({"text": "/close", "reply_to_message": card}, True)
+    await owner.send_content({"text": "/close", "reply_to_message": card})
     await shop.emulator.wait_handled()
     assert anna.last["text"].startswith("✅ Менеджер завершил разговор.")
     assert reply["message_id"] > 0
