@@ -399,3 +399,91 @@ async def test_staff_write_to_a_shopper_from_the_order_card(
     async with shop.session_factory() as session:
         rows = list(await session.scalars(select(SupportMessage)))
     assert len(rows) == 3  # the card, one reply each way
+
+
+async def test_staff_are_kept_with_their_subjects(started_forum: tuple[Shop, ForumGroup]) -> None:
+    shop, _staff = started_forum
+    owner = shop.emulator.user(ADMIN)
+    await owner.send_text("/staff")
+    assert owner.last["text"].startswith("Сотрудников пока нет")
+    await owner.send_text("/staff add @nobody")
+    assert owner.last["text"].startswith("Я не знаю @nobody")
+    await owner.send_text("/staff add @olga заказ пицца")
+    assert owner.last["text"].startswith("Как пользоваться: /staff add")
+    await owner.send_text("/staff add 301 заказ возврат")
+    assert "Ольга @olga (id 301): 📦 Заказ, ↩ Возврат или жалоба" in owner.last["text"]
+    # Forwarded from a person: added with no subject in particular.
+    pavel = shop.emulator.user(303, "Павел", username="pavel")
+    await owner.send_text("/staff add")
+    assert owner.last["text"].startswith("Перешлите мне любое сообщение")
+    await owner.send_content(
+        {
+            "text": "привет",
+            "forward_origin": {"type": "user", "sender_user": pavel.as_user(), "date": 1},
+        }
+    )
+    assert "Павел @pavel (id 303): без определённой темы" in owner.last["text"]
+    await owner.send_text("/staff")
+    assert owner.last["text"].startswith("👥 Сотрудники\n• Ольга @olga")
+    await owner.send_text("/staff remove @olga")
+    assert owner.last["text"] == "Ольга больше не в списке сотрудников."
+    await owner.send_text("/staff remove 301")
+    assert owner.last["text"] == "Такого сотрудника нет в списке: Ольга."
+    # Not an admin: /staff is an unknown command for a shopper.
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/staff add 101")
+    assert "сотрудник" not in anna.last["text"].lower()
+
+
+async def test_a_responsible_employee_who_left_is_replaced_by_the_admins(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    shop, staff = started_forum
+    owner = shop.emulator.user(ADMIN)
+    manager = shop.emulator.user(MANAGER)
+    await owner.send_text("/staff add 301 товар")
+    staff.leave(manager)
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna, "🛍 Товар")
+    card = staff.bot_in_topic(only_topic(staff))[0]
+    assert "Для: Хозяйка" in card["text"] and "Ольга" not in card["text"]
+
+
+async def test_a_staff_edit_reaches_the_shopper(started_forum: tuple[Shop, ForumGroup]) -> None:
+    shop, staff = started_forum
+    owner = shop.emulator.user(ADMIN)
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    thread = only_topic(staff)
+    sent = await staff.send_text(owner, "Доставка 300 ₽", thread=thread)
+    await shop.emulator.wait_handled()
+    assert anna.last["text"] == "Доставка 300 ₽"
+    await edit_message(staff, owner, sent, "Доставка 350 ₽")
+    await shop.emulator.wait_handled()
+    assert anna.last["text"] == "Доставка 350 ₽" and "edit_date" in anna.last
+    photo = await staff.send_content(owner, Media(shop.emulator).photo("упаковка"), thread=thread)
+    await shop.emulator.wait_handled()
+    await edit_message(staff, owner, photo, "упаковка, вид сбоку")
+    await shop.emulator.wait_handled()
+    assert anna.last["caption"] == "упаковка, вид сбоку"
+
+
+async def test_without_the_right_to_manage_topics_hand_offs_go_to_private_chats(
+    shop_factory: ShopFactory, emulator: TelegramEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    forum(emulator, STAFF, "Поддержка", bot_rights={"can_delete_messages": True})
+    with caplog.at_level(logging.WARNING, logger="shopbot.bot.support_desk"):
+        shop = await shop_factory(admin_ids=[ADMIN], support_chat_id=STAFF)
+    assert [r.getMessage() for r in caplog.records if "topics are not used" in r.getMessage()] == [
+        f"support: topics are not used (the bot is not an admin allowed to manage topics in "
+        f"chat {STAFF}); hand-offs go to the admins' private chats"
+    ]
+    owner = shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_text("/start")
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    assert owner.last["text"].startswith("🆕 Покупатель просит человека")
+    assert shop.emulator.count("createForumTopic") == 0
