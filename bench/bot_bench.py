@@ -88,6 +88,7 @@ from shopbot.bot.factory import create_bot, create_dispatcher
 from shopbot.bot.i18n import create_i18n
 from shopbot.bot.notifier import BotNotifier
 from shopbot.bot.routers import catalog
+from shopbot.bot.support_desk import SupportDesk
 from shopbot.config import Settings, load_settings
 from shopbot.db import commit_hooks, create_engine, create_session_factory, migrate
 from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
@@ -202,6 +203,9 @@ async def create_shop(settings: Settings, engine: AsyncEngine) -> tuple[Bot, Dis
     )
     commit_hooks(session_factory).deliver = OutboxDelivery(order_sender(notifier)).deliver
     dispatcher = create_dispatcher(settings, session_factory, payment_provider=provider)
+    dispatcher["support_desk"] = SupportDesk(
+        bot, settings, session_factory, create_i18n(settings.default_language)
+    )
     return bot, dispatcher
 
 

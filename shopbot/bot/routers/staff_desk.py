@@ -52,10 +52,12 @@ class InStaffTopic(Filter):
     """A message in a topic of the forum group that is a shopper's; gives ``shopper_id``."""
 
     async def __call__(
-        self, message: TelegramObject, session: AsyncSession, support_desk: SupportDesk, **_: Any
+        self, message: TelegramObject, session: AsyncSession, **data: Any
     ) -> bool | dict[str, Any]:
+        support_desk: SupportDesk | None = data.get("support_desk")
         if (
             not isinstance(message, Message)
+            or support_desk is None
             or support_desk.forum_chat is None
             or message.chat.id != support_desk.forum_chat
             or not message.is_topic_message
