@@ -71,6 +71,7 @@ def admin_help() -> str:
             _("/reminders on, /reminders off — reminders of forgotten carts"),
             _("/sale SKU price [until 31.12.2026] — a sale price; /sale SKU off — end it"),
             _("/promo — promo codes: their uses and revenue, new ones, switching off"),
+            _("/staff — who answers shoppers, and on which subjects"),
         ]
     )
 
