@@ -24,6 +24,7 @@ pytestmark = pytest.mark.skipif(
         ("search_bench.py", ["--rows", "200"], "checked for other processes' changes"),
         ("import_bench.py", ["--rows", "200"], "ratio:"),
         ("reminder_bench.py", ["--subscribers", "50"], "the next pass"),
+        ("support_bench.py", ["--shoppers", "3", "--messages", "2"], "in the order sent: True"),
     ],
 )
 def test_a_benchmark_runs_to_its_figures(
