@@ -101,6 +101,7 @@ async def test_hand_off_routed_to_the_assigned_employee_and_relayed_both_ways(
     await staff.send_text(manager, "Чем ещё помочь?", thread=thread)
     await staff.send_text(manager, "// она уже спрашивала вчера", thread=thread)
     await staff.send_text(manager, "#note позвонить", thread=thread)
+    await staff.send_text(manager, "/start", thread=thread)
     await shop.emulator.wait_handled()
     assert anna.texts()[-1] == "Чем ещё помочь?"  # no second header, the notes stayed
 

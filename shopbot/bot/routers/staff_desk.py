@@ -2,8 +2,8 @@
 
 In the forum group, a message in a shopper's topic from staff (an admin of ``ADMIN_IDS`` or
 an employee of ``/staff``) is relayed to that shopper, a reply keeping its thread; a
-message starting with ``//`` or ``#note`` is an internal note and stays in the group;
-``/close`` (or the card's button) ends the conversation. A group member who is not staff is
+message starting with ``//`` or ``#note`` is an internal note and stays in the group, as
+does any other command; ``/close`` (or the card's button) ends the conversation. A group member who is not staff is
 not relayed, and told so once per conversation. Writing in the topic of a shopper whose
 conversation ended opens a new one.
 
@@ -123,6 +123,8 @@ async def in_topic(
         ):
             await message.reply(_("This conversation has already ended."))
         return
+    if (message.text or "").startswith("/"):
+        return  # another command (another bot's, or a typo): nothing the shopper should get
     if conversation is None:
         conversation, _opened = await conversations.open_conversation(
             session,
