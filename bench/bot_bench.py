@@ -203,9 +203,7 @@ async def create_shop(settings: Settings, engine: AsyncEngine) -> tuple[Bot, Dis
     )
     commit_hooks(session_factory).deliver = OutboxDelivery(order_sender(notifier)).deliver
     dispatcher = create_dispatcher(settings, session_factory, payment_provider=provider)
-    dispatcher["support_desk"] = SupportDesk(
-        bot, settings, session_factory, create_i18n(settings.default_language)
-    )
+    dispatcher["support_desk"] = SupportDesk(bot, settings, create_i18n(settings.default_language))
     return bot, dispatcher
 
 

@@ -103,9 +103,7 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         notifier = BotNotifier(
             bot, settings, session_factory, create_i18n(settings.default_language), provider
         )
-        support_desk = SupportDesk(
-            bot, settings, session_factory, create_i18n(settings.default_language)
-        )
+        support_desk = SupportDesk(bot, settings, create_i18n(settings.default_language))
         await support_desk.check()
         delivery = OutboxDelivery(outbox_sender(notifier, support_desk))
         commit_hooks(session_factory).deliver = delivery.deliver

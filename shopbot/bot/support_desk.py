@@ -28,7 +28,7 @@ from aiogram.exceptions import (
 from aiogram.types import ChatMemberAdministrator, ReplyParameters
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.clock import shop_clock
 from shopbot.bot.i18n import PoI18n
@@ -69,16 +69,12 @@ def _passing_failures() -> Iterator[None]:
 
 
 class SupportDesk:
-    def __init__(
-        self,
-        bot: Bot,
-        settings: Settings,
-        session_factory: async_sessionmaker[AsyncSession],
-        i18n: PoI18n,
-    ) -> None:
+    """Where the staff side of conversations is, and the outbox senders of
+    ``shopbot.services.conversations`` (see the module's docstring)."""
+
+    def __init__(self, bot: Bot, settings: Settings, i18n: PoI18n) -> None:
         self.bot = bot
         self.settings = settings
-        self.session_factory = session_factory
         self.i18n = i18n
         self.forum_chat: int | None = None  # set by check(): the group whose topics are used
 

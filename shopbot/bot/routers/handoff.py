@@ -6,6 +6,7 @@ button) is relayed to the staff, and edits of it follow."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from aiogram import F, Router
@@ -22,6 +23,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shopbot.bot.callbacks import IdOrZero
 from shopbot.bot.routers.filters import is_command_or_menu
 from shopbot.bot.support_desk import SupportDesk
 from shopbot.bot.support_texts import intro_text, out_of_hours_text, subject_label
@@ -33,13 +35,16 @@ from shopbot.services import conversations, orders
 ORDER_CHOICES = 5  # recent orders offered for "an order"
 
 
-class HandoffCb(CallbackData, prefix="ho"):
-    """A shopper's hand-off buttons: ``subject`` (its code), ``order`` (an order id, 0 for
-    none in particular), ``end`` (the conversation id)."""
+class HandoffAction(StrEnum):
+    SUBJECT = "s"  # the subject ``subject`` chosen
+    ORDER = "o"  # the order ``value`` chosen (0: none in particular)
+    END = "e"  # end the conversation ``value``
 
-    action: str
+
+class HandoffCb(CallbackData, prefix="ho"):
+    action: HandoffAction
     subject: str = ""
-    value: int = 0
+    value: IdOrZero = 0
 
 
 def end_keyboard(conversation_id: int) -> InlineKeyboardMarkup:
@@ -48,7 +53,7 @@ def end_keyboard(conversation_id: int) -> InlineKeyboardMarkup:
             [
                 InlineKeyboardButton(
                     text=_("End the conversation"),
-                    callback_data=HandoffCb(action="end", value=conversation_id).pack(),
+                    callback_data=HandoffCb(action=HandoffAction.END, value=conversation_id).pack(),
                 )
             ]
         ]
@@ -61,7 +66,9 @@ def subjects_keyboard() -> InlineKeyboardMarkup:
             [
                 InlineKeyboardButton(
                     text=subject_label(subject),
-                    callback_data=HandoffCb(action="subject", subject=subject.value).pack(),
+                    callback_data=HandoffCb(
+                        action=HandoffAction.SUBJECT, subject=subject.value
+                    ).pack(),
                 )
             ]
             for subject in SupportSubject
@@ -69,9 +76,9 @@ def subjects_keyboard() -> InlineKeyboardMarkup:
     )
 
 
-def can_hand_off(settings: Settings) -> bool:
-    """Is there anyone to hand a shopper to (a staff group or admins)?"""
-    return settings.support_chat is not None or bool(settings.admin_ids)
+def can_hand_off(desk: SupportDesk, settings: Settings) -> bool:
+    """Is there anyone to hand a shopper to (the forum's topics, or admins to write to)?"""
+    return desk.in_topics or bool(settings.admin_ids)
 
 
 async def start_handoff(
@@ -113,7 +120,7 @@ async def subject_pressed(
                 [
                     InlineKeyboardButton(
                         text=_("Order №{number}").format(number=order.number),
-                        callback_data=HandoffCb(action="order", value=order.id).pack(),
+                        callback_data=HandoffCb(action=HandoffAction.ORDER, value=order.id).pack(),
                     )
                 ]
                 for order in found
@@ -122,7 +129,7 @@ async def subject_pressed(
                 [
                     InlineKeyboardButton(
                         text=_("Another order"),
-                        callback_data=HandoffCb(action="order", value=0).pack(),
+                        callback_data=HandoffCb(action=HandoffAction.ORDER, value=0).pack(),
                     )
                 ]
             )
@@ -151,11 +158,11 @@ async def _open(
     subject: SupportSubject,
     order_id: int | None,
 ) -> None:
-    if not can_hand_off(settings):
-        await query.answer(_("Sorry, the shop has not left a contact."), show_alert=True)
-        return
     user_id = query.from_user.id
     assigned = await conversations.responsible(session, subject, settings.admin_ids)
+    if not desk.staff_chats(assigned):  # no forum, and nobody to write to
+        await query.answer(_("Sorry, the shop has not left a contact."), show_alert=True)
+        return
     conversation, opened = await conversations.open_conversation(
         session,
         user_id,
@@ -234,9 +241,11 @@ async def edited(message: Message, session: AsyncSession) -> None:
 
 def create_router() -> Router:
     router = Router(name="handoff")
-    router.callback_query.register(subject_pressed, HandoffCb.filter(F.action == "subject"))
-    router.callback_query.register(order_pressed, HandoffCb.filter(F.action == "order"))
-    router.callback_query.register(end_pressed, HandoffCb.filter(F.action == "end"))
+    router.callback_query.register(
+        subject_pressed, HandoffCb.filter(F.action == HandoffAction.SUBJECT)
+    )
+    router.callback_query.register(order_pressed, HandoffCb.filter(F.action == HandoffAction.ORDER))
+    router.callback_query.register(end_pressed, HandoffCb.filter(F.action == HandoffAction.END))
     router.edited_message.register(edited)
     return router
 

@@ -3,9 +3,9 @@
 In the forum group, a message in a shopper's topic from staff (an admin of ``ADMIN_IDS`` or
 an employee of ``/staff``) is relayed to that shopper, a reply keeping its thread; a
 message starting with ``//`` or ``#note`` is an internal note and stays in the group, as
-does any other command; ``/close`` (or the card's button) ends the conversation. A group member who is not staff is
-not relayed, and told so once per conversation. Writing in the topic of a shopper whose
-conversation ended opens a new one.
+does any other command; ``/close`` (or the card's button) ends the conversation. A group
+member who is not staff is not relayed, and told so once per conversation. Writing in the
+topic of a shopper whose conversation ended opens a new one.
 
 Without topics (the DM fallback) staff answer by replying, in their private chat with the
 bot, to the card or to a shopper's message the bot copied there; ``/close`` as such a reply
@@ -27,7 +27,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.support_desk import SupportDesk
-from shopbot.bot.support_keyboards import StaffCb
+from shopbot.bot.support_keyboards import StaffAction, StaffCb
 from shopbot.config import Settings
 from shopbot.models import Order, SupportConversation, SupportSubject
 from shopbot.services import conversations
@@ -181,7 +181,7 @@ async def staff_button(
     if not await conversations.is_staff(session, query.from_user.id, settings.admin_ids):
         await query.answer(_("Only the shop's staff can do this."), show_alert=True)
         return
-    if callback_data.action == "close":
+    if callback_data.action is StaffAction.CLOSE:
         try:
             closed = await conversations.close(session, callback_data.value, by=query.from_user.id)
         except conversations.NotYourConversation:

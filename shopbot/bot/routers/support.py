@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.bot.callbacks import FaqAction, FaqCb, OrdersAction, OrdersCb
 from shopbot.bot.render import TEXT_LIMIT, h, split
 from shopbot.bot.routers.handoff import can_hand_off, start_handoff
+from shopbot.bot.support_desk import SupportDesk
 from shopbot.bot.texts import status_label
 from shopbot.bot.ui import show
 from shopbot.config import Settings
@@ -151,10 +152,14 @@ async def not_helped(query: CallbackQuery) -> None:
 
 
 async def _offer_manager(
-    chat_id: int, target: Message | CallbackQuery, session: AsyncSession, settings: Settings
+    chat_id: int,
+    target: Message | CallbackQuery,
+    session: AsyncSession,
+    settings: Settings,
+    desk: SupportDesk,
 ) -> bool:
     """The hand-off to a person, or else the shop's contact (False: neither exists)."""
-    if can_hand_off(settings):
+    if can_hand_off(desk, settings):
         await start_handoff(chat_id, target, session)
         return True
     if not settings.shop_contact:
@@ -166,16 +171,20 @@ async def _offer_manager(
     return True
 
 
-async def manager_pressed(query: CallbackQuery, session: AsyncSession, settings: Settings) -> None:
-    if await _offer_manager(query.from_user.id, query, session, settings):
+async def manager_pressed(
+    query: CallbackQuery, session: AsyncSession, settings: Settings, support_desk: SupportDesk
+) -> None:
+    if await _offer_manager(query.from_user.id, query, session, settings, support_desk):
         await query.answer()
     else:
         await query.answer(_("Sorry, the shop has not left a contact."), show_alert=True)
 
 
-async def support_command(message: Message, session: AsyncSession, settings: Settings) -> None:
+async def support_command(
+    message: Message, session: AsyncSession, settings: Settings, support_desk: SupportDesk
+) -> None:
     """/support: straight to a person."""
-    if not await _offer_manager(message.chat.id, message, session, settings):
+    if not await _offer_manager(message.chat.id, message, session, settings, support_desk):
         await message.answer(_("Sorry, the shop has not left a contact."))
 
 
