@@ -488,3 +488,45 @@ async def test_without_the_right_to_manage_topics_hand_offs_go_to_private_chats(
     await hand_off(shop, anna)
     assert owner.last["text"].startswith("🆕 Покупатель просит человека")
     assert shop.emulator.count("createForumTopic") == 0
+
+
+async def test_a_message_telegram_refused_for_now_goes_first_after_a_restart(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    shop, staff = started_forum
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    thread = only_topic(staff)
+    shop.emulator.fail_next("copyMessage", error_code=500)
+    await anna.send_text("один")
+    await shop.emulator.wait_handled()
+    assert staff.bot_in_topic(thread)[-1]["text"] != "один"  # held for a retry
+    await shop.restart()
+    await anna.send_text("два")
+    await shop.emulator.wait_handled()
+    assert [m["text"] for m in staff.bot_in_topic(thread)[-2:]] == ["один", "два"]
+    async with shop.session_factory() as session:
+        pending = await session.scalar(
+            select(SupportMessage.id).where(SupportMessage.relayed_at.is_(None))
+        )
+    assert pending is None
+
+
+async def test_commands_and_the_menu_still_work_in_a_conversation(
+    started_forum: tuple[Shop, ForumGroup], catalogue: object
+) -> None:
+    shop, staff = started_forum
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    thread = only_topic(staff)
+    before = len(staff.bot_in_topic(thread))
+    await anna.press("🛒 Корзина")
+    assert "корзин" in anna.last["text"].lower()
+    await anna.send_text("/catalog")
+    assert buttons(anna.last)  # the catalogue's categories
+    await anna.send_text("/support")
+    assert anna.last["text"] == "💬 Вы уже на связи с менеджером: просто пишите сюда."
+    await shop.emulator.wait_handled()
+    assert len(staff.bot_in_topic(thread)) == before
