@@ -179,7 +179,7 @@ class SupportDesk:
                 if row.source_message_id == conversations.CARD:
                     return await self._send_card(session, conversation, row.target_chat_id), None
                 if row.edited_text is not None:
-                    return await self._relay_edit(session, row), None
+                    return await self._relay_edit(session, conversation, row), None
                 if row.direction is RelayDirection.TO_STAFF:
                     return await self._to_staff(session, conversation, row), None
                 return await self._to_shopper(session, conversation, row), None
@@ -415,7 +415,9 @@ class SupportDesk:
         user = await session.get(User, staff_id)
         return user.first_name if user is not None and user.first_name else _("The manager")
 
-    async def _relay_edit(self, session: AsyncSession, row: SupportMessage) -> int | None:
+    async def _relay_edit(
+        self, session: AsyncSession, conversation: SupportConversation, row: SupportMessage
+    ) -> int | None:
         """An edit of a relayed message: edited in place when Telegram allows, else sent as
         a correction under the copy."""
         copy_id = await conversations.counterpart(
@@ -449,10 +451,15 @@ class SupportDesk:
             language = user.language if user is not None else language
         with self._speaking(language):
             label = _("✏ Correction:")
+        thread = None
+        if row.target_chat_id == self.forum_chat:
+            topic = await conversations.topic_of(session, conversation.user_id, self.forum_chat)
+            thread = topic.thread_id if topic is not None else None
         sent = await self.bot.send_message(
             row.target_chat_id,
             f"{label} {text}",
             parse_mode=None,
+            message_thread_id=thread,
             reply_parameters=ReplyParameters(message_id=copy_id, allow_sending_without_reply=True),
         )
         return sent.message_id

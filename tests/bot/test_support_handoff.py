@@ -185,7 +185,15 @@ async def test_media_relayed_both_ways(started_forum: tuple[Shop, ForumGroup]) -
     await edit_message(anna, anna, text, "заказ 21")
     await shop.emulator.wait_handled()
     assert staff.bot_in_topic(thread)[-1]["text"] == "заказ 21"
-    assert shop.emulator.errors == [], [(e.method, e.description) for e in shop.emulator.errors]
+    # A copy staff deleted cannot be edited: the edit comes as a marked correction.
+    edited_copy = staff.bot_in_topic(thread)[-1]
+    del staff.history[edited_copy["message_id"]]
+    await edit_message(anna, anna, text, "заказ 21, не 12")
+    await shop.emulator.wait_handled()
+    assert staff.bot_in_topic(thread)[-1]["text"] == "✏ Исправление: заказ 21, не 12"
+    assert [(e.method, e.description) for e in shop.emulator.errors] == [
+        ("editMessageText", "Bad Request: message to edit not found")
+    ]
 
 
 async def test_restart_mid_conversation_loses_nothing(
