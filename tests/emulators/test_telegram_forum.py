@@ -9,7 +9,7 @@ import pytest
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatMemberStatus
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import ChatMemberAdministrator, Message
+from aiogram.types import ChatMemberAdministrator, Message, ReplyParameters
 
 from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
 from shopbot.emulators.telegram_forum import Media, edit_message, forum
@@ -55,6 +55,21 @@ async def test_topics_are_created_edited_closed_and_reopened(
         await bot.create_forum_topic(STAFF, "я" * 129)
     with pytest.raises(TelegramBadRequest, match="TOPIC_ICON_COLOR_INVALID"):
         await bot.create_forum_topic(STAFF, "цвет", icon_color=123)
+
+
+async def test_a_reply_to_a_topic_message_lands_in_its_topic(
+    telegram: TelegramEmulator, bot: Bot
+) -> None:
+    staff = forum(telegram, STAFF)
+    topic = await bot.create_forum_topic(STAFF, "Анна")
+    first = await bot.send_message(STAFF, "карточка", message_thread_id=topic.message_thread_id)
+    reply = await bot.send_message(
+        STAFF, "ответ", reply_parameters=ReplyParameters(message_id=first.message_id)
+    )
+    assert reply.message_thread_id == topic.message_thread_id
+    assert [m["text"] for m in staff.bot_in_topic(topic.message_thread_id)] == ["карточка", "ответ"]
+    general = await bot.send_message(STAFF, "всем")
+    assert general.message_thread_id is None
 
 
 async def test_rights_and_forums_are_checked(telegram: TelegramEmulator, bot: Bot) -> None:
