@@ -538,3 +538,27 @@ async def test_commands_and_the_menu_still_work_in_a_conversation(
     assert anna.last["text"] == "💬 Вы уже на связи с менеджером: просто пишите сюда."
     await shop.emulator.wait_handled()
     assert len(staff.bot_in_topic(thread)) == before
+
+
+async def test_dm_fallback_skips_an_admin_who_blocked_the_bot(shop_factory: ShopFactory) -> None:
+    shop = await shop_factory(admin_ids=[ADMIN, 901])
+    owner = shop.emulator.user(ADMIN, "Хозяйка")
+    gone = shop.emulator.user(901, "Уволился")
+    await owner.send_text("/start")
+    await gone.send_text("/start")
+    gone.block_bot()
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    await anna.send_text("Есть кто?")
+    await shop.emulator.wait_handled()
+    assert owner.last["text"] == "Есть кто?"
+    assert owner.messages[-2]["text"].startswith("🆕 Покупатель просит человека")
+    assert "Для: Хозяйка, Уволился" in owner.messages[-2]["text"]
+    async with shop.session_factory() as session:
+        failures = list(
+            await session.scalars(
+                select(SupportMessage.failure).where(SupportMessage.target_chat_id == 901)
+            )
+        )
+    assert failures == ["Forbidden: bot was blocked by the user"] * 2
