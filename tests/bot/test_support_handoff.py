@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
 from shopbot.emulators.telegram_forum import ForumGroup, Media, edit_message, forum
 from shopbot.models import ConversationStatus, SupportConversation, SupportMessage, utcnow
-from tests.bot.conftest import ADMIN, Shop, ShopFactory, buttons, check_out
+from tests.bot.conftest import ADMIN, Catalogue, Shop, ShopFactory, buttons, check_out
 
 STAFF = -1001500000001
 MANAGER = 301
@@ -32,6 +32,7 @@ async def started_forum(
 
 
 async def _people(shop: Shop, staff: ForumGroup) -> None:
+    """The owner (creator), a manager and somebody who is not staff in the group."""
     owner = shop.emulator.user(ADMIN, "Хозяйка")
     manager = shop.emulator.user(MANAGER, "Ольга", username="olga")
     stranger = shop.emulator.user(STRANGER, "Гость")
@@ -386,7 +387,7 @@ async def test_dm_fallback_without_a_forum(
 
 
 async def test_staff_write_to_a_shopper_from_the_order_card(
-    started_forum: tuple[Shop, ForumGroup], catalogue: object
+    started_forum: tuple[Shop, ForumGroup], catalogue: Catalogue
 ) -> None:
     shop, staff = started_forum
     owner = shop.emulator.user(ADMIN)
@@ -522,7 +523,7 @@ async def test_a_message_telegram_refused_for_now_goes_first_after_a_restart(
 
 
 async def test_commands_and_the_menu_still_work_in_a_conversation(
-    started_forum: tuple[Shop, ForumGroup], catalogue: object
+    started_forum: tuple[Shop, ForumGroup], catalogue: Catalogue
 ) -> None:
     shop, staff = started_forum
     anna = shop.emulator.user(SHOPPER, "Анна")
