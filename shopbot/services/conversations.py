@@ -34,7 +34,7 @@ from shopbot.models import (
     SupportTopic,
     utcnow,
 )
-from shopbot.services import outbox
+from shopbot.services import outbox, ratings
 from shopbot.services.support_hours import WorkingHours
 
 # Outbox kinds, each {conversation_id}.
@@ -415,6 +415,10 @@ async def close(
             .order_by(SupportMessage.id)
         )
         staff = tuple(dict.fromkeys(answered))
+        if staff:  # the help of the first who answered is rated; nobody answered: no question
+            await ratings.ask_service_rating(
+                session, conversation_id, conversation.user_id, staff[0]
+            )
     return ClosedConversation(conversation_id, conversation.user_id, by, staff)
 
 

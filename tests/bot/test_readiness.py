@@ -99,6 +99,7 @@ async def test_a_job_that_stops_passing_is_late(shop: Shop) -> None:
             "reconcile payments",
             "deliver outbox",
             "prune updates",
+            "remind support",
             "remind forgotten carts",
         ],
         "late",

@@ -117,7 +117,12 @@ async def test_hand_off_routed_to_the_assigned_employee_and_relayed_both_ways(
 
     await staff.send_text(manager, "/close", thread=thread)
     await shop.emulator.wait_handled()
-    assert anna.last["text"].startswith("✅ Менеджер завершил разговор.")
+    closing, rating = anna.messages[-2:]
+    assert closing["text"].startswith("✅ Менеджер завершил разговор.")
+    # Ольга answered: Анна is asked, once, to rate her help.
+    assert rating["text"].startswith("⭐ Как мы вам помогли?")
+    await anna.press("5 ⭐", message=rating)
+    assert anna.history[rating["message_id"]]["text"].startswith("Спасибо! Ваша оценка")
     assert staff.topics[thread].closed
     assert staff.bot_in_topic(thread)[-1]["text"] == "✅ Разговор закрыт: Ольга."
     # Closed: her next words go back to the search and the FAQ.
@@ -382,7 +387,8 @@ async def test_dm_fallback_without_a_forum(
     assert anna.last["reply_to_message"]["message_id"] == asked["message_id"]
     await owner.send_content({"text": "/close", "reply_to_message": card})
     await shop.emulator.wait_handled()
-    assert anna.last["text"].startswith("✅ Менеджер завершил разговор.")
+    assert anna.messages[-2]["text"].startswith("✅ Менеджер завершил разговор.")
+    assert anna.last["text"].startswith("⭐ Как мы вам помогли?")
     assert reply["message_id"] > 0
 
 
