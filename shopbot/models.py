@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -181,6 +182,17 @@ class Product(Base):
     # Lower-cased (casefolded) name + SKU + description: SQLite's LIKE/lower fold ASCII only.
     search_text: Mapped[str] = mapped_column(Text, default="")
     low_stock_alerted: Mapped[bool] = mapped_column(default=False)
+    # Variants (see shopbot.services.variants): a variant is a product of its own (SKU,
+    # stock, price, photos) whose parent is the product shoppers see; option1/option2 name
+    # the choice ("M", "чёрный"). None on ordinary products and on parents.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("product.id", ondelete="CASCADE"), index=True
+    )
+    option1: Mapped[str | None] = mapped_column(String(64))
+    option2: Mapped[str | None] = mapped_column(String(64))
+    # Seen sold out by the favourites' watch: its return to stock is told to the shoppers
+    # who keep it (shopbot.services.restock), once per return.
+    sold_out_seen: Mapped[bool] = mapped_column(server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

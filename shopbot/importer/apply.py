@@ -50,8 +50,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shopbot.importer.base import ImportProblem
 from shopbot.importer.changes import FieldChange, ProductChange
 from shopbot.importer.reader import Row
+from shopbot.importer.variants import check_variants
 from shopbot.models import Category, Product, ProductEvent, ProductImage, StockEvent, sku_key
 from shopbot.services.text import natural_key, search_text
 
@@ -108,6 +110,7 @@ class Update:
     images: ImageList | None  # None: leave the pictures alone
     sale_price: int | None = None  # with sale_until, written when the file has sale_price
     sale_until: datetime | None = None
+    variant_changed: bool = False  # its parent or options differ from the file's
 
 
 @dataclass
@@ -122,6 +125,11 @@ class Plan:
     category_ids: dict[str, int] = field(default_factory=dict)
     file_ids: dict[str, str] = field(default_factory=dict)  # stored path -> Telegram file_id
     changes: list[ProductChange] = field(default_factory=list)  # with ``describe`` only
+    # What is wrong with the file's variants (shopbot.importer.variants): nothing is written.
+    errors: list[ImportProblem] = field(default_factory=list)
+    # (SKU key, parent's SKU key or None, option1, option2) of each row whose place among
+    # variants is written, once the products exist.
+    variants: list[tuple[str, str | None, str | None, str | None]] = field(default_factory=list)
 
 
 async def make_plan(
@@ -159,10 +167,19 @@ async def make_plan(
                 PRODUCT.c.search_text,
                 PRODUCT.c.sale_price,
                 PRODUCT.c.sale_until,
+                PRODUCT.c.parent_id,
+                PRODUCT.c.option1,
+                PRODUCT.c.option2,
                 last_event.label("last_event"),
             )
         )
     }
+    keep_variants = "variant_of" not in columns
+    if not keep_variants:
+        plan.errors = check_variants(rows, existing, has_stock="stock" in columns)
+        if plan.errors:
+            return plan
+    key_of_id = {found.id: key for key, found in existing.items()}
     current_images: dict[int, ImageList] = {}
     if images:
         for product_id, path, source, file_id in await connection.execute(
@@ -186,10 +203,25 @@ async def make_plan(
     updates: list[ProductChange] = []
     for row in rows:
         old = existing.get(sku_key(row.sku))
+        variant = (
+            sku_key(row.sku),
+            sku_key(row.variant_of) if row.variant_of else None,
+            row.option1 or None,
+            row.option2 or None,
+        )
         if old is None:
             plan.created.append(row)
             wanted_categories.add(row.category)
+            if row.variant_of:
+                plan.variants.append(variant)
             continue
+        variant_changed = not keep_variants and variant[1:] != (
+            key_of_id.get(old.parent_id),
+            old.option1,
+            old.option2,
+        )
+        if variant_changed:
+            plan.variants.append(variant)
         description = old.description if keep_description else row.description
         stock = None
         if not keep_stock:
@@ -213,6 +245,7 @@ async def make_plan(
             images.get(row.line),
             old.sale_price if keep_sale else row.sale_price,
             old.sale_until if keep_sale else row.sale_until,
+            variant_changed,
         )
         if wanted.images == current_images.get(old.id, []):
             wanted.images = None
@@ -224,6 +257,7 @@ async def make_plan(
             wanted.stock = None  # e.g. the same file imported a second time
         if (
             wanted.images is None
+            and not wanted.variant_changed
             and wanted.stock is None
             and wanted.name == old.name
             and wanted.description == old.description
@@ -467,6 +501,7 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
             for product_id, old, new in moves
         ],
     )
+    await _write_variants(connection, plan, stamp)
     pictures += [(wanted.product_id, wanted.images) for wanted in plan.updated if wanted.images]
     await _executemany(
         connection,
@@ -483,6 +518,28 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
             for product_id, images in pictures
             for position, (path, source) in enumerate(images)
         ],
+    )
+
+
+async def _write_variants(connection: AsyncConnection, plan: Plan, stamp: Any) -> None:
+    """Each row's parent (by SKU, so a parent created by this import is found) and options,
+    after every product of the file exists."""
+    parent = PRODUCT.alias("parent")
+    parent_id = (
+        select(parent.c.id).where(parent.c.sku_key == bindparam("b_parent")).scalar_subquery()
+    )
+    await _executemany(
+        connection,
+        update(PRODUCT)
+        .where(PRODUCT.c.sku_key == bindparam("b_key"))
+        .values(
+            parent_id=parent_id,
+            option1=bindparam("b_option1"),
+            option2=bindparam("b_option2"),
+            updated_at=bindparam("b_at"),
+        ),
+        ("b_key", "b_parent", "b_option1", "b_option2", "b_at"),
+        [(*variant, stamp) for variant in plan.variants],
     )
 
 

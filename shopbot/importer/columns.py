@@ -27,6 +27,9 @@ COLUMNS = (
     "export_id",
     "sale_price",
     "sale_until",
+    "variant_of",
+    "option1",
+    "option2",
 )
 HEADER_LANGUAGES = ("en", "ru")
 # The header an export writes in each language; for English the keys themselves.
@@ -47,6 +50,9 @@ HEADERS: dict[str, dict[str, str]] = {
         "export_id": "Метка выгрузки",
         "sale_price": "Цена по акции",
         "sale_until": "Акция до",
+        "variant_of": "Вариант артикула",
+        "option1": "Опция 1",
+        "option2": "Опция 2",
     },
 }
 
@@ -96,6 +102,19 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "export_id": ("номер выгрузки",),
     "sale_price": ("акционная цена", "цена со скидкой", "цена акции", "sale", "sale price rub"),
     "sale_until": ("акция по", "конец акции", "окончание акции", "sale end", "sale ends"),
+    # A variant's parent SKU and its two options (shopbot.services.variants).
+    "variant_of": (
+        "вариант",
+        "вариант товара",
+        "артикул родителя",
+        "родительский артикул",
+        "основной артикул",
+        "parent",
+        "parent sku",
+        "variant",
+    ),
+    "option1": ("опция1", "вариант 1", "параметр 1", "свойство 1", "option 1"),
+    "option2": ("опция2", "вариант 2", "параметр 2", "свойство 2", "option 2"),
 }
 
 _BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]")

@@ -99,6 +99,10 @@ async def import_catalog(
         report.images_processed = len(stored)
         report.images_reused = _count_reused(stored, options.media_dir)
         plan = await _apply(session_factory, table, images, stored, options)
+    if plan.errors:
+        for problem in sorted(plan.errors, key=lambda problem: problem.line or 0):
+            report.errors.add(problem)
+        return report
     report.created = len(plan.created)
     report.updated = len(plan.updated)
     report.unchanged = plan.unchanged
@@ -170,6 +174,8 @@ async def _apply(
                     images,
                     deactivate_missing=options.deactivate_missing,
                 )
+                if plan.errors:
+                    return plan
                 now = utcnow()
                 await write_plan(connection, plan, actor=options.actor, now=now)
                 await remember(connection, HEADER_LANGUAGE, table.header_language, now=now)

@@ -48,6 +48,8 @@ CARD_LINES = 64
 CAPTION_ROOM = CAPTION_LIMIT - CARD_LINES
 LISTED_LINES = 10  # the lines a warning names
 MAX_PRICE = 2**63 - 1
+MAX_OPTION = 64
+NO_PRICE = -1  # a variant's empty price cell: its parent's price
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "да"})
 FALSE_WORDS = frozenset({"0", "false", "no", "нет"})
@@ -78,6 +80,11 @@ class Row:
     export_id: int
     sale_price: int | None = None  # None: not on sale
     sale_until: datetime | None = None  # None: on sale until turned off
+    # A variant's parent SKU ("" for a product that is not a variant) and its options;
+    # a variant's empty name and price are its parent's (shopbot.importer.variants).
+    variant_of: str = ""
+    option1: str = ""
+    option2: str = ""
 
 
 @dataclass
@@ -443,6 +450,9 @@ class _RowChecker:
             export_id_at,
             sale_price_at,
             sale_until_at,
+            variant_of_at,
+            option1_at,
+            option2_at,
         ) = (self.index.get(column, -1) for column in COLUMNS)
         first_line_of_sku = self.first_line_of_sku
         prices, categories, flags = self.prices, self.categories, self.flags
@@ -469,15 +479,24 @@ class _RowChecker:
                     sku=sku,
                     first=str(first_line_of_sku[key]),
                 )
+            variant_of = fields[variant_of_at].strip()
+            if variant_of:
+                variant_of, option1, option2 = self.variant(
+                    line, sku, variant_of, fields[option1_at], fields[option2_at]
+                )
+            else:
+                option1 = option2 = ""
+                if fields[option1_at].strip() or fields[option2_at].strip():
+                    self.options_without_parent(line)
             name = fields[name_at].strip()
             if name[:1] == "'":
                 name = unguard(name)
-            if not name or len(name) > MAX_NAME:
+            if (not name and not variant_of) or len(name) > MAX_NAME:
                 self.bad_text(line, "name", name, MAX_NAME)
             raw = fields[price_at].strip()
             price = prices.get(raw)
             if price is None:
-                price = self.price(raw, line)
+                price = NO_PRICE if variant_of and not raw else self.price(raw, line)
             raw = fields[stock_at].strip()
             if raw.isdigit() and raw.isascii() and len(raw) < 10:
                 stock = int(raw)
@@ -538,6 +557,9 @@ class _RowChecker:
                     export_id,
                     sale_price,
                     sale_until,
+                    variant_of,
+                    option1,
+                    option2,
                 )
             )
         return rows
@@ -593,6 +615,54 @@ class _RowChecker:
                 value=raw_until,
             )
         return sale_price, until
+
+    def variant(
+        self, line: int, sku: str, parent: str, option1: str, option2: str
+    ) -> tuple[str, str, str]:
+        """A variant row's parent SKU and options, checked: a parent that is not the row
+        itself, at least one option, each short enough."""
+        if parent[:1] == "'":
+            parent = unguard(parent)
+        options = []
+        for column, raw in (("option1", option1), ("option2", option2)):
+            value = _SPACES.sub(" ", raw).strip()
+            if value[:1] == "'":
+                value = unguard(value)
+            if len(value) > MAX_OPTION:
+                self.too_long(line, column, value, MAX_OPTION)
+            options.append(value)
+        if len(parent) > MAX_SKU:
+            self.too_long(line, "variant_of", parent, MAX_SKU)
+        elif sku_key(parent) == sku_key(sku):
+            self.problem(
+                line,
+                "variant_of",
+                "bad_variant",
+                N_("The product cannot be a variant of itself (“{sku}”)."),
+                sku=parent,
+            )
+        if not any(options):
+            self.problem(
+                line,
+                "option1",
+                "bad_variant",
+                N_("A variant needs its choice in “{first}” or “{second}” (a size, a colour)."),
+                first=Column("option1"),
+                second=Column("option2"),
+            )
+        return parent, options[0], options[1]
+
+    def options_without_parent(self, line: int) -> None:
+        self.problem(
+            line,
+            "variant_of",
+            "bad_variant",
+            N_(
+                "The row has options but no “{column}”: write the SKU of the product it is a "
+                "variant of, or empty the options."
+            ),
+            column=Column("variant_of"),
+        )
 
     def too_many(self, line: int, count: int) -> None:
         """Most often a decimal comma or a delimiter in an unquoted value: the data has

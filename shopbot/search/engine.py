@@ -34,6 +34,7 @@ from shopbot.models import Category, Product, SearchSynonym
 from shopbot.search.index import Document, Index
 from shopbot.search.shop_synonyms import load_synonyms
 from shopbot.services.catalogue import CATALOGUE, Page, ProductSummary, _page_count
+from shopbot.services.variants import listed, sellable_stock, variant_words
 
 CLOSE_MATCHES = 3
 
@@ -123,7 +124,8 @@ async def _fingerprint(session: AsyncSession) -> tuple[Any, ...]:
 
 
 async def load_documents(session: AsyncSession) -> list[Document]:
-    """Every active product as the index sees it, in one statement."""
+    """Every active product as the index sees it, in one statement: a product with variants
+    once, with their stock (a variant is found through its parent)."""
     rows = await session.execute(
         select(
             Product.id,
@@ -132,14 +134,14 @@ async def load_documents(session: AsyncSession) -> list[Document]:
             Product.description,
             func.coalesce(Category.path, ""),
             Product.price,
-            Product.stock,
+            sellable_stock(),
             Product.position,
             Product.name_key,
-            Product.keywords,
+            Product.keywords + " " + variant_words(),
             Product.sale_price,
             Product.sale_until,
         )
         .outerjoin(Category, Category.id == Product.category_id)
-        .where(Product.active.is_(True))
+        .where(Product.active.is_(True), listed())
     )
     return [Document(*row) for row in rows]

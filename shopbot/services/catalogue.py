@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,13 @@ from shopbot.cache import TableCache
 from shopbot.db import CommitHooks, changed, unit_of_work
 from shopbot.models import Category, Product, ProductImage, sku_key
 from shopbot.services.text import natural_key
+from shopbot.services.variants import (
+    VariantInfo,
+    has_variants,
+    listed,
+    load_variants,
+    sellable_stock,
+)
 
 T = TypeVar("T")
 
@@ -93,7 +101,7 @@ async def browse(
     """
     counts = (
         select(Product.category_id, func.count().label("n"))
-        .where(Product.active.is_(True))
+        .where(Product.active.is_(True), listed())
         .group_by(Product.category_id)
         .subquery()
     )
@@ -140,7 +148,7 @@ async def _product_page(
 ) -> Page[ProductSummary]:
     if condition is None:
         return Page(items=[], page=0, pages=1, total=0)
-    where = [Product.active.is_(True), condition]
+    where = [Product.active.is_(True), listed(), condition]
     page = max(page, 0)
     items, total = await _page_rows(session, where, page, page_size)
     if not items and page > 0:
@@ -156,6 +164,7 @@ async def _page_rows(
     session: AsyncSession, where: list[ColumnElement[bool]], page: int, page_size: int
 ) -> tuple[list[ProductSummary], int]:
     """One page of products and the count of all matching ones, in one statement."""
+    stock = sellable_stock().label("stock")
     rows = (
         await session.execute(
             select(
@@ -163,13 +172,13 @@ async def _page_rows(
                 Product.sku,
                 Product.name,
                 Product.price,
-                Product.stock,
+                stock,
                 Product.sale_price,
                 Product.sale_until,
                 func.count().over().label("total"),
             )
             .where(*where)
-            .order_by(Product.stock <= 0, *SHOP_ORDER)
+            .order_by(stock <= 0, *SHOP_ORDER)
             .limit(page_size)
             .offset(page * page_size)
         )
@@ -205,6 +214,12 @@ class ProductDetail:
     images: tuple[ImageRef, ...]  # in the catalogue's order; the first is the card's
     sale_price: int | None = None
     sale_until: datetime | None = None
+    # A variant's parent and options; a parent's variants (its stock is then theirs for
+    # sale). See shopbot.services.variants.
+    parent_id: int | None = None
+    option1: str | None = None
+    option2: str | None = None
+    variants: tuple[VariantInfo, ...] = ()
 
     @classmethod
     def of(cls, product: Product) -> ProductDetail:
@@ -218,14 +233,19 @@ class ProductDetail:
             product.active,
             product.category_id,
             tuple(ImageRef(i.id, i.path, i.telegram_file_id) for i in product.images),
-            product.sale_price,
-            product.sale_until,
+            sale_price=product.sale_price,
+            sale_until=product.sale_until,
+            parent_id=product.parent_id,
+            option1=product.option1,
+            option2=product.option2,
         )
 
 
 async def product_detail(session: AsyncSession, product_id: int) -> ProductDetail | None:
     """What the card shows, in one statement of plain columns (no ORM objects to go stale):
-    the product's row once per picture (or once, without one)."""
+    the product's row once per picture (or once, without one); a product with variants
+    takes a second one for them. Pure data: the Mini App's product with its variants and
+    their availability too."""
     rows = (
         await session.execute(
             select(
@@ -239,6 +259,10 @@ async def product_detail(session: AsyncSession, product_id: int) -> ProductDetai
                 Product.category_id,
                 Product.sale_price,
                 Product.sale_until,
+                Product.parent_id,
+                Product.option1,
+                Product.option2,
+                has_variants().label("has_variants"),
                 ProductImage.id.label("image_id"),
                 ProductImage.path,
                 ProductImage.telegram_file_id,
@@ -256,9 +280,19 @@ async def product_detail(session: AsyncSession, product_id: int) -> ProductDetai
         if row.image_id is not None
     )
     first = rows[0]
-    return ProductDetail(
-        *first[:8], images=images, sale_price=first.sale_price, sale_until=first.sale_until
+    detail = ProductDetail(
+        *first[:8],
+        images=images,
+        sale_price=first.sale_price,
+        sale_until=first.sale_until,
+        parent_id=first.parent_id,
+        option1=first.option1,
+        option2=first.option2,
     )
+    if first.has_variants and (variants := await load_variants(session, first.id)):
+        for_sale = sum(variant.stock for variant in variants if variant.active)
+        detail = dataclasses.replace(detail, stock=for_sale, variants=variants)
+    return detail
 
 
 async def get_product(session: AsyncSession, product_id: int) -> Product | None:

@@ -43,6 +43,8 @@ CATALOGUE_COLUMNS = (
 # Written (before the export's own two) only when some product has a sale price: a shop
 # that runs no sales gets the file it always got, and importing it leaves sales alone.
 SALE_COLUMNS = ("sale_price", "sale_until")
+# Written only by a shop with variants, so other shops' exports stay as they were.
+VARIANT_COLUMNS = ("variant_of", "option1", "option2")
 ORDER_COLUMNS = (
     "number",
     "placed",
@@ -112,19 +114,27 @@ async def catalogue_csv(
     Each row also carries its stock as exported and the last stock event the export saw,
     read in the same statement (one snapshot) as the stock. Sale prices and their ends
     (on the shop's clock, ``zone``, as the importer reads them back) come when any product
-    has one (:data:`SALE_COLUMNS`).
+    has one (:data:`SALE_COLUMNS`). A shop with variants gets their columns too: each
+    variant's parent SKU and options (its name and price as stored, so importing the
+    export back changes nothing).
     """
     last_event = select(func.coalesce(func.max(StockEvent.id), 0)).scalar_subquery()
-    rows = await session.execute(
-        select(Product, Category.path, last_event).outerjoin(
-            Category, Category.id == Product.category_id
+    rows = (
+        await session.execute(
+            select(Product, Category.path, last_event).outerjoin(
+                Category, Category.id == Product.category_id
+            )
         )
-    )
+    ).all()
     ordered = sorted(rows, key=lambda row: natural_key(row[0].sku))
+    sku_of = {product.id: product.sku for product, _path, _mark in rows}
     with_sales = any(product.sale_price is not None for product, _path, _id in ordered)
+    with_variants = any(product.parent_id is not None for product, _path, _mark in rows)
     columns = list(CATALOGUE_COLUMNS)
     if with_sales:
         columns[-2:-2] = SALE_COLUMNS
+    if with_variants:
+        columns += VARIANT_COLUMNS
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow([header_name(column, language) for column in columns])
@@ -136,6 +146,10 @@ async def catalogue_csv(
                 "" if product.sale_price is None else excel_money(product.sale_price),
                 "" if product.sale_until is None else sale_end_text(product.sale_until, zone),
             )
+        variant: tuple[str, ...] = ()
+        if with_variants:
+            parent = sku_of.get(product.parent_id, "") if product.parent_id else ""
+            variant = (guard(parent), guard(product.option1 or ""), guard(product.option2 or ""))
         writer.writerow(
             (
                 guard(product.sku),
@@ -150,6 +164,7 @@ async def catalogue_csv(
                 *sale,
                 product.stock,
                 export_id,
+                *variant,
             )
         )
     return buffer.getvalue().encode("utf-8-sig")
