@@ -41,6 +41,7 @@ from shopbot.redis_client import check_redis, create_redis
 from shopbot.services.marketing import marketing_senders
 from shopbot.services.notifications import order_sender
 from shopbot.services.outbox import OutboxDelivery, Sender, routed
+from shopbot.services.restock import restock_senders
 from shopbot.web import create_web_app, start_web
 from shopbot.web.app import NotReady
 
@@ -163,7 +164,11 @@ def jobs_keep_up(jobs: BackgroundJobs) -> Callable[[], Awaitable[None]]:
 def outbox_sender(notifier: BotNotifier, support_desk: SupportDesk | None = None) -> Sender:
     """Every message of the outbox, each kind delivered by its area's notifier (the support
     conversations' by ``support_desk``)."""
-    senders = {**marketing_senders(notifier), **followup_senders(notifier)}
+    senders = {
+        **marketing_senders(notifier),
+        **followup_senders(notifier),
+        **restock_senders(notifier),
+    }
     if support_desk is not None:
         senders = {**senders, **support_desk.senders()}
     return routed(senders, order_sender(notifier))

@@ -172,9 +172,11 @@ def product_keyboard(
     more: bool = False,
     favourite: bool = False,
     share: str | None = None,
+    choices: Rows | None = None,
 ) -> InlineKeyboardMarkup:
     """The card's buttons: ◀ 2/3 ▶ through its ``photos`` (``photo`` shown) when there
-    are several, "More" when the card cannot hold the whole description, the cart's,
+    are several, "More" when the card cannot hold the whole description, the product's
+    variants to choose from (``choices``, see ``shopbot.bot.variants``), the cart's,
     ♡/♥ (``favourite``: kept already) and, when the bot has inline mode, "Share", which
     lets the shopper pick a chat and types ``@bot <share>`` there."""
 
@@ -199,6 +201,7 @@ def product_keyboard(
         )
     if more:
         rows.append([InlineKeyboardButton(text=_("📖 More"), callback_data=cb(CatalogAction.MORE))])
+    rows += choices or []
     if in_cart:
         # Where "Add to cart" was, full width: quick taps land on it again, each adds one
         # and the count shows at once.

@@ -74,26 +74,32 @@ def no_more_in_stock(in_cart: int) -> str:
     return _("No more in stock: your cart already holds {n} pcs, all there is.").format(n=in_cart)
 
 
-def _card_lines(product: Product | ProductDetail) -> list[Line]:
+def _card_lines(product: Product | ProductDetail, notes: Sequence[Line] = ()) -> list[Line]:
     sale = (product.price, product.sale_price, product.sale_until)
     price = _("Price: <b>{price}</b>").format(price=price_html(*sale))
     lines: list[Line] = [["<b>", Typed(product.name), "</b>"], price]
     if on_sale := sale_line(*sale):
         lines.append(on_sale)
     lines.append(availability(product.stock))
+    lines += notes
     if product.description:  # no trailing blank line without one: Telegram trims it
         lines += ["", Typed(product.description)]
     return lines
 
 
-def product_card(product: Product | ProductDetail, *, photo: bool) -> str:
-    """Name, price, availability, then as much of the description as the limit allows."""
-    return compose(CAPTION_LIMIT if photo else TEXT_LIMIT, _card_lines(product))
+def product_card(
+    product: Product | ProductDetail, *, photo: bool, notes: Sequence[Line] = ()
+) -> str:
+    """Name, price, availability, ``notes`` (a choice of variants), then as much of the
+    description as the limit allows."""
+    return compose(CAPTION_LIMIT if photo else TEXT_LIMIT, _card_lines(product, notes))
 
 
-def card_is_cut(product: Product | ProductDetail, *, photo: bool) -> bool:
+def card_is_cut(
+    product: Product | ProductDetail, *, photo: bool, notes: Sequence[Line] = ()
+) -> bool:
     """Does :func:`product_card` leave part of the description out? (Then "More" shows it.)"""
-    whole = compose(sys.maxsize, _card_lines(product))
+    whole = compose(sys.maxsize, _card_lines(product, notes))
     return visible_length(whole) > (CAPTION_LIMIT if photo else TEXT_LIMIT)
 
 

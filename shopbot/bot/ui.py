@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.bot.callbacks import PhotoCb
 from shopbot.bot.keyboards import product_keyboard
 from shopbot.bot.texts import card_is_cut, product_card
+from shopbot.bot.variants import card_notes, card_of, variant_rows
 from shopbot.services import favourites
 from shopbot.services.catalogue import ImageRef, ProductDetail, remember_file_id
 
@@ -93,20 +94,25 @@ async def show_product(
 
     ``photo`` turns a card to that one of its photos; by default the card keeps the photo
     it shows (a quantity changed), or shows the first. "More" is offered when the card
-    cannot hold the whole description.
+    cannot hold the whole description. A product with variants offers them as buttons, a
+    variant shows its product's card with it chosen (``shopbot.bot.variants``).
     """
-    available = product.active and product.stock > 0
+    choice = await card_of(session, product)
+    product = choice.shown
+    chosen = choice.chosen is not None or not choice.has_variants
+    available = product.active and product.stock > 0 and chosen
+    choices, notes = variant_rows(choice, category_id, page), card_notes(choice)
     bot: Bot | None = target.bot
     assert bot is not None and target.from_user is not None
-    favourite = await favourites.is_favourite(session, target.from_user.id, product.id)
-    share = await share_query(bot, product)
+    favourite = await favourites.is_favourite(session, target.from_user.id, choice.product.id)
+    share = await share_query(bot, choice.product)
     images = [
         image
         for image in product.images
         if image.telegram_file_id is not None or (media_dir / image.path).is_file()
     ]
     if not images:
-        more = card_is_cut(product, photo=False)
+        more = card_is_cut(product, photo=False, notes=notes)
         markup = product_keyboard(
             product.id,
             in_cart,
@@ -116,8 +122,9 @@ async def show_product(
             more=more,
             favourite=favourite,
             share=share,
+            choices=choices,
         )
-        await show(target, product_card(product, photo=False), markup)
+        await show(target, product_card(product, photo=False, notes=notes), markup)
         return
     message = target if isinstance(target, Message) else target.message
     pressed_on = isinstance(target, CallbackQuery) and isinstance(message, Message)
@@ -132,11 +139,12 @@ async def show_product(
         page,
         photo=index,
         photos=len(images),
-        more=card_is_cut(product, photo=True),
+        more=card_is_cut(product, photo=True, notes=notes),
         favourite=favourite,
         share=share,
+        choices=choices,
     )
-    caption = product_card(product, photo=True)
+    caption = product_card(product, photo=True, notes=notes)
     image = images[index]
     if card is not None:
         if index == shown:

@@ -120,8 +120,8 @@ def check_variants(
                 line,
                 "stock",
                 N_(
-                    "“{sku}” has variants, so it is sold as them: its {column} is theirs. "
-                    "Leave its stock empty or 0 (it has {stock})."
+                    "“{sku}” has variants and is sold as them: leave its {column} empty "
+                    "or 0 (it has {stock})."
                 ),
                 sku=sku,
                 column=Column("stock"),

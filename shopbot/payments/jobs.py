@@ -1,7 +1,8 @@
 """The background jobs of the bot's process: order expiry, the payment reconciler, the
 outbox's delivery of messages left over (after a crash, or waiting for a retry), the
-pruning of old handled-update records, the reminders of forgotten carts and the reminder
-of support conversations nobody answered in time.
+pruning of old handled-update records, the reminders of forgotten carts, the reminder of
+support conversations nobody answered in time and the look at favourites back in stock
+(:func:`shopbot.services.restock.watch_favourites`).
 
 With several replicas on one PostgreSQL database each pass takes an advisory lock named
 after its job (:func:`shopbot.db.exclusive`): a replica that finds the lock taken skips the
@@ -28,7 +29,7 @@ from shopbot.models import utcnow
 from shopbot.payments.base import PaymentProvider
 from shopbot.payments.expiry import expire_orders
 from shopbot.payments.reconciler import reconcile_pending
-from shopbot.services import conversations, reminders, updates
+from shopbot.services import conversations, reminders, restock, updates
 from shopbot.services.outbox import OutboxDelivery
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ OUTBOX_INTERVAL = 5.0  # seconds between passes over messages left in the outbox
 PRUNE_INTERVAL = 3600.0  # seconds between prunings of handled-update records
 LATE_GRACE = 30  # seconds a pass may take beyond its intervals before it counts as late
 REMIND_INTERVAL = 60.0  # seconds between looks for unanswered support conversations
+RESTOCK_INTERVAL = 30.0  # seconds between looks at favourites back in stock
 HANDLED_UPDATES_KEPT = timedelta(days=2)  # Telegram gives up on an update after a day
 
 
@@ -74,6 +76,7 @@ class BackgroundJobs:
             "deliver outbox": (self._deliver, OUTBOX_INTERVAL),
             "prune updates": (self._prune, PRUNE_INTERVAL),
             "remind support": (self.remind_support, REMIND_INTERVAL),
+            "watch favourites": (self._watch_favourites, RESTOCK_INTERVAL),
         }
         if self._settings.abandoned_cart_hours:
             schedule["remind forgotten carts"] = (self.remind, reminders.PASS_INTERVAL)
@@ -133,6 +136,10 @@ class BackgroundJobs:
                 settings.shop_timezone,
                 settings.support_remind_minutes,
             )
+
+    async def _watch_favourites(self) -> None:
+        async with self._session_factory() as session:
+            await restock.watch_favourites(session)
 
     async def run_pass(self, name: str, job: Callable[[], Awaitable[None]]) -> bool:
         """One pass of ``job`` unless another replica is running its pass: True if it ran."""

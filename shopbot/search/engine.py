@@ -34,7 +34,7 @@ from shopbot.models import Category, Product, SearchSynonym
 from shopbot.search.index import Document, Index
 from shopbot.search.shop_synonyms import load_synonyms
 from shopbot.services.catalogue import CATALOGUE, Page, ProductSummary, _page_count
-from shopbot.services.variants import listed, sellable_stock, variant_words
+from shopbot.services.variants import listed, listed_price, sellable_stock, variant_words
 
 CLOSE_MATCHES = 3
 
@@ -133,7 +133,7 @@ async def load_documents(session: AsyncSession) -> list[Document]:
             Product.name,
             Product.description,
             func.coalesce(Category.path, ""),
-            Product.price,
+            listed_price(),
             sellable_stock(),
             Product.position,
             Product.name_key,

@@ -18,6 +18,7 @@ from shopbot.models import Order, OrderStatus, Product, ProductEvent, StockEvent
 from shopbot.money import MAX_PRICE
 from shopbot.services.catalogue import CATALOGUE, SHOP_ORDER, Page
 from shopbot.services.stock import lock_product
+from shopbot.services.variants import has_variants
 
 
 @dataclass(frozen=True)
@@ -87,18 +88,31 @@ async def set_price(
 async def set_active(
     session: AsyncSession, sku: str, active: bool, *, actor: str
 ) -> VisibilityChange:
-    """Show a product to shoppers or hide it; hiding keeps it in carts and past orders."""
+    """Show a product to shoppers or hide it; hiding keeps it in carts and past orders.
+    A product with variants is hidden or shown with all of them (a variant alone by its
+    own SKU), so no variant of a hidden product is sold from a cart."""
     async with unit_of_work(session):
         product = await lock_product(session, sku)
         moved = product.active != active
+        kind = "shown" if active else "hidden"
         if moved:
             await session.execute(
                 update(Product)
                 .where(Product.id == product.id)
                 .values(active=active, updated_at=utcnow())
             )
-            await _record(session, product.id, actor, "shown" if active else "hidden", None, None)
+            await _record(session, product.id, actor, kind, None, None)
             changed(session, CATALOGUE)
+        variants = await session.scalars(
+            update(Product)
+            .where(Product.parent_id == product.id, Product.active.is_not(active))
+            .values(active=active, updated_at=utcnow())
+            .returning(Product.id)
+        )
+        for variant_id in variants.all():
+            await _record(session, variant_id, actor, kind, None, None)
+            changed(session, CATALOGUE)
+            moved = True
     return VisibilityChange(product.id, product.sku, product.name, active, moved)
 
 
@@ -158,8 +172,8 @@ async def low_stock(
     session: AsyncSession, threshold: int, page: int, page_size: int
 ) -> Page[Product]:
     """Products at or below ``threshold`` units, fewest first (hidden ones too), then in
-    the shop's order."""
-    condition = Product.stock <= threshold
+    the shop's order; not products with variants (theirs are listed)."""
+    condition = (Product.stock <= threshold) & ~has_variants()
     total = await session.scalar(select(func.count()).select_from(Product).where(condition)) or 0
     pages = max(1, -(-total // page_size))
     page = min(max(page, 0), pages - 1)

@@ -23,6 +23,7 @@ from shopbot.services.variants import (
     VariantInfo,
     has_variants,
     listed,
+    listed_price,
     load_variants,
     sellable_stock,
 )
@@ -171,7 +172,7 @@ async def _page_rows(
                 Product.id,
                 Product.sku,
                 Product.name,
-                Product.price,
+                listed_price().label("price"),
                 stock,
                 Product.sale_price,
                 Product.sale_until,

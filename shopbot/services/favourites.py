@@ -18,7 +18,7 @@ from shopbot.errors import FavouritesFull, ProductNotFound
 from shopbot.models import Favourite, Product, utcnow
 from shopbot.services import pricing
 from shopbot.services.catalogue import Page, _page_count
-from shopbot.services.variants import sellable_stock
+from shopbot.services.variants import listed_price, sellable_stock
 
 # A list the shopper can still read through; also keeps a forged flood of presses small.
 MAX_FAVOURITES = 100
@@ -120,7 +120,7 @@ async def page_of(
             Product.id,
             Product.sku,
             Product.name,
-            pricing.price_column(pricing.now()),  # a sale's while it lasts
+            listed_price(pricing.price_column(pricing.now())),  # a sale's while it lasts
             sellable_stock(),
             Product.active,
             Product.category_id,

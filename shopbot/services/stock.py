@@ -11,6 +11,7 @@ from shopbot.db import changed, unit_of_work
 from shopbot.errors import ProductNotFound, StockWouldGoNegative
 from shopbot.models import Product, StockEvent, sku_key, utcnow
 from shopbot.services.catalogue import CATALOGUE
+from shopbot.services.variants import HasVariants, has_variants
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,14 @@ async def set_stock(
     """Set the sellable stock of a product to ``value`` (>= 0).
 
     With ``low_stock_threshold``, stock above it re-arms the product's low-stock alert.
+    A product with variants raises HasVariants: their stock is set, one by one.
     """
     if value < 0:
         raise ValueError("stock cannot be negative")
     async with unit_of_work(session):
         product = await lock_product(session, sku)
+        if await session.scalar(select(has_variants()).where(Product.id == product.id)):
+            raise HasVariants(product.sku)
         old = product.stock
         values: dict[str, object] = {"stock": value}
         if low_stock_threshold is not None and value > low_stock_threshold:
@@ -56,7 +60,8 @@ async def adjust_stock(
     actor: str,
     low_stock_threshold: int | None = None,
 ) -> StockChange:
-    """Add or remove units in one conditional update; refuses to go below zero.
+    """Add or remove units in one conditional update; refuses to go below zero, and for a
+    product with variants (HasVariants).
 
     With ``low_stock_threshold``, stock above it re-arms the product's low-stock alert.
     """
@@ -69,7 +74,7 @@ async def adjust_stock(
     async with unit_of_work(session):
         new = await session.scalar(
             update(Product)
-            .where(Product.sku_key == sku_key(sku), Product.stock + delta >= 0)
+            .where(Product.sku_key == sku_key(sku), Product.stock + delta >= 0, ~has_variants())
             .values(**values)
             .returning(Product.stock)
         )
@@ -80,6 +85,10 @@ async def adjust_stock(
         )
         if product is None:
             raise ProductNotFound(sku)
+        if new is None and await session.scalar(
+            select(has_variants()).where(Product.id == product.id)
+        ):
+            raise HasVariants(product.sku)
         if new is None:
             raise StockWouldGoNegative(sku, product.stock, delta)
         await _record(session, product.id, actor, "adjust", new - delta, new)

@@ -30,6 +30,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from shopbot.errors import ShopError
 from shopbot.models import Product
 
 # A card shows a button per variant: Telegram takes 100 buttons, and a choice among more
@@ -49,6 +50,29 @@ def listed() -> ColumnElement[bool]:
 def has_variants() -> ColumnElement[bool]:
     """Does the product have variants (hidden ones count: it is still not sold itself)?"""
     return select(_VARIANT.id).where(_VARIANT.parent_id == Product.id).correlate(Product).exists()
+
+
+class HasVariants(ShopError):
+    """The product is sold as its variants: its own stock is not set, theirs is."""
+
+    code = "has_variants"
+
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"{sku!r} is sold as its variants: set the stock of each")
+        self.sku = sku
+
+
+def listed_price(own: ColumnElement[int] | None = None) -> ColumnElement[int]:
+    """What a list shows as a product's price: its own (``own``, e.g. a sale's, else its
+    price), or for a product with variants the lowest price of those for sale (the card says
+    "from")."""
+    of_variants = (
+        select(func.min(_VARIANT.price))
+        .where(_VARIANT.parent_id == Product.id, _VARIANT.active.is_(True))
+        .correlate(Product)
+        .scalar_subquery()
+    )
+    return func.coalesce(of_variants, Product.price if own is None else own)
 
 
 def sellable_stock() -> ColumnElement[int]:

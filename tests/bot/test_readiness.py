@@ -100,6 +100,7 @@ async def test_a_job_that_stops_passing_is_late(shop: Shop) -> None:
             "deliver outbox",
             "prune updates",
             "remind support",
+            "watch favourites",
             "remind forgotten carts",
         ],
         "late",

@@ -20,6 +20,7 @@ from shopbot.bot.texts import (
     product_list,
 )
 from shopbot.bot.ui import show, show_product
+from shopbot.bot.variants import NotMadeCb, card_of, not_made
 from shopbot.config import Settings
 from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
 from shopbot.services import cart
@@ -118,7 +119,8 @@ async def more(
         await query.answer(_("Sorry, this product is not available any more."), show_alert=True)
         return
     assert query.bot is not None
-    for text in description_messages(product):
+    shown = (await card_of(session, product)).shown  # a variant: its product's description
+    for text in description_messages(shown):
         await query.bot.send_message(query.from_user.id, text)
     await query.answer()
 
@@ -182,4 +184,5 @@ def create_router() -> Router:
     router.callback_query.register(more, CatalogCb.filter(F.action == CatalogAction.MORE))
     router.callback_query.register(open_product, PhotoCb.filter())
     router.callback_query.register(informational, CatalogCb.filter(F.action == CatalogAction.NOOP))
+    router.callback_query.register(not_made, NotMadeCb.filter())
     return router

@@ -53,18 +53,20 @@ async def keep_or_forget(
     settings: Settings,
     catalogue_cache: CatalogueCache,
 ) -> None:
-    """♡ keeps the product, ♥ forgets it; the card then shows the other heart."""
+    """♡ keeps the product, ♥ forgets it; the card then shows the other heart. On the card
+    of a variant it is the variant's product that is kept."""
     user_id, product_id = query.from_user.id, callback_data.product_id
     product = await catalogue_cache.product(session, product_id)
     if product is None or not product.active:
         await query.answer(_("Sorry, this product is not available any more."), show_alert=True)
         return
+    kept = product.parent_id or product.id
     try:
         if callback_data.action is FavouriteAction.ADD:
-            await favourites.add(session, user_id, product_id)
+            await favourites.add(session, user_id, kept)
             notice = _("Added to favourites ♥")
         else:
-            await favourites.remove(session, user_id, product_id)
+            await favourites.remove(session, user_id, kept)
             notice = _("Removed from favourites")
     except ProductNotFound:
         await query.answer(_("Sorry, this product is not available any more."), show_alert=True)

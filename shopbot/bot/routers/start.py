@@ -60,10 +60,11 @@ async def start_with_link(
         return
     await message.answer(_("Here it is 👇"), reply_markup=menu)
     in_cart = await cart.quantity_in_cart(session, message.chat.id, product.id)
+    detail = await catalogue.product_detail(session, product.id)  # with its variants, if any
     await show_product(
         message,
         session,
-        catalogue.ProductDetail.of(product),
+        detail or catalogue.ProductDetail.of(product),
         in_cart=in_cart,
         category_id=product.category_id or 0,
         page=0,

@@ -32,13 +32,19 @@ from shopbot.bot.routers.admin.texts import (
     unusual_price_question,
 )
 from shopbot.bot.ui import show
+from shopbot.bot.variants import (
+    admin_variant_lines,
+    admin_variant_rows,
+    has_variants_answer,
+    has_variants_text,
+)
 from shopbot.config import Settings
 from shopbot.errors import PriceChanged, ProductNotFound, StockWouldGoNegative
 from shopbot.importer.reader import MAX_STOCK
 from shopbot.money import MAX_PRICE, MoneyError, format_price, parse_price
 from shopbot.payments.base import PaymentProvider
 from shopbot.search import shop_synonyms
-from shopbot.services import admin, catalogue, orders, stock
+from shopbot.services import admin, catalogue, orders, stock, variants
 
 PAGE_SIZE = 10
 _SET = re.compile(r"\d{1,10}")
@@ -100,6 +106,9 @@ async def stock_command(
             )
     except ProductNotFound:
         await message.answer(_not_found(sku))
+        return
+    except variants.HasVariants as exc:
+        await message.answer(has_variants_text(exc.sku))
         return
     except StockWouldGoNegative as exc:
         await message.answer(
@@ -355,8 +364,17 @@ async def _render_product(
     held = await _held(session, product.id)
     history = await admin.product_history(session, product.id)
     people = await people_of(session, [entry.actor for entry in history])
-    card = product_admin_card(product, held, history, people)
-    await show(target, card, product_admin_keyboard(product))
+    parent = None
+    if product.parent_id is not None:
+        parent = await catalogue.get_product(session, product.parent_id)
+    of_product = await variants.load_variants(session, product.id)
+    lines = admin_variant_lines(product, of_product, parent)
+    card = product_admin_card(product, held, history, people, lines)
+    markup = product_admin_keyboard(product)
+    markup.inline_keyboard += admin_variant_rows(
+        of_product, product.parent_id, parent.sku if parent else None
+    )
+    await show(target, card, markup)
     return True
 
 
@@ -395,6 +413,9 @@ async def product_button(
             await query.answer(
                 _("Refused: only {stock} for sale.").format(stock=exc.stock), show_alert=True
             )
+            return
+        except variants.HasVariants:
+            await query.answer(has_variants_answer(), show_alert=True)
             return
     elif callback_data.action in (ProductAction.HIDE, ProductAction.UNHIDE):
         active = callback_data.action is ProductAction.UNHIDE

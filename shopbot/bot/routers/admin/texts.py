@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from aiogram.types import BotCommand
 from aiogram.utils.i18n import get_i18n, ngettext
@@ -196,8 +196,10 @@ def product_admin_card(
     held: int,
     history: list[HistoryEntry],
     people: Mapping[int, User] | None = None,
+    variants: Sequence[Line] = (),
 ) -> str:
-    """The card shoppers see (its caption-sized form), then what only the owner sees."""
+    """The card shoppers see (its caption-sized form), then what only the owner sees
+    (``variants``: the lines of ``shopbot.bot.variants.admin_variant_lines``)."""
     lines: list[Line] = [
         product_card(product, photo=True),
         "",
@@ -205,6 +207,7 @@ def product_admin_card(
         fill(_("SKU: <code>{sku}</code>"), sku=Typed(product.sku)),
         stock_line(product, held),
         _("Visible to shoppers") if product.active else _("🙈 Hidden from shoppers"),
+        *variants,
     ]
     if history:
         lines += ["", _("<b>Recent changes</b>")] + [

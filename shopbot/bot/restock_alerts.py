@@ -1,0 +1,39 @@
+"""The message telling a shopper that a product they keep is for sale again (the outbox's
+``restock.BACK_IN_STOCK``): its name and price, a button opening its card, and, as every
+piece of advertising, "Unsubscribe"."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from shopbot.bot.callbacks import CatalogAction, CatalogCb
+from shopbot.bot.keyboards import with_unsubscribe
+from shopbot.bot.render import TEXT_LIMIT, Typed, compose, fill
+from shopbot.money import format_price
+from shopbot.services.catalogue import ProductDetail
+from shopbot.services.variants import price_range
+
+
+def back_in_stock_message(product: ProductDetail) -> tuple[str, InlineKeyboardMarkup]:
+    prices = price_range(product.variants)
+    price = prices[0] if prices else product.price
+    template = (
+        _("♥ Back in stock: <b>{name}</b>, from {price}.")
+        if prices and prices[0] != prices[1]
+        else _("♥ Back in stock: <b>{name}</b>, {price}.")
+    )
+    text = compose(
+        TEXT_LIMIT,
+        [
+            fill(template, name=Typed(product.name), price=format_price(price)),
+            _("It is in your favourites."),
+        ],
+    )
+    open_card = CatalogCb(
+        action=CatalogAction.PRODUCT, category_id=product.category_id or 0, product_id=product.id
+    )
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=_("🛍 Open"), callback_data=open_card.pack())]]
+    )
+    return text, with_unsubscribe(markup)

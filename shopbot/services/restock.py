@@ -1,0 +1,95 @@
+"""Favourites back in stock: a shopper who keeps a product that sold out, and who agreed to
+advertising (``marketing.advertisable``), is told once when it is for sale again.
+
+Stock comes back by many paths (the owner's ``/stock``, an import from the chat or the
+command line, an order cancelled or expired), so rather than each of them, one pass of the
+background jobs looks at the favourites (:func:`watch_favourites`): two conditional updates
+on ``product.sold_out_seen`` — mark the kept products seen sold out, then claim those of
+them for sale again — and, in the same unit of work, a message in the outbox to each
+subscribed shopper keeping a claimed one. The claim is what makes it once per return: two
+passes (two replicas) cannot claim the same return, and a product that sells out and comes
+back again is claimed again. A return and a sell-out again between two passes go unseen,
+and rightly tell nobody. A product with variants is in stock while one of them is.
+
+Sale prices (another part of the shop) will want the same for "on sale"; this module only
+knows stock.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopbot.db import unit_of_work
+from shopbot.models import Favourite, OutboxMessage, Product, User
+from shopbot.services import outbox
+from shopbot.services.marketing import advertisable
+from shopbot.services.outbox import Sender, Undeliverable
+from shopbot.services.variants import sellable_stock
+
+# Outbox kind and its payload.
+BACK_IN_STOCK = "back_in_stock"  # {user_id, product_id}: a favourite is for sale again
+
+
+async def watch_favourites(session: AsyncSession) -> int:
+    """One pass over the products shoppers keep (see the module's docstring); returns how
+    many messages it recorded. Neither update changes what shoppers see (nor ``updated_at``,
+    which the search index watches)."""
+    kept = Product.id.in_(select(Favourite.product_id))
+    async with unit_of_work(session):
+        await session.execute(
+            update(Product)
+            .where(kept, Product.sold_out_seen.is_(False), sellable_stock() <= 0)
+            .values(sold_out_seen=True, updated_at=Product.updated_at)
+        )
+        back = (
+            await session.scalars(
+                update(Product)
+                .where(
+                    kept,
+                    Product.sold_out_seen.is_(True),
+                    Product.active.is_(True),
+                    sellable_stock() > 0,
+                )
+                .values(sold_out_seen=False, updated_at=Product.updated_at)
+                .returning(Product.id)
+            )
+        ).all()
+        if not back:
+            return 0
+        told = (
+            await session.execute(
+                select(Favourite.user_id, Favourite.product_id)
+                .join(User, User.id == Favourite.user_id)
+                .where(Favourite.product_id.in_(back), advertisable())
+                .order_by(Favourite.product_id, Favourite.user_id)
+            )
+        ).all()
+        for user_id, product_id in told:
+            await outbox.record(
+                session, BACK_IN_STOCK, {"user_id": user_id, "product_id": product_id}
+            )
+    return len(told)
+
+
+class RestockNotifier(Protocol):
+    """Delivery of :data:`BACK_IN_STOCK` (the bot layer implements it); raises
+    ``outbox.RetryLater`` or ``outbox.Undeliverable``."""
+
+    async def back_in_stock(self, session: AsyncSession, user_id: int, product_id: int) -> None:
+        """Tell the shopper a product they keep is for sale again — unless, by now, they
+        took their consent back, blocked the bot, or it sold out or was hidden again."""
+
+
+def restock_senders(notifier: RestockNotifier) -> dict[str, Sender]:
+    """The outbox sender of :data:`BACK_IN_STOCK`, by kind (see ``outbox.routed``)."""
+
+    async def send(session: AsyncSession, message: OutboxMessage) -> None:
+        user_id, product_id = message.payload.get("user_id"), message.payload.get("product_id")
+        if not isinstance(user_id, int) or not isinstance(product_id, int):
+            raise Undeliverable(f"no user or product in {message.payload!r}")
+        await notifier.back_in_stock(session, user_id, product_id)
+
+    return {BACK_IN_STOCK: send}
