@@ -16,7 +16,7 @@ from shopbot.services.variants import price_range
 
 
 def back_in_stock_message(product: ProductDetail) -> tuple[str, InlineKeyboardMarkup]:
-    prices = price_range(product.variants)
+    prices = price_range([variant for variant in product.variants if variant.available])
     price = prices[0] if prices else product.price
     template = (
         _("♥ Back in stock: <b>{name}</b>, from {price}.")

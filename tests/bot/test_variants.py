@@ -12,8 +12,9 @@ from sqlalchemy import select
 from shopbot.bot.callbacks import CatalogAction, CatalogCb
 from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.importer import ImportOptions, import_catalog
-from shopbot.models import Favourite, Order, OrderStatus, Product
-from tests.bot.conftest import Shop, buttons
+from shopbot.models import Favourite, Order, OrderStatus, OutboxMessage, Product
+from shopbot.services import restock
+from tests.bot.conftest import ADMIN, Shop, buttons
 
 CSV = "\n".join(
     (
@@ -30,16 +31,22 @@ PRICE = "1\u00a0490\u00a0₽"
 WHITE_PRICE = "1\u00a0690\u00a0₽"
 
 
-@pytest.fixture
-async def variants(shop_or_yk: Shop, media_dir: Path) -> Shop:
-    report = await import_catalog(shop_or_yk.session_factory, CSV, ImportOptions(media_dir))
+async def with_variants(shop: Shop, media_dir: Path) -> Shop:
+    report = await import_catalog(shop.session_factory, CSV, ImportOptions(media_dir))
     assert report.ok, report.errors
-    return shop_or_yk
+    return shop
 
 
 @pytest.fixture
-def shop_or_yk(yk_shop: Shop) -> Shop:
-    return yk_shop
+async def variants(yk_shop: Shop, media_dir: Path) -> Shop:
+    """The YooKassa shop (receipts required) selling the shirts above."""
+    return await with_variants(yk_shop, media_dir)
+
+
+@pytest.fixture
+async def owned(admin_shop: Shop, media_dir: Path) -> Shop:
+    """A cash shop with its owner (``ADMIN``) selling the shirts above."""
+    return await with_variants(admin_shop, media_dir)
 
 
 async def product(shop: Shop, sku: str) -> Product:
@@ -138,3 +145,117 @@ async def test_a_link_to_a_variant_opens_its_product_with_it_chosen(variants: Sh
     async with variants.session_factory() as session:
         kept = await session.scalar(select(Favourite.product_id))
     assert kept == (await product(variants, "TSH-9")).id  # the product, not the variant
+
+
+async def test_the_owner_works_on_variant_skus_and_sees_them_under_the_product(owned: Shop) -> None:
+    owner = owned.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_text("/stock TSH-9-M-B 4")
+    assert owner.last["text"] == "Футболка «Волна» — M, чёрная (TSH-9-M-B): остаток 0 → 4"
+    await owner.send_text("/stock TSH-9 5")
+    assert owner.last["text"] == (
+        "TSH-9 продаётся вариантами: задайте остаток каждого по его артикулу (см. /product TSH-9)."
+    )
+    await owner.send_text("/stock tsh-9 +1")
+    assert owner.last["text"].startswith("TSH-9 продаётся вариантами")
+    assert (await product(owned, "TSH-9")).stock == 0
+    await owner.send_text("/price TSH-9-M-B 1590")
+    assert "цена 1\u00a0490\u00a0₽ → 1\u00a0590\u00a0₽" in owner.last["text"]
+
+    await owner.send_text("/product TSH-9")
+    card = owner.last
+    assert "Варианты: 3, в продаже 9 шт." in card["text"]
+    assert "TSH-9-S-B · S, чёрная · 1\u00a0490\u00a0₽ · 3 шт." in card["text"]
+    assert buttons(card)[-3:] == ["S, чёрная · 3", "M, чёрная · 4", "M, белая · 2"]
+    answer = await owner.press("+1", message=card)
+    assert answer is not None and answer.show_alert and "вариантами" in answer.text
+    await owner.press("M, белая · 2", message=card)
+    variant = owner.last
+    assert "Вариант товара TSH-9: M, белая" in variant["text"]
+    answer = await owner.press("+1", message=variant)
+    assert answer is not None and answer.text == "Остаток 2 → 3"
+    await owner.press("⬆ TSH-9")
+    assert "Варианты: 3, в продаже 10 шт." in owner.last["text"]
+
+    await owner.send_text("/hide TSH-9")  # the product goes with its variants
+    assert not any([(await product(owned, sku)).active for sku in ("TSH-9", "TSH-9-S-B")])
+    await owner.send_text("/show TSH-9")
+    assert all([(await product(owned, sku)).active for sku in ("TSH-9", "TSH-9-M-W")])
+    await owner.send_text("/hide TSH-9-M-W")  # a variant alone
+    assert not (await product(owned, "TSH-9-M-W")).active
+    assert (await product(owned, "TSH-9")).active
+    await owner.send_text("/stock")
+    assert "TSH-9 ·" not in str(buttons(owner.last))  # sold as variants: never "low" itself
+    assert owned.emulator.errors == []
+
+
+async def test_search_and_inline_mode_find_the_product_not_each_variant(
+    owned: Shop,
+) -> None:
+    owned.emulator.inline_mode = True
+    friend = owned.emulator.user(301, "Олег")
+    answer = await friend.inline_query("футболка волна")
+    assert answer is not None
+    assert [result["title"] for result in answer.results] == ["Футболка «Волна»"]
+    answer = await friend.inline_query("TSH-9-M-W")  # a variant's SKU finds its product
+    assert answer is not None and [r["title"] for r in answer.results] == ["Футболка «Волна»"]
+    await friend.send_text("/search")
+    await friend.send_text("футболка")
+    assert "Футболка «Волна» — M, белая" not in friend.last["text"]
+    assert "Футболка «Волна»" in friend.last["text"]
+
+
+async def watch(shop: Shop) -> int:
+    """One pass of the background job over favourites, in the shop's own process (so the
+    outbox delivers what it records right after the commit)."""
+    assert shop.runtime is not None
+    async with shop.runtime.session_factory() as session:
+        return await restock.watch_favourites(session)
+
+
+async def test_a_favourite_back_in_stock_is_told_once_per_return_to_subscribers(
+    owned: Shop,
+) -> None:
+    owner = owned.emulator.user(ADMIN, "Хозяйка")
+    anna = owned.emulator.user(401, "Анна")  # subscribed
+    boris = owned.emulator.user(402, "Борис")  # keeps it too, never agreed to advertising
+    await anna.send_text("/subscribe")
+    for shopper in (anna, boris):
+        await shopper.send_text("/start p_TSH-9")
+        await shopper.press("♡ В избранное")
+    assert await watch(owned) == 0  # in stock: nothing to tell
+
+    for sku in ("TSH-9-S-B", "TSH-9-M-W"):
+        await owner.send_text(f"/stock {sku} 0")
+    assert await watch(owned) == 0  # sold out: seen so
+    assert (await product(owned, "TSH-9")).sold_out_seen
+    seen = len(anna.messages)
+
+    await owner.send_text("/stock TSH-9-M-W 2")
+    assert await watch(owned) == 1
+    assert len(anna.messages) == seen + 1
+    alert = anna.last
+    assert alert["html_text"].splitlines() == [
+        "♥ Снова в продаже: <b>Футболка «Волна»</b>, 1\u00a0690\u00a0₽.",
+        "Он у вас в избранном.",
+    ]
+    assert buttons(alert) == ["🛍 Открыть", "🔕 Отписаться"]
+    assert "Снова в продаже" not in str(boris.texts())
+    assert await watch(owned) == 0  # the same return is told once
+    await anna.press("🛍 Открыть")
+    assert "<b>Футболка «Волна»</b>" in anna.last["html_text"]
+
+    await owner.send_text("/stock TSH-9-M-W 0")
+    assert await watch(owned) == 0
+    await owner.send_text("/stock TSH-9-S-B 1")
+    assert await watch(owned) == 1  # a second return, a second message
+    assert "1\u00a0490\u00a0₽" in anna.last["text"]
+
+    await anna.send_text("/unsubscribe")
+    await owner.send_text("/stock TSH-9-S-B 0")
+    await watch(owned)
+    await owner.send_text("/stock TSH-9-S-B 1")
+    assert await watch(owned) == 0  # took consent back: not told any more
+    async with owned.session_factory() as session:
+        kinds = list(await session.scalars(select(OutboxMessage.kind)))
+    assert kinds.count(restock.BACK_IN_STOCK) == 2
+    assert owned.emulator.errors == []
