@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shopbot.db import commit_hooks
 from shopbot.importer import ImportOptions, ImportReport, import_catalog, import_file
+from shopbot.importer.changes import change_line
 from shopbot.models import Product
 from shopbot.search import SearchEngine
 from shopbot.search.engine import load_documents
@@ -191,3 +192,19 @@ async def test_a_shop_without_variants_exports_as_before(
     assert (await run(session_factory, media_dir, csv_bytes("sku,name,price", "A,B,1"))).ok
     header = (await catalogue_csv(session, "en")).decode("utf-8-sig").splitlines()[0]
     assert header.endswith("exported_stock;export_id")
+
+
+async def test_a_dry_run_names_the_variants_it_would_create_and_move(
+    session_factory: Factory, media_dir: Path
+) -> None:
+    report = await run(session_factory, media_dir, csv_bytes(*SHIRTS), dry_run=True)
+    assert report.ok and report.created == 5
+    lines = [change_line(change, "ru") for change in report.changes]
+    assert lines[1].startswith("TSH-9-S-B «Футболка «Волна» — S, чёрная», новый товар: ")
+    assert lines[1].endswith("вариант TSH-9: S, чёрная")
+    assert (await run(session_factory, media_dir, csv_bytes(*SHIRTS))).ok
+    moved = csv_bytes(HEADER, "TSH-9-S-B,,,3,,TSH-9,XS,чёрная")
+    report = await run(session_factory, media_dir, moved, dry_run=True)
+    assert report.updated == 1
+    (line,) = [change_line(change, "en") for change in report.changes]
+    assert "variant “TSH-9: S, чёрная” → “TSH-9: XS, чёрная”" in line

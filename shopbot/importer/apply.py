@@ -56,6 +56,7 @@ from shopbot.importer.reader import Row
 from shopbot.importer.variants import check_variants
 from shopbot.models import Category, Product, ProductEvent, ProductImage, StockEvent, sku_key
 from shopbot.services.text import natural_key, search_text
+from shopbot.services.variants import option_label
 
 PRODUCT: Table = Product.__table__  # type: ignore[assignment]
 CATEGORY: Table = Category.__table__  # type: ignore[assignment]
@@ -180,6 +181,8 @@ async def make_plan(
         if plan.errors:
             return plan
     key_of_id = {found.id: key for key, found in existing.items()}
+    existing_sku = {found.id: found.sku for found in existing.values()}
+    row_of: dict[int, Row] = {}  # existing products' rows whose variant changes
     current_images: dict[int, ImageList] = {}
     if images:
         for product_id, path, source, file_id in await connection.execute(
@@ -222,6 +225,7 @@ async def make_plan(
         )
         if variant_changed:
             plan.variants.append(variant)
+            row_of[old.id] = row
         description = old.description if keep_description else row.description
         stock = None
         if not keep_stock:
@@ -306,6 +310,16 @@ async def make_plan(
                 ]
                 if wanted.images is not None:
                     fields.append(FieldChange("image", None, None))
+                if wanted.variant_changed:
+                    row = row_of[old.id]
+                    old_parent = existing_sku.get(old.parent_id, "")
+                    fields.append(
+                        FieldChange(
+                            "variant_of",
+                            _variant_text(old_parent, old.option1, old.option2),
+                            _variant_text(row.variant_of, row.option1, row.option2),
+                        )
+                    )
                 if fields:
                     updates.append(ProductChange(old.sku, wanted.name, False, tuple(fields)))
     # Rows are written in id order, the order checkouts lock products in: no deadlocks.
@@ -337,8 +351,17 @@ async def make_plan(
     return plan
 
 
+def _variant_text(parent_sku: str, option1: str | None, option2: str | None) -> str:
+    """A variant's place in a dry run's changes: "TSH-9: S, чёрная" ("" for none)."""
+    return f"{parent_sku}: {option_label(option1, option2)}" if parent_sku else ""
+
+
 def _created_change(row: Row) -> ProductChange:
     fields = [FieldChange("price", None, row.price), FieldChange("stock", None, row.stock)]
+    if row.variant_of:
+        fields.append(
+            FieldChange("variant_of", None, _variant_text(row.variant_of, row.option1, row.option2))
+        )
     if row.category:
         fields.append(FieldChange("category", None, row.category))
     if not row.active:

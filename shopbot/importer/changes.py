@@ -66,6 +66,10 @@ def _piece(change: FieldChange, created: bool) -> Text:
         return Text(N_("sale price {old} → {new}"), values)
     if field == "name":
         return Text(N_("name “{old}” → “{new}”"), values)
+    if field == "variant_of":  # values: "TSH-9: S, чёрная", "" for none
+        if created:
+            return Text(N_("variant of {new}"), values)
+        return Text(N_("variant “{old}” → “{new}”"), values)
     if field == "category":
         if created:
             return Text(N_("category “{new}”"), values)
