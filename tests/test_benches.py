@@ -25,6 +25,7 @@ pytestmark = pytest.mark.skipif(
         ("import_bench.py", ["--rows", "200"], "ratio:"),
         ("reminder_bench.py", ["--subscribers", "50"], "the next pass"),
         ("support_bench.py", ["--shoppers", "3", "--messages", "2"], "in the order sent: True"),
+        ("variants_bench.py", ["--products", "50", "--favourites", "5"], "ratio:"),
     ],
 )
 def test_a_benchmark_runs_to_its_figures(
