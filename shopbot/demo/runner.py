@@ -109,9 +109,11 @@ def _fresh_database(data_dir: Path) -> None:
 
 
 async def _kept_shop(runtime: ShopRuntime) -> tuple[int, int]:
-    """Products and orders the last run left (``--keep``)."""
+    """Products (variants not counted apart) and orders the last run left (``--keep``)."""
     async with runtime.session_factory() as session:
-        products = await session.scalar(select(func.count()).select_from(Product))
+        products = await session.scalar(
+            select(func.count()).select_from(Product).where(Product.parent_id.is_(None))
+        )
         orders = await session.scalar(select(func.count()).select_from(Order))
     return products or 0, orders or 0
 

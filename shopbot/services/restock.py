@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.db import unit_of_work
@@ -36,23 +36,26 @@ BACK_IN_STOCK = "back_in_stock"  # {user_id, product_id}: a favourite is for sal
 async def watch_favourites(session: AsyncSession) -> int:
     """One pass over the products shoppers keep (see the module's docstring); returns how
     many messages it recorded. Neither update changes what shoppers see (nor ``updated_at``,
-    which the search index watches)."""
+    which the search index watches). A pass with nothing to mark or claim only reads: it
+    takes no write lock from the shoppers (on SQLite, a write lock held even briefly makes
+    another connection's read-then-write transaction fail at once)."""
     kept = Product.id.in_(select(Favourite.product_id))
+    sold_out = and_(kept, Product.sold_out_seen.is_(False), sellable_stock() <= 0)
+    returned = and_(
+        kept, Product.sold_out_seen.is_(True), Product.active.is_(True), sellable_stock() > 0
+    )
+    if await session.scalar(select(Product.id).where(or_(sold_out, returned)).limit(1)) is None:
+        return 0
     async with unit_of_work(session):
         await session.execute(
             update(Product)
-            .where(kept, Product.sold_out_seen.is_(False), sellable_stock() <= 0)
+            .where(sold_out)
             .values(sold_out_seen=True, updated_at=Product.updated_at)
         )
         back = (
             await session.scalars(
                 update(Product)
-                .where(
-                    kept,
-                    Product.sold_out_seen.is_(True),
-                    Product.active.is_(True),
-                    sellable_stock() > 0,
-                )
+                .where(returned)
                 .values(sold_out_seen=False, updated_at=Product.updated_at)
                 .returning(Product.id)
             )

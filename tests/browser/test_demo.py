@@ -56,12 +56,14 @@ def test_shopper_buys_and_pays(page: ChatPage, screenshot: Screenshot) -> None:
 
     page.press("⬅ К списку")
     page.press("2 · 1\u00a0690\u00a0₽ · Футболка оверсайз «Ленинград»")
-    page.bot_message("Свободный крой")
+    page.bot_message("Выберите вариант ниже")  # the sample's oversize shirt comes in sizes
+    page.press("M")
+    page.bot_message("«Ленинград», серая — M")
     page.press("🛒 В корзину")
     page.press("✅ К корзине")
     cart = page.bot_message("Итого")
     assert "1. Футболка «Северное сияние», чёрная × 1" in cart.text
-    assert "2. Футболка оверсайз «Ленинград», серая × 1" in cart.text
+    assert "2. Футболка оверсайз «Ленинград», серая — M × 1" in cart.text
     # Each row's buttons name the line by its number, and all of them fit on a phone.
     assert page.cut_buttons(cart) == []
     page.wait_for(lambda: not page.toast(), "the toast to go")
