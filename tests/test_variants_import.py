@@ -149,6 +149,19 @@ async def test_bad_variants_are_refused_with_their_lines_and_nothing_is_written(
     assert await dump(engine) == before
 
 
+async def test_a_hidden_product_cannot_keep_a_variant_for_sale(
+    session_factory: Factory, media_dir: Path
+) -> None:
+    data = csv_bytes(
+        "sku,name,price,active,variant_of,option1",
+        "P-1,Parent,100,0,,",
+        "P-1-A,,,0,P-1,A",
+        "P-1-B,,,1,P-1,B",
+    )
+    report = await run(session_factory, media_dir, data)
+    assert problems(report) == [(4, "active", "bad_variant")]
+
+
 async def test_files_without_variant_columns_leave_variants_as_they_are(
     session_factory: Factory, session: AsyncSession, media_dir: Path
 ) -> None:

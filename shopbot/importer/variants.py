@@ -10,8 +10,9 @@ A variant's empty name is its parent's with the options ("Футболка «С�
 S, чёрная"), an empty price the parent's. The parent is in the same file (anywhere in it)
 or already in the shop. Checked here against the file and the shop, every problem with its
 line, before anything is written: the parent exists and is no variant itself (one level),
-no two variants of a product have the same options, at most ``MAX_VARIANTS`` of them, and
-a product with variants has no stock of its own (it is sold only as its variants).
+no two variants of a product have the same options, at most ``MAX_VARIANTS`` of them, a
+product with variants has no stock of its own (it is sold only as its variants), and a
+hidden product has no variant for sale in the file (none could be bought from a cart).
 """
 
 from __future__ import annotations
@@ -73,6 +74,16 @@ def check_variants(
                 sku=row.variant_of if nested else row.sku,
             )
             continue
+        if parent_row is not None and not parent_row.active and row.active:
+            problem(
+                row.line,
+                "active",
+                N_(
+                    "“{sku}” is hidden but this variant of it is not: hide its variants with "
+                    "it (/hide in the chat does), or show it."
+                ),
+                sku=row.variant_of,
+            )
         parent_name = parent_row.name if parent_row is not None else parent_found.name
         if not row.name:
             row.name = variant_name(parent_name, row.option1, row.option2)

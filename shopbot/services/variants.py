@@ -176,8 +176,3 @@ async def load_variants(session: AsyncSession, parent_id: int) -> tuple[VariantI
         .order_by(Product.position.asc().nulls_last(), Product.id)
     )
     return tuple(VariantInfo(*row) for row in rows)
-
-
-async def parent_of(session: AsyncSession, product_id: int) -> int | None:
-    """The product a variant belongs to; None for a product that is not a variant."""
-    return await session.scalar(select(Product.parent_id).where(Product.id == product_id))
