@@ -89,13 +89,16 @@ async def show_product(
     page: int,
     media_dir: Path,
     photo: int | None = None,
+    opened: bool = False,
 ) -> None:
     """The product card: a photo with caption when it has pictures, a text card otherwise.
 
     ``photo`` turns a card to that one of its photos; by default the card keeps the photo
-    it shows (a quantity changed), or shows the first. "More" is offered when the card
-    cannot hold the whole description. A product with variants offers them as buttons, a
-    variant shows its product's card with it chosen (``shopbot.bot.variants``).
+    it shows (a quantity changed), or shows the first. ``opened``: the card of another
+    product (a variant chosen) replaces the one pressed on, from its first photo. "More" is
+    offered when the card cannot hold the whole description. A product with variants offers
+    them as buttons, a variant shows its product's card with it chosen
+    (``shopbot.bot.variants``).
     """
     choice = await card_of(session, product)
     product = choice.shown
@@ -130,6 +133,8 @@ async def show_product(
     pressed_on = isinstance(target, CallbackQuery) and isinstance(message, Message)
     card = message if pressed_on and isinstance(message, Message) and message.photo else None
     shown = shown_photo(card) if card is not None else 0
+    if opened:
+        photo = 0
     index = (shown if photo is None else photo) % len(images)
     markup = product_keyboard(
         product.id,
@@ -147,7 +152,7 @@ async def show_product(
     caption = product_card(product, photo=True, notes=notes)
     image = images[index]
     if card is not None:
-        if index == shown:
+        if index == shown and not opened:
             await _edit_caption(card, caption, markup)  # the same photo: a quantity changed
         else:
             await _turn_to(session, card, image, media_dir, caption, markup)

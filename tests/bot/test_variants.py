@@ -14,7 +14,7 @@ from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.importer import ImportOptions, import_catalog
 from shopbot.models import Favourite, Order, OrderStatus, OutboxMessage, Product
 from shopbot.services import restock
-from tests.bot.conftest import ADMIN, Shop, buttons
+from tests.bot.conftest import ADMIN, Shop, buttons, make_jpeg
 
 CSV = "\n".join(
     (
@@ -259,3 +259,34 @@ async def test_a_favourite_back_in_stock_is_told_once_per_return_to_subscribers(
         kinds = list(await session.scalars(select(OutboxMessage.kind)))
     assert kinds.count(restock.BACK_IN_STOCK) == 2
     assert owned.emulator.errors == []
+
+
+async def test_a_chosen_variant_shows_its_own_photo_first_then_the_products(
+    shop: Shop, media_dir: Path, tmp_path: Path
+) -> None:
+    make_jpeg(tmp_path / "shirt.jpg", (200, 200, 200))
+    make_jpeg(tmp_path / "shirt-red.jpg", (200, 30, 30))
+    data = "\n".join(
+        (
+            "sku,name,price,stock,image,variant_of,option1",
+            "SH-1,Рубашка,2490,,shirt.jpg,,",
+            "SH-1-R,,,2,shirt-red.jpg,SH-1,красная",
+            "SH-1-W,,,2,,SH-1,белая",
+            "",
+        )
+    ).encode()
+    options = ImportOptions(media_dir, base_dir=tmp_path)
+    assert (await import_catalog(shop.session_factory, data, options)).ok
+    anna = shop.emulator.user(501, "Анна")
+    await anna.send_text("/start p_SH-1")
+    card = anna.last
+    assert card["photo"] and "1/2" not in buttons(card)
+    await anna.press("красная")
+    chosen = anna.last
+    assert chosen["caption"].startswith("Рубашка — красная")
+    assert "1/2" in buttons(chosen)  # its own photo, then the product's
+    assert chosen["photo"][-1]["file_unique_id"] != card["photo"][-1]["file_unique_id"]
+    await anna.press("белая")  # no photo of its own: the product's
+    assert "1/2" not in buttons(anna.last)
+    assert anna.last["photo"][-1]["file_unique_id"] == card["photo"][-1]["file_unique_id"]
+    assert shop.emulator.errors == []

@@ -87,6 +87,9 @@ async def _show_card(
         page=callback_data.page,
         media_dir=settings.media_dir,
         photo=callback_data.photo if isinstance(callback_data, PhotoCb) else None,
+        # A card opened anew (a variant chosen on a card) starts at its own first photo.
+        opened=isinstance(callback_data, CatalogCb)
+        and callback_data.action is CatalogAction.PRODUCT,
     )
 
 
