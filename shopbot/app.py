@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shopbot.bot.factory import create_bot, create_dispatcher, register_commands
 from shopbot.bot.followups import followup_senders
 from shopbot.bot.i18n import create_i18n
+from shopbot.bot.miniapp import invoice_links, miniapp_senders, set_menu_button
 from shopbot.bot.notifier import BotNotifier
 from shopbot.bot.support_desk import SupportDesk
 from shopbot.bot.webhook import serve_webhook, set_webhook, webhook_url
@@ -44,6 +45,7 @@ from shopbot.services.outbox import OutboxDelivery, Sender, routed
 from shopbot.services.restock import restock_senders
 from shopbot.web import create_web_app, start_web
 from shopbot.web.app import NotReady
+from shopbot.web.miniapp import MiniApp
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +116,20 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         opened.push_async_callback(dispatcher.storage.close)
         dispatcher["support_desk"] = support_desk
         await register_commands(bot)
+        await set_menu_button(bot, settings, notifier.i18n)
         jobs = BackgroundJobs(settings, session_factory, provider, delivery)
         readiness = {"telegram": bot.get_me, "jobs": jobs_keep_up(jobs)}
         web_app = create_web_app(
             settings, session_factory, provider, redis=redis, readiness=readiness
         )
+        MiniApp(
+            settings,
+            session_factory,
+            provider,
+            dispatcher["catalogue_cache"],
+            dispatcher["search_engine"],
+            invoice_links(bot, settings, notifier.i18n),
+        ).add_routes(web_app)
         if settings.telegram_webhook_url:
             serve_webhook(web_app, dispatcher, bot, settings)
         try:
@@ -168,6 +179,7 @@ def outbox_sender(notifier: BotNotifier, support_desk: SupportDesk | None = None
         **marketing_senders(notifier),
         **followup_senders(notifier),
         **restock_senders(notifier),
+        **miniapp_senders(notifier),
     }
     if support_desk is not None:
         senders = {**senders, **support_desk.senders()}

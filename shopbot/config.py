@@ -81,6 +81,19 @@ class Settings(BaseSettings):
     telegram_webhook_max_connections: int = Field(
         40, ge=1, le=100, description="webhook requests Telegram may have open at once"
     )
+    webapp_url: str | None = Field(
+        None,
+        description="public https base URL of the web server: the Mini App storefront at "
+        "URL/app/, opened from the bot's menu button and its 🛍 buttons",
+    )
+    webapp_init_max_age: int = Field(
+        3600, ge=60, description="seconds a Mini App's initData (auth_date) is accepted for"
+    )
+    webapp_rate_limit: str = Field(
+        "120/minute",
+        description="Mini App API calls per shopper (and refused sign-ins per address), "
+        "as N/second|minute|hour",
+    )
     redis_url: str | None = Field(None, description="keep conversation state in Redis")
     default_language: Literal["ru", "en"] = Field(
         "ru", description="ru or en: for people whose Telegram speaks neither"
@@ -247,6 +260,25 @@ class Settings(BaseSettings):
         if value and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value):
             raise ValueError("must be a URL such as https://shop.example.com (no query)")
         return value.rstrip("/") if value else None
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _webapp_url(cls, value: str | None) -> str | None:
+        """https, as Telegram requires; http only on this machine (Telegram's test
+        environment takes it, and the demo runs there)."""
+        if not value:
+            return None
+        match = re.fullmatch(r"(https?)://([^/\s?#:]+)(:\d+)?(/[^\s?#]*)?", value)
+        if match is None or (match[1] == "http" and match[2] not in ("127.0.0.1", "localhost")):
+            raise ValueError("must be an https URL such as https://shop.example.com (no query)")
+        return value.rstrip("/")
+
+    @field_validator("webapp_rate_limit")
+    @classmethod
+    def _webapp_rate_limit(cls, value: str) -> str:
+        if not re.fullmatch(r"\s*[1-9]\d*\s*/\s*(second|minute|hour)\s*", value):
+            raise ValueError("must be N/second, N/minute or N/hour, e.g. 120/minute")
+        return value.replace(" ", "")
 
     @field_validator("telegram_webhook_secret")
     @classmethod

@@ -13,6 +13,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
+    WebAppInfo,
 )
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
@@ -111,7 +112,9 @@ def product_line(product: ProductSummary, number: int | None = None) -> str:
     return label if number is None else f"{number} · {label}"
 
 
-def category_keyboard(view: CategoryView) -> InlineKeyboardMarkup:
+def category_keyboard(view: CategoryView, shop_url: str | None = None) -> InlineKeyboardMarkup:
+    """A category's page; the root's ends with favourites and, with ``shop_url``, the Mini
+    App storefront."""
     rows: Rows = []
     category_id = view.category.id if view.category else 0
     for child in view.children:
@@ -157,6 +160,8 @@ def category_keyboard(view: CategoryView) -> InlineKeyboardMarkup:
         )
     else:
         rows.append([favourites_button()])  # the root: the way to what the shopper kept
+        if shop_url is not None:
+            rows.append([open_shop_button(shop_url)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -273,6 +278,11 @@ def favourites_keyboard(page: Page[FavouriteItem]) -> InlineKeyboardMarkup:
         rows.append([InlineKeyboardButton(text=label, callback_data=data)])
     _pager(rows, page, lambda number: FavouriteCb(action=FavouriteAction.LIST, page=number).pack())
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def open_shop_button(url: str) -> InlineKeyboardButton:
+    """Opens the Mini App storefront (``WEBAPP_URL``)."""
+    return InlineKeyboardButton(text=_("🛍 Open the shop"), web_app=WebAppInfo(url=url))
 
 
 def favourites_button() -> InlineKeyboardButton:

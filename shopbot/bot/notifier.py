@@ -42,7 +42,7 @@ from shopbot.bot.order_views import order_view, payment_view
 from shopbot.bot.paying import offer_payment
 from shopbot.bot.render import TEXT_LIMIT, clip, h
 from shopbot.bot.restock_alerts import back_in_stock_message
-from shopbot.bot.texts import consent_question, status_label
+from shopbot.bot.texts import consent_question, order_placed, status_label
 from shopbot.config import Settings
 from shopbot.db import unit_of_work
 from shopbot.models import Order, OrderMessageKind, OrderStatus, User
@@ -141,6 +141,14 @@ class BotNotifier:
             await order_messages.remember(
                 session, order.id, sent.chat.id, sent.message_id, OrderMessageKind.PAYMENT
             )
+
+    async def order_placed_in_app(self, order: Order) -> None:
+        """A cash order placed in the Mini App: its chat says so, as Confirm in the chat
+        does (an online order's chat gets its payment message instead)."""
+        language = await self._shopper_language(order)
+        with self._speaking(language):
+            text = order_placed(order)
+        await self._send_to_shopper(order.user_id, text)
 
     async def _follow(self, order: Order) -> None:
         """Edit the messages that show the order (its card, its payment link) to say what

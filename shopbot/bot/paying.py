@@ -5,6 +5,7 @@ when the shopper asks to pay again."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiogram import Bot
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Message
@@ -92,6 +93,16 @@ def _retry_button(order: Order) -> InlineKeyboardButton:
 
 
 async def _send_invoice(bot: Bot, chat_id: int, order: Order, settings: Settings) -> None:
+    await bot.send_invoice(chat_id, **invoice_fields(order, settings))
+
+
+async def create_invoice_link(bot: Bot, order: Order, settings: Settings) -> str:
+    """The same invoice as a link (``createInvoiceLink``), which the Mini App opens with
+    ``openInvoice``; paying it reaches the bot as the chat's invoice does."""
+    return await bot.create_invoice_link(**invoice_fields(order, settings))
+
+
+def invoice_fields(order: Order, settings: Settings) -> dict[str, Any]:
     """An invoice with a price line per order line (after its share of a promo code's
     discount) and one for delivery when it costs something: Telegram charges their sum,
     which is the order's total."""
@@ -102,12 +113,11 @@ async def _send_invoice(bot: Bot, chat_id: int, order: Order, settings: Settings
     ]
     if order.delivery_price:
         prices.append(LabeledPrice(label=_("Delivery"), amount=order.delivery_price))
-    await bot.send_invoice(
-        chat_id,
-        title=_("Order №{number}").format(number=order.number),
-        description=", ".join(f"{line.name} × {line.quantity}" for line in order.lines)[:255],
-        payload=invoice_payload(order),
-        provider_token=settings.telegram_provider_token.get_secret_value(),
-        currency=order.currency,
-        prices=prices,
-    )
+    return {
+        "title": _("Order №{number}").format(number=order.number),
+        "description": ", ".join(f"{line.name} × {line.quantity}" for line in order.lines)[:255],
+        "payload": invoice_payload(order),
+        "provider_token": settings.telegram_provider_token.get_secret_value(),
+        "currency": order.currency,
+        "prices": prices,
+    }

@@ -63,6 +63,7 @@ from shopbot.emulators.telegram_inline import (
     parse_button,
     parse_results,
 )
+from shopbot.emulators.telegram_webapp import WebApps
 
 CALLBACK_ANSWER_MAX = 200
 # How long the bot must stay silent before wait_handled() trusts it is done.
@@ -319,6 +320,9 @@ class TelegramEmulator:
     method ``"file"``), ``upload_count``, ``commands`` (keyed by scope type — ``"chat:<id>"``
     for chat scopes — and language), ``callback_answers`` (by query id) and the chats of
     :meth:`user`. ``base_url`` is set by :meth:`start`; ``app`` may be served elsewhere.
+    Mini Apps (menu button, ``web_app`` buttons, signed ``initData``, invoice links) are
+    ``web_apps`` (:mod:`shopbot.emulators.telegram_webapp`); ``test_environment`` plays
+    Telegram's test server, where a Mini App may be served over plain http.
     """
 
     def __init__(
@@ -330,6 +334,7 @@ class TelegramEmulator:
         bot_first_name: str = "Shop",
         inline_mode: bool = False,
         inline_feedback: bool = False,
+        test_environment: bool = False,
     ) -> None:
         self.token = token
         self.inline_mode = inline_mode
@@ -400,6 +405,8 @@ class TelegramEmulator:
         from shopbot.emulators.telegram_forum import forum_methods
 
         self._methods.update(forum_methods(self))
+        self.web_apps = WebApps(self, test_environment=test_environment)
+        self._methods.update(self.web_apps.methods())
         self._method_names = {name.lower(): name for name in [*self._methods, "getUpdates"]}
         self.app = web.Application(client_max_size=DOCUMENT_MAX_BYTES + 1024 * 1024)
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
@@ -826,6 +833,8 @@ class TelegramEmulator:
         markup = parse_reply_markup(value)
         if inline_only and markup is not None and markup.kind != "inline":
             raise bad_request("inline keyboard expected")
+        if markup is not None:
+            self.web_apps.check_buttons(markup)
         return markup
 
     def _text(self, p: _Params) -> FormattedText:
@@ -1210,6 +1219,17 @@ class TelegramEmulator:
         return {"message_id": message["message_id"]}
 
     def _send_invoice(self, p: _Params) -> dict[str, Any]:
+        invoice, details = self.checked_invoice(p)
+        markup = self._markup(p, inline_only=True)
+        user = self._recipient(p)
+        reply_to = self._reply_target(user, p)
+        message = self._bot_message(user, {"invoice": invoice}, markup, reply_to, p)
+        self._invoices[(user.chat_id, message["message_id"])] = details
+        return message
+
+    def checked_invoice(self, p: _Params) -> tuple[dict[str, Any], dict[str, Any]]:
+        """An invoice's fields checked as Telegram checks them (``sendInvoice``,
+        ``createInvoiceLink``): the invoice as shown, and what paying it reports."""
         title, description = p.text("title") or "", p.text("description") or ""
         payload, currency = p.text("payload") or "", p.text("currency") or ""
         if not 1 <= len(title) <= 32:
@@ -1239,9 +1259,6 @@ class TelegramEmulator:
             raise bad_request("CURRENCY_TOTAL_AMOUNT_INVALID")
         if stars == bool(p.text("provider_token")):
             raise bad_request("PAYMENT_PROVIDER_INVALID")
-        markup = self._markup(p, inline_only=True)
-        user = self._recipient(p)
-        reply_to = self._reply_target(user, p)
         invoice = {
             "title": title,
             "description": description,
@@ -1249,13 +1266,7 @@ class TelegramEmulator:
             "currency": currency,
             "total_amount": total,
         }
-        message = self._bot_message(user, {"invoice": invoice}, markup, reply_to, p)
-        self._invoices[(user.chat_id, message["message_id"])] = {
-            "currency": currency,
-            "total_amount": total,
-            "invoice_payload": payload,
-        }
-        return message
+        return invoice, {"currency": currency, "total_amount": total, "invoice_payload": payload}
 
     def _answer_inline_query(self, p: _Params) -> bool:
         query_id = p.text("inline_query_id") or ""
@@ -1585,9 +1596,17 @@ class EmulatedUser(EmulatedChat):
         When the bot confirms it (``ok=True``), a ``successful_payment`` message follows and
         ``True`` is returned; a refusal or no answer returns ``False``.
         """
-        emulator = self._emulator
         invoice_message = self._invoice_message(message)
-        details = emulator._invoices[(self.chat_id, invoice_message["message_id"])]
+        details = self._emulator._invoices[(self.chat_id, invoice_message["message_id"])]
+        return await self.pay(details, order_info=order_info)
+
+    async def pay(
+        self, details: dict[str, Any], *, order_info: dict[str, Any] | None = None
+    ) -> bool:
+        """Pay an invoice whose ``details`` (currency, total, payload) the bot made, from a
+        message or a link (:meth:`TelegramEmulator.pay_invoice_link`), as
+        :meth:`pay_invoice` says."""
+        emulator = self._emulator
         query_id = emulator._new_query_id()
         query: dict[str, Any] = {"id": query_id, "from": self.as_user(), **details}
         if order_info is not None:

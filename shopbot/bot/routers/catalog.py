@@ -4,6 +4,7 @@ description), and −/+ on a card."""
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -25,6 +26,7 @@ from shopbot.config import Settings
 from shopbot.errors import CartFull, OutOfStock, ProductNotFound, ProductUnavailable
 from shopbot.services import cart
 from shopbot.services.catalogue import CatalogueCache, ProductDetail
+from shopbot.web.miniapp import storefront_url
 
 PAGE_SIZE = 8
 
@@ -35,6 +37,7 @@ async def _render_category(
     catalogue_cache: CatalogueCache,
     category_id: int,
     page: int,
+    settings: Settings,
 ) -> bool:
     try:
         view = await catalogue_cache.browse(session, category_id or None, page, PAGE_SIZE)
@@ -42,7 +45,11 @@ async def _render_category(
         return False
     name = view.category.name if view.category else None
     text = product_list(category_title(name, view.products.total), view.products.items)
-    markup = category_keyboard(view)
+    message = target.message if isinstance(target, CallbackQuery) else target
+    private = message is not None and message.chat.type == ChatType.PRIVATE
+    # Telegram takes Mini App buttons in private chats only.
+    shop_url = storefront_url(settings) if private else None
+    markup = category_keyboard(view, shop_url)
     if view.category is None:  # the root: "🔥 Sale" on top while something is on sale
         markup = await promotions.with_sale_entry(session, markup)
     await show(target, text, markup)
@@ -50,9 +57,9 @@ async def _render_category(
 
 
 async def open_catalog(
-    message: Message, session: AsyncSession, catalogue_cache: CatalogueCache
+    message: Message, session: AsyncSession, catalogue_cache: CatalogueCache, settings: Settings
 ) -> None:
-    await _render_category(message, session, catalogue_cache, 0, 0)
+    await _render_category(message, session, catalogue_cache, 0, 0, settings)
 
 
 async def list_category(
@@ -60,13 +67,14 @@ async def list_category(
     callback_data: CatalogCb,
     session: AsyncSession,
     catalogue_cache: CatalogueCache,
+    settings: Settings,
 ) -> None:
     category_id, page = callback_data.category_id, callback_data.page
-    if await _render_category(query, session, catalogue_cache, category_id, page):
+    if await _render_category(query, session, catalogue_cache, category_id, page, settings):
         await query.answer()
     else:
         await query.answer(_("This category is gone. Here is the catalogue."))
-        await _render_category(query, session, catalogue_cache, 0, 0)
+        await _render_category(query, session, catalogue_cache, 0, 0, settings)
 
 
 async def _show_card(
