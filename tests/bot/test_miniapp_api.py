@@ -75,7 +75,9 @@ async def test_the_menu_button_and_the_catalogue_open_the_storefront(app_shop: S
     assert "🛍 Открыть магазин" in buttons(shopper.last)
 
 
-async def test_no_storefront_url_no_buttons(shop_factory: ShopFactory, catalogue: Catalogue) -> None:
+async def test_no_storefront_url_no_buttons(
+    shop_factory: ShopFactory, catalogue: Catalogue
+) -> None:
     shop = await shop_factory()
     shopper = shop.emulator.user(SHOPPER, "Анна")
     await shopper.send_text("/catalog")
@@ -164,7 +166,9 @@ async def test_the_cart_refuses_what_the_shop_has_not(
     assert await cart_rows(app_shop) == 0
 
 
-async def test_browse_search_and_a_product_page(app_shop: Shop, http: aiohttp.ClientSession) -> None:
+async def test_browse_search_and_a_product_page(
+    app_shop: Shop, http: aiohttp.ClientSession
+) -> None:
     app = await open_app(http, app_shop, app_shop.emulator.user(SHOPPER, "Анна"))
     status, root = await app.call("GET", "/catalogue")
     assert status == 200
@@ -224,7 +228,9 @@ async def test_a_checkout_with_problems_says_which_and_writes_nothing(
     assert status == 400
     assert set(body["problems"]) == {"name", "phone", "delivery"}
     status, body = await app.call(
-        "POST", "/orders", {**FORM, "delivery": "courier", "address": "", "token": "checkout-token-3"}
+        "POST",
+        "/orders",
+        {**FORM, "delivery": "courier", "address": "", "token": "checkout-token-3"},
     )
     assert status == 400 and set(body["problems"]) == {"address"}
     status, _ = await app.call("POST", "/orders", {**FORM, "token": "short"})
