@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from sqlalchemy import func, select
 from shopbot.app import ShopRuntime, settle_heap, start_shop
 from shopbot.config import Settings, load_settings
 from shopbot.demo.web import DemoPeople, create_demo_app
+from shopbot.demo.webapp import add_webapp_routes
 from shopbot.emulators.telegram import TelegramEmulator
 from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.importer import ImportOptions, import_file
@@ -78,8 +80,14 @@ def find_catalogue(given: Path | None) -> Path:
 
 
 def demo_settings(
-    options: DemoOptions, telegram: TelegramEmulator, yookassa: YooKassaEmulator, page_url: str
+    options: DemoOptions,
+    telegram: TelegramEmulator,
+    yookassa: YooKassaEmulator,
+    page_url: str,
+    web_port: int,
 ) -> Settings:
+    """The shop's settings in the demo; its web server (with the Mini App, ``WEBAPP_URL``)
+    on ``web_port``."""
     data_dir = options.data_dir.resolve()
     return load_settings(
         bot_token=telegram.token,
@@ -98,8 +106,17 @@ def demo_settings(
         yookassa_trusted_networks=[f"{HOST}/32"],
         trusted_proxies=[],
         web_host=HOST,
-        web_port=0,
+        web_port=web_port,
+        webapp_url=f"http://{HOST}:{web_port}",
     )
+
+
+def free_port() -> int:
+    """A port free now on the demo's address (the Mini App's URL names it before the shop's
+    web server listens on it)."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
 
 
 def _fresh_database(data_dir: Path) -> None:
@@ -156,15 +173,16 @@ async def run_demo(options: DemoOptions) -> None:
         bot_id=BOT_ID,
         bot_username=BOT_USERNAME,
         bot_first_name="Shop",
+        test_environment=True,  # Telegram's test server takes Mini Apps over plain http
     )
     yookassa = YooKassaEmulator(YOOKASSA_SHOP_ID, "test_" + secrets.token_urlsafe(16))
     people = DemoPeople(
         shopper=telegram.user(SHOPPER_ID, "Анна", language_code=options.language),
         admin=telegram.user(ADMIN_ID, "Админ", language_code=options.language),
     )
-    page = web.AppRunner(
-        create_demo_app(telegram, people, options.language), access_log=None, shutdown_timeout=1
-    )
+    page_app = create_demo_app(telegram, people, options.language)
+    add_webapp_routes(page_app)  # the page is the Mini App's web view too
+    page = web.AppRunner(page_app, access_log=None, shutdown_timeout=1)
     runtime: ShopRuntime | None = None
     try:
         await telegram.start(HOST)
@@ -179,7 +197,8 @@ async def run_demo(options: DemoOptions) -> None:
         page_url = f"http://{HOST}:{page.addresses[0][1]}"
         if not options.keep:  # only now: a demo already running keeps its port
             _fresh_database(options.data_dir)
-        runtime = await start_shop(demo_settings(options, telegram, yookassa, page_url))
+        settings = demo_settings(options, telegram, yookassa, page_url, free_port())
+        runtime = await start_shop(settings)
         yookassa.webhook_url = runtime.web_url + WEBHOOK_PATH
         products, orders = await _kept_shop(runtime) if options.keep else (0, 0)
         if products:

@@ -33,6 +33,8 @@ PAGE_TEXTS = {
     "bytes": N_("{n} B"),
     "kilobytes": N_("{n} KB"),
     "megabytes": N_("{n} MB"),
+    "app_back": N_("Back"),
+    "app_close": N_("Close the shop"),
 }
 # The toasts of a refused action (the page's requests are checked by the server).
 TYPE_FIRST = N_("Type a message first.")
@@ -40,6 +42,8 @@ MESSAGE_GONE = N_("That message is no longer in the chat.")
 BUTTON_GONE = N_("That button is no longer on the message.")
 KEY_GONE = N_("That button is no longer on the keyboard.")
 FILE_FIRST = N_("Choose a file first.")
+APP_GONE = N_("The bot no longer offers this app.")
+INVOICE_GONE = N_("This invoice is no longer valid.")
 
 _SLOT = re.compile(r"\{\{(\w+)\}\}")
 

@@ -79,4 +79,6 @@ def _button_view(button: dict[str, Any]) -> dict[str, Any]:
         view["data"] = button["callback_data"]
     elif "url" in button:
         view["url"] = button["url"]
+    elif "web_app" in button:
+        view["web_app"] = button["web_app"]["url"]
     return view

@@ -16,15 +16,16 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.config import Settings
 from shopbot.db import unit_of_work
 from shopbot.i18n import N_, Text
-from shopbot.models import DeliveryMethod, Order, OrderStatus, ProductImage
+from shopbot.models import Category, DeliveryMethod, Order, OrderStatus, Product, ProductImage
 from shopbot.phones import normalise_phone
 from shopbot.services import orders, outbox
+from shopbot.services.catalogue import SHOP_ORDER, Page, ProductSummary
 from shopbot.services.delivery import find_option
 from shopbot.services.orders import Checkout
 from shopbot.services.users import save_phone
@@ -41,6 +42,44 @@ APP_ORDER_PLACED = "app_order_placed"  # {order_id}: a cash order placed in the 
 
 def app_order_placed_key(order_id: int) -> str:
     return f"{APP_ORDER_PLACED}:{order_id}"
+
+
+async def products_below(
+    session: AsyncSession, category_id: int | None, page: int, page_size: int
+) -> Page[ProductSummary]:
+    """A page of the active products in a category and every category below it (the whole
+    shop for None), in the shop's order with what is in stock first: a web shop's category
+    shows all it holds, where the chat goes down the tree step by step. One statement, plus
+    the category's path."""
+    where = [Product.active.is_(True)]
+    if category_id is not None:
+        path = await session.scalar(select(Category.path).where(Category.id == category_id))
+        if path is None:
+            raise LookupError(category_id)
+        below = select(Category.id).where(
+            or_(Category.path == path, Category.path.startswith(path + " / ", autoescape=True))
+        )
+        where.append(Product.category_id.in_(below))
+    page = max(page, 0)
+    rows = (
+        await session.execute(
+            select(
+                Product.id,
+                Product.sku,
+                Product.name,
+                Product.price,
+                Product.stock,
+                func.count().over().label("total"),
+            )
+            .where(*where)
+            .order_by(Product.stock <= 0, *SHOP_ORDER)
+            .limit(page_size)
+            .offset(page * page_size)
+        )
+    ).all()
+    total = rows[0].total if rows else 0
+    items = [ProductSummary(row.id, row.sku, row.name, row.price, row.stock) for row in rows]
+    return Page(items=items, page=page, pages=max(1, -(-total // page_size)), total=total)
 
 
 async def cover_paths(session: AsyncSession, product_ids: Sequence[int]) -> dict[int, str]:

@@ -233,17 +233,20 @@ class MiniApp:
         )
 
     async def browse(self, request: web.Request) -> web.Response:
+        """A category (the root without ``category``): its sub-categories and a page of
+        everything in it and below."""
         shopper = request[SHOPPER]
         category_id = _int_query(request, "category")
         page = _int_query(request, "page") or 0
         async with self.session_factory() as session:
             try:
-                view = await self.catalogue.browse(session, category_id, page, PAGE_SIZE)
+                view = await self.catalogue.browse(session, category_id, 0, 1)
+                products = await storefront.products_below(session, category_id, page, PAGE_SIZE)
             except LookupError:
                 raise _json_error(
                     web.HTTPNotFound, Text(texts.NO_CATEGORY), shopper.language
                 ) from None
-            covers = await storefront.cover_paths(session, [p.id for p in view.products.items])
+            covers = await storefront.cover_paths(session, [p.id for p in products.items])
         return web.json_response(
             {
                 "category": (
@@ -259,9 +262,9 @@ class MiniApp:
                     {"id": child.id, "name": child.name, "count": child.product_count}
                     for child in view.children
                 ],
-                "products": [self._summary(p, covers) for p in view.products.items],
-                "page": view.products.page,
-                "pages": view.products.pages,
+                "products": [self._summary(p, covers) for p in products.items],
+                "page": products.page,
+                "pages": products.pages,
             }
         )
 
@@ -487,6 +490,7 @@ class MiniApp:
                 option.id: {
                     "price": option.price_for(subtotal),
                     "price_text": format_price(option.price_for(subtotal)),
+                    "total_text": format_price(subtotal + option.price_for(subtotal)),
                 }
                 for option in self.settings.delivery_options
             },

@@ -26,6 +26,8 @@ PAGE_TEXTS = {
     "name": N_("Name"),
     "phone": N_("Phone"),
     "delivery": N_("How to get it"),
+    "pickup": N_("Pickup"),
+    "courier": N_("Courier delivery"),
     "address": N_("Delivery address (city, street, house, flat)"),
     "comment": N_("Comment for the shop (optional)"),
     "place_order": N_("Place order · {total}"),

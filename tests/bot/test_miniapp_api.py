@@ -173,6 +173,12 @@ async def test_browse_search_and_a_product_page(
     status, root = await app.call("GET", "/catalogue")
     assert status == 200
     assert [child["name"] for child in root["children"]] == ["Кружки", "Одежда"]
+    assert len(root["products"]) == 14 and root["pages"] == 1  # everything for sale
+    assert root["products"][-1]["name"] == "Кружка распродана"  # in stock first
+    clothes = root["children"][1]["id"]
+    _, below = await app.call("GET", f"/catalogue?category={clothes}")
+    assert [c["name"] for c in below["children"]] == ["Футболки"]
+    assert len(below["products"]) == 12  # the shirts of the sub-category, in the category
     mugs = root["children"][0]["id"]
     _, page = await app.call("GET", f"/catalogue?category={mugs}")
     assert [p["name"] for p in page["products"]] == ["Кружка «Утро»", "Кружка распродана"]

@@ -125,7 +125,11 @@ function renderInline(message) {
     const line = el("div", "inline-row");
     for (const button of buttons) {
       let node;
-      if (button.url) {
+      if (button.web_app) {
+        node = el("button", "inline-button web-app", button.text);
+        node.type = "button";
+        node.addEventListener("click", () => openWebApp(button.web_app, button.text));
+      } else if (button.url) {
         node = el("a", "inline-button url", button.text);
         node.href = button.url;
         node.target = "_blank";
