@@ -23,7 +23,7 @@ PAGE_TEXTS = {
     "free": N_("free"),
     "check_out": N_("Check out · {total}"),
     "checkout": N_("Checkout"),
-    "name": N_("Name"),
+    "name": N_("Your name"),
     "phone": N_("Phone"),
     "delivery": N_("How to get it"),
     "pickup": N_("Pickup"),
