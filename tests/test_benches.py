@@ -26,6 +26,7 @@ pytestmark = pytest.mark.skipif(
         ("reminder_bench.py", ["--subscribers", "50"], "the next pass"),
         ("support_bench.py", ["--shoppers", "3", "--messages", "2"], "in the order sent: True"),
         ("variants_bench.py", ["--products", "50", "--favourites", "5"], "ratio:"),
+        ("webapp_bench.py", ["--rows", "100", "--runs", "1", "--calls", "20"], "product API"),
     ],
 )
 def test_a_benchmark_runs_to_its_figures(

@@ -63,7 +63,7 @@ async def test_the_menu_button_is_set_read_and_checked(
 async def test_web_app_buttons_need_https_except_in_the_test_environment(
     telegram: TelegramEmulator, bot: Bot, shopper: EmulatedUser
 ) -> None:
-    with pytest.raises(TelegramBadRequest, match="Web App URL .* Only HTTPS links are allowed"):
+    with pytest.raises(TelegramBadRequest, match=r"Web App URL .* Only HTTPS links are allowed"):
         await bot.send_message(shopper.chat_id, "x", reply_markup=shop_button("http://a.b/"))
     telegram.web_apps.test_environment = True
     await bot.send_message(shopper.chat_id, "x", reply_markup=shop_button("http://127.0.0.1/"))
