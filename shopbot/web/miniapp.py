@@ -40,6 +40,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot import jsonsafe
+from shopbot.cache import TableCache
 from shopbot.config import Settings
 from shopbot.db import commit_hooks
 from shopbot.errors import (
@@ -59,7 +60,7 @@ from shopbot.payments.base import STATUS_WORDS, NotPayable, PaymentError, Paymen
 from shopbot.search import SearchEngine
 from shopbot.services import cart, orders, storefront
 from shopbot.services.cart import Cart, LineChange
-from shopbot.services.catalogue import CatalogueCache, ProductSummary
+from shopbot.services.catalogue import CATALOGUE, CatalogueCache, Page, ProductSummary
 from shopbot.services.users import Profile, UserDirectory
 from shopbot.web import miniapp_texts as texts
 from shopbot.web.yookassa import client_address
@@ -103,7 +104,12 @@ class MiniApp:
     def __post_init__(self) -> None:
         assert self.settings.bot_token is not None
         self._token = self.settings.bot_token.get_secret_value()
-        self._users = UserDirectory(commit_hooks(self.session_factory))
+        hooks = commit_hooks(self.session_factory)
+        self._users = UserDirectory(hooks)
+        # The grid's pages, kept as the chat's category pages are (CATALOGUE_CACHE_SECONDS).
+        self._pages: TableCache[tuple[Page[ProductSummary], dict[int, str]]] = TableCache(
+            hooks, CATALOGUE, max_age=self.settings.catalogue_cache_seconds
+        )
         self._limit: RateLimitItem = parse(self.settings.webapp_rate_limit)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
@@ -240,13 +246,14 @@ class MiniApp:
         page = _int_query(request, "page") or 0
         async with self.session_factory() as session:
             try:
+                products, covers = await self._pages.get(
+                    session, (category_id, page), lambda: self._grid(session, category_id, page)
+                )
                 view = await self.catalogue.browse(session, category_id, 0, 1)
-                products = await storefront.products_below(session, category_id, page, PAGE_SIZE)
             except LookupError:
                 raise _json_error(
                     web.HTTPNotFound, Text(texts.NO_CATEGORY), shopper.language
                 ) from None
-            covers = await storefront.cover_paths(session, [p.id for p in products.items])
         return web.json_response(
             {
                 "category": (
@@ -267,6 +274,12 @@ class MiniApp:
                 "pages": products.pages,
             }
         )
+
+    async def _grid(
+        self, session: AsyncSession, category_id: int | None, page: int
+    ) -> tuple[Page[ProductSummary], dict[int, str]]:
+        products = await storefront.products_below(session, category_id, page, PAGE_SIZE)
+        return products, await storefront.cover_paths(session, [p.id for p in products.items])
 
     async def find(self, request: web.Request) -> web.Response:
         query = request.query.get("q", "").strip()[:SEARCH_LIMIT]
