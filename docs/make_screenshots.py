@@ -17,7 +17,14 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 
 def main() -> int:
     env = {**os.environ, "SHOPBOT_SCREENSHOTS": str(SCREENSHOTS)}
-    command = [sys.executable, "-m", "pytest", "-q", "tests/browser/test_demo.py"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "tests/browser/test_demo.py",
+        "tests/browser/test_miniapp.py",
+    ]
     result = subprocess.run(command, env=env, check=False)
     if result.returncode == 0:
         print(f"screenshots saved in {SCREENSHOTS}")

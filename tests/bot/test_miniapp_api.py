@@ -330,3 +330,24 @@ async def test_a_telegram_order_pays_by_invoice_link(
 def _signed(shop: Shop, shopper: EmulatedUser) -> str:
     """Init data for a shop without WEBAPP_URL (as a test environment's direct link)."""
     return sign_init_data(shop.emulator.token, init_data_fields(shopper.as_user()))
+
+
+async def test_a_cart_that_ran_out_since_it_was_shown_is_not_ordered(
+    app_shop: Shop, http: aiohttp.ClientSession
+) -> None:
+    app = await open_app(http, app_shop, app_shop.emulator.user(SHOPPER, "Анна"))
+    mug = await product(app_shop, "MUG-1")
+    await app.call("POST", f"/cart/{mug.id}", {"action": "add"})
+    # Someone else buys the last mugs meanwhile (the chat, another shopper).
+    other = await open_app(http, app_shop, app_shop.emulator.user(SHOPPER + 1, "Борис"))
+    for _ in range(3):
+        await other.call("POST", f"/cart/{mug.id}", {"action": "add"})
+    status, _ = await other.call("POST", "/orders", {**FORM, "token": "checkout-token-0007"})
+    assert status == 201 and (await product(app_shop, "MUG-1")).stock == 0
+
+    status, body = await app.call("POST", "/orders", {**FORM, "token": "checkout-token-0008"})
+    assert status == 409
+    assert "закончился" in body["error"] and "Кружка «Утро»" in body["error"]
+    assert body["items"] == [] and body["can_check_out"] is False  # the sold-out line went
+    async with app_shop.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(Order)) == 1
