@@ -159,6 +159,7 @@ shopbot demo is running: open {page_url}
   shop: {shop}; data in {data_dir}/
   try:  the catalogue → a product → add it to the cart → check out (share your contact)
         → confirm → pay on the test payment page that opens → the order is paid;
+        or the same in the Mini App: «🛍 Магазин» beside the message box;
         switch to «Админ» at the top: /admin lists the admin commands, e.g.
         /stock TSH-001 5, /export, or 📎 a CSV with the caption /import.
   Ctrl-C stops it.

@@ -572,7 +572,8 @@ def _int_query(request: web.Request, name: str) -> int | None:
     if value is None or value == "":
         return None
     if not value.isdigit() or len(value) > 12:
-        raise web.HTTPBadRequest(text=f"{name} must be a number")
+        language = request[SHOPPER].language
+        raise _json_error(web.HTTPBadRequest, Text(texts.BAD_REQUEST), language, field=name)
     return int(value)
 
 
@@ -602,7 +603,7 @@ def _json_error(
 
 
 async def _to_slash(_request: web.Request) -> web.Response:
-    raise web.HTTPMovedPermanently(f"{PREFIX}/")
+    raise web.HTTPMovedPermanently("app/")  # relative: the app may sit under a base path
 
 
 async def _index(_request: web.Request) -> web.FileResponse:

@@ -190,6 +190,8 @@ async def test_browse_search_and_a_product_page(
     assert card["price_text"] == "490\u00a0₽" and card["in_cart"] == 0
     status, _ = await app.call("GET", "/catalogue?category=99999")
     assert status == 404
+    status, body = await app.call("GET", "/catalogue?page=-1")
+    assert status == 400 and body == {"error": "Магазин не понял этот запрос.", "field": "page"}
 
 
 async def test_a_cash_order_from_the_app_is_the_shops_order_and_the_chat_is_told(
