@@ -15,6 +15,7 @@ let cart = null; // the shopper's cart as the server last said
 const stack = []; // the screens opened, the current one last
 let mainAction = null;
 let pollTimer = null;
+let shown = null; // the screen drawn last
 
 // ------------------------------------------------------------------ helpers
 
@@ -128,7 +129,8 @@ async function show() {
   if (stack.length > 1) tg.BackButton.show();
   else tg.BackButton.hide();
   bar.hidden = !(entry.screen === "grid" || entry.screen === "search");
-  window.scrollTo(0, 0);
+  if (entry !== shown) window.scrollTo(0, 0); // a screen refreshed in place keeps its place
+  shown = entry;
   try {
     await SCREENS[entry.screen](entry);
   } catch (error) {
