@@ -56,7 +56,8 @@ function report() {
   const other = performance.getEntriesByType("resource")
     .filter((entry) => entry.initiatorType !== "img");
   const bytes = other.reduce((sum, entry) => sum + entry.transferSize, page.transferSize);
-  done({ ms: at, bytes, files: other.map((entry) => entry.name.split("/app/")[1]) });
+  const files = other.map((entry) => new URL(entry.name)).map((url) => url.pathname + url.search);
+  done({ ms: at, bytes, files });
 }
 if (document.querySelector(".tile")) report();
 else new MutationObserver((_, observer) => {
