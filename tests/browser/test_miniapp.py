@@ -147,3 +147,24 @@ def test_check_out_and_pay_in_the_app(page: ChatPage, screenshot: Screenshot) ->
     # The chat was told: the order with its payment link, then the payment.
     number = title_text.replace("Заказ ", "")
     assert "оплачен" in page.bot_message(f"Оплата получена: 590\u00a0₽. Заказ {number}").text
+
+
+def test_the_app_follows_a_dark_theme(page: ChatPage) -> None:
+    """The web view passes Telegram's dark theme when the device is dark: the app is dark."""
+    driver = page.driver
+    dark = {"media": "", "features": [{"name": "prefers-color-scheme", "value": "dark"}]}
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", dark)
+    try:
+        open_shop(page)
+        app_find(page, ".tile")
+        with in_app(page):
+            assert driver.execute_script("return document.documentElement.dataset.scheme") == (
+                "dark"
+            )
+            background = driver.execute_script(
+                "return getComputedStyle(document.body).backgroundColor"
+            )
+        assert background == "rgb(33, 33, 33)"  # the theme's bg_color, #212121
+        driver.find_element(By.ID, "webview-close").click()
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": []})
