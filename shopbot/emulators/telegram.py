@@ -834,7 +834,7 @@ class TelegramEmulator:
         if inline_only and markup is not None and markup.kind != "inline":
             raise bad_request("inline keyboard expected")
         if markup is not None:
-            self.web_apps.check_buttons(markup)
+            self.web_apps.check_buttons(markup, p.integer("chat_id"))
         return markup
 
     def _text(self, p: _Params) -> FormattedText:

@@ -85,14 +85,18 @@ class WebApps:
         schemes = {"https", "http"} if self.test_environment else {"https"}
         return parts.scheme.lower() in schemes and bool(parts.hostname)
 
-    def check_buttons(self, markup: ReplyMarkup) -> None:
-        """Every ``web_app`` button of an inline keyboard opens an https page."""
+    def check_buttons(self, markup: ReplyMarkup, chat_id: int | None) -> None:
+        """Every ``web_app`` button of an inline keyboard opens an https page, in a private
+        chat (a group's id is negative)."""
         if markup.kind != "inline":
             return
         for row in markup.data["inline_keyboard"]:
             for button in row:
-                if "web_app" in button:
-                    self._check_web_app(button["web_app"], "inline keyboard button Web App URL")
+                if "web_app" not in button:
+                    continue
+                if chat_id is not None and chat_id < 0:
+                    raise bad_request("BUTTON_TYPE_INVALID")
+                self._check_web_app(button["web_app"], "inline keyboard button Web App URL")
 
     def _check_web_app(self, info: Any, what: str) -> str:
         url = info.get("url") if isinstance(info, dict) else None

@@ -68,6 +68,9 @@ async def test_web_app_buttons_need_https_except_in_the_test_environment(
     telegram.web_apps.test_environment = True
     await bot.send_message(shopper.chat_id, "x", reply_markup=shop_button("http://127.0.0.1/"))
     assert "http://127.0.0.1/" in telegram.web_apps.offered_urls(shopper)
+    group = telegram.group(-1001, "Покупатели")
+    with pytest.raises(TelegramBadRequest, match="BUTTON_TYPE_INVALID"):
+        await bot.send_message(group.chat_id, "x", reply_markup=shop_button())
 
 
 async def test_init_data_is_signed_as_telegram_signs_it(
