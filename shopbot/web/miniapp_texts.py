@@ -44,8 +44,6 @@ PAGE_TEXTS = {
     "out_of_stock": N_("sold out: remove it"),
     "reduced": N_("only {n} left"),
     "remove": N_("Remove"),
-    "back": N_("Back"),
-    "loading": N_("Loading…"),
     "failed": N_("Something went wrong. Please try again."),
     "offline": N_("The shop is not reachable. Check the connection and try again."),
 }
