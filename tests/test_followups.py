@@ -47,6 +47,11 @@ def test_quiet_hours_over_midnight_and_within_a_day() -> None:
     assert not QuietHours.parse("00:00-00:00").holds(at(0), MOSCOW)  # never quiet
     # On the shop's clock, whatever zone the moment is in.
     assert night.holds(datetime(2026, 12, 10, 19, 30, tzinfo=UTC), MOSCOW)  # 22:30 MSK
+    # A reminder delivered late (a retry) waits for the end of the quiet hours.
+    assert night.seconds_left(at(23, 30), MOSCOW) == 9.5 * 3600
+    assert night.seconds_left(at(8, 59), MOSCOW) == 60
+    assert night.seconds_left(at(12), MOSCOW) == 0
+    assert lunch.seconds_left(at(13, 15), MOSCOW) == 75 * 60
 
 
 @pytest.mark.parametrize("value", ["22-09", "25:00-09:00", "22:00", "night", "22:60-09:00"])
@@ -158,6 +163,8 @@ async def test_a_reminder_no_longer_due_is_not_sent(
     assert await a_pass(session_factory, NOON) == 3
     ids = dict((await session.execute(select(CartReminder.user_id, CartReminder.id))).all())
     assert await reminders.still_due(session, ids[531]) == 531
+    await reminders.mark_sent(session, ids[531])  # a retry after Telegram took it: not again
+    assert await reminders.still_due(session, ids[531]) is None
     async with unit_of_work(session):  # the cart changed between the pass and the delivery
         await session.execute(insert(CartLine).values(user_id=532, product_id=other.id, quantity=1))
     assert await reminders.still_due(session, ids[532]) is None

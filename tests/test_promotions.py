@@ -31,7 +31,12 @@ from shopbot.models import (
 )
 from shopbot.payments.yookassa import build_receipt
 from shopbot.services import admin, cart, orders, pricing, promo, sales
-from shopbot.services.discounts import discount_of, receipt_parts, spread
+from shopbot.services.discounts import (
+    MIN_GOODS_AFTER_DISCOUNT,
+    discount_of,
+    receipt_parts,
+    spread,
+)
 from shopbot.services.export import catalogue_csv
 from shopbot.services.orders import Checkout
 from shopbot.services.promo import PromoRefused, Refusal, Terms
@@ -70,8 +75,24 @@ async def place(
 # -- the arithmetic ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("kind", "amount", "goods", "discount"),
+    [
+        (PromoKind.FIXED, 50000, 30000, 29900),  # 500 ₽ off 300 ₽: 1 ₽ is left to pay
+        (PromoKind.PERCENT, 100, 129900, 129800),
+        (PromoKind.FIXED, 500, 100, 0),  # nothing to take off 1 ₽
+    ],
+)
+def test_a_discount_leaves_something_to_pay(
+    kind: PromoKind, amount: int, goods: int, discount: int
+) -> None:
+    """YooKassa and Telegram take no payment of 0 ₽: an order that cost nothing could never
+    be paid, and would hold its stock and the code's use until it expired."""
+    assert discount_of(kind, amount, goods, goods) == discount
+
+
 def test_ten_per_cent_of_three_at_333_33() -> None:
-    discount = discount_of(PromoKind.PERCENT, 10, 3 * 33333)
+    discount = discount_of(PromoKind.PERCENT, 10, 3 * 33333, 3 * 33333)
     assert discount == 10000  # 99,999 ₽ rounds half up to 100,00 ₽
     assert receipt_parts(33333, 3, discount) == [(30000, 2), (29999, 1)]
 
@@ -92,7 +113,8 @@ def test_receipt_items_add_up_to_the_payment_exactly(
     after its share, and all items to the order's total, which build_receipt checks."""
     totals = [price * quantity for price, quantity in lines]
     kind, amount = (PromoKind.PERCENT, percent) if use_percent else (PromoKind.FIXED, fixed)
-    discount = discount_of(kind, amount, sum(totals))
+    discount = discount_of(kind, amount, sum(totals), sum(totals))
+    assert sum(totals) - discount >= min(sum(totals), MIN_GOODS_AFTER_DISCOUNT)  # payable
     shares = spread(discount, totals)
     assert sum(shares) == discount
     assert all(0 <= share <= total for share, total in zip(shares, totals, strict=True))

@@ -16,11 +16,11 @@ from shopbot.bot.keyboards import with_unsubscribe
 from shopbot.bot.notifier import BotNotifier
 from shopbot.bot.render import TEXT_LIMIT, Line, Typed, compose, h
 from shopbot.bot.texts import LINE_NAME_LIMIT
-from shopbot.models import Rating, RatingKind, User
+from shopbot.models import Rating, RatingKind, User, utcnow
 from shopbot.money import format_price
 from shopbot.services import cart, ratings, reminders
 from shopbot.services.cart import Cart, LineIssue
-from shopbot.services.outbox import Sender, Undeliverable
+from shopbot.services.outbox import RetryLater, Sender, Undeliverable
 
 
 class FollowupNotifier:
@@ -57,6 +57,10 @@ class FollowupNotifier:
         await alert_staff(notifier.bot, notifier.settings, session, render)
 
     async def cart_reminder(self, session: AsyncSession, reminder_id: int) -> None:
+        settings = self.notifier.settings
+        # Recorded before the quiet hours, delivered late (a retry): wait for their end.
+        if wait := settings.quiet_hours.seconds_left(utcnow(), settings.shop_timezone):
+            raise RetryLater("the shop's quiet hours", after=wait)
         user_id = await reminders.still_due(session, reminder_id)
         if user_id is None:
             return

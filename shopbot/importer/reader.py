@@ -603,6 +603,15 @@ class _RowChecker:
                 value=raw_price,
             )
             return None, None
+        if sale_price <= 0:
+            self.problem(
+                line,
+                "sale_price",
+                "sale_free",
+                N_("The sale price “{value}” is nothing: a payment of 0 ₽ cannot be taken."),
+                value=raw_price,
+            )
+            return None, None
         if not raw_until:
             return sale_price, None
         until = sale_end(raw_until, self.zone)

@@ -12,13 +12,18 @@ from collections.abc import Sequence
 
 from shopbot.models import PromoKind
 
+# What an order's goods cost at least after a discount: YooKassa and Telegram take no
+# payment of 0 ₽, so a code (500 ₽ off a 300 ₽ cart, 100 %) leaves the goods at 1 ₽.
+MIN_GOODS_AFTER_DISCOUNT = 100  # kopecks
 
-def discount_of(kind: PromoKind, amount: int, eligible_total: int) -> int:
-    """The discount on goods worth ``eligible_total`` kopecks: ``amount`` per cent (rounded
-    half up to the kopeck) or ``amount`` kopecks, never more than the goods cost."""
-    if kind is PromoKind.PERCENT:
-        return min(eligible_total, (eligible_total * amount + 50) // 100)
-    return min(amount, eligible_total)
+
+def discount_of(kind: PromoKind, amount: int, eligible_total: int, goods_total: int) -> int:
+    """The discount on goods worth ``eligible_total`` kopecks (of the order's
+    ``goods_total``): ``amount`` per cent (rounded half up to the kopeck) or ``amount``
+    kopecks, never more than those goods cost, and never below
+    :data:`MIN_GOODS_AFTER_DISCOUNT` for the order's goods."""
+    wanted = (eligible_total * amount + 50) // 100 if kind is PromoKind.PERCENT else amount
+    return max(0, min(wanted, eligible_total, goods_total - MIN_GOODS_AFTER_DISCOUNT))
 
 
 def spread(discount: int, line_totals: Sequence[int]) -> list[int]:

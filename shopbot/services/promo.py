@@ -292,7 +292,9 @@ async def quote(
     ]
     if not any(eligible):
         raise PromoRefused(Refusal.NOTHING_ELIGIBLE, promo.code, category=category_path or "")
-    discount = discount_of(promo.kind, promo.amount, sum(eligible))
+    discount = discount_of(promo.kind, promo.amount, sum(eligible), goods)
+    if discount == 0:  # goods of 1 ₽ or less: nothing a code could take off
+        raise PromoRefused(Refusal.NOTHING_ELIGIBLE, promo.code, category=category_path or "")
     return Quote(promo.id, promo.code, discount, spread(discount, eligible))
 
 

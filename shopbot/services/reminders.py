@@ -92,6 +92,16 @@ class QuietHours:
             return self.start <= local < self.end
         return local >= self.start or local < self.end
 
+    def seconds_left(self, moment: datetime, zone: tzinfo) -> float:
+        """Seconds from ``moment`` to the end of the quiet hours it falls in (0 outside)."""
+        if not self.holds(moment, zone):
+            return 0.0
+        local = moment.astimezone(zone)
+        end = datetime.combine(local.date(), self.end, local.tzinfo)
+        if end <= local:
+            end += timedelta(days=1)
+        return (end - local).total_seconds()
+
 
 def cart_state(lines: list[tuple[int, int]]) -> str:
     """The digest of a cart's (product id, quantity) lines, in any order."""
@@ -276,7 +286,7 @@ async def still_due(session: AsyncSession, reminder_id: int) -> int | None:
     """The shopper to remind, at delivery time: None if the reminder is no longer wanted
     (they unsubscribed, blocked the bot, changed or emptied the cart meanwhile)."""
     reminder = await session.get(CartReminder, reminder_id, populate_existing=True)
-    if reminder is None:
+    if reminder is None or reminder.sent_at is not None:  # sent: a retry must not send again
         return None
     allowed = await session.scalar(
         select(User.id).where(User.id == reminder.user_id, advertisable())

@@ -25,7 +25,7 @@ class SaleRefused(ShopError):
 
     def __init__(self, reason: str, price: int) -> None:
         super().__init__(f"sale refused: {reason}")
-        self.reason = reason  # "not_lower" | "ended"
+        self.reason = reason  # "not_lower" | "free" | "ended"
         self.price = price
 
 
@@ -49,12 +49,14 @@ async def set_sale(
     at: datetime,
 ) -> SaleChange:
     """Sell a product at ``sale_price`` until ``until`` (None: until turned off).
-    ProductNotFound; SaleRefused when the sale price is not below the price or ``until``
-    is not after ``at``."""
+    ProductNotFound; SaleRefused when the sale price is not below the price, is nothing (a
+    payment of 0 ₽ cannot be taken), or ``until`` is not after ``at``."""
     async with unit_of_work(session):
         product = await lock_product(session, sku)
         if sale_price >= product.price:
             raise SaleRefused("not_lower", product.price)
+        if sale_price <= 0:
+            raise SaleRefused("free", product.price)
         if until is not None and until <= at:
             raise SaleRefused("ended", product.price)
         await session.execute(

@@ -197,6 +197,8 @@ async def sale_command(
     except SaleRefused as exc:
         if exc.reason == "not_lower":
             text = _("A sale price must be below the price ({price}).")
+        elif exc.reason == "free":
+            text = _("A sale price must be above zero: a payment of 0 ₽ cannot be taken.")
         else:
             text = _("That moment has passed already: a sale must end later than now.")
         await message.answer(text.format(price=format_price(exc.price)))
