@@ -30,6 +30,7 @@ from shopbot.errors import (
 )
 from shopbot.models import (
     CartLine,
+    Category,
     DeliveryMethod,
     Order,
     OrderEvent,
@@ -135,15 +136,17 @@ async def place_order(
     at = pricing.now()  # the moment prices and the code's dates are judged at
     try:
         async with unit_of_work(session):
-            rows = (
+            found = (
                 await session.execute(
-                    select(CartLine.quantity, Product)
+                    select(CartLine.quantity, Product, Category.path)
                     .join(Product, Product.id == CartLine.product_id)
+                    .outerjoin(Category, Category.id == Product.category_id)
                     .where(CartLine.user_id == user_id)
                     .order_by(CartLine.product_id)
                     .execution_options(populate_existing=True)
                 )
             ).all()
+            rows = [(quantity, product) for quantity, product, _path in found]
             if not rows:
                 # A concurrent tap may have placed this very checkout while we waited.
                 if await _order_by_token(session, token) is not None:
@@ -154,10 +157,16 @@ async def place_order(
                     raise ProductUnavailable(product.id, product.name)
                 await _take_stock(session, product.id, quantity, product.name)
             prices = [_price_now(product, at) for _quantity, product in rows]
-            subtotal = sum(row.quantity * price for row, price in zip(rows, prices, strict=True))
+            subtotal = sum(
+                quantity * price for (quantity, _product), price in zip(rows, prices, strict=True)
+            )
             quote = None
             if promo_code is not None:
-                lines = await promo.cart_lines(session, user_id, at)
+                # The lines just read, not another read that a concurrent change could alter.
+                lines = [
+                    promo.Line(product.id, price, quantity, path)
+                    for (quantity, product, path), price in zip(found, prices, strict=True)
+                ]
                 quote = await promo.quote(session, promo_code, user_id, lines, at)
             discount = quote.discount if quote is not None else 0
             shares = quote.shares if quote is not None else [0] * len(rows)
