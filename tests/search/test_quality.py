@@ -14,14 +14,18 @@ from tests.search.labelled import evaluate, load
 
 SAMPLE_CATALOGUE = Path(__file__).parent.parent.parent / "catalog" / "products.csv"
 
-# Measured on 2026-12-03 (recall 0.988, precision 0.961, MRR 0.994, nothing 1.0), with a
-# little room for tuning that trades one query for another.
+# Measured on 2026-12-03 over 249 queries (recall 0.990, precision 0.960, MRR 0.995,
+# nothing 1.0; with the 35 English and 12 "nothing" queries added last, and before English
+# words for colours and materials went into the synonyms: 0.922 / 0.897 / 0.927 / 1.0), with
+# a little room for tuning that trades one query for another.
 BARS = {"recall": 0.97, "precision": 0.94, "mrr": 0.97, "nothing": 0.96}
 
 
 def test_the_set_is_large_and_varied() -> None:
     queries = load()
     assert len(queries) >= 150
+    assert sum(item.kind == "english" for item in queries) >= 50
+    assert sum(item.kind == "nothing" for item in queries) >= 40
     assert len({item.query for item in queries}) == len(queries), "a query is listed twice"
     kinds = {item.kind for item in queries}
     assert {"form", "typo", "layout", "translit", "english", "synonym", "nothing"} <= kinds
