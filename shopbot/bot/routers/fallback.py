@@ -1,6 +1,6 @@
 """Whatever nothing else handled: text outside a flow is matched against the FAQ and searched
-for (a question about orders gets their statuses), anything else gets a short friendly
-answer, never silence."""
+for (a question about orders gets their statuses, asking for a person gets the way to a
+manager, as /support), anything else gets a short friendly answer, never silence."""
 
 from __future__ import annotations
 
@@ -22,11 +22,14 @@ from shopbot.bot.routers.support import (
     entries_keyboard,
     latest_orders,
     manager_button,
+    support_command,
     topics_button,
 )
+from shopbot.bot.support_desk import SupportDesk
 from shopbot.config import Settings
 from shopbot.db import end_reading
 from shopbot.search import SearchEngine
+from shopbot.search.intents import asks_for_a_person
 from shopbot.services import faq, support
 from shopbot.services.assistant import ShopAssistant, ground, is_question
 from shopbot.services.catalogue import ProductSummary
@@ -61,6 +64,7 @@ async def unknown_message(
     search_engine: SearchEngine,
     settings: Settings,
     assistant: ShopAssistant | None,
+    support_desk: SupportDesk,
     raw_state: str | None = None,
 ) -> None:
     """Text typed in a private chat outside any flow is understood as far as it can be: a
@@ -74,6 +78,9 @@ async def unknown_message(
         query = text[:QUERY_LIMIT]
         if is_greeting(query):
             await start(message, settings, is_admin)
+            return
+        if asks_for_a_person(query):
+            await support_command(message, session, settings, support_desk)
             return
         if support.asks_about_orders(query):
             await latest_orders(message, session)
