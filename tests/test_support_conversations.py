@@ -138,3 +138,23 @@ async def test_the_shopper_is_told_once_per_time_off(session: AsyncSession) -> N
     assert not await first(session, conversation_id, moscow(5, 23), HOURS, MOSCOW)
     assert not await first(session, conversation_id, moscow(7, 12), HOURS, MOSCOW)  # open
     assert await first(session, conversation_id, moscow(7, 21), HOURS, MOSCOW)
+
+
+async def test_the_median_first_reply_counts_working_hours_only(session: AsyncSession) -> None:
+    """Asked on Friday at 19:50, answered on Saturday at 10:05: 15 working minutes, not 14 h."""
+    for user_id in (101, 102, 103):
+        await make_user(session, user_id)
+    night, _ = await _open(session, 101)
+    quick, _ = await _open(session, 102)
+    waiting, _ = await _open(session, 103)
+    night.opened_at, night.first_response_at = moscow(4, 19, 50), moscow(5, 10, 5)
+    quick.opened_at, quick.first_response_at = moscow(0, 12), moscow(0, 12, 5)
+    waiting.opened_at = moscow(0, 13)
+    await session.commit()
+
+    figures = await conversations.conversation_figures(session, moscow(0, 0), HOURS, MOSCOW)
+    assert figures == conversations.ConversationFigures(
+        opened=3, answered=2, median_first_response=timedelta(minutes=10), waiting=1
+    )
+    later = await conversations.conversation_figures(session, moscow(1, 0), HOURS, MOSCOW)
+    assert (later.opened, later.median_first_response) == (1, timedelta(minutes=15))

@@ -575,3 +575,53 @@ async def raise_unanswered(
                 await outbox.record(session, SUPPORT_REMINDER, {"conversation_id": conversation_id})
                 raised += 1
     return raised
+
+
+# ------------------------------------------------------------ figures
+
+
+@dataclass(frozen=True)
+class ConversationFigures:
+    """Support conversations opened in a period, for ``/stats``."""
+
+    opened: int
+    answered: int
+    # The median wait for the first staff reply, counted in working hours only (None:
+    # nothing answered); a question asked at night and answered at 09:05 waited 5 minutes.
+    median_first_response: timedelta | None
+    waiting: int  # open now, with no staff reply yet
+
+
+async def conversation_figures(
+    session: AsyncSession, since: datetime, hours: WorkingHours, zone: ZoneInfo
+) -> ConversationFigures:
+    rows = (
+        await session.execute(
+            select(SupportConversation.opened_at, SupportConversation.first_response_at).where(
+                SupportConversation.opened_at >= since
+            )
+        )
+    ).all()
+    waits = sorted(
+        hours.working_time(opened, answered, zone) for opened, answered in rows if answered
+    )
+    waiting = await session.scalar(
+        select(func.count()).where(
+            SupportConversation.status == OPEN, SupportConversation.first_response_at.is_(None)
+        )
+    )
+    return ConversationFigures(
+        opened=len(rows),
+        answered=len(waits),
+        median_first_response=_median(waits),
+        waiting=int(waiting or 0),
+    )
+
+
+def _median(values: Sequence[timedelta]) -> timedelta | None:
+    if not values:
+        return None
+    middle = len(values) // 2
+    if len(values) % 2:
+        return values[middle]
+    return (values[middle - 1] + values[middle]) / 2

@@ -3,7 +3,7 @@ the lowest ratings one tap away, and ``/reminders on|off``."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
@@ -17,7 +17,8 @@ from shopbot.bot.followups import stars
 from shopbot.bot.render import TEXT_LIMIT, Line, Part, Typed, compose
 from shopbot.config import Settings
 from shopbot.models import RatingKind, utcnow
-from shopbot.services import ratings, reminders
+from shopbot.services import conversations, ratings, reminders
+from shopbot.services.conversations import ConversationFigures
 from shopbot.services.ratings import RatedItem, RatingFigures, Summary
 from shopbot.services.reminders import ORDER_WINDOW, ReminderFigures
 from shopbot.services.stats import period_start
@@ -31,6 +32,9 @@ async def stats_block(session: AsyncSession, settings: Settings, now: datetime) 
     """The part of /stats about ratings and reminders, for the last :data:`DAYS` days."""
     since = period_start(DAYS, now, settings.shop_timezone)
     figures = await ratings.rating_figures(session, since)
+    talks = await conversations.conversation_figures(
+        session, since, settings.working_hours, settings.shop_timezone
+    )
     sent = await reminders.reminder_figures(session, since)
     if not settings.abandoned_cart_hours:
         off: str | None = _("Reminders are off in the settings (ABANDONED_CART_HOURS=0).")
@@ -38,7 +42,7 @@ async def stats_block(session: AsyncSession, settings: Settings, now: datetime) 
         off = _("Reminders are off (/reminders on).")
     else:
         off = None
-    return followups_text(figures, sent, reminders_off=off)
+    return followups_text(figures, talks, sent, reminders_off=off)
 
 
 def stats_keyboard() -> InlineKeyboardMarkup:
@@ -57,12 +61,37 @@ def _average(summary: Summary) -> str:
     return f"{summary.average:.1f}".replace(".", ",") if summary.count else "—"
 
 
+def _minutes(wait: timedelta | None) -> str:
+    if wait is None:
+        return "—"
+    minutes = round(wait.total_seconds() / 60)
+    if minutes < 60:
+        return _("{minutes} min").format(minutes=minutes)
+    return _("{hours} h {minutes} min").format(hours=minutes // 60, minutes=minutes % 60)
+
+
 def followups_text(
-    figures: RatingFigures, sent: ReminderFigures, *, reminders_off: str | None
+    figures: RatingFigures,
+    talks: ConversationFigures,
+    sent: ReminderFigures,
+    *,
+    reminders_off: str | None,
 ) -> str:
-    """Ratings and reminders in the period; ``reminders_off``: why reminders are off."""
+    """Support, ratings and reminders in the period; ``reminders_off``: why reminders are
+    off."""
     orders, service = figures.orders, figures.service
     lines: list[Line] = [
+        _(
+            "💬 <b>Support in {days} days</b>: {opened} conversations, {answered} answered; "
+            "median first reply {median} (working hours only); waiting now: {waiting}"
+        ).format(
+            days=DAYS,
+            opened=talks.opened,
+            answered=talks.answered,
+            median=_minutes(talks.median_first_response),
+            waiting=talks.waiting,
+        ),
+        "",
         _("⭐ <b>Ratings in {days} days</b>").format(days=DAYS),
         _("Orders: {count} rated, average {average}, rated 4–5: {share}").format(
             count=orders.count, average=_average(orders), share=_percent(orders.good_share)
