@@ -300,8 +300,9 @@ class MiniApp:
         )
 
     async def product(self, request: web.Request) -> web.Response:
-        """A product's page. The lead adds the product's variants here at merge (see the
-        page's ``renderVariants``)."""
+        """A product's page, with its variants when it is sold as variants (sizes, colours:
+        each its own price, stock and quantity in the cart; the page offers them as choices
+        and puts the chosen one in the cart)."""
         shopper = request[SHOPPER]
         product_id = int(request.match_info["product_id"])
         async with self.session_factory() as session:
@@ -309,6 +310,22 @@ class MiniApp:
             if detail is None or not detail.active:
                 raise _json_error(web.HTTPNotFound, Text(texts.NOT_FOUND), shopper.language)
             in_cart = await cart.quantity_in_cart(session, shopper.user.id, product_id)
+            held = {}
+            if detail.variants:
+                current = await cart.get_cart(session, shopper.user.id)
+                held = {item.product_id: item.quantity for item in current.items}
+        variants = [
+            {
+                "id": variant.id,
+                "sku": variant.sku,
+                "label": variant.label,
+                "price": variant.price,
+                "price_text": format_price(variant.price),
+                "stock": variant.stock if variant.active else 0,
+                "in_cart": held.get(variant.id, 0),
+            }
+            for variant in detail.variants
+        ]
         return web.json_response(
             {
                 "id": detail.id,
@@ -321,6 +338,7 @@ class MiniApp:
                 "category_id": detail.category_id,
                 "images": [_media_url(image.path) for image in detail.images],
                 "in_cart": in_cart,
+                "variants": variants,
             }
         )
 

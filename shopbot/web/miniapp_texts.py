@@ -14,6 +14,7 @@ PAGE_TEXTS = {
     "in_stock": N_("In stock: {n} pcs."),
     "sold_out": N_("Sold out"),
     "add": N_("Add to cart"),
+    "choose": N_("Choose a variant:"),
     "in_cart": N_("In cart: {n}"),
     "to_cart": N_("Cart · {total}"),
     "cart": N_("Cart"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,6 +17,7 @@ from shopbot.emulators.telegram import EmulatedUser
 from shopbot.emulators.telegram_webapp import init_data_fields, sign_init_data
 from shopbot.models import CartLine, Order, OrderStatus, User
 from tests.bot.conftest import TOKEN, Catalogue, Shop, ShopFactory, buttons, product
+from tests.bot.test_variants import with_variants
 
 SHOPPER = 4242
 FORM = {"name": "Анна", "phone": "8 900 765-43-21", "delivery": "pickup", "comment": "Позвоните"}
@@ -353,3 +355,33 @@ async def test_a_cart_that_ran_out_since_it_was_shown_is_not_ordered(
     assert body["items"] == [] and body["can_check_out"] is False  # the sold-out line went
     async with app_shop.session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(Order)) == 1
+
+
+async def test_a_product_sold_as_variants_offers_them_and_the_chosen_one_goes_in_the_cart(
+    shop_factory: ShopFactory, http: aiohttp.ClientSession, media_dir: Path
+) -> None:
+    shop = await shop_factory(webapp_url="https://shop.example.com")
+    await with_variants(shop, media_dir)
+    shopper = shop.emulator.user(SHOPPER, "Анна")
+    app = await open_app(http, shop, shopper)
+    shirt = await product(shop, "TSH-9")
+    white = await product(shop, "TSH-9-M-W")
+
+    status, page = await app.call("GET", f"/products/{shirt.id}")
+    assert status == 200
+    assert [(v["label"], v["price"], v["stock"]) for v in page["variants"]] == [
+        ("S, чёрная", 149000, 3),
+        ("M, чёрная", 149000, 0),
+        ("M, белая", 169000, 2),
+    ]
+    status, cart = await app.call("POST", f"/cart/{white.id}", {"action": "add"})
+    assert status == 200 and [item["name"] for item in cart["items"]] == [
+        "Футболка «Волна» — M, белая"
+    ]
+    status, page = await app.call("GET", f"/products/{shirt.id}")
+    assert [v["in_cart"] for v in page["variants"]] == [0, 0, 1]
+    # The product itself is not for sale: only its variants are.
+    status, cart = await app.call("POST", f"/cart/{shirt.id}", {"action": "add"})
+    assert status == 409 and cart["count"] == 1
+    await shopper.send_text("/cart")
+    assert "Футболка «Волна» — M, белая" in shopper.last["text"]

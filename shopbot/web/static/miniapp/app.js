@@ -233,13 +233,36 @@ async function productScreen(entry) {
     });
     page.append(dots);
   }
-  page.append(el("h1", null, product.name), el("div", "price", product.price_text));
-  page.append(el("div", "hint", product.stock > 0 ? fill(T.in_stock, { n: product.stock }) : T.sold_out));
-  // The product's variants (sizes, colours) are chosen here, above the cart control.
+  const price = el("div", "price", product.price_text);
+  const stock = el("div", "hint", product.stock > 0 ? fill(T.in_stock, { n: product.stock }) : T.sold_out);
+  page.append(el("h1", null, product.name), price, stock);
   const control = el("div", "stepper");
+  if (product.variants.length) {
+    // Sizes, colours: each chosen variant is what goes in the cart, at its own price.
+    const choices = el("div", "variants");
+    const pick = (variant, chip) => {
+      choices.querySelectorAll("button").forEach((other) => other.removeAttribute("aria-current"));
+      chip.setAttribute("aria-current", "true");
+      price.textContent = variant.price_text;
+      stock.textContent = fill(T.in_stock, { n: variant.stock });
+      renderControl(control, variant, variant.in_cart);
+    };
+    product.variants.forEach((variant) => {
+      const chip = el("button", "chip", variant.label);
+      chip.type = "button";
+      chip.dataset.sku = variant.sku;
+      if (variant.stock <= 0) {
+        chip.disabled = true;
+        chip.title = T.sold_out;
+      }
+      chip.addEventListener("click", () => pick(variant, chip));
+      choices.append(chip);
+    });
+    page.append(el("div", "hint", T.choose), choices);
+  }
   page.append(control, el("p", "description", product.description));
   view.replaceChildren(page);
-  renderControl(control, product, product.in_cart);
+  if (!product.variants.length) renderControl(control, product, product.in_cart);
   cartButton();
 }
 
