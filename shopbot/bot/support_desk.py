@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.clock import shop_clock
 from shopbot.bot.i18n import PoI18n
+from shopbot.bot.render import h
 from shopbot.bot.support_keyboards import close_keyboard
 from shopbot.bot.support_texts import card_text, mention, topic_name
 from shopbot.config import Settings
@@ -195,6 +196,8 @@ class SupportDesk:
     ) -> str:
         """A message Telegram will never take: say so on the other side, keep going."""
         log.info("support message %s not relayed: %s", row.id, exc.message)
+        if row.direction is RelayDirection.TO_STAFF:
+            await self._to_admins_instead(row, exc)
         if row.direction is RelayDirection.TO_SHOPPER:
             if isinstance(exc, TelegramForbiddenError) or "chat not found" in exc.message:
                 await mark_blocked(session, conversation.user_id)
@@ -205,6 +208,30 @@ class SupportDesk:
                     text = _("⚠ Not delivered: Telegram refused to copy this message.")
             await self._notice(row.source_chat_id, row.source_message_id, text)
         return exc.message
+
+    async def _to_admins_instead(self, row: SupportMessage, exc: TelegramAPIError) -> None:
+        """A shopper's message the staff chat refused (the bot lost its rights there, or was
+        removed): never lost in silence — each admin gets it in private, with the reason."""
+        if row.source_message_id == conversations.CARD:
+            return  # the card is the bot's own: the shopper's messages after it say it all
+        log.warning(
+            "support: a shopper's message did not reach chat %s (%s); it goes to the admins",
+            row.target_chat_id,
+            exc.message,
+        )
+        with self._speaking(self._staff_language()):
+            text = _(
+                "⚠ A shopper's message could not reach the support chat (Telegram said: "
+                "{reason}). Check the bot's rights there. The message:"
+            ).format(reason=h(exc.message))
+        for admin_id in self.settings.admin_ids:
+            if admin_id == row.target_chat_id:
+                continue
+            try:
+                await self.bot.send_message(admin_id, text)
+                await self.bot.copy_message(admin_id, row.source_chat_id, row.source_message_id)
+            except TelegramAPIError as failure:
+                log.warning("support: admin %s could not be told: %s", admin_id, failure.message)
 
     async def _notice(self, chat_id: int, reply_to: int, text: str) -> None:
         """A word from the bot under a staff message (in its topic, if any)."""

@@ -569,3 +569,23 @@ async def test_dm_fallback_skips_an_admin_who_blocked_the_bot(shop_factory: Shop
             )
         )
     assert failures == ["Forbidden: bot was blocked by the user"] * 2
+
+
+async def test_a_forum_that_took_the_bots_rights_after_start_loses_nothing(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    """The bot was an admin at start-up, then lost its rights: the topic cannot be made, and
+    the shopper's message goes to the admins in private with the reason, not into silence."""
+    shop, staff = started_forum
+    owner = shop.emulator.user(ADMIN)
+    staff.set_bot_rights({})
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    await anna.send_text("Где мой курьер?")
+    await shop.emulator.wait_handled()
+    notice, copy = owner.messages[-2:]
+    assert notice["text"].startswith("⚠ Сообщение покупателя не попало в чат поддержки")
+    assert "not enough rights" in notice["text"]
+    assert copy["text"] == "Где мой курьер?"
+    assert staff.topics == {}
