@@ -196,7 +196,9 @@ class SupportDesk:
     ) -> str:
         """A message Telegram will never take: say so on the other side, keep going."""
         log.info("support message %s not relayed: %s", row.id, exc.message)
-        if row.direction is RelayDirection.TO_STAFF:
+        if row.direction is RelayDirection.TO_STAFF and row.target_chat_id not in set(
+            self.settings.admin_ids
+        ):  # the staff chat refused it (an admin's own chat refusing: the others have it)
             await self._to_admins_instead(row, exc)
         if row.direction is RelayDirection.TO_SHOPPER:
             if isinstance(exc, TelegramForbiddenError) or "chat not found" in exc.message:
