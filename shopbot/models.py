@@ -193,6 +193,9 @@ class Product(Base):
     # Seen sold out by the favourites' watch: its return to stock is told to the shoppers
     # who keep it (shopbot.services.restock), once per return.
     sold_out_seen: Mapped[bool] = mapped_column(server_default=false())
+    # Its sale in force was told to the shoppers who keep it (shopbot.services.restock),
+    # once per sale: cleared when the sale ends, so the next one is told again.
+    sale_seen: Mapped[bool] = mapped_column(server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -5,11 +5,12 @@ hidden by the owner, in the unit of work that claims the return."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shopbot.models import Favourite, OutboxMessage, Product, User
+from shopbot.models import Favourite, OutboxMessage, Product, User, utcnow
 from shopbot.services import restock
 from tests.factories import make_product, make_user
 
@@ -79,3 +80,29 @@ async def test_the_watch_leaves_what_shoppers_see_and_the_search_index_alone(
     await pass_of(session_factory)
     seen, after = (await session.execute(state)).one()
     assert seen and after == before  # updated_at is what the search index watches
+
+
+async def test_a_favourite_on_sale_is_told_once_per_sale(
+    session_factory: Factory, session: AsyncSession
+) -> None:
+    mug = await make_product(session, "Кружка", price=59000, stock=4)
+    await keep(session, 1, mug.id, consent=True)
+    await keep(session, 2, mug.id, consent=False)
+    assert await pass_of(session_factory) == 0
+    tomorrow = utcnow() + timedelta(days=1)
+    await set_product(session, mug.id, sale_price=49000, sale_until=tomorrow)
+    told = await asyncio.gather(*(pass_of(session_factory) for _ in range(4)))
+    assert sorted(told) == [0, 0, 0, 1]
+    assert await pass_of(session_factory) == 0  # told already
+    await set_product(session, mug.id, sale_price=None, sale_until=None)
+    assert await pass_of(session_factory) == 0  # the sale is over: nothing to tell...
+    await set_product(session, mug.id, sale_price=45000, sale_until=None)
+    assert await pass_of(session_factory) == 1  # ...and the next sale is told again
+    await session.rollback()
+    sent = list(
+        await session.scalars(
+            select(OutboxMessage.payload).where(OutboxMessage.kind == restock.ON_SALE)
+        )
+    )
+    assert sent == [{"user_id": 1, "product_id": mug.id}] * 2
+    assert await messages(session) == []  # no "back in stock": it never sold out

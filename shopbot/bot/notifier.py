@@ -41,14 +41,14 @@ from shopbot.bot.keyboards import consent_keyboard
 from shopbot.bot.order_views import order_view, payment_view
 from shopbot.bot.paying import offer_payment
 from shopbot.bot.render import TEXT_LIMIT, clip, h
-from shopbot.bot.restock_alerts import back_in_stock_message
+from shopbot.bot.restock_alerts import back_in_stock_message, on_sale_message
 from shopbot.bot.texts import consent_question, order_placed, status_label
 from shopbot.config import Settings
 from shopbot.db import unit_of_work
 from shopbot.models import Order, OrderMessageKind, OrderStatus, User
 from shopbot.money import format_price
 from shopbot.payments.base import PaymentProvider
-from shopbot.services import catalogue, order_messages, orders, outbox, stock
+from shopbot.services import catalogue, order_messages, orders, outbox, pricing, stock
 from shopbot.services.notifications import LOW_STOCK
 from shopbot.services.outbox import RetryLater, Undeliverable
 from shopbot.services.users import mark_blocked
@@ -267,6 +267,27 @@ class BotNotifier:
             return
         with self._speaking(user.language):
             text, markup = back_in_stock_message(product)
+        await self._send_to_shopper(user_id, text, markup)
+
+    async def favourite_on_sale(self, session: AsyncSession, user_id: int, product_id: int) -> None:
+        """A favourite went on sale (``restock.RestockNotifier``): advertising, so not to one
+        who took their consent back meanwhile; nothing if the sale is over or the product
+        sold out or was hidden before this was delivered."""
+        user = await session.get(User, user_id, populate_existing=True)
+        if user is None or user.is_blocked:
+            raise Undeliverable(f"user {user_id} is gone or blocked the bot")
+        product = await catalogue.product_detail(session, product_id)
+        if not user.marketing_consent or product is None:
+            return
+        if not product.active or product.stock <= 0:
+            return
+        at = pricing.now()
+        if pricing.price_in_effect(product.price, product.sale_price, product.sale_until, at) >= (
+            product.price
+        ):
+            return
+        with self._speaking(user.language):
+            text, markup = on_sale_message(product)
         await self._send_to_shopper(user_id, text, markup)
 
     async def _send_to_shopper(

@@ -290,3 +290,29 @@ async def test_a_chosen_variant_shows_its_own_photo_first_then_the_products(
     assert "1/2" not in buttons(anna.last)
     assert anna.last["photo"][-1]["file_unique_id"] == card["photo"][-1]["file_unique_id"]
     assert shop.emulator.errors == []
+
+
+async def test_a_favourite_going_on_sale_is_told_to_subscribers_once(owned: Shop) -> None:
+    owner = owned.emulator.user(ADMIN, "Хозяйка")
+    anna = owned.emulator.user(403, "Анна")
+    boris = owned.emulator.user(404, "Борис")  # never agreed to advertising
+    await anna.send_text("/subscribe")
+    for shopper in (anna, boris):
+        await shopper.send_text("/start p_MUG-1")
+        await shopper.press("♡ В избранное")
+    assert await watch(owned) == 0
+    await owner.send_text("/sale MUG-1 490")
+    assert await watch(owned) == 1
+    assert anna.last["html_text"].splitlines() == [
+        "🔥 По акции: <b>Кружка</b> — 490\u00a0₽ вместо 590\u00a0₽.",
+        "Он у вас в избранном.",
+    ]
+    assert buttons(anna.last) == ["🛍 Открыть", "🔕 Отписаться"]
+    assert "По акции" not in str(boris.texts())
+    assert await watch(owned) == 0  # once per sale
+    await owner.send_text("/sale MUG-1 off")
+    assert await watch(owned) == 0
+    await owner.send_text("/sale MUG-1 450")
+    assert await watch(owned) == 1  # a new sale, told again
+    assert "450\u00a0₽ вместо 590\u00a0₽" in anna.last["text"]
+    assert owned.emulator.errors == []
