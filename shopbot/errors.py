@@ -76,6 +76,18 @@ class IllegalTransition(ShopError):
         self.target = target
 
 
+class TotalChanged(ShopError):
+    """The order would cost other than the summary the shopper confirmed said (a sale ended,
+    a price changed in between): nothing is placed, the shopper sees the new summary."""
+
+    code = "total_changed"
+
+    def __init__(self, total: int, shown: int) -> None:
+        super().__init__(f"order total {total} differs from the {shown} shown")
+        self.total = total
+        self.shown = shown
+
+
 class OrderTooLarge(ShopError):
     """The cart's total is more than the payment provider accepts in one payment."""
 

@@ -27,6 +27,7 @@ from shopbot.errors import (
     OrderTooLarge,
     OutOfStock,
     ProductUnavailable,
+    TotalChanged,
 )
 from shopbot.models import (
     CartLine,
@@ -113,6 +114,7 @@ async def place_order(
     actor: str | None = None,
     max_total: int | None = None,
     promo_code: str | None = None,
+    shown_total: int | None = None,
 ) -> Order:
     """Turn the user's cart into an order in one transaction.
 
@@ -124,7 +126,9 @@ async def place_order(
     A total above ``max_total`` (the provider's limit for one payment) raises OrderTooLarge
     and writes nothing. Each line keeps the price in effect now (a sale's, while it lasts);
     ``promo_code`` takes its discount off the goods and one of its uses, or raises
-    PromoRefused and writes nothing. A shopper's first order brings, a little later, the question of
+    PromoRefused and writes nothing. ``shown_total``: what the summary the shopper confirmed
+    said; a total that differs now (a sale ended in between) raises TotalChanged and writes
+    nothing. A shopper's first order brings, a little later, the question of
     news and discounts (``marketing.ask_after_order``).
     """
     existing = await _order_by_token(session, token)
@@ -173,6 +177,8 @@ async def place_order(
             delivery = checkout.delivery
             delivery_price = delivery.price_for(subtotal) if delivery is not None else 0
             total = subtotal - discount + delivery_price
+            if shown_total is not None and total != shown_total:
+                raise TotalChanged(total, shown_total)
             if max_total is not None and total > max_total:
                 raise OrderTooLarge(total, max_total)
             order_id = await session.scalar(

@@ -125,6 +125,30 @@ async def test_an_order_keeps_the_sale_price_it_was_placed_at(
     assert (await product(admin_shop, "MUG-1")).sale_price is None
 
 
+async def test_a_sale_ending_between_the_summary_and_confirm_shows_the_new_total(
+    admin_shop: Shop, catalogue: Catalogue, clock: list[datetime]
+) -> None:
+    """The shopper is never charged other than the summary said: at Confirm a total that
+    changed since (the sale ended at 18:00) places nothing and shows the new summary."""
+    owner = admin_shop.emulator.user(ADMIN, "Хозяйка")
+    await owner.send_text("/sale MUG-1 390 до 03.12.2026 18:00")
+    petr = await check_out(admin_shop, 103, "MUG-1", confirm=False)
+    assert "390\u00a0₽" in petr.last["text"]
+    clock[0] = datetime(2026, 12, 3, 15, 1, tzinfo=UTC)  # 18:01 in Moscow: the sale is over
+    answer = await petr.press("✅ Подтвердить")
+    assert answer is not None and answer.show_alert
+    assert answer.text == (
+        "Сумма заказа теперь 490\u00a0₽: цены изменились после этой сводки. Проверьте её, "
+        "пожалуйста."
+    )
+    async with admin_shop.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(Order)) == 0
+    assert "490\u00a0₽" in petr.last["text"] and "390\u00a0₽" not in petr.last["text"]
+    await petr.press("✅ Подтвердить")
+    order = await placed(admin_shop)
+    assert order.total == 49000
+
+
 async def test_the_owner_refuses_a_sale_above_the_price_or_already_over(
     admin_shop: Shop, catalogue: Catalogue, clock: list[datetime]
 ) -> None:

@@ -44,7 +44,7 @@ from shopbot.bot.texts import (
 )
 from shopbot.bot.ui import show
 from shopbot.config import Settings
-from shopbot.errors import EmptyCart, OrderTooLarge, OutOfStock, ProductUnavailable
+from shopbot.errors import EmptyCart, OrderTooLarge, OutOfStock, ProductUnavailable, TotalChanged
 from shopbot.models import DeliveryMethod, Order, OrderMessageKind, OrderStatus
 from shopbot.money import format_price
 from shopbot.payments.base import PaymentProvider
@@ -303,11 +303,14 @@ async def show_summary(
     if option is None:
         await _option_gone(target, state, session, settings)
         return
-    # A fresh token per summary: Confirm on this summary places exactly one order.
-    await state.update_data(token=secrets.token_urlsafe(16))
-    await state.set_state(CheckoutForm.confirm)
     with_price = priced(settings.delivery_options)
     applied, refused = await promotions.summary_code(session, state, user_id)
+    discount = applied[1] if applied is not None else 0
+    shown_total = current.total - discount + option.price_for(current.total)
+    # A fresh token per summary: Confirm on this summary places exactly one order, at the
+    # total this summary shows.
+    await state.update_data(token=secrets.token_urlsafe(16), total=shown_total)
+    await state.set_state(CheckoutForm.confirm)
     text = checkout_summary(current, data, option, with_price=with_price, promo=applied)
     if refused:
         text = refused + "\n\n" + text
@@ -364,7 +367,16 @@ async def confirm(
             payment_timeout=timedelta(minutes=settings.order_payment_timeout),
             max_total=payment_provider.max_amount,
             promo_code=await promotions.kept_code(state),
+            shown_total=data.get("total"),
         )
+    except TotalChanged as exc:  # a sale ended (or a price changed) since the summary
+        await query.answer(
+            _("The total is now {total}: prices changed since this summary. Please check it.")
+            .format(total=format_price(exc.total)),
+            show_alert=True,
+        )
+        await show_summary(query, state, session, settings)
+        return
     except PromoRefused as exc:  # the code stopped applying since the summary
         await promotions.forget_code(state)
         await query.answer(refusal_text(exc), show_alert=True)
