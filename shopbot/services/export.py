@@ -61,6 +61,7 @@ ORDER_COLUMNS = (
     "quantity",
     "unit_price",
     "line_total",
+    "line_discount",  # its share of a promo code's discount
     "order_total",
 )
 
@@ -208,6 +209,7 @@ async def orders_csv(
                     line.quantity,
                     excel_money(line.unit_price),
                     excel_money(line.line_total),
+                    excel_money(line.discount),
                     excel_money(order.total),
                 )
             )

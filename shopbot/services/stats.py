@@ -89,7 +89,7 @@ async def figures_since(session: AsyncSession, days: int, since: datetime) -> Fi
             OrderLine.sku,
             func.max(OrderLine.name),
             quantity,
-            func.sum(OrderLine.quantity * OrderLine.unit_price),
+            func.sum(OrderLine.quantity * OrderLine.unit_price - OrderLine.discount),
         )
         .join(Order, Order.id == OrderLine.order_id)
         .where(sold)

@@ -263,9 +263,11 @@ async def test_orders_admin_takes_status_words_and_the_csv_is_in_russian(
         "Количество",
         "Цена",
         "Сумма по строке",
+        "Скидка по строке",
         "Сумма заказа",
     ]
     row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Скидка по строке"] == "0,00"
     assert row["Статус"] == "ожидает подтверждения"
     assert (row["Доставка"], row["Оплата"]) == ("курьер", "наличными при получении")
     assert row["Телефон"] == '="+79001234567"'  # Excel shows +79001234567, as text

@@ -571,6 +571,7 @@ def order_csv_labels() -> OrderCsvLabels:
         _("Quantity"),
         _("Unit price"),
         _("Line total"),
+        _("Line discount"),
         _("Order total"),
     )
     return OrderCsvLabels(
