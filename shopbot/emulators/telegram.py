@@ -64,6 +64,7 @@ from shopbot.emulators.telegram_inline import (
     parse_results,
 )
 from shopbot.emulators.telegram_webapp import WebApps
+from shopbot.emulators.telegram_limits import FloodControl, copy_messages
 
 CALLBACK_ANSWER_MAX = 200
 # How long the bot must stay silent before wait_handled() trusts it is done.
@@ -370,6 +371,7 @@ class TelegramEmulator:
         self._invoices: dict[tuple[int, int], dict[str, Any]] = {}  # chat, message -> details
         self._injections: dict[str, list[_Injection]] = {}
         self._delays: dict[str, list[float]] = {}
+        self.limits = FloodControl()  # Telegram's flood control, off until enforced
         self._subscribers: list[asyncio.Queue[dict[str, Any]]] = []
         self._in_flight = 0
         self._last_activity = 0.0
@@ -397,6 +399,7 @@ class TelegramEmulator:
             "getFile": self._get_file,
             "sendChatAction": self._send_chat_action,
             "copyMessage": self._copy_message,
+            "copyMessages": lambda p: copy_messages(self, p),
             "sendInvoice": self._send_invoice,
             "answerPreCheckoutQuery": self._answer_pre_checkout_query,
             "answerInlineQuery": self._answer_inline_query,
@@ -718,6 +721,7 @@ class TelegramEmulator:
             if injection.remaining <= 0:
                 injections.pop(0)
             raise injection.failure
+        self.limits.check(method, p.values)
         if method == "getUpdates":
             return await self._get_updates(p, request)
         return self._methods[method](p)
