@@ -159,6 +159,12 @@ class Settings(BaseSettings):
     web_max_connections: int = Field(
         512, ge=1, description="open connections to the web server at most"
     )
+    mailing_rate: float = Field(
+        25.0,
+        gt=0,
+        le=30,
+        description="messages a second a mailing sends, across replicas (Telegram allows ~30)",
+    )
     reconcile_interval: int = Field(
         60, ge=1, description="seconds between payment reconciliation and order expiry passes"
     )

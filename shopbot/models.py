@@ -815,3 +815,100 @@ class SupportEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     actor: Mapped[int | None] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailingStatus(enum.StrEnum):
+    """A mailing's life: scheduled (or due now) → sending ⇄ paused → done, or cancelled."""
+
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class RecipientStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"  # blocked the bot, or the chat is gone
+
+
+class Mailing(Base):
+    """A campaign the owner composed in their chat: the draft is their own message(s),
+    copied to each recipient (``copyMessage``; an album with ``copyMessages``)."""
+
+    __tablename__ = "mailing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[MailingStatus] = mapped_column(_enum(MailingStatus, "mailing_status"))
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    source_chat_id: Mapped[int] = mapped_column(BigInteger)
+    source_message_ids: Mapped[list[int]] = mapped_column(JSON)
+    buttons: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    audience: Mapped[dict] = mapped_column(JSON)
+    scheduled_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    # The owner's progress message, edited in place.
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_mailing_status_scheduled_at", "status", "scheduled_at"),)
+
+
+class MailingRecipient(Base):
+    """One row per recipient of a mailing. ``claimed_at``: a send is in flight (or was, when
+    the process died: see ``shopbot.services.mailings``)."""
+
+    __tablename__ = "mailing_recipient"
+    __table_args__ = (
+        UniqueConstraint("mailing_id", "user_id"),
+        Index("ix_mailing_recipient_mailing_id_status", "mailing_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailing_id: Mapped[int] = mapped_column(ForeignKey("mailing.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[RecipientStatus] = mapped_column(_enum(RecipientStatus, "recipient_status"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime | None] = mapped_column()
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(String(1000))
+
+
+class MailingEvent(Base):
+    """Append-only: each change of a mailing's status, by whom."""
+
+    __tablename__ = "mailing_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailing_id: Mapped[int] = mapped_column(
+        ForeignKey("mailing.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+
+
+class MailingClick(Base):
+    """A recipient pressed one of a mailing's buttons (each press, with what it opened)."""
+
+    __tablename__ = "mailing_click"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailing_id: Mapped[int] = mapped_column(
+        ForeignKey("mailing.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("user_account.id", ondelete="CASCADE")
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    target: Mapped[str] = mapped_column(String(64))
