@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shopbot.bot.factory import create_bot, create_dispatcher, register_commands
 from shopbot.bot.followups import followup_senders
 from shopbot.bot.i18n import create_i18n
+from shopbot.bot.mailing_sender import MailingSender
 from shopbot.bot.miniapp import invoice_links, miniapp_senders, set_menu_button
 from shopbot.bot.notifier import BotNotifier
 from shopbot.bot.support_desk import SupportDesk
@@ -43,6 +44,7 @@ from shopbot.services.marketing import marketing_senders
 from shopbot.services.notifications import order_sender
 from shopbot.services.outbox import OutboxDelivery, Sender, routed
 from shopbot.services.restock import restock_senders
+from shopbot.services.send_rate import create_send_rate
 from shopbot.web import create_web_app, start_web
 from shopbot.web.app import NotReady
 from shopbot.web.miniapp import MiniApp
@@ -50,6 +52,7 @@ from shopbot.web.miniapp import MiniApp
 log = logging.getLogger(__name__)
 
 TELEGRAM_RETRY_CAP = 60.0  # seconds between attempts to reach Telegram, at most
+MAILING_INTERVAL = 2.0  # seconds between passes of the mailing job (a due campaign starts)
 
 
 @dataclass
@@ -117,7 +120,15 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         dispatcher["support_desk"] = support_desk
         await register_commands(bot)
         await set_menu_button(bot, settings, notifier.i18n)
-        jobs = BackgroundJobs(settings, session_factory, provider, delivery)
+        mailing_sender = MailingSender(
+            bot,
+            settings,
+            session_factory,
+            create_i18n(settings.default_language),
+            create_send_rate(settings.mailing_rate, redis),
+        )
+        more_jobs = [("send mailings", mailing_sender.run_pass, MAILING_INTERVAL)]
+        jobs = BackgroundJobs(settings, session_factory, provider, delivery, more_jobs)
         readiness = {"telegram": bot.get_me, "jobs": jobs_keep_up(jobs)}
         web_app = create_web_app(
             settings, session_factory, provider, redis=redis, readiness=readiness

@@ -47,6 +47,14 @@ PAYMENT_ERRORS = Counter(
     "payment provider calls that failed, by provider, operation and error",
     ["provider", "operation", "error"],
 )
+MAILING_DELIVERIES = Counter(
+    "shopbot_mailing_deliveries",
+    "mailing sends by outcome: sent, unreachable, failed, retried (429, 5xx, network)",
+    ["outcome"],
+)
+MAILING_FLOOD_WAITS = Counter(
+    "shopbot_mailing_flood_waits", "429s met by mailings (each pauses every bulk send)"
+)
 JOB_SECONDS = Histogram(
     "shopbot_job_pass_seconds", "time of a background job's pass, by job", ["job"]
 )

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from aiogram import BaseMiddleware, Bot
@@ -202,8 +204,23 @@ class ShopperMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
+_CALLER_HANDLES_FLOOD: ContextVar[bool] = ContextVar("caller_handles_flood", default=False)
+
+
+@contextmanager
+def handling_flood_control() -> Iterator[None]:
+    """Requests made inside this block get Telegram's 429 at once, unretried: a bulk sender
+    pauses all its sends for the ``retry_after`` rather than have one request sleep."""
+    token = _CALLER_HANDLES_FLOOD.set(True)
+    try:
+        yield
+    finally:
+        _CALLER_HANDLES_FLOOD.reset(token)
+
+
 class RetryAfterMiddleware(BaseRequestMiddleware):
-    """Retries a request after Telegram's ``retry_after`` (aiogram does not by itself)."""
+    """Retries a request after Telegram's ``retry_after`` (aiogram does not by itself),
+    except inside :func:`handling_flood_control`."""
 
     def __init__(self, attempts: int = 3, max_wait: float = 60.0) -> None:
         self.attempts = attempts
@@ -215,6 +232,8 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
+        if _CALLER_HANDLES_FLOOD.get():
+            return await make_request(bot, method)
         for attempt in range(1, self.attempts + 1):
             try:
                 return await make_request(bot, method)

@@ -63,8 +63,8 @@ from shopbot.emulators.telegram_inline import (
     parse_button,
     parse_results,
 )
-from shopbot.emulators.telegram_webapp import WebApps
 from shopbot.emulators.telegram_limits import FloodControl, copy_messages
+from shopbot.emulators.telegram_webapp import WebApps
 
 CALLBACK_ANSWER_MAX = 200
 # How long the bot must stay silent before wait_handled() trusts it is done.

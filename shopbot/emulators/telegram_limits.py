@@ -4,7 +4,8 @@ Telegram lets a bot send about 30 messages a second across chats and about one a
 one chat, tolerating a short burst; above that it answers 429 "Too Many Requests: retry
 after N" with ``parameters.retry_after``. :class:`FloodControl` counts the sending methods
 the same way, with token buckets: one for the bot (30/s, a bucket of 30) and one per chat
-(1/s, a bucket of :data:`CHAT_BURST`). Edits, callback answers and the like are not
+(1/s after a burst of :data:`CHAT_BURST`: a conversation's few answers at once pass, as
+they do on Telegram). Edits, callback answers and the like are not
 counted (Telegram limits them separately and far more loosely).
 
 It is off until a test turns it on (``emulator.limits.enforce = True``): the existing
@@ -15,7 +16,8 @@ the test, not the shop. Mailing tests and ``bench/mailing_bench.py`` turn it on.
 rate, as Telegram does to a bot it has flagged.
 
 :func:`copy_messages` is ``copyMessages`` (an album copied with one call, as Telegram
-does); :func:`send_photo` and :func:`send_album` play a user sending a photo or an album.
+does); :func:`send_formatted`, :func:`send_photo` and :func:`send_album` play a user
+sending formatted text, a photo or an album.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 
 BOT_RATE = 30.0  # messages a second across chats
 CHAT_RATE = 1.0  # messages a second to one chat
-CHAT_BURST = 3  # messages one chat may get at once before the per-chat rate applies
+CHAT_BURST = 10  # messages one chat may get at once before the per-chat rate applies
 COUNTED = frozenset(
     {
         "sendMessage",
@@ -184,6 +186,13 @@ def _photo(emulator: TelegramEmulator) -> list[dict[str, Any]]:
             "file_size": 40_000,
         }
     ]
+
+
+async def send_formatted(
+    user: EmulatedUser, text: str, entities: list[dict[str, Any]], *, wait: bool = True
+) -> dict[str, Any]:
+    """The user sends text formatted in their client (bold, links...: ``entities``)."""
+    return await user._message_from(user, {"text": text, "entities": entities}, wait)
 
 
 async def send_photo(

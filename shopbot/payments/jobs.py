@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,11 +41,14 @@ REMIND_INTERVAL = 60.0  # seconds between looks for unanswered support conversat
 RESTOCK_INTERVAL = 30.0  # seconds between looks at favourites back in stock
 HANDLED_UPDATES_KEPT = timedelta(days=2)  # Telegram gives up on an update after a day
 
+Job = tuple[str, Callable[[], Awaitable[None]], float]  # name, one pass, seconds between
+
 
 class BackgroundJobs:
     """Runs :func:`expire_orders` and :func:`reconcile_pending` every
     ``settings.reconcile_interval`` seconds and the outbox's leftovers every
-    ``OUTBOX_INTERVAL``, each first right at start. A failing pass is logged and the next
+    ``OUTBOX_INTERVAL``, and the other areas' jobs given as ``more`` (the mailings), each
+    first right at start. A failing pass is logged and the next
     one runs as usual; a pass another replica is running is skipped."""
 
     def __init__(
@@ -54,6 +57,7 @@ class BackgroundJobs:
         session_factory: async_sessionmaker[AsyncSession],
         provider: PaymentProvider,
         delivery: OutboxDelivery,
+        more: Sequence[Job] = (),
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -64,6 +68,7 @@ class BackgroundJobs:
         self._engine = session_factory.kw["bind"]
         self._provider = provider
         self._delivery = delivery
+        self._more = list(more)
         self._tasks: list[asyncio.Task[None]] = []
         self._passes: dict[str, _PassRecord] = {}
 
@@ -80,6 +85,8 @@ class BackgroundJobs:
         }
         if self._settings.abandoned_cart_hours:
             schedule["remind forgotten carts"] = (self.remind, reminders.PASS_INTERVAL)
+        for name, job, interval in self._more:
+            schedule[name] = (job, interval)
         self._passes = {
             name: _PassRecord(interval, started=self._clock())
             for name, (_job, interval) in schedule.items()

@@ -34,6 +34,7 @@ from shopbot.bot.routers.admin import (
     catalog_io,
     faq,
     followups,
+    mailing,
     marketing,
     orders,
     products,
@@ -74,6 +75,8 @@ COMMANDS = (
     "sale",
     "promo",
     "staff",
+    "mailing",
+    "mailings",
 )
 PERSONAL_COMMANDS = frozenset({"export_orders"})
 
@@ -168,6 +171,7 @@ def create_router() -> Router:
     router.message.register(help_command, menu_label(MENU_ADMIN))
     router.message.register(stats_command, Command("stats"))
     router.callback_query.register(menu_button, AdminMenuCb.filter())
+    mailing.register(router)
     products.register(router)
     orders.register(router)
     faq.register(router)

@@ -72,6 +72,7 @@ def admin_help() -> str:
             _("/sale SKU price [until 31.12.2026] — a sale price; /sale SKU off — end it"),
             _("/promo — promo codes: their uses and revenue, new ones, switching off"),
             _("/staff — who answers shoppers, and on which subjects"),
+            _("/mailing — send a post to subscribers; /mailings — past mailings and results"),
         ]
     )
 
@@ -89,6 +90,8 @@ def admin_commands() -> list[BotCommand]:
         BotCommand(command="subscribers", description=_("Subscribers to news and discounts")),
         BotCommand(command="sale", description=_("Sale prices")),
         BotCommand(command="promo", description=_("Promo codes")),
+        BotCommand(command="mailing", description=_("A mailing to subscribers")),
+        BotCommand(command="mailings", description=_("Past mailings and their results")),
     ]
 
 
