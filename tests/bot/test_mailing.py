@@ -94,10 +94,14 @@ async def finished(shop: Shop, mailing_id: int, timeout: float = 120.0) -> None:
             await session.commit()  # a fresh snapshot next time
 
 
-async def latest_mailing(shop: Shop) -> int:
+async def latest_mailing(shop: Shop, timeout: float = 10.0) -> int:  # noqa: ASYNC109
+    """The newest campaign, once the owner's confirmation (pressed without waiting) made it."""
+    deadline = time.monotonic() + timeout
     async with shop.session_factory() as session:
-        mailing_id = await session.scalar(select(func.max(Mailing.id)))
-    assert mailing_id is not None
+        while (mailing_id := await session.scalar(select(func.max(Mailing.id)))) is None:
+            assert time.monotonic() < deadline, "no mailing was created"
+            await asyncio.sleep(0.05)
+            await session.commit()
     return mailing_id
 
 

@@ -21,7 +21,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.clock import when
@@ -90,12 +90,8 @@ async def cancel_command(message: Message, state: FSMContext) -> None:
 
 async def post_received(message: Message, state: FSMContext) -> None:
     """The post. An album arrives as one message per item: the first answers, the others
-    join it quietly."""
-    data = await state.get_data()
+    join it quietly (:func:`album_item`)."""
     group = message.media_group_id
-    if group is not None and data.get("album") == group:
-        await state.update_data(message_ids=[*data["message_ids"], message.message_id])
-        return
     await state.update_data(
         chat_id=message.chat.id, message_ids=[message.message_id], album=group, buttons=[]
     )
@@ -115,6 +111,13 @@ async def post_received(message: Message, state: FSMContext) -> None:
             inline_keyboard=[[InlineKeyboardButton(text=_("No buttons"), callback_data=skip)]]
         ),
     )
+
+
+async def album_item(message: Message, state: FSMContext) -> None:
+    """The rest of an album whose first item moved the draft on to its buttons."""
+    data = await state.get_data()
+    if data.get("album") == message.media_group_id:
+        await state.update_data(message_ids=[*data["message_ids"], message.message_id])
 
 
 async def buttons_typed(
@@ -156,11 +159,7 @@ async def _parse_button(session: AsyncSession, line: str) -> Button | str:
             return _("no product on sale has the SKU {sku}.").format(sku=h(value))
         return Button(ButtonKind.PRODUCT, label, str(product.id))
     if kind == "cat":
-        category_id = await session.scalar(
-            select(Category.id)
-            .where(func.lower(Category.name) == value.lower())
-            .order_by(Category.id)
-        )
+        category_id = await _category_named(session, value)
         if category_id is None:
             return _("there is no category “{name}”.").format(name=h(value))
         return Button(ButtonKind.CATEGORY, label, str(category_id))
@@ -169,6 +168,18 @@ async def _parse_button(session: AsyncSession, line: str) -> Button | str:
             return _("a promo code is 1-40 Latin letters, digits, _ or -.")
         return Button(ButtonKind.PROMO, label, value)
     return _("the target is none of sku:, cat:, promo: or an https:// link.")
+
+
+async def _category_named(session: AsyncSession, name: str) -> int | None:
+    """The id of the category of that name, in any case (compared in Python: SQLite's
+    ``lower()`` folds only ASCII letters)."""
+    wanted = name.casefold()
+    for category_id, category_name in await session.execute(
+        select(Category.id, Category.name).order_by(Category.id)
+    ):
+        if category_name.casefold() == wanted:
+            return category_id
+    return None
 
 
 async def skip_buttons(query: CallbackQuery, state: FSMContext, bot: Bot) -> None:
@@ -247,11 +258,7 @@ async def audience_value_typed(
     text = (message.text or "").strip()
     value: int | None = None
     if kind is AudienceKind.CATEGORY:
-        value = await session.scalar(
-            select(Category.id)
-            .where(func.lower(Category.name) == text.lower())
-            .order_by(Category.id)
-        )
+        value = await _category_named(session, text)
         problem = _("There is no category “{name}”. Send its name again.").format(name=h(text))
     elif kind is AudienceKind.PRODUCT:
         product = await catalogue.get_product_by_sku(session, text)
@@ -286,7 +293,7 @@ async def _preview(
     me = await bot.me()
     markup = campaign_markup(0, buttons, me.username or "")
     if len(data["message_ids"]) > 1:
-        await bot.copy_messages(owner_id, data["chat_id"], data["message_ids"])
+        await bot.copy_messages(owner_id, data["chat_id"], sorted(data["message_ids"]))
         await bot.send_message(owner_id, ALBUM_BUTTONS, reply_markup=markup)
     else:
         await bot.copy_message(
@@ -380,7 +387,7 @@ async def _create(
         session,
         owner_id=owner_id,
         source_chat_id=data["chat_id"],
-        message_ids=data["message_ids"],
+        message_ids=sorted(data["message_ids"]),
         buttons=[Button.from_json(button) for button in data["buttons"]],
         audience=Audience.from_json(data["audience"]),
         at=at,
@@ -420,6 +427,7 @@ def register(router: Router) -> None:
     router.message.register(cancel_command, composing, Command("cancel"))
     not_a_command = Magic(~(F.text.startswith("/") | F.caption.startswith("/")))
     router.message.register(post_received, StateFilter(Compose.post), not_a_command)
+    router.message.register(album_item, StateFilter(Compose.buttons), Magic(F.media_group_id))
     router.message.register(buttons_typed, StateFilter(Compose.buttons), plain_text())
     router.message.register(audience_value_typed, StateFilter(Compose.audience_value), plain_text())
     router.message.register(schedule_typed, StateFilter(Compose.schedule), plain_text())
