@@ -6,16 +6,24 @@ a scheduled start, counted clicks and the attributed orders in /mailings."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 import time
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shopbot.bot.mailing_sender import SENDERS
 from shopbot.bot.mailing_views import ControlAction, MailingControlCb
+from shopbot.config import load_settings
 from shopbot.db import unit_of_work
-from shopbot.emulators.telegram import EmulatedUser
+from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
 from shopbot.emulators.telegram_limits import send_album, send_formatted
 from shopbot.models import (
     Category,
@@ -32,7 +40,7 @@ from shopbot.models import (
 )
 from shopbot.services import catalogue as catalogue_service
 from shopbot.services import mailings
-from tests.bot.conftest import ADMIN, Catalogue, Shop, ShopFactory, buttons, check_out
+from tests.bot.conftest import ADMIN, TOKEN, Catalogue, Shop, ShopFactory, buttons, check_out
 
 POST = "🔥 Распродажа до воскресенья"
 BOLD = [{"type": "bold", "offset": 3, "length": 10}]  # "Распродажа", typed in bold
@@ -344,3 +352,100 @@ async def test_nobody_but_an_admin_can_mail(owner_shop: Shop) -> None:
     assert "Новая рассылка" not in shopper.texts()[-1]
     await shopper.send_text("/mailings")
     assert "Рассылки" not in shopper.texts()[-1]
+
+
+async def test_a_process_killed_mid_campaign_and_restarted_sends_nobody_anything_twice(
+    emulator: TelegramEmulator,
+    session_factory: async_sessionmaker[AsyncSession],
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``shopbot run`` is killed (SIGKILL) right when Telegram has accepted a copy and
+    before the process heard back: the worst moment. The restarted process goes on where
+    the first stopped; the copy in flight is counted failed ("interrupted"), not sent again
+    — it did arrive, so everyone has the post exactly once."""
+    emulator.limits.enforce = True
+    shop = Shop(emulator, load_settings(_env_file=None), session_factory)
+    subscribers = await people(shop, FIRST_SUBSCRIBER, 150, consent=True)
+    others = await people(shop, 200_000, 30, consent=False)
+    owner = emulator.user(ADMIN, "Хозяйка")
+    owner.started = True
+    draft = await send_formatted(owner, POST, BOLD, wait=False)
+    async with session_factory() as session:
+        mailing_id = await mailings.create(
+            session,
+            owner_id=ADMIN,
+            source_chat_id=ADMIN,
+            message_ids=[draft["message_id"]],
+            buttons=[],
+            audience=mailings.Audience(mailings.AudienceKind.ALL),
+        )
+    env = {
+        **os.environ,
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "DATABASE_URL": database_url,
+        "MEDIA_DIR": str(tmp_path / "media"),
+        "WEB_PORT": "0",
+        "ADMIN_IDS": str(ADMIN),
+    }
+    running: list[asyncio.subprocess.Process] = []
+    killed_at: list[int] = []
+    copy = emulator._methods["copyMessage"]
+
+    def copy_then_die(p: Any) -> dict[str, Any]:
+        result = copy(p)
+        shoppers_copies = emulator.count("copyMessage")
+        if not killed_at and shoppers_copies >= 60:
+            killed_at.append(int(p.values["chat_id"]))
+            os.kill(running[0].pid, signal.SIGKILL)  # before Telegram's answer leaves
+        return result
+
+    monkeypatch.setitem(emulator._methods, "copyMessage", copy_then_die)
+    try:
+        running.append(await _run_shop(tmp_path, env, "first.log"))
+        assert await asyncio.wait_for(running[0].wait(), timeout=60) == -signal.SIGKILL
+        assert killed_at, "the first process died before the copy"
+        running.append(await _run_shop(tmp_path, env, "second.log"))
+        await finished(shop, mailing_id)
+    finally:
+        for process in running:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+    got = delivered(subscribers)
+    assert max(got.values()) == 1, "somebody got the post twice"
+    assert not any(delivered(others).values())
+    async with session_factory() as session:
+        failed_rows = dict(
+            (
+                await session.execute(
+                    select(MailingRecipient.user_id, MailingRecipient.error).where(
+                        MailingRecipient.status == RecipientStatus.FAILED
+                    )
+                )
+            ).all()
+        )
+    # The copy the kill cut short arrived, and was not sent again.
+    assert killed_at[0] in failed_rows and got[killed_at[0]] == 1
+    assert set(failed_rows.values()) == {mailings.INTERRUPTED}
+    assert len(failed_rows) <= SENDERS  # at most the sends that were in flight
+    assert {user.id for user in subscribers if got[user.id] == 0} <= set(failed_rows)
+    log = (tmp_path / "second.log").read_text()
+    assert "interrupted by a stop" in log and "Traceback" not in log
+
+
+async def _run_shop(cwd: Path, env: dict[str, str], log_name: str) -> asyncio.subprocess.Process:
+    """``shopbot run`` (polling), its output in a file, once it has started."""
+    log = cwd / log_name
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "shopbot", "run", cwd=cwd, env=env, stdout=output, stderr=output
+        )
+    deadline = time.monotonic() + 60
+    while "started: Telegram at" not in log.read_text():
+        assert process.returncode is None and time.monotonic() < deadline, log.read_text()
+        await asyncio.sleep(0.1)
+    return process
