@@ -27,6 +27,7 @@ pytestmark = pytest.mark.skipif(
         ("support_bench.py", ["--shoppers", "3", "--messages", "2"], "in the order sent: True"),
         ("variants_bench.py", ["--products", "50", "--favourites", "5"], "ratio:"),
         ("webapp_bench.py", ["--rows", "100", "--runs", "1", "--calls", "20"], "product API"),
+        ("mailing_bench.py", ["--subscribers", "20", "--shoppers", "2", "--seconds", "1"], "429s"),
     ],
 )
 def test_a_benchmark_runs_to_its_figures(
