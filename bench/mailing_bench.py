@@ -8,7 +8,8 @@ news, and ``shopbot run`` (polling, as in production) in a child process with th
 
 1. baseline: ``--shoppers`` shoppers browse for ``--seconds`` seconds, no campaign: each
    sends /catalog, waits for the answer, presses the first category, waits for the answer
-   to the press, pauses ``--pause`` seconds, and again;
+   to the press, pauses ``--pause`` seconds (a person's pace: Telegram allows
+   a chat about one message a second), and again;
 2. campaign: the owner's post goes to every subscriber (a campaign made as ``/mailing``
    makes it, started at once) while the same shoppers browse the same way until it is done.
 
@@ -19,7 +20,7 @@ the time from its first to its last delivery. The target: shoppers' p50 < 100 ms
 campaign. 429s the emulator answered are counted.
 
     .venv/bin/python bench/mailing_bench.py [--subscribers 500] [--shoppers 5]
-        [--seconds 10] [--pause 0.5]
+        [--seconds 10] [--pause 1.0]
 """
 
 from __future__ import annotations
@@ -242,7 +243,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=500)
     parser.add_argument("--shoppers", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--pause", type=float, default=0.5)
+    parser.add_argument("--pause", type=float, default=1.0)
     asyncio.run(run(parser.parse_args()))
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shopbot.bot.factory import create_bot, create_dispatcher, register_commands
 from shopbot.bot.followups import followup_senders
 from shopbot.bot.i18n import create_i18n
-from shopbot.bot.mailing_sender import MailingSender
+from shopbot.bot.mailing_sender import ConversationPace, MailingSender
 from shopbot.bot.miniapp import invoice_links, miniapp_senders, set_menu_button
 from shopbot.bot.notifier import BotNotifier
 from shopbot.bot.support_desk import SupportDesk
@@ -120,12 +120,10 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         dispatcher["support_desk"] = support_desk
         await register_commands(bot)
         await set_menu_button(bot, settings, notifier.i18n)
+        send_rate = create_send_rate(settings.mailing_rate, redis)
+        bot.session.middleware(ConversationPace(send_rate))
         mailing_sender = MailingSender(
-            bot,
-            settings,
-            session_factory,
-            create_i18n(settings.default_language),
-            create_send_rate(settings.mailing_rate, redis),
+            bot, settings, session_factory, create_i18n(settings.default_language), send_rate
         )
         more_jobs = [("send mailings", mailing_sender.run_pass, MAILING_INTERVAL)]
         jobs = BackgroundJobs(settings, session_factory, provider, delivery, more_jobs)

@@ -79,3 +79,22 @@ async def test_a_pause_in_one_replica_holds_the_others(redis: Redis) -> None:
     assert await other.paused_for() == pytest.approx(3.0, abs=0.1)
     assert await other.reserve(42) == pytest.approx(3.0, abs=0.1)
     assert await other.reserve(42) == pytest.approx(4.0, abs=0.1)  # the chat's second
+
+
+async def test_a_conversations_message_takes_a_slot_without_waiting_for_one() -> None:
+    clock = FakeClock()
+    rate = LocalSendRate(25.0, clock=clock)
+    for _ in range(5):
+        await rate.note(7)  # a shopper's answers: never held back, however many
+    # The bulk's next slot comes after theirs; that chat's not within a second.
+    assert await rate.reserve(8) == pytest.approx(0.2)
+    assert await rate.reserve(7) == pytest.approx(1.0)
+
+
+async def test_redis_notes_take_the_shared_slots(redis: Redis) -> None:
+    prefix = f"test:send_rate:{uuid.uuid4().hex}"
+    rate = RedisSendRate(redis, 25.0, prefix=prefix)
+    for _ in range(5):
+        await rate.note(7)
+    assert await rate.reserve(8) == pytest.approx(0.2, abs=0.05)
+    assert await rate.reserve(7) == pytest.approx(1.0, abs=0.05)

@@ -22,6 +22,7 @@ import time
 from collections import deque
 
 from aiogram import Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
@@ -31,6 +32,8 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
 from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,7 +42,7 @@ from shopbot import metrics
 from shopbot.bot.clock import shop_clock
 from shopbot.bot.i18n import PoI18n
 from shopbot.bot.mailing_views import Pace, campaign_markup, progress_markup, progress_text
-from shopbot.bot.middlewares import handling_flood_control
+from shopbot.bot.middlewares import flood_handled_by_caller, handling_flood_control
 from shopbot.config import Settings
 from shopbot.models import Mailing, MailingStatus, User
 from shopbot.services import mailings
@@ -248,6 +251,50 @@ class MailingSender:
             return
         await mailings.set_progress_message(session, mailing.id, sent.chat.id, sent.message_id)
         mailing.progress_chat_id, mailing.progress_message_id = sent.chat.id, sent.message_id
+
+
+# What Telegram counts as messages sent (edits and answers to buttons it limits apart).
+SENDING_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendVideo",
+        "sendAnimation",
+        "sendDocument",
+        "sendAudio",
+        "sendVoice",
+        "sendMediaGroup",
+        "sendInvoice",
+        "copyMessage",
+        "copyMessages",
+        "forwardMessage",
+    }
+)
+
+
+class ConversationPace(BaseRequestMiddleware):
+    """The bot's other messages (answers to shoppers, notifications) take their slots in
+    the shared pace as they go, never waiting for one: the mailing, which does wait, gets
+    what they leave, so the bot as a whole stays at ``MAILING_RATE`` (below Telegram's
+    ~30/s) and a busy shop slows the mailing, never the shoppers."""
+
+    def __init__(self, rate: SendRate) -> None:
+        self._rate = rate
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        chat_id = getattr(method, "chat_id", None)
+        if (
+            isinstance(chat_id, int)
+            and method.__api_method__ in SENDING_METHODS
+            and not flood_handled_by_caller()
+        ):
+            await self._rate.note(chat_id)
+        return await make_request(bot, method)
 
 
 class _PaceMeter:

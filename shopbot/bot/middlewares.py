@@ -218,6 +218,11 @@ def handling_flood_control() -> Iterator[None]:
         _CALLER_HANDLES_FLOOD.reset(token)
 
 
+def flood_handled_by_caller() -> bool:
+    """Is this request made inside :func:`handling_flood_control` (a bulk send)?"""
+    return _CALLER_HANDLES_FLOOD.get()
+
+
 class RetryAfterMiddleware(BaseRequestMiddleware):
     """Retries a request after Telegram's ``retry_after`` (aiogram does not by itself),
     except inside :func:`handling_flood_control`."""

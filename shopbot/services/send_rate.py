@@ -31,6 +31,10 @@ class SendRate(Protocol):
         """Take the next slot for ``messages`` messages to ``chat_id``; the seconds to wait
         before sending (0 when it is now)."""
 
+    async def note(self, chat_id: int) -> None:
+        """A message that did not wait (a shopper's answer) is being sent to ``chat_id``:
+        it takes the bot's next slot, and the chat gets no bulk message for a second."""
+
     async def pause(self, seconds: float) -> None:
         """Telegram answered 429: no bulk message before ``seconds`` from now."""
 
@@ -58,6 +62,11 @@ class LocalSendRate:
         self._chats[chat_id] = start + CHAT_INTERVAL
         return start - now
 
+    async def note(self, chat_id: int) -> None:
+        now = self._clock()
+        self._next = max(now, self._next) + self._interval
+        self._chats[chat_id] = max(self._chats.get(chat_id, 0.0), now + CHAT_INTERVAL)
+
     async def pause(self, seconds: float) -> None:
         self._pause_until = max(self._pause_until, self._clock() + seconds)
 
@@ -81,6 +90,21 @@ local keep = math.ceil((start - now + math.max(interval, chat)) / 1000) + 1000
 redis.call('SET', KEYS[1], start + interval, 'PX', keep)
 redis.call('SET', KEYS[2], start + chat, 'PX', keep)
 return start - now
+"""
+# KEYS: the bot's next slot, the chat's; ARGV: interval µs, chat µs.
+_NOTE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local at = tonumber(redis.call('GET', KEYS[1]) or '0')
+if now > at then at = now end
+local interval = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], at + interval, 'PX', math.ceil((at - now + interval) / 1000) + 1000)
+local chat = tonumber(redis.call('GET', KEYS[2]) or '0')
+local quiet = tonumber(ARGV[2])
+if now + quiet > chat then
+  redis.call('SET', KEYS[2], now + quiet, 'PX', math.ceil(quiet / 1000) + 1000)
+end
+return 0
 """
 _PAUSE = """
 local t = redis.call('TIME')
@@ -111,6 +135,7 @@ class RedisSendRate:
         self._pause = f"{prefix}:pause"
         self._prefix = prefix
         self._reserve = redis.register_script(_RESERVE)
+        self._note = redis.register_script(_NOTE)
         self._pause_script = redis.register_script(_PAUSE)
         self._paused_for = redis.register_script(_PAUSED_FOR)
 
@@ -120,6 +145,10 @@ class RedisSendRate:
             keys=keys, args=[self._interval * messages, round(CHAT_INTERVAL * _MICRO)]
         )
         return int(wait) / _MICRO
+
+    async def note(self, chat_id: int) -> None:
+        keys = [self._bot, f"{self._prefix}:chat:{chat_id}"]
+        await self._note(keys=keys, args=[self._interval, round(CHAT_INTERVAL * _MICRO)])
 
     async def pause(self, seconds: float) -> None:
         await self._pause_script(keys=[self._pause], args=[round(seconds * _MICRO)])
