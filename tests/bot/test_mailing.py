@@ -449,3 +449,17 @@ async def _run_shop(cwd: Path, env: dict[str, str], log_name: str) -> asyncio.su
         assert process.returncode is None and time.monotonic() < deadline, log.read_text()
         await asyncio.sleep(0.1)
     return process
+
+
+async def test_cancel_leaves_the_draft_at_any_step(owner_shop: Shop) -> None:
+    shop = owner_shop
+    await people(shop, FIRST_SUBSCRIBER, 1, consent=True)
+    owner = shop.emulator.user(ADMIN)
+    await owner.send_text("/mailing")
+    await owner.send_text(POST)
+    await owner.send_text("/cancel")
+    assert owner.texts()[-1] == "Рассылка отменена. Ничего не отправлено."
+    await owner.send_text("Привет")  # no longer a post: the shop's usual answer
+    assert "Кнопки под постом" not in owner.texts()[-1]
+    async with shop.session_factory() as session:
+        assert await session.scalar(select(func.count(Mailing.id))) == 0

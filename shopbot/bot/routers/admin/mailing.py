@@ -424,7 +424,9 @@ def register(router: Router) -> None:
     composing = StateFilter(Compose)
     router.message.register(mailing_command, Command("mailing"))
     router.message.register(mailings_command, Command("mailings"))
-    router.message.register(cancel_command, composing, Command("cancel"))
+    # /cancel is the shoppers' command too (checkout): here only a way out of the draft.
+    leaving = Magic(F.text.regexp(r"^/cancel(@\w+)?\s*$"))
+    router.message.register(cancel_command, composing, leaving)
     not_a_command = Magic(~(F.text.startswith("/") | F.caption.startswith("/")))
     router.message.register(post_received, StateFilter(Compose.post), not_a_command)
     router.message.register(album_item, StateFilter(Compose.buttons), Magic(F.media_group_id))
