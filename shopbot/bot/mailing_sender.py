@@ -35,6 +35,7 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import InlineKeyboardMarkup
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -280,6 +281,7 @@ class ConversationPace(BaseRequestMiddleware):
 
     def __init__(self, rate: SendRate) -> None:
         self._rate = rate
+        self._noting: set[asyncio.Task[None]] = set()
 
     async def __call__(
         self,
@@ -293,8 +295,17 @@ class ConversationPace(BaseRequestMiddleware):
             and method.__api_method__ in SENDING_METHODS
             and not flood_handled_by_caller()
         ):
-            await self._rate.note(chat_id)
+            # Not awaited: an answer never waits on Redis, nor fails with it.
+            task = asyncio.create_task(self._note(chat_id))
+            self._noting.add(task)
+            task.add_done_callback(self._noting.discard)
         return await make_request(bot, method)
+
+    async def _note(self, chat_id: int) -> None:
+        try:
+            await self._rate.note(chat_id)
+        except (RedisError, OSError) as exc:
+            log.debug("the pace did not hear of a message to %s: %s", chat_id, exc)
 
 
 class _PaceMeter:

@@ -296,7 +296,18 @@ async def status_of(session: AsyncSession, mailing_id: int) -> MailingStatus | N
 
 async def settle_interrupted(session: AsyncSession) -> int:
     """At the start of a pass: the claims a dead pass left behind become failed, not sent
-    again (see the module's docstring). Returns how many."""
+    again (see the module's docstring). Returns how many. Looked for first: with none
+    (every pass but one after a crash) no write lock is taken."""
+    left = await session.scalar(
+        select(
+            exists().where(
+                MailingRecipient.status == RecipientStatus.PENDING,
+                MailingRecipient.claimed_at.is_not(None),
+            )
+        )
+    )
+    if not left:
+        return 0
     async with unit_of_work(session):
         result = await session.execute(
             update(MailingRecipient)

@@ -230,7 +230,7 @@ async def test_pause_resume_and_cancel_under_the_progress_message(owner_shop: Sh
     assert "на паузе" in progress["text"] and "▶️ Продолжить" in buttons(progress)
 
     await owner.press("▶️ Продолжить", message=progress, wait=False)
-    await asyncio.sleep(2.5)
+    await asyncio.sleep(4.0)  # the next pass (within 2 s) goes on
     assert sum(delivered(subscribers).values()) > sent_when_paused
     progress = owner.history[progress["message_id"]]
     await owner.press("✖️ Отменить рассылку", message=progress, wait=False)
@@ -285,6 +285,14 @@ async def test_buttons_carry_the_campaign_and_its_clicks_and_orders_are_counted(
     for url in urls[:2]:
         await reader.send_text(f"/start {url.split('start=')[1]}")
     assert "Кружки" in reader.texts()[-1]
+    # "Unsubscribe" under the campaign's post takes consent back in one tap.
+    await reader.press("🔕 Отписаться", message=post)
+    assert "больше присылать не будем" in reader.texts()[-1]
+    async with shop.session_factory() as session:
+        consent = await session.scalar(
+            select(User.marketing_consent).where(User.id == FIRST_SUBSCRIBER)
+        )
+    assert consent is False
     # An order placed after the message counts for the campaign.
     await check_out(shop, FIRST_SUBSCRIBER, "TS-02")
     async with shop.session_factory() as session, unit_of_work(session):
