@@ -95,53 +95,69 @@ class MailingSender:
                 markups[language] = campaign_markup(mailing.id, buttons, me.username or "")
         pace = _PaceMeter()
         await self._show_progress(session, mailing, None)
-        last_shown = time.monotonic()
-        while True:
-            await session.commit()  # end the read snapshot: see what the senders wrote
-            if await mailings.status_of(session, mailing.id) is not MailingStatus.SENDING:
-                break
-            batch = await mailings.next_pending(session, mailing.id, BATCH)
-            if not batch:
-                if not await mailings.has_pending(session, mailing.id):
-                    await mailings.change_status(session, mailing.id, MailingStatus.DONE, "job")
-                break  # the rest waits for its retry: a later pass
-            languages = dict(
-                (
-                    await session.execute(
-                        select(User.id, User.language).where(
-                            User.id.in_([user_id for _recipient, user_id in batch])
+        halted = asyncio.Event()  # paused or cancelled meanwhile: stop taking recipients
+        ticker = asyncio.create_task(self._tick(mailing, pace, halted))
+        try:
+            while not halted.is_set():
+                await session.commit()  # end the read snapshot: see what the senders wrote
+                if await mailings.status_of(session, mailing.id) is not MailingStatus.SENDING:
+                    break
+                batch = await mailings.next_pending(session, mailing.id, BATCH)
+                if not batch:
+                    if not await mailings.has_pending(session, mailing.id):
+                        await mailings.change_status(session, mailing.id, MailingStatus.DONE, "job")
+                    break  # the rest waits for its retry: a later pass
+                languages = dict(
+                    (
+                        await session.execute(
+                            select(User.id, User.language).where(
+                                User.id.in_([user_id for _recipient, user_id in batch])
+                            )
                         )
+                    ).all()
+                )
+                queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+                for item in batch:
+                    queue.put_nowait(item)
+                senders = min(SENDERS, len(batch))
+                await asyncio.gather(
+                    *(
+                        self._work(mailing, queue, languages, markups, pace, halted)
+                        for _ in range(senders)
                     )
-                ).all()
-            )
-            queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
-            for item in batch:
-                queue.put_nowait(item)
-
-            async def work(
-                queue: asyncio.Queue[tuple[int, int]] = queue,
-                languages: dict[int, str] = languages,
-            ) -> None:
-                async with self._session_factory() as own:
-                    while not queue.empty():
-                        recipient_id, user_id = queue.get_nowait()
-                        markup = markups.get(languages.get(user_id, "ru"), markups["ru"])
-                        if await self._send_one(own, mailing, recipient_id, user_id, markup):
-                            pace.count()
-                        if time.monotonic() - pace.last_check > PROGRESS_EVERY:
-                            pace.last_check = time.monotonic()
-                            await own.commit()  # a fresh read of the status
-                            if (
-                                await mailings.status_of(own, mailing.id)
-                                is not MailingStatus.SENDING
-                            ):
-                                return
-
-            await asyncio.gather(*(work() for _ in range(min(SENDERS, len(batch)))))
-            if time.monotonic() - last_shown >= PROGRESS_EVERY:
-                await self._show_progress(session, mailing, pace)
-                last_shown = time.monotonic()
+                )
+        finally:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
         await self._show_progress(session, mailing, pace)
+
+    async def _work(
+        self,
+        mailing: Mailing,
+        queue: asyncio.Queue[tuple[int, int]],
+        languages: dict[int, str],
+        markups: dict[str, InlineKeyboardMarkup],
+        pace: _PaceMeter,
+        halted: asyncio.Event,
+    ) -> None:
+        """One sender: recipients from the queue until it is empty or the campaign halts."""
+        async with self._session_factory() as session:
+            while not queue.empty() and not halted.is_set():
+                recipient_id, user_id = queue.get_nowait()
+                markup = markups.get(languages.get(user_id, "ru"), markups["ru"])
+                if await self._send_one(session, mailing, recipient_id, user_id, markup):
+                    pace.count()
+
+    async def _tick(self, mailing: Mailing, pace: _PaceMeter, halted: asyncio.Event) -> None:
+        """Every :data:`PROGRESS_EVERY` seconds: the progress message, and whether the owner
+        paused or cancelled the campaign."""
+        while True:
+            await asyncio.sleep(PROGRESS_EVERY)
+            async with self._session_factory() as session:
+                if await mailings.status_of(session, mailing.id) is not MailingStatus.SENDING:
+                    halted.set()
+                    return
+                await self._show_progress(session, mailing, pace)
 
     async def _send_one(
         self,
@@ -314,7 +330,6 @@ class _PaceMeter:
     def __init__(self) -> None:
         self._times: deque[float] = deque()
         self._started = time.monotonic()
-        self.last_check = self._started
 
     def count(self) -> None:
         self._times.append(time.monotonic())
