@@ -63,7 +63,7 @@ from shopbot.emulators.telegram_inline import (
     parse_button,
     parse_results,
 )
-from shopbot.emulators.telegram_limits import FloodControl, copy_messages
+from shopbot.emulators.telegram_limits import FloodControl
 from shopbot.emulators.telegram_webapp import WebApps
 
 CALLBACK_ANSWER_MAX = 200
@@ -399,7 +399,6 @@ class TelegramEmulator:
             "getFile": self._get_file,
             "sendChatAction": self._send_chat_action,
             "copyMessage": self._copy_message,
-            "copyMessages": lambda p: copy_messages(self, p),
             "sendInvoice": self._send_invoice,
             "answerPreCheckoutQuery": self._answer_pre_checkout_query,
             "answerInlineQuery": self._answer_inline_query,

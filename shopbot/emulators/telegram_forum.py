@@ -531,6 +531,8 @@ class _ForumMethods:
             raise bad_request("message identifiers must be in a strictly increasing order")
         source = self._emulator._chat(p, "from_chat_id")
         copied = []
+        album = f"copy{next(self._emulator._query_ids)}"  # an album's copies stay an album
+        in_album = []
         for message_id in ids:
             if message_id not in source.history:
                 continue
@@ -539,9 +541,14 @@ class _ForumMethods:
             one.values.pop("message_ids", None)
             try:
                 copied.append(self._emulator._copy_message(one))
+                in_album.append("media_group_id" in source.history[message_id])
             except ApiFailure as failure:
                 if failure.description != "Bad Request: message can't be copied":
                     raise
         if not copied:
             raise bad_request("there are no messages to forward")
+        target = self._emulator._recipient(p)
+        for made, grouped in zip(copied, in_album, strict=True):
+            if grouped and made["message_id"] in target.history:
+                target.history[made["message_id"]]["media_group_id"] = album
         return copied

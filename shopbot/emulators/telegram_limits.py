@@ -15,9 +15,9 @@ the test, not the shop. Mailing tests and ``bench/mailing_bench.py`` turn it on.
 :meth:`FloodControl.flood` makes every sending call answer 429 for a while whatever the
 rate, as Telegram does to a bot it has flagged.
 
-:func:`copy_messages` is ``copyMessages`` (an album copied with one call, as Telegram
-does); :func:`send_formatted`, :func:`send_photo` and :func:`send_album` play a user
-sending formatted text, a photo or an album.
+``copyMessages`` (an album copied with one call, as one) lives with the forums in
+:mod:`shopbot.emulators.telegram_forum`; :func:`send_formatted`, :func:`send_photo` and
+:func:`send_album` play a user sending formatted text, a photo or an album.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shopbot.emulators.telegram_format import ApiFailure, bad_request
+from shopbot.emulators.telegram_format import ApiFailure
 
 if TYPE_CHECKING:
     from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
@@ -142,37 +142,6 @@ def chat_of(values: dict[str, Any]) -> int | None:
         return int(str(values.get("chat_id")))
     except ValueError:
         return None
-
-
-def copy_messages(emulator: TelegramEmulator, p: Any) -> list[dict[str, Any]]:
-    """``copyMessages``: copy 1-100 messages of one chat (an album stays an album), in the
-    order of their ids; returns ``MessageId`` objects. Reply markup cannot be given."""
-    ids = p.json("message_ids")
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
-        raise bad_request("message_ids is empty")
-    if len(ids) > 100:
-        raise bad_request("too many messages to copy")
-    source = emulator._chat(p, "from_chat_id")
-    originals = [source.history.get(message_id) for message_id in sorted(ids)]
-    if any(original is None for original in originals):
-        raise bad_request("message to copy not found")
-    target = emulator._recipient(p)
-    group = f"copy{next(emulator._query_ids)}"
-    copied = []
-    for original in originals:
-        assert original is not None
-        content = {
-            name: original[name]
-            for name in ("text", "entities", "photo", "video", "caption", "caption_entities")
-            if name in original
-        }
-        if "html_text" in original:
-            content["html_text"] = original["html_text"]
-        if "media_group_id" in original:
-            content["media_group_id"] = group
-        message = emulator._bot_message(target, content, None, None, p)
-        copied.append({"message_id": message["message_id"]})
-    return copied
 
 
 def _photo(emulator: TelegramEmulator) -> list[dict[str, Any]]:

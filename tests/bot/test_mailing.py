@@ -285,6 +285,8 @@ async def test_buttons_carry_the_campaign_and_its_clicks_and_orders_are_counted(
     for url in urls[:2]:
         await reader.send_text(f"/start {url.split('start=')[1]}")
     assert "Кружки" in reader.texts()[-1]
+    await reader.send_text(f"/start {urls[2].split('start=')[1]}")  # kept until checkout
+    assert "SPRING" in reader.texts()[-1]
     # "Unsubscribe" under the campaign's post takes consent back in one tap.
     await reader.press("🔕 Отписаться", message=post)
     assert "больше присылать не будем" in reader.texts()[-1]
@@ -303,10 +305,10 @@ async def test_buttons_carry_the_campaign_and_its_clicks_and_orders_are_counted(
     listing = owner.texts()[-1]
     assert f"№{mailing_id}" in listing
     assert "доставлено 3 из 3" in listing
-    assert "переходы 2 (покупателей: 1), заказы 1, выручка 1 299 ₽" in listing.replace("\xa0", " ")
+    assert "переходы 3 (покупателей: 1), заказы 1, выручка 1 299 ₽" in listing.replace("\xa0", " ")
     async with shop.session_factory() as session:
         targets = list(await session.scalars(select(MailingClick.target)))
-    assert targets == [f"i_{shirt.id}", f"c_{mugs_id}"]
+    assert targets == [f"i_{shirt.id}", f"c_{mugs_id}", "promo_SPRING"]
 
 
 async def test_an_album_is_copied_as_one_with_its_buttons_below(owner_shop: Shop) -> None:

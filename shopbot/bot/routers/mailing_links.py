@@ -8,12 +8,14 @@ import re
 
 from aiogram import F, Router
 from aiogram.filters import CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.bot.keyboards import category_keyboard, main_menu
 from shopbot.bot.mailing_views import CAMPAIGN_PREFIX, CATEGORY_LINK
+from shopbot.bot.routers import promotions
 from shopbot.bot.routers.start import start_with_link
 from shopbot.bot.texts import category_title, product_list
 from shopbot.config import Settings
@@ -32,6 +34,7 @@ async def campaign_link(
     settings: Settings,
     catalogue_cache: CatalogueCache,
     is_admin: bool,
+    state: FSMContext,
 ) -> None:
     match = _CAMPAIGN_LINK.fullmatch(command.args or "")
     if match is None or message.from_user is None:  # a line break after a matching start
@@ -56,6 +59,9 @@ async def campaign_link(
         await message.answer(text, reply_markup=category_keyboard(view))
         return
     opened = CommandObject(prefix=command.prefix, command=command.command, args=opens)
+    if opens.startswith(promotions.LINK_PREFIX):  # a promo code: kept until checkout
+        await promotions.start_with_code(message, opened, state, is_admin)
+        return
     await start_with_link(message, opened, session, settings, is_admin)
 
 
