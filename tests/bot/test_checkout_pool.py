@@ -95,6 +95,12 @@ async def test_a_hundred_shoppers_start_checkout_together(
     finally:
         checkouts.close()
     elapsed = time.monotonic() - started
+    # Updates only: a background job's pass holds its lock's connection beside its work's.
+    per_update = [
+        held
+        for task, held in checkouts.most.items()
+        if task is None or "BackgroundJobs" not in task.get_coro().__qualname__
+    ]
 
     timeouts = sum(
         record.exc_info is not None and "QueuePool limit" in str(record.exc_info[1])
@@ -106,10 +112,10 @@ async def test_a_hundred_shoppers_start_checkout_together(
         SHOPPERS,
         prompted(shoppers),
         elapsed,
-        max(checkouts.most.values()),
+        max(per_update),
         timeouts,
     )
     assert prompted(shoppers) == SHOPPERS
-    assert max(checkouts.most.values()) == 1, "an update held two pooled connections at once"
+    assert max(per_update) == 1, "an update held two pooled connections at once"
     assert shop.emulator.errors == []
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -67,6 +67,9 @@ async def test_a_failing_job_is_named_with_its_error(
 
     monkeypatch.setattr(job_module, "expire_orders", broken)
     shop = await shop_factory()
+    assert shop.runtime is not None
+    jobs = shop.runtime.jobs
+    await until(lambda: "expire orders" in jobs.problems(), 30)  # its first pass has failed
     status, body = await readyz(shop)
     assert status == 503
     assert body["jobs"] == {"expire orders": "failing: RuntimeError('the provider said no')"}
