@@ -158,16 +158,13 @@ async def test_a_slow_or_failing_model_is_not_in_the_way(
     llm_shop: Shop, llm: FakeLLM, failure: str
 ) -> None:
     if failure == "slow":
-        llm.delay = 3  # the shop waits LLM_TIMEOUT, 1 s
+        llm.delay = 5  # the shop waits LLM_TIMEOUT, 1 s: had it waited, the answer would be used
     else:
         llm.status = 500
     llm.reply = lambda _request: "Да, [MUG-1] подойдёт."
     vera = llm_shop.emulator.user(815, "Вера")
     await vera.send_text("/start")
-    loop = asyncio.get_running_loop()
-    started = loop.time()
     await vera.send_text(QUESTION)
-    assert loop.time() - started < 2.5
     assert len(llm.requests) == 1  # no retries: a shopper is waiting
     assert "Автоматический ответ" not in vera.last["text"]
     assert "Кружка «Утро»" in json.dumps(vera.last, ensure_ascii=False)
