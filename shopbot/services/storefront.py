@@ -24,11 +24,12 @@ from shopbot.db import unit_of_work
 from shopbot.i18n import N_, Text
 from shopbot.models import Category, DeliveryMethod, Order, OrderStatus, Product, ProductImage
 from shopbot.phones import normalise_phone
-from shopbot.services import orders, outbox
+from shopbot.services import orders, outbox, pricing
 from shopbot.services.catalogue import SHOP_ORDER, Page, ProductSummary
 from shopbot.services.delivery import find_option
 from shopbot.services.orders import Checkout
 from shopbot.services.users import save_phone
+from shopbot.services.variants import listed, listed_price, sellable_stock
 
 # The limits of the chat's checkout (shopbot.bot.routers.checkout), so both take the same.
 NAME_LIMIT = 100
@@ -49,9 +50,11 @@ async def products_below(
 ) -> Page[ProductSummary]:
     """A page of the active products in a category and every category below it (the whole
     shop for None), in the shop's order with what is in stock first: a web shop's category
-    shows all it holds, where the chat goes down the tree step by step. One statement, plus
+    shows all it holds, where the chat goes down the tree step by step. A product sold as
+    variants shows once, at its lowest price and with its variants' stock (the chat's lists
+    do the same); prices are those in effect (a sale's while it lasts). One statement, plus
     the category's path."""
-    where = [Product.active.is_(True)]
+    where = [Product.active.is_(True), listed()]
     if category_id is not None:
         path = await session.scalar(select(Category.path).where(Category.id == category_id))
         if path is None:
@@ -67,12 +70,12 @@ async def products_below(
                 Product.id,
                 Product.sku,
                 Product.name,
-                Product.price,
-                Product.stock,
+                listed_price(pricing.price_column(pricing.now())).label("price"),
+                sellable_stock().label("stock"),
                 func.count().over().label("total"),
             )
             .where(*where)
-            .order_by(Product.stock <= 0, *SHOP_ORDER)
+            .order_by(sellable_stock() <= 0, *SHOP_ORDER)
             .limit(page_size)
             .offset(page * page_size)
         )

@@ -367,6 +367,10 @@ async def test_a_product_sold_as_variants_offers_them_and_the_chosen_one_goes_in
     shirt = await product(shop, "TSH-9")
     white = await product(shop, "TSH-9-M-W")
 
+    status, grid = await app.call("GET", "/catalogue")
+    shown = {item["name"]: (item["price"], item["stock"]) for item in grid["products"]}
+    assert shown["Футболка «Волна»"] == (149000, 5)  # once: its lowest price, its variants' stock
+    assert [name for name in shown if " — " in name] == []  # no variant as a tile of its own
     status, page = await app.call("GET", f"/products/{shirt.id}")
     assert status == 200
     assert [(v["label"], v["price"], v["stock"]) for v in page["variants"]] == [

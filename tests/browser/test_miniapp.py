@@ -168,3 +168,41 @@ def test_the_app_follows_a_dark_theme(page: ChatPage) -> None:
         driver.find_element(By.ID, "webview-close").click()
     finally:
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": []})
+
+
+def test_choose_a_size_check_out_and_pay(page: ChatPage, screenshot: Screenshot) -> None:
+    """A product sold in sizes: the sold-out size cannot be chosen, the chosen one goes in
+    the cart at its stock, and the order is paid in the app."""
+    driver = page.driver
+    open_shop(page)
+    app_click(page, ".tile", "Футболка оверсайз «Ленинград»")
+    app_find(page, ".product h1", "Футболка оверсайз «Ленинград»")
+    with in_app(page):
+        sizes = {
+            chip.text: chip.is_enabled()
+            for chip in driver.find_elements(By.CSS_SELECTOR, ".variants .chip")
+        }
+        assert not driver.find_elements(By.CSS_SELECTOR, ".product .add")  # a size first
+    assert sizes == {"S": True, "M": True, "L": True, "XL": False}
+    app_click(page, ".variants .chip", "M")
+    app_find(page, ".product .hint", "В наличии: 4 шт.")
+    app_click(page, ".add")
+    app_find(page, ".in-cart", "В корзине: 1")
+    screenshot(driver, "miniapp-variant")
+    main_button(page, "Корзина · 1").click()
+    app_find(page, ".line", "Футболка оверсайз «Ленинград», серая — M")
+    main_button(page, "Оформить").click()
+    app_find(page, "#f-phone")
+    main_button(page, "Заказать").click()
+    app_find(page, ".order", "ожидает оплаты")
+    chat_window = driver.current_window_handle
+    main_button(page, "Оплатить").click()
+    page.wait_for(lambda: len(driver.window_handles) == 2, "the payment page to open")
+    driver.switch_to.window(next(h for h in driver.window_handles if h != chat_window))
+    page.wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "button.pay"), "the Pay button")
+    driver.find_element(By.CSS_SELECTOR, "button.pay").click()
+    page.wait_for(lambda: "Платёж оплачен" in driver.page_source, "the payment to succeed")
+    driver.close()
+    driver.switch_to.window(chat_window)
+    app_find(page, '.order[data-status="paid"]', "Оплачено, спасибо")
+    driver.find_element(By.ID, "webview-close").click()
