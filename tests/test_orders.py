@@ -231,3 +231,20 @@ def test_transition_table_has_no_dead_ends_for_unpaid_orders() -> None:
     assert orders.next_statuses(S.AWAITING_PAYMENT) == [S.PAID, S.CANCELLED, S.EXPIRED]
     assert orders.next_statuses(S.AWAITING_CONFIRMATION) == [S.CONFIRMED, S.CANCELLED]
     assert orders.next_statuses(S.REFUNDED) == []
+
+
+async def test_a_variant_of_a_hidden_product_is_not_sold(session: AsyncSession) -> None:
+    """Hidden by a file that did not list its variants, the product hides them too: one in a
+    cart since is refused at checkout and its stock is left alone."""
+    await make_user(session, 1)
+    shirt = await make_product(session, "Футболка", stock=0, active=False)
+    size = await make_product(session, "Футболка — M", stock=3)
+    await session.execute(
+        update(Product).where(Product.id == size.id).values(parent_id=shirt.id, option1="M")
+    )
+    await session.commit()
+    await cart.add(session, 1, size.id)
+    with pytest.raises(ProductUnavailable):
+        await place(session, 1)
+    assert await session.scalar(select(Product.stock).where(Product.id == size.id)) == 3
+    assert await session.scalar(select(func.count()).select_from(Order)) == 0

@@ -156,8 +156,19 @@ async def place_order(
                 if await _order_by_token(session, token) is not None:
                     raise _AlreadyPlaced()
                 raise EmptyCart()
+            parents = {product.parent_id for _quantity, product in rows if product.parent_id}
+            hidden_parents = set(
+                (
+                    await session.scalars(
+                        select(Product.id).where(Product.id.in_(parents), Product.active.is_(False))
+                    )
+                ).all()
+                if parents
+                else ()
+            )
             for quantity, product in rows:
-                if not product.active:
+                # A variant of a hidden product is hidden with it, however it got in the cart.
+                if not product.active or product.parent_id in hidden_parents:
                     raise ProductUnavailable(product.id, product.name)
                 await _take_stock(session, product.id, quantity, product.name)
             prices = [_price_now(product, at) for _quantity, product in rows]
