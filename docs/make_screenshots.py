@@ -24,6 +24,7 @@ def main() -> int:
         "-q",
         "tests/browser/test_demo.py",
         "tests/browser/test_miniapp.py",
+        "tests/browser/test_demo_mailing.py",
     ]
     result = subprocess.run(command, env=env, check=False)
     if result.returncode == 0:
