@@ -40,6 +40,12 @@ from shopbot.payments import create_provider
 from shopbot.payments.base import PaymentProvider
 from shopbot.payments.jobs import BackgroundJobs
 from shopbot.redis_client import check_redis, create_redis
+from shopbot.replicas import (
+    ChangeFeed,
+    change_channel,
+    check_scale_out,
+    check_schema_current,
+)
 from shopbot.services.marketing import marketing_senders
 from shopbot.services.notifications import order_sender
 from shopbot.services.outbox import OutboxDelivery, Sender, routed
@@ -69,6 +75,7 @@ class ShopRuntime:
     jobs: BackgroundJobs
     web_runner: web.AppRunner
     support_desk: SupportDesk
+    change_feed: ChangeFeed | None = None
 
     @property
     def web_url(self) -> str:
@@ -78,6 +85,8 @@ class ShopRuntime:
     async def close(self) -> None:
         await self.jobs.stop()
         await self.web_runner.cleanup()
+        if self.change_feed is not None:
+            await self.change_feed.stop()
         await self.dispatcher.storage.close()
         await self.bot.session.close()
         await self.provider.close()
@@ -85,10 +94,12 @@ class ShopRuntime:
 
 
 async def start_shop(settings: Settings) -> ShopRuntime:
-    """Check what can be checked locally (the web port, Redis), migrate, reach Telegram
-    (retrying while it is unreachable), build everything, register the command menu, start
-    the web server and jobs. :class:`StartupError`, one line, when the shop cannot start;
-    whatever was opened by then is closed again."""
+    """Check what can be checked locally (the settings for replicas, the web port, Redis),
+    migrate (replicas only check that ``shopbot migrate`` did), reach Telegram (retrying
+    while it is unreachable), build everything, register the command menu, start the web
+    server and jobs. :class:`StartupError`, one line, when the shop cannot start; whatever
+    was opened by then is closed again."""
+    check_scale_out(settings)
     check_port_free(settings.web_host, settings.web_port)
     if settings.redis_url:
         await check_redis(settings.redis_url)
@@ -98,8 +109,18 @@ async def start_shop(settings: Settings) -> ShopRuntime:
             opened.push_async_callback(redis.aclose)
         engine = create_engine(settings.database_url)
         opened.push_async_callback(engine.dispose)
-        await migrate(engine)
+        if settings.replicas > 1:
+            await check_schema_current(engine)
+        else:
+            await migrate(engine)
         session_factory = create_session_factory(engine)
+        change_feed = None
+        if redis is not None:
+            change_feed = ChangeFeed(
+                redis, commit_hooks(session_factory), change_channel(settings.database_url)
+            )
+            await change_feed.start()
+            opened.push_async_callback(change_feed.stop)
         await clear_leftovers(session_factory, settings.media_dir)
         bot = create_bot(settings)
         opened.push_async_callback(bot.session.close)
@@ -159,6 +180,7 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         jobs,
         web_runner,
         support_desk,
+        change_feed,
     )
     log.info(
         "shopbot @%s started: Telegram at %s, database %s, payments %s, web %s",

@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         "as N/second|minute|hour",
     )
     redis_url: str | None = Field(None, description="keep conversation state in Redis")
+    replicas: int = Field(
+        1,
+        ge=1,
+        description="how many shopbot run processes serve the shop; above 1 they need "
+        "PostgreSQL, REDIS_URL and shopbot migrate before start",
+    )
     default_language: Literal["ru", "en"] = Field(
         "ru", description="ru or en: for people whose Telegram speaks neither"
     )

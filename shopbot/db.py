@@ -115,19 +115,25 @@ class CommitHooks:
     what they hold) and the outbox's delivery of the messages the unit recorded.
 
     ``version(topic)`` counts the commits that changed a topic, so a cache can tell whether
-    a change committed while it was loading.
+    a change committed while it was loading. ``broadcast`` tells other replicas of this
+    process's commits (see :class:`shopbot.replicas.ChangeFeed`).
     """
 
     def __init__(self) -> None:
         self._listeners: dict[str, list[Callable[[], None]]] = {}
         self._versions: dict[str, int] = {}
         self.deliver: Delivery | None = None
+        self.broadcast: Callable[[set[str]], Awaitable[None]] | None = None
 
     def on_commit(self, topic: str, listener: Callable[[], None]) -> None:
         self._listeners.setdefault(topic, []).append(listener)
 
     def version(self, topic: str) -> int:
         return self._versions.get(topic, 0)
+
+    def topics(self) -> set[str]:
+        """Every topic something listens to."""
+        return set(self._listeners)
 
     def announce(self, topics: set[str]) -> None:
         """These topics changed (a unit of work committed): bump them, call their listeners."""
@@ -138,6 +144,8 @@ class CommitHooks:
 
     async def committed(self, session: AsyncSession, changes: Changes) -> None:
         self.announce(changes.topics)
+        if changes.topics and self.broadcast is not None:
+            await self.broadcast(changes.topics)
         if changes.outbox_ids and self.deliver is not None:
             try:
                 await self.deliver(session, changes.outbox_ids)

@@ -40,8 +40,14 @@ def _free_port() -> int:
 async def webhook_shop(
     emulator: TelegramEmulator, database_url: str, media_dir: Path
 ) -> AsyncIterator[WebhookShop]:
-    """Start shops in webhook mode (each a replica on a port of its own), as ``run`` does."""
+    """Start shops in webhook mode (each a replica on a port of its own), as ``run`` does;
+    on PostgreSQL with Redis, as replicas behind a load balancer must be."""
     started: list[ShopRuntime] = []
+    redis_url = None
+    if database_url.startswith("postgresql"):
+        redis_url = os.environ.get("SHOPBOT_TEST_REDIS_URL")
+        if not redis_url:
+            pytest.skip("webhook mode on PostgreSQL needs SHOPBOT_TEST_REDIS_URL (CI sets it)")
 
     async def make() -> ShopRuntime:
         port = _free_port()
@@ -57,6 +63,7 @@ async def webhook_shop(
             shop_name="Лавка",
             web_port=port,
             reconcile_interval=3600,
+            redis_url=redis_url,
         )
         runtime = await start_shop(settings)
         started.append(runtime)
