@@ -67,9 +67,11 @@ def create_storage(
 ) -> tuple[BaseStorage, BaseEventIsolation]:
     """FSM state in the shop's database, or in Redis (with cross-process isolation)."""
     if redis is not None:
-        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+        from aiogram.fsm.storage.redis import RedisStorage
 
-        return RedisStorage(redis), RedisEventIsolation(redis)
+        from shopbot.bot.isolation import LeasedRedisIsolation
+
+        return RedisStorage(redis), LeasedRedisIsolation(redis)
     return DatabaseStorage(session_factory), SimpleEventIsolation()
 
 
