@@ -36,7 +36,7 @@ SITE = ROOT / "deploy" / "nginx" / "shopbot.conf"
 SECRET = "cluster-webhook-secret"
 YOOKASSA_SHOP_ID = "500100"
 YOOKASSA_SECRET = "cluster_secret"
-STEP_TIMEOUT = 30.0  # seconds a shopper waits for the bot's answer to one action
+STEP_TIMEOUT = 60.0  # seconds a shopper waits for the bot's answer to one action
 PRODUCTS = 20
 STOCK = 1000
 
@@ -393,6 +393,7 @@ class Journey:
     pays: bool = True
     lost_notification: bool = False  # paid, but YooKassa's notification never arrives
     latencies: list[float] = field(default_factory=list)
+    updates: list[int] = field(default_factory=list)  # the ids of this shopper's updates
     payment_id: str | None = None
     stuck: str | None = None  # the step that got no answer
 
@@ -407,6 +408,7 @@ class Journey:
         started = time.perf_counter()
         await action()  # queues the update without yielding: the newest update is this one
         update_id = self.user._emulator.last_update_id
+        self.updates.append(update_id)
         deadline = started + STEP_TIMEOUT
         while not answered(mark):
             left = deadline - time.perf_counter()
@@ -502,9 +504,12 @@ class Journey:
         return self.new(mark, "✅ Оплата получена")
 
 
-def journeys(emulator: TelegramEmulator, shoppers: int) -> list[Journey]:
-    """``shoppers`` journeys: every tenth shopper does not pay (the order expires), every
-    tenth other one pays but its notification is lost (the reconciler finds the payment).
+def journeys(
+    emulator: TelegramEmulator, shoppers: int, *, everyone_pays: bool = False
+) -> list[Journey]:
+    """``shoppers`` journeys: unless ``everyone_pays``, every tenth shopper does not pay (the
+    order expires) and every tenth other one pays but its notification is lost (the
+    reconciler finds the payment).
     The user ids are new each time: the shop's Redis keys are per chat and user."""
     first_id = random.randrange(10**9, 2 * 10**9, 10_000)
     made = []
@@ -517,8 +522,8 @@ def journeys(emulator: TelegramEmulator, shoppers: int) -> list[Journey]:
                 name=f"Покупатель {n}",
                 phone=f"+7 900 {n // 10000:03d}-{n % 10000 // 100:02d}-{n % 100:02d}",
                 comment=f"Заказ покупателя {n}",
-                pays=n % 10 != 9,
-                lost_notification=n % 10 == 4,
+                pays=everyone_pays or n % 10 != 9,
+                lost_notification=not everyone_pays and n % 10 == 4,
             )
         )
     return made
