@@ -29,7 +29,7 @@ from tests.deploy.cluster import (
     percentile,
 )
 
-SHOPPERS = int(os.environ.get("DEBUG_SHOPPERS", 100))
+SHOPPERS = 100
 REDIS_URL = os.environ.get("SHOPBOT_TEST_REDIS_URL")
 
 pytestmark = [
