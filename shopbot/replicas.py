@@ -11,7 +11,6 @@ Redis channel, where they empty the same caches their own commits would.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -32,6 +31,7 @@ log = logging.getLogger(__name__)
 
 RESUBSCRIBE_PAUSE = 1.0  # seconds before listening again after Redis failed for good
 SUBSCRIBE_TIMEOUT = 10.0  # seconds start-up waits for the first subscription
+STOP_TIMEOUT = 2.0  # seconds a shutdown waits for the listener to end
 
 
 def change_channel(database_url: str) -> str:
@@ -133,8 +133,9 @@ class ChangeFeed:
         self._hooks.broadcast = None
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # redis-py's pub/sub can sit out a cancellation in its reconnection pauses: the
+            # listener is left to end by itself rather than holding up a shutdown.
+            await asyncio.wait([self._task], timeout=STOP_TIMEOUT)
             self._task = None
 
     async def publish(self, topics: set[str]) -> None:

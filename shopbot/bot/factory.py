@@ -30,7 +30,6 @@ from shopbot.bot.middlewares import (
     ShopperMiddleware,
     TelegramMetricsMiddleware,
 )
-from shopbot.bot.replay import ReplayedStateMiddleware
 from shopbot.bot.routers import build_root_router
 from shopbot.bot.storage import DatabaseStorage
 from shopbot.config import Settings
@@ -106,8 +105,6 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(ShopClockMiddleware(settings.shop_timezone))
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
     dispatcher.update.outer_middleware(HandledOnceMiddleware())
-    if redis is not None:
-        dispatcher.update.outer_middleware(ReplayedStateMiddleware(redis))
     dispatcher.update.outer_middleware(ShopperMiddleware(UserDirectory(hooks), settings.admin_ids))
     ShopI18nMiddleware(create_i18n(settings.default_language)).setup(dispatcher)
     dispatcher.include_router(build_root_router())
