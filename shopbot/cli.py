@@ -1,4 +1,5 @@
-"""The ``shopbot`` command: migrate, import a catalogue, back up and restore, run the bot.
+"""The ``shopbot`` command: migrate, import a catalogue, back up and restore, rebuild the
+search index, run the bot.
 
 Only the settings are imported up front; each command imports what it needs once they are
 read, so a missing or malformed setting is reported at once, not after seconds of imports.
@@ -203,6 +204,18 @@ def _parser() -> argparse.ArgumentParser:
         help=_("restore over a database that has tables: they are replaced by the backup's"),
     )
     restore.set_defaults(handler=_restore)
+
+    reindex = commands.add_parser(
+        "reindex",
+        help=_("rebuild the search index from the products"),
+        description=_(
+            "Analyse every product's SKU, name, keywords, category and description again and "
+            "store what search finds it by. Imports and the bot's commands keep the index up "
+            "to date by themselves: run this after an upgrade, or after products were changed "
+            "in the database directly."
+        ),
+    )
+    reindex.set_defaults(handler=_reindex)
 
     run = commands.add_parser(
         "run",
@@ -542,6 +555,28 @@ def _restore(settings: Settings, args: argparse.Namespace) -> int:
                 head=summary.head
             )
         )
+    return 0
+
+
+def _reindex(settings: Settings, _args: argparse.Namespace) -> int:
+    from shopbot.db import create_engine, create_session_factory, migrate
+    from shopbot.search.documents import reindex
+
+    async def go() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate(engine)
+            async with create_session_factory(engine)() as session:
+                return await reindex(session)
+        finally:
+            await engine.dispose()
+
+    written = asyncio.run(go())
+    print(
+        ngettext(
+            "search index rebuilt: {n} product", "search index rebuilt: {n} products", written
+        ).format(n=written)
+    )
     return 0
 
 

@@ -197,7 +197,7 @@ class Product(Base):
     # once per sale: cleared when the sale ends, so the next one is told again.
     sale_seen: Mapped[bool] = mapped_column(server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     category: Mapped[Category | None] = relationship()
     images: Mapped[list[ProductImage]] = relationship(
@@ -533,6 +533,24 @@ class SearchSynonym(Base):
     second: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))
+
+
+class SearchDocument(Base):
+    """A product as search sees it, analysed where it changes (``shopbot.search.documents``):
+    ``terms`` holds each index key of its SKU, name, keywords, category path and description
+    under the weight of the heaviest field it is in; ``source`` is a digest of those texts,
+    so an unchanged product is not analysed again. Written by the unit of work that changes
+    the texts (import, /keywords) and by ``shopbot reindex``. Products only, not variants:
+    a variant's SKU and options are among its parent's texts."""
+
+    __tablename__ = "search_document"
+
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    source: Mapped[str] = mapped_column(String(32))
+    terms: Mapped[str] = mapped_column(Text)
+    indexed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class FaqEntry(Base):

@@ -14,7 +14,6 @@ from shopbot.importer import ImportOptions, ImportReport, import_catalog, import
 from shopbot.importer.changes import change_line
 from shopbot.models import Product
 from shopbot.search import SearchEngine
-from shopbot.search.engine import load_documents
 from shopbot.services import catalogue
 from shopbot.services.export import catalogue_csv
 from tests.test_importer import SAMPLE_CATALOGUE, dump
@@ -69,8 +68,13 @@ async def test_variant_rows_become_variants_with_the_parents_name_and_price(
     # Lists and search show the parent, with its variants' stock for sale.
     view = await catalogue.browse(session, parent.category_id, 0, 10)
     assert [(item.sku, item.stock) for item in view.products.items] == [("TSH-9", 5)]
-    documents = await load_documents(session)
-    assert sorted(document.sku for document in documents) == ["MUG-1", "TSH-9"]
+    engine = SearchEngine(commit_hooks(session_factory))
+    await engine.refresh(session)
+    documents = engine.index.documents.values()
+    assert sorted((document.sku, document.stock) for document in documents) == [
+        ("MUG-1", 10),
+        ("TSH-9", 5),
+    ]
     detail = await catalogue.product_detail(session, parent.id)
     assert detail is not None and detail.stock == 5
     assert [(v.sku, v.label, v.available) for v in detail.variants] == [

@@ -17,6 +17,7 @@ from shopbot.importer.exclusive import lock_imports, staging_folder
 from shopbot.importer.images import ImageLoader, ImageRejected, StoredImage, place, remove
 from shopbot.importer.reader import Table, read_table
 from shopbot.models import utcnow
+from shopbot.search.documents import write_documents
 from shopbot.services.catalogue import CATALOGUE
 from shopbot.services.preferences import HEADER_LANGUAGE, remember
 
@@ -178,6 +179,7 @@ async def _apply(
                     return plan
                 now = utcnow()
                 await write_plan(connection, plan, actor=options.actor, now=now)
+                await write_documents(session)
                 await remember(connection, HEADER_LANGUAGE, table.header_language, now=now)
                 changed(session, CATALOGUE)
                 # Files last, then the commit: a failure anywhere takes the files back too.

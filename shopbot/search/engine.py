@@ -1,20 +1,36 @@
 """The shop's search: :class:`SearchEngine` keeps an :class:`~shopbot.search.index.Index` of
 the active products in step with the database and answers queries from it.
 
-Why in memory, per process, rather than an index table: a query must cost well under 20 ms
-at 10,000 products. The index is a dict of keys to postings (for 10,000 products some
-tens of thousands of keys, a few tens of MB), so a query is a handful of dict lookups plus,
-for a word the catalogue does not know, one rapidfuzz scan of the vocabulary (about a
-millisecond); no statement runs per query. Morphology is the slow part (pymorphy3 takes
-~0.1 ms a word), and it runs only for texts that changed: a rebuild after a stock change or
-a new price re-reads the rows (one statement) and re-analyses nothing, because each
-product's analysis is kept while its SKU, name, description and category are the same, and
-words are analysed once per process.
+Where the index lives: the database holds the analysed documents (``search_document``,
+:mod:`shopbot.search.documents`), written by the unit of work that changes a product's texts
+and rebuilt by ``shopbot reindex``; each process keeps the postings, the vocabulary and the
+ranking in memory, and takes in only the rows that changed. Measured at 10,000 products
+(``bench/search_bench.py``), this beats letting the database retrieve candidates
+(FTS5 / ``tsvector`` + ``pg_trgm``):
 
-The index is rebuilt on the next search after a unit of work of this process declares a
-change to the catalogue; changes from another process (``shopbot import``) are noticed
-within ``max_age`` seconds through a fingerprint of the product table (count, last change,
-last id), of the categories and of the owner's synonyms, cheap statements.
+* a query is a handful of dict lookups plus, for a word the catalogue does not know, one
+  rapidfuzz scan of the vocabulary: p95 3–4 ms on either database on a quiet machine, no
+  statement per query; a statement handing back the rows a common word matches costs more
+  before any ranking is done (reading 10,000 narrow product rows took 11–40 ms here, and
+  "футболка" matches a ninth of the generated catalogue);
+* the ranking needs what full-text engines do not give back: which key matched in which
+  field (name above description), derived words ("заварка" ~ "заварочный"), compounds
+  ("термокружка"), typos only in names, readings in the other keyboard layout; doing that
+  in SQL would be two dialects of the same ranking, and the labelled set's recall and MRR
+  would have to be won twice;
+* what made the in-memory index costly is gone: morphology runs once, where the texts
+  change, not in every process at every start; and a change no longer re-reads the
+  catalogue (121 ms after a stock change at 10,000 products): a refresh reads the stamps
+  of the products changed (``updated_at``) or re-analysed (``indexed_at``) since the last
+  one, minus ``CHANGE_LAG`` for units of work that stamped their rows before another
+  committed, then the state of those whose stamp moved and the terms of those whose
+  document changed, so a stock change costs a one-row read (~3 ms with the fingerprint).
+
+The index catches up on the next search after a unit of work of this process declares a
+change to the catalogue; changes from another process (``shopbot import``, another
+replica) are noticed within ``max_age`` seconds through a fingerprint of the product and
+document tables and of the owner's synonyms (cheap aggregate statements). A product
+without a stored document (written behind shopbot's back) is analysed in memory.
 """
 
 from __future__ import annotations
@@ -23,20 +39,27 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.db import CommitHooks
-from shopbot.models import Category, Product, SearchSynonym
-from shopbot.search.index import Document, Index
+from shopbot.models import Category, Product, SearchDocument, SearchSynonym
+from shopbot.search.documents import TEXT_COLUMNS, decode, digest
+from shopbot.search.index import Document, Index, Texts, analyse
 from shopbot.search.shop_synonyms import load_synonyms
 from shopbot.services.catalogue import CATALOGUE, Page, ProductSummary, _page_count
-from shopbot.services.variants import listed, listed_price, sellable_stock, variant_words
+from shopbot.services.variants import listed_price, sellable_stock
 
 CLOSE_MATCHES = 3
+# How much earlier than the newest change seen a row may be stamped and still commit after
+# it (a unit of work stamps its rows, then commits; an import of 10,000 rows takes ~2 s).
+CHANGE_LAG = timedelta(minutes=1)
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+LOAD_CHUNK = 1000  # products per statement: the event loop runs other work between them
 
 
 @dataclass(frozen=True)
@@ -61,7 +84,9 @@ class SearchEngine:
         self._hooks = hooks
         self._dirty = True
         self._checked_at = -math.inf
-        self._fingerprint: tuple[Any, ...] | None = None
+        self._fingerprint: _Fingerprint | None = None
+        # Each product's updated_at and document digest as last taken in (hidden ones too).
+        self._seen: dict[int, tuple[str, str | None]] = {}
         self._lock = asyncio.Lock()
         hooks.on_commit(CATALOGUE, self._changed)
 
@@ -101,47 +126,144 @@ class SearchEngine:
             forced, self._dirty = self._dirty, False
             fresh_snapshot = not session.in_transaction()
             fingerprint = await _fingerprint(session)
-            if forced or fingerprint != self._fingerprint:
+            old = self._fingerprint
+            if old is None or fingerprint.synonyms != old.synonyms:
                 self.index.set_synonyms(await load_synonyms(session))
-                self.index.update(await load_documents(session))
+            if old is None or fingerprint.products < old.products:
+                await self._load(session, None)  # the first time, or products were deleted
+            elif forced or fingerprint.changes != old.changes:
+                await self._load(session, max(old.changes[0], old.changes[1]) - CHANGE_LAG)
+            self.index.prepare()
             self._fingerprint = fingerprint
             # A snapshot older than this call may predate a change: look again next time
             # (a change committed while this ran has set ``_dirty`` again by itself).
             self._checked_at = now if fresh_snapshot else -math.inf
             self._dirty = self._dirty or (forced and not fresh_snapshot)
 
+    async def _load(self, session: AsyncSession, since: datetime | None) -> None:
+        """Take in the products changed or re-analysed since ``since`` (None: all of them).
 
-async def _fingerprint(session: AsyncSession) -> tuple[Any, ...]:
-    products = select(func.count(), func.max(Product.updated_at), func.max(Product.id)).select_from(
-        Product
-    )
-    categories = select(func.count(), func.max(Category.id)).select_from(Category)
-    synonyms = select(func.count(), func.max(SearchSynonym.id)).select_from(SearchSynonym)
-    row = (await session.execute(products)).one()
-    other = (await session.execute(categories)).one()
-    words = (await session.execute(synonyms)).one()
-    return (*row, *other, *words)
-
-
-async def load_documents(session: AsyncSession) -> list[Document]:
-    """Every active product as the index sees it, in one statement: a product with variants
-    once, with their stock (a variant is found through its parent)."""
-    rows = await session.execute(
-        select(
-            Product.id,
-            Product.sku,
-            Product.name,
-            Product.description,
-            func.coalesce(Category.path, ""),
-            listed_price(),
-            sellable_stock(),
-            Product.position,
-            Product.name_key,
-            Product.keywords + " " + variant_words(),
-            Product.sale_price,
-            Product.sale_until,
+        First their stamps alone (a narrow read: right after an import, the window holds all
+        its rows), then, for the ones whose stamp or document differs from what the index
+        holds, their state, and their terms only where those changed. A variant is never
+        in the index, but a change to it (stock, price) is one to its parent's state."""
+        stale: dict[int, tuple[str, str | None]] = {}
+        present: set[int] = set()
+        parents: set[int] = set()  # of variants changed
+        stamps = select(
+            Product.id, Product.parent_id, cast(Product.updated_at, String), SearchDocument.source
         )
-        .outerjoin(Category, Category.id == Product.category_id)
-        .where(Product.active.is_(True), listed())
-    )
-    return [Document(*row) for row in rows]
+        if since is not None:  # the changes are those the stamps' indexes find
+            stamps = stamps.where(Product.updated_at >= since)
+        rows = await session.execute(stamps.outerjoin(SearchDocument))
+        for product_id, parent_id, stamp, source in rows:
+            present.add(product_id)
+            if self._seen.get(product_id) == (stamp, source):
+                continue
+            if parent_id is None:
+                stale[product_id] = (stamp, source)
+            else:
+                self._seen[product_id] = (stamp, source)
+                self.index.remove(product_id)  # in case it was a product of its own before
+                parents.add(parent_id)
+        for parent_id in parents - stale.keys():
+            stale[parent_id] = self._seen.get(parent_id, ("", None))
+        if since is not None:  # documents rewritten without their product changing (reindex)
+            rewritten = select(SearchDocument.product_id, SearchDocument.source).where(
+                SearchDocument.indexed_at >= since
+            )
+            for product_id, source in await session.execute(rewritten):
+                stamp, seen_source = self._seen.get(product_id, ("", None))
+                if product_id not in stale and seen_source != source:
+                    stale[product_id] = (stamp, source)
+        if since is None:
+            for gone in self._seen.keys() - present:
+                self.index.remove(gone)
+                del self._seen[gone]
+        chosen = list(stale)
+        for start in range(0, len(chosen), LOAD_CHUNK):
+            await self._take_in(
+                session, {pid: stale[pid] for pid in chosen[start : start + LOAD_CHUNK]}
+            )
+
+    async def _take_in(
+        self, session: AsyncSession, stale: dict[int, tuple[str, str | None]]
+    ) -> None:
+        """Bring these products up to date: hidden ones out, the others' state in, terms
+        decoded where the stored document changed; a product with no stored document yet
+        (written behind shopbot's back) is analysed here, not written: a search only reads,
+        ``shopbot reindex`` stores them."""
+        index = self.index
+        shown: dict[int, Document] = {}
+        rows = await session.execute(
+            select(*_STATE, Product.active, Product.parent_id, SearchDocument.source)
+            .outerjoin(SearchDocument)
+            .where(Product.id.in_(stale))
+        )
+        for *state, active, parent_id, source in rows:
+            product_id = state[0]
+            if active and parent_id is None:
+                shown[product_id] = Document(*state, source=source or "")
+            else:  # hidden, or a variant (found through its parent)
+                index.remove(product_id)
+        renewed = [
+            pid
+            for pid, document in shown.items()
+            if document.source and document.source != _source(index, pid)
+        ]
+        terms: dict[int, str] = {}
+        if renewed:
+            found = await session.execute(
+                select(SearchDocument.product_id, SearchDocument.terms).where(
+                    SearchDocument.product_id.in_(renewed)
+                )
+            )
+            terms = {pid: stored for pid, stored in found}
+        unanalysed = [pid for pid, document in shown.items() if not document.source]
+        if unanalysed:
+            found = await session.execute(
+                select(Product.id, *TEXT_COLUMNS)
+                .outerjoin(Category, Category.id == Product.category_id)
+                .where(Product.id.in_(unanalysed))
+            )
+            for pid, *fields in found:
+                texts = Texts(*fields)
+                source = digest(texts)
+                fresh = source != _source(index, pid)
+                index.put(replace(shown.pop(pid), source=source), analyse(texts) if fresh else None)
+        for pid, document in shown.items():
+            stored = terms.get(pid)
+            index.put(document, None if stored is None else decode(stored))
+        self._seen.update(stale)
+
+
+def _source(index: Index, product_id: int) -> str | None:
+    known = index.documents.get(product_id)
+    return None if known is None else known.source
+
+
+_STATE = (
+    Product.id,
+    Product.sku,
+    Product.name,
+    listed_price(),  # a product with variants: the lowest of theirs for sale
+    sellable_stock(),  # and the sum of their stock
+    Product.position,
+    Product.name_key,
+    Product.sale_price,
+    Product.sale_until,
+)
+
+
+@dataclass(frozen=True)
+class _Fingerprint:
+    products: int  # how many rows product has
+    changes: tuple[datetime, datetime]  # the newest updated_at and indexed_at
+    synonyms: tuple[Any, ...]
+
+
+async def _fingerprint(session: AsyncSession) -> _Fingerprint:
+    products = (await session.execute(select(func.count(), func.max(Product.updated_at)))).one()
+    indexed = await session.scalar(select(func.max(SearchDocument.indexed_at)))
+    synonyms = (await session.execute(select(func.count(), func.max(SearchSynonym.id)))).one()
+    return _Fingerprint(products[0], (products[1] or _NEVER, indexed or _NEVER), tuple(synonyms))

@@ -17,6 +17,7 @@ import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -36,44 +37,85 @@ COMPOUND_REST = 3  # letters a compound has before the word it ends with, at lea
 
 
 @dataclass(frozen=True)
-class Document:
-    """What the index knows of one active product."""
+class Texts:
+    """What of a product is searched (its terms are made from these)."""
 
-    id: int
     sku: str
     name: str
     description: str
     category: str  # the category path, "" if none
+    keywords: str  # the owner's words for it (the CSV's ``keywords``)
+
+
+@dataclass(frozen=True)
+class Document:
+    """What the index keeps of one active product besides its terms: what a result shows
+    and what ranks it."""
+
+    id: int
+    sku: str
+    name: str
     price: int
     stock: int
     position: int | None = None  # the owner's place for it in lists
     name_key: bytes = b""  # the name's natural sort key (№2 before №10)
-    keywords: str = ""  # the owner's words for it (the CSV's ``keywords``)
     sale_price: int | None = None  # a sale, priced when shown (shopbot.services.pricing)
     sale_until: datetime | None = None
-
-    @property
-    def text(self) -> tuple[str, str, str, str, str]:
-        return (self.sku, self.name, self.description, self.category, self.keywords)
+    source: str = ""  # the digest of the texts its terms were made from
 
 
-def analyse(document: Document) -> dict[str, float]:
-    """Every key of the document with the weight of the heaviest field it occurs in."""
-    weights: dict[str, float] = {}
+Terms = dict[str, float]  # index key -> weight of the heaviest field it occurs in
 
-    def put(field_words: Iterable[str], weight: float) -> None:
-        for word in field_words:
-            for key in keys(word):
-                if weights.get(key, 0.0) < weight:
-                    weights[key] = weight
 
-    sku_words = words(document.sku)
-    put([*sku_words, fold(document.sku), "".join(sku_words)], SKU)
-    put(words(document.name), NAME)
-    put(words(document.keywords), KEYWORDS)
-    put(words(document.category), CATEGORY)
-    put(words(document.description), DESCRIPTION)
-    return weights
+Groups = list[tuple[float, frozenset[str]]]  # the keys of each weight, heaviest first
+
+
+def analyse(texts: Texts) -> Terms:
+    """Every key of the product's texts with the weight of the heaviest field it occurs in."""
+    return terms_of(analyse_groups(texts))
+
+
+def analyse_groups(texts: Texts) -> Groups:
+    """The product's keys by the weight of the heaviest field each occurs in (each key in
+    one group only)."""
+    sku_words = words(texts.sku)
+    # The SKU whole too ("tsh-001"), unless it holds a space: a query's chunks never do.
+    whole = fold(texts.sku).split()
+    fields = (
+        (SKU, _keys_of_words((*sku_words, "".join(sku_words), *whole[: len(whole) == 1]))),
+        (NAME, _text_keys(texts.name)),
+        (KEYWORDS, _text_keys(texts.keywords)),
+        (CATEGORY, _text_keys(texts.category)),
+        (DESCRIPTION, _text_keys(texts.description)),
+    )
+    groups: Groups = []
+    taken: frozenset[str] = frozenset()
+    for weight, field_keys in fields:
+        fresh = field_keys - taken
+        if fresh:
+            if groups and groups[-1][0] == weight:  # SKU and name weigh the same
+                groups[-1] = (weight, groups[-1][1] | fresh)
+            else:
+                groups.append((weight, fresh))
+            taken |= fresh
+    return groups
+
+
+def terms_of(groups: Groups) -> Terms:
+    terms: Terms = {}
+    for weight, group in groups:
+        terms.update(dict.fromkeys(group, weight))
+    return terms
+
+
+@lru_cache(maxsize=20_000)
+def _text_keys(text: str) -> frozenset[str]:
+    """The keys of a field's words (category paths and stock phrases repeat: cached)."""
+    return _keys_of_words(words(text))
+
+
+def _keys_of_words(field_words: Iterable[str]) -> frozenset[str]:
+    return frozenset().union(*(keys(word) for word in set(field_words)))
 
 
 @dataclass(frozen=True)
@@ -119,12 +161,11 @@ class _Vocabulary:
 
 
 class Index:
-    """Active products by key. :meth:`update` brings it in step with the rows given,
-    analysing only products whose text changed since the last update."""
+    """Active products by key, changed one product at a time (:meth:`put`, :meth:`remove`)."""
 
     def __init__(self) -> None:
         self.documents: dict[int, Document] = {}
-        self._analysed: dict[int, dict[str, float]] = {}
+        self._analysed: dict[int, Terms] = {}
         self._postings: dict[str, dict[int, float]] = {}
         self._vocabulary: _Vocabulary | None = _Vocabulary()
         self._candidates: dict[str, dict[str, Candidate]] = {}
@@ -134,30 +175,31 @@ class Index:
         """The owner's synonyms (``/synonyms``), by every key of each word."""
         self.shop_synonyms = shop_synonyms
 
-    def update(self, documents: Iterable[Document]) -> None:
-        fresh = {document.id: document for document in documents}
-        for gone in self.documents.keys() - fresh.keys():
-            self._remove(gone)
-        for document in fresh.values():
-            old = self.documents.get(document.id)
-            if old is None or old.text != document.text:
-                if old is not None:
-                    self._remove(document.id)
-                self._add(document)
-        self.documents = fresh
-        self._vocab()  # now rather than in the first query after the change
+    def put(self, document: Document, terms: Terms | None) -> None:
+        """Add a product or bring it up to date; ``terms`` None: its texts are the same as
+        when it was put last (only what it shows and ranks by changed)."""
+        if terms is not None:
+            self._remove_terms(document.id)
+            self._analysed[document.id] = terms
+            for key, weight in terms.items():
+                posting = self._postings.get(key)
+                if posting is None:
+                    posting = self._postings[key] = {}
+                    self._vocabulary_changed()
+                posting[document.id] = weight
+        self.documents[document.id] = document
 
-    def _add(self, document: Document) -> None:
-        analysed = analyse(document)
-        self._analysed[document.id] = analysed
-        for key, weight in analysed.items():
-            posting = self._postings.get(key)
-            if posting is None:
-                posting = self._postings[key] = {}
-                self._vocabulary_changed()
-            posting[document.id] = weight
+    def remove(self, product_id: int) -> None:
+        """Forget a product (hidden, deactivated or gone); nothing if it is not here."""
+        self._remove_terms(product_id)
+        self.documents.pop(product_id, None)
 
-    def _remove(self, product_id: int) -> None:
+    def prepare(self) -> None:
+        """Build what queries look words up in now rather than in the first query after a
+        change."""
+        self._vocab()
+
+    def _remove_terms(self, product_id: int) -> None:
         for key in self._analysed.pop(product_id, {}):
             posting = self._postings[key]
             del posting[product_id]

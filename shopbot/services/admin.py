@@ -16,6 +16,7 @@ from shopbot.db import changed, unit_of_work
 from shopbot.errors import PriceChanged
 from shopbot.models import Order, OrderStatus, Product, ProductEvent, StockEvent, utcnow
 from shopbot.money import MAX_PRICE
+from shopbot.search.documents import write_documents
 from shopbot.services.catalogue import CATALOGUE, SHOP_ORDER, Page
 from shopbot.services.stock import lock_product
 from shopbot.services.variants import has_variants
@@ -113,6 +114,8 @@ async def set_active(
             await _record(session, variant_id, actor, kind, None, None)
             changed(session, CATALOGUE)
             moved = True
+        if moved:  # a variant's words are its parent's while it is for sale
+            await write_documents(session, [product.id])
     return VisibilityChange(product.id, product.sku, product.name, active, moved)
 
 
@@ -133,6 +136,7 @@ async def set_keywords(
                 .values(keywords=keywords, updated_at=utcnow())
             )
             await _record(session, product.id, actor, "keywords", old, keywords)
+            await write_documents(session, [product.id])
             changed(session, CATALOGUE)
     return KeywordsChange(product.id, product.sku, product.name, keywords, old != keywords)
 
