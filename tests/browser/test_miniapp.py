@@ -76,6 +76,20 @@ def main_button(page: ChatPage, starts: str) -> WebElement:
     return button
 
 
+def pay_in_the_app(page: ChatPage, button: str) -> None:
+    """The Main Button opens YooKassa's test page in a new tab: pay there, come back."""
+    driver = page.driver
+    chat_window = driver.current_window_handle
+    main_button(page, button).click()
+    page.wait_for(lambda: len(driver.window_handles) == 2, "the payment page to open")
+    driver.switch_to.window(next(h for h in driver.window_handles if h != chat_window))
+    page.wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "button.pay"), "the Pay button")
+    driver.find_element(By.CSS_SELECTOR, "button.pay").click()
+    page.wait_for(lambda: "Платёж оплачен" in driver.page_source, "the payment to succeed")
+    driver.close()
+    driver.switch_to.window(chat_window)
+
+
 def open_shop(page: ChatPage) -> None:
     menu = page.driver.find_element(By.ID, "menu-app")
     page.wait_for(menu.is_displayed, "the menu button")
@@ -128,15 +142,7 @@ def test_check_out_and_pay_in_the_app(page: ChatPage, screenshot: Screenshot) ->
     main_button(page, "Заказать · 590").click()
     app_find(page, ".order", "ожидает оплаты")
 
-    chat_window = driver.current_window_handle
-    main_button(page, "Оплатить 590").click()
-    page.wait_for(lambda: len(driver.window_handles) == 2, "the payment page to open")
-    driver.switch_to.window(next(h for h in driver.window_handles if h != chat_window))
-    page.wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "button.pay"), "the Pay button")
-    driver.find_element(By.CSS_SELECTOR, "button.pay").click()
-    page.wait_for(lambda: "Платёж оплачен" in driver.page_source, "the payment to succeed")
-    driver.close()
-    driver.switch_to.window(chat_window)
+    pay_in_the_app(page, "Оплатить 590")
 
     app_find(page, '.order[data-status="paid"]', "Оплачено, спасибо")  # the app follows
     title = app_find(page, ".order h1")
@@ -195,14 +201,6 @@ def test_choose_a_size_check_out_and_pay(page: ChatPage, screenshot: Screenshot)
     app_find(page, "#f-phone")
     main_button(page, "Заказать").click()
     app_find(page, ".order", "ожидает оплаты")
-    chat_window = driver.current_window_handle
-    main_button(page, "Оплатить").click()
-    page.wait_for(lambda: len(driver.window_handles) == 2, "the payment page to open")
-    driver.switch_to.window(next(h for h in driver.window_handles if h != chat_window))
-    page.wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "button.pay"), "the Pay button")
-    driver.find_element(By.CSS_SELECTOR, "button.pay").click()
-    page.wait_for(lambda: "Платёж оплачен" in driver.page_source, "the payment to succeed")
-    driver.close()
-    driver.switch_to.window(chat_window)
+    pay_in_the_app(page, "Оплатить")
     app_find(page, '.order[data-status="paid"]', "Оплачено, спасибо")
     driver.find_element(By.ID, "webview-close").click()
