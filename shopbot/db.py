@@ -14,8 +14,15 @@ import asyncio
 import hashlib
 import logging
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import (
+    AbstractAsyncContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    contextmanager,
+    nullcontext,
+)
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +105,11 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 _HOOKS = "shopbot.commit_hooks"
 _UNIT = "shopbot.unit"
 _WITH_NEXT_UNIT = "shopbot.with_next_unit"
+_HOLD = "shopbot.hold"  # the next unit to end keeps its transaction open (holding_commit)
+_HELD = "shopbot.held"  # that unit's writer turn, until commit_held or rollback_held
+# The session holding a unit in this task: a unit of another session commits it first, since
+# it would otherwise wait for the held writer's turn (SQLite) or rows (PostgreSQL) forever.
+_held_here: ContextVar[AsyncSession | None] = ContextVar("held_here", default=None)
 
 Delivery = Callable[[AsyncSession, list[int]], Awaitable[None]]
 
@@ -213,6 +225,9 @@ async def unit_of_work(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     a failure rolls back only that, so those objects stay usable (a full rollback would
     expire them all). After the commit the session's :class:`CommitHooks` run: caches drop
     what the unit changed and the outbox delivers what it recorded.
+
+    Under :func:`holding_commit` the unit's commit waits for :func:`commit_held` (a Telegram
+    update commits its change together with the reply it computed next).
     """
     if _UNIT in session.info:
         async with session.begin_nested():  # a failure undoes this part, not the whole unit
@@ -222,35 +237,94 @@ async def unit_of_work(session: AsyncSession) -> AsyncIterator[AsyncSession]:
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("objects changed outside a unit of work")
         await session.commit()  # only reads can be open here: every write is in a unit
-    changes = session.info[_UNIT] = Changes()
+    held = _held_here.get()
+    if held is not None and held is not session:
+        await commit_held(held)  # it holds the writer's turn and its rows: it goes first
+    session.info[_UNIT] = Changes()
+    turn = AsyncExitStack()
     try:
-        async with _writer_turn(session):
-            await session.connection(execution_options={IMMEDIATE: True})
-            if session.identity_map or session.new:
-                try:
-                    async with session.begin_nested():
-                        yield session
-                except BaseException:
-                    await _end_failed_unit(session)
-                    raise
-                await _write_joined(session)
-                await session.commit()
-            else:
-                try:
+        await turn.enter_async_context(_writer_turn(session))
+        await session.connection(execution_options={IMMEDIATE: True})
+        if session.identity_map or session.new:
+            try:
+                async with session.begin_nested():
                     yield session
-                except BaseException:
-                    await session.rollback()
-                    raise
-                await _write_joined(session)
-                await session.commit()
+            except BaseException:
+                await _end_failed_unit(session)
+                raise
+        else:
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
     except BaseException:
         del session.info[_UNIT]
+        await turn.aclose()
         raise
-    del session.info[_UNIT]
+    if session.info.pop(_HOLD, False):
+        session.info[_HELD] = turn  # the writer's turn too: the transaction stays open
+        _held_here.set(session)
+        return
+    await _commit(session, turn)
+
+
+async def _commit(session: AsyncSession, turn: AsyncExitStack) -> None:
+    try:
+        await _write_joined(session)
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    finally:
+        changes = session.info.pop(_UNIT)
+        await turn.aclose()
     session.info.pop(_WITH_NEXT_UNIT, None)
     hooks = session.info.get(_HOOKS)
     if hooks is not None:
         await hooks.committed(session, changes)
+
+
+@contextmanager
+def holding_commit(session: AsyncSession) -> Iterator[None]:
+    """The first unit of work that ends on ``session`` in this block keeps its transaction
+    (and, on SQLite, the writer's turn) open instead of committing, until
+    :func:`commit_held` or :func:`rollback_held`; units opened meanwhile join it. Whoever
+    holds must end the hold: the block's end does not."""
+    session.info[_HOLD] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_HOLD, None)
+
+
+def holds(session: AsyncSession) -> bool:
+    """Is a unit of work on ``session`` waiting for :func:`commit_held`?"""
+    return _HELD in session.info
+
+
+async def commit_held(session: AsyncSession) -> bool:
+    """Commit the unit of work :func:`holding_commit` kept open (with what
+    :func:`write_with_next_unit` added), then run its commit hooks; whether one was held."""
+    turn = session.info.pop(_HELD, None)
+    if turn is None:
+        return False
+    _held_here.set(None)
+    await _commit(session, turn)
+    return True
+
+
+async def rollback_held(session: AsyncSession) -> None:
+    """Undo the unit of work :func:`holding_commit` kept open, if one is."""
+    turn = session.info.pop(_HELD, None)
+    if turn is None:
+        return
+    _held_here.set(None)
+    try:
+        await session.rollback()
+    finally:
+        session.info.pop(_UNIT, None)
+        await turn.aclose()
 
 
 def write_with_next_unit(
@@ -283,6 +357,7 @@ async def end_reading(session: AsyncSession) -> None:
     slow call (a model's answer): a transaction left open would hold the connection, on
     PostgreSQL one of a few, for as long. Never inside a unit of work, whose writes are not
     committed yet."""
+    await commit_held(session)  # an update's held change commits before the wait
     if in_unit(session):
         raise RuntimeError("end_reading inside a unit of work would throw its writes away")
     await session.rollback()

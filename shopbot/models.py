@@ -511,7 +511,7 @@ class OutboxMessage(Base):
 
 class HandledUpdate(Base):
     """A Telegram update whose changes committed, recorded in the same transaction (see
-    :func:`shopbot.db.handling_update`): Telegram sends an update again when its answer was
+    :mod:`shopbot.services.updates`): Telegram sends an update again when its answer was
     late or lost, and the redelivery must not act twice. Kept for two days (Telegram keeps
     an undelivered update for one)."""
 
@@ -519,6 +519,9 @@ class HandledUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     handled_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # What the update had yet to do when its change committed: the Bot API calls it made
+    # next (its reply) and the conversation state it set, for a redelivery to do instead.
+    effects: Mapped[dict | None] = mapped_column(JSON)
 
 
 class SearchSynonym(Base):

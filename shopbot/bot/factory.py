@@ -22,13 +22,18 @@ from shopbot.bot.commands import shopper_commands
 from shopbot.bot.i18n import LANGUAGES, ShopI18nMiddleware, create_i18n
 from shopbot.bot.middlewares import (
     DbSessionMiddleware,
-    HandledOnceMiddleware,
     KeepResponseTypes,
     ObservedUpdateMiddleware,
     PlainTextMiddleware,
     RetryAfterMiddleware,
     ShopperMiddleware,
     TelegramMetricsMiddleware,
+)
+from shopbot.bot.once import (
+    CommitBeforeSaying,
+    OnceRedisStorage,
+    ProcessLedger,
+    UpdateOnceMiddleware,
 )
 from shopbot.bot.routers import build_root_router
 from shopbot.bot.storage import DatabaseStorage
@@ -52,6 +57,7 @@ def create_bot(settings: Settings) -> Bot:
         else None
     )
     session = AiohttpSession(api=api) if api else AiohttpSession()
+    session.middleware(CommitBeforeSaying())  # outermost: once per call, not per retry
     session.middleware(KeepResponseTypes())
     session.middleware(RetryAfterMiddleware())
     session.middleware(TelegramMetricsMiddleware())  # inside the retries: counts each attempt
@@ -65,13 +71,12 @@ def create_bot(settings: Settings) -> Bot:
 def create_storage(
     session_factory: async_sessionmaker[AsyncSession], redis: Redis | None
 ) -> tuple[BaseStorage, BaseEventIsolation]:
-    """FSM state in the shop's database, or in Redis (with cross-process isolation)."""
+    """FSM state in the shop's database, or in Redis (with cross-process isolation, and
+    written when each update is done: :class:`shopbot.bot.once.OnceRedisStorage`)."""
     if redis is not None:
-        from aiogram.fsm.storage.redis import RedisStorage
-
         from shopbot.bot.isolation import LeasedRedisIsolation
 
-        return RedisStorage(redis), LeasedRedisIsolation(redis)
+        return OnceRedisStorage(redis), LeasedRedisIsolation(redis)
     return DatabaseStorage(session_factory), SimpleEventIsolation()
 
 
@@ -104,7 +109,8 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(PlainTextMiddleware())
     dispatcher.update.outer_middleware(ShopClockMiddleware(settings.shop_timezone))
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
-    dispatcher.update.outer_middleware(HandledOnceMiddleware())
+    ledger = storage if isinstance(storage, OnceRedisStorage) else ProcessLedger()
+    dispatcher.update.outer_middleware(UpdateOnceMiddleware(ledger))
     dispatcher.update.outer_middleware(ShopperMiddleware(UserDirectory(hooks), settings.admin_ids))
     ShopI18nMiddleware(create_i18n(settings.default_language)).setup(dispatcher)
     dispatcher.include_router(build_root_router())

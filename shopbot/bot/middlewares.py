@@ -31,7 +31,6 @@ from shopbot import metrics
 from shopbot.bot.i18n import language_of
 from shopbot.bot.storage import serving_update
 from shopbot.logs import bound
-from shopbot.services import updates
 from shopbot.services.text import CONTROLS, strip_controls
 from shopbot.services.users import Profile, UserDirectory
 
@@ -146,24 +145,6 @@ def _moved(original: str, entities: list[MessageEntity]) -> list[MessageEntity]:
         if end > start:
             moved.append(entity.model_copy(update={"offset": start, "length": end - start}))
     return moved
-
-
-class HandledOnceMiddleware(BaseMiddleware):
-    """An update Telegram delivers again after its changes committed is acknowledged
-    without acting again: its first unit of work finds the update recorded and undoes
-    itself (see :mod:`shopbot.services.updates`). No statement of its own, so browsing
-    costs nothing; runs inside the event isolation, so a redelivery waits for the first
-    delivery of the same person's update."""
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        assert isinstance(event, Update)
-        updates.handling(data["session"], event.update_id)
-        try:
-            return await handler(event, data)
-        except updates.UpdateHandledAlready:
-            log.info("update %s was handled already: acknowledged again", event.update_id)
-            data[OUTCOME] = "duplicate"
-            return None
 
 
 class DbSessionMiddleware(BaseMiddleware):

@@ -113,8 +113,8 @@ class DatabaseStorage(BaseStorage):
         built = self.key_builder.build(key)
         try:
             async with self._session() as session:
-                joined = in_unit(session)
                 state = await self._store(session, built, values)
+                joined = in_unit(session)  # a larger unit, or this one held for the update
         except BaseException:
             self._states.pop(built, None)  # the outcome is unknown: read it again next time
             raise
