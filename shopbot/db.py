@@ -314,6 +314,14 @@ async def commit_held(session: AsyncSession) -> bool:
     return True
 
 
+async def commit_held_here() -> None:
+    """Commit the unit of work this task holds, if any: called before waiting on the network
+    (a provider), which a held transaction must never do."""
+    held = _held_here.get()
+    if held is not None:
+        await commit_held(held)
+
+
 async def rollback_held(session: AsyncSession) -> None:
     """Undo the unit of work :func:`holding_commit` kept open, if one is."""
     turn = session.info.pop(_HELD, None)

@@ -45,6 +45,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.methods.base import TelegramMethod, TelegramType
 from aiogram.types import InputFile, TelegramObject, Update
 from pydantic_core import to_jsonable_python
@@ -245,8 +246,9 @@ class UpdateOnce:
     """One delivery of one update: its held change, the calls waiting for its commit, the
     conversation state it set."""
 
-    def __init__(self, update_id: int, session: AsyncSession, bot: Bot, ledger: Ledger) -> None:
-        self.update_id = update_id
+    def __init__(self, update: Update, session: AsyncSession, bot: Bot, ledger: Ledger) -> None:
+        self.update = update
+        self.update_id = update.update_id
         self.session = session
         self.bot = bot
         self.ledger = ledger
@@ -299,8 +301,12 @@ class UpdateOnce:
         effects = await updates.recorded_effects(self.session, self.update_id) or {}
         await db.end_reading(self.session)
         if not said:
-            for call in effects.get("calls", ()):
-                await _say(self.bot, rebuilt(call))
+            calls = [rebuilt(call) for call in effects.get("calls", ())]
+            query = self.update.callback_query
+            if query is not None and not any(isinstance(c, AnswerCallbackQuery) for c in calls):
+                calls.append(AnswerCallbackQuery(callback_query_id=query.id))  # it answered later
+            for method in calls:
+                await _say(self.bot, method)
         writes = {
             StorageKey(**entry["key"]): _StateWrite(
                 state=entry.get("state"),
@@ -364,7 +370,7 @@ class UpdateOnceMiddleware(BaseMiddleware):
         arrival = await self.ledger.arrive(bot.id, event.update_id, session)
         if arrival.done:
             return self._again(event, data)
-        once = UpdateOnce(event.update_id, session, bot, self.ledger)
+        once = UpdateOnce(event, session, bot, self.ledger)
         if (
             not arrival.first
             and await updates.recorded_effects(session, event.update_id) is not None

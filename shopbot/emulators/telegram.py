@@ -34,6 +34,7 @@ import itertools
 import json
 import mimetypes
 import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -358,7 +359,9 @@ class TelegramEmulator:
         self._users: dict[int, EmulatedUser] = {}
         self._chats: dict[int, EmulatedChat] = {}  # private chats and groups, by chat id
         self._updates: list[dict[str, Any]] = []
-        self._update_ids = itertools.count(1)
+        # Telegram's update ids "start from a certain positive number": each emulator its own,
+        # so the records of updates handled (kept in a shared Redis) never meet another's.
+        self._update_ids = itertools.count(secrets.randbelow(2**30) + 1)
         self._query_ids = itertools.count(1)
         self._allowed_updates: frozenset[str] | None = None
         self._recent_updates: dict[int, dict[str, Any]] = {}  # for redeliver()

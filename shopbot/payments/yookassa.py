@@ -18,7 +18,7 @@ from yookassa.domain.response import PaymentResponse
 
 from shopbot import phones
 from shopbot.config import Settings, SettingsError
-from shopbot.db import commit_held, unit_of_work
+from shopbot.db import unit_of_work
 from shopbot.i18n import N_, Text
 from shopbot.models import Order, OrderEvent, OrderStatus, Payment, PaymentStatus, utcnow
 from shopbot.money import format_price, from_api_value, to_api_value
@@ -88,7 +88,6 @@ class YooKassaProvider(PaymentProvider):
             return PaymentLink(
                 payment.confirmation_url, payment.amount, payment.provider_payment_id
             )
-        await commit_held(session)  # a change an update holds commits before the wait
         created = await self._client.create_payment(
             self._payment_request(order), payment.idempotence_key
         )

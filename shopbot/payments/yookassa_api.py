@@ -36,6 +36,7 @@ from yookassa.domain.response.payment_response import PaymentResponse
 from yookassa.domain.response.refund_response import RefundResponse
 
 from shopbot import jsonsafe, metrics
+from shopbot.db import commit_held_here
 from shopbot.i18n import N_, Text
 from shopbot.payments.base import PaymentError, ProviderUnavailable
 
@@ -154,6 +155,7 @@ class YooKassaClient:
     ) -> dict[str, Any]:
         """The answer's JSON object, after retries (see the module's docstring); timed and
         counted for the metrics by operation (``POST /payments/{id}/capture``)."""
+        await commit_held_here()  # no transaction waits on YooKassa (see db.holding_commit)
         operation = method + " " + _OBJECT_IN_PATH.sub(r"\1/{id}", path)
         started = time.perf_counter()
         try:
