@@ -33,12 +33,6 @@ SHOPPERS = 100
 REDIS_URL = os.environ.get("SHOPBOT_TEST_REDIS_URL")
 
 pytestmark = [
-    # Not green yet: it fails on the two known gaps the README names ("Running in
-    # production"), so it runs only when asked for, until they are closed.
-    pytest.mark.skipif(
-        os.environ.get("SHOPBOT_REPLICA_TEST") != "1",
-        reason="the replica kill test runs with SHOPBOT_REPLICA_TEST=1 (known gaps: README)",
-    ),
     pytest.mark.skipif(not REDIS_URL, reason="needs SHOPBOT_TEST_REDIS_URL (CI sets it)"),
     pytest.mark.skipif(
         shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(),
@@ -72,19 +66,17 @@ async def test_shoppers_reach_paid_orders_once_each_while_a_replica_is_killed(
         await cluster.start_replica(1)
         await asyncio.gather(*running)
         # Updates the killed replica was handling when it died got no answer (a 502 from
-        # nginx) and came again. What such an update had changed in the database acts
-        # once; what it had yet to say after that change is lost (see the README).
+        # nginx) and came again: what such an update changed acts once, and what it had yet
+        # to say is said by the replica that got it again (bot.once).
         cut = {d.update_id for d in cluster.emulator.webhook_deliveries if d.status != 200}
         hit = {j.user.id for j in shoppers if cut & set(j.updates)}
         stuck = {j.user.id: j.stuck for j in shoppers if j.stuck}
-        assert set(stuck) <= hit, stuck
-        whole = [j for j in shoppers if j.user.id not in hit]
         print(
             f"\n{len(cut)} updates were in flight at the killed replica, {len(hit)} shoppers had "
-            f"one; {len(stuck)} of those lost an answer: {sorted(stuck.values())}"
+            f"one; {len(stuck)} lost an answer: {sorted(stuck.values())}"
         )
-        assert len(whole) >= SHOPPERS // 2  # most journeys checked to the letter
-
+        assert stuck == {}
+        whole = shoppers
         # The unpaid orders' time runs out: one replica's expiry pass cancels each, once.
         unpaid = [j for j in whole if not j.pays]
         async with engine.begin() as connection:
@@ -107,7 +99,9 @@ async def test_shoppers_reach_paid_orders_once_each_while_a_replica_is_killed(
             f"p99 {percentile(latencies, 99) * 1000:.0f} ms; nginx passed on {cluster.upstreams()}"
         )
 
-        # Every other shopper heard each answer once: nothing lost, nothing twice.
+        # Every shopper heard each answer: once, or (a shopper whose update was cut after
+        # the killed replica said its reply, the milliseconds bot.once leaves) twice.
+        repeated = 0
         for journey in whole:
             said = {
                 words: watch.said(journey.user.id, words)
@@ -121,7 +115,10 @@ async def test_shoppers_reach_paid_orders_once_each_while_a_replica_is_killed(
                     "✅ Оплата получена" if journey.pays else "не оплачен вовремя",
                 )
             }
-            assert set(said.values()) == {1}, (journey.user.id, said)
+            allowed = {1, 2} if journey.user.id in hit else {1}
+            assert set(said.values()) <= allowed, (journey.user.id, said)
+            repeated += sum(count - 1 for count in said.values())
+        print(f"{repeated} answers came twice (to shoppers whose update was cut)")
 
         async with engine.connect() as connection:
             placed = (
@@ -146,8 +143,8 @@ async def test_shoppers_reach_paid_orders_once_each_while_a_replica_is_killed(
             cart_lines = await connection.scalar(select(func.count()).select_from(CartLine))
             stock = dict((await connection.execute(select(Product.sku, Product.stock))).all())
 
-        # At most one order per shopper, one line of one unit; every shopper not cut off has
-        # it, with that shopper's own answers at each step.
+        # One order per shopper, one line of one unit, with that shopper's own answers at
+        # each step, whichever replica served which step.
         by_user = {row.user_id: row for row in placed}
         assert len(placed) == len(by_user) >= len(whole)
         items = Counter((order_id, quantity, sku) for order_id, quantity, sku in lines)
@@ -159,7 +156,7 @@ async def test_shoppers_reach_paid_orders_once_each_while_a_replica_is_killed(
             assert [key for key in items if key[0] == order.id] == [(order.id, 1, journey.sku)]
         assert set(items.values()) == {1} and {quantity for _o, quantity, _s in items} == {1}
         assert len(items) == len(placed)
-        assert cart_lines <= len(hit)
+        assert cart_lines == 0
 
         # Payment (by notification or by the reconciler) and expiry: once per order.
         changes = Counter(
