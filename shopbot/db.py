@@ -30,10 +30,11 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Column, Connection, Engine, Executable, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -466,3 +467,31 @@ def upsert(session: AsyncSession, table: Any) -> Any:
     if session.bind.dialect.name == "postgresql":
         return postgresql_insert(table)
     return sqlite_insert(table)
+
+
+async def executemany(
+    connection: AsyncConnection,
+    statement: Executable,
+    keys: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+) -> None:
+    """One executemany straight to the driver, of SQL compiled by SQLAlchemy for the dialect.
+
+    ``connection.execute`` would spend ~10 µs a row processing parameters, more than SQLite
+    takes to insert the row; so values must already be what the driver takes (strings,
+    numbers, booleans, None; timestamps through :func:`for_driver`). ``keys`` name the
+    values of each row: columns, or the bind parameters of an UPDATE or DELETE.
+    """
+    if not rows:
+        return
+    compiled = statement.compile(dialect=connection.dialect, column_keys=list(keys))
+    order = [keys.index(key) for key in compiled.positiontup or ()]
+    if order != list(range(len(keys))):  # the SQL wants them in another order
+        rows = [tuple(row[position] for position in order) for row in rows]
+    await connection.exec_driver_sql(compiled.string, rows)
+
+
+def for_driver(connection: AsyncConnection, column: Column[Any], value: Any) -> Any:
+    """``value`` as the driver takes it for ``column`` (what SQLAlchemy would bind)."""
+    process = column.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+    return process(value) if process else value

@@ -35,8 +35,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    Executable,
     Table,
     Text,
     bindparam,
@@ -50,6 +48,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shopbot.db import executemany, for_driver
 from shopbot.importer.base import ImportProblem
 from shopbot.importer.changes import FieldChange, ProductChange
 from shopbot.importer.reader import Row
@@ -382,11 +381,11 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
     """Execute the plan with a handful of bulk statements."""
     await _create_categories(connection, plan)
     ids = plan.category_ids
-    stamp = _for_driver(connection, PRODUCT.c.updated_at, now)
+    stamp = for_driver(connection, PRODUCT.c.updated_at, now)
     pictures: list[tuple[int, ImageList]] = []  # whole new lists, by product id
     if plan.created:
         before = await connection.scalar(select(func.coalesce(func.max(PRODUCT.c.id), 0)))
-        await _executemany(
+        await executemany(
             connection,
             insert(PRODUCT).inline(),
             (
@@ -426,7 +425,7 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
                     stamp,
                     stamp,
                     row.sale_price,
-                    _for_driver(connection, PRODUCT.c.sale_until, row.sale_until),
+                    for_driver(connection, PRODUCT.c.sale_until, row.sale_until),
                 )
                 for row in plan.created
             ],
@@ -472,7 +471,7 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
     written = [wanted.product_id for wanted in plan.updated] + plan.deactivate
     locked = await _lock(connection, written)
     columns = _written_columns(plan.columns)
-    await _executemany(
+    await executemany(
         connection,
         update(PRODUCT)
         .where(PRODUCT.c.id == bindparam("b_id"))
@@ -486,13 +485,13 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
                     columns,
                     ids.get(wanted.category),
                     stamp,
-                    _for_driver(connection, PRODUCT.c.sale_until, wanted.sale_until),
+                    for_driver(connection, PRODUCT.c.sale_until, wanted.sale_until),
                 ),
             )
             for wanted in plan.updated
         ],
     )
-    await _executemany(
+    await executemany(
         connection,
         update(PRODUCT)
         .where(PRODUCT.c.id == bindparam("b_id"))
@@ -500,14 +499,14 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
         ("b_id", "b_active", "b_updated_at"),
         [(product_id, False, stamp) for product_id in plan.deactivate],
     )
-    await _executemany(
+    await executemany(
         connection,
         insert(PRODUCT_EVENT).inline(),
         ("product_id", "at", "actor", "kind", "old_value", "new_value"),
         [(product_id, stamp, actor, *change) for product_id, change in _events(plan, locked)],
     )
     moves = await _stock_moves(connection, plan.updated, locked)
-    await _executemany(
+    await executemany(
         connection,
         update(PRODUCT)
         .where(PRODUCT.c.id == bindparam("b_id"))
@@ -515,7 +514,7 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
         ("b_id", "b_delta", "b_at"),
         [(product_id, new - old, stamp) for product_id, old, new in moves],
     )
-    await _executemany(
+    await executemany(
         connection,
         insert(STOCK_EVENT).inline(),
         ("product_id", "at", "actor", "reason", "old_stock", "new_stock", "delta"),
@@ -526,13 +525,13 @@ async def write_plan(connection: AsyncConnection, plan: Plan, *, actor: str, now
     )
     await _write_variants(connection, plan, stamp)
     pictures += [(wanted.product_id, wanted.images) for wanted in plan.updated if wanted.images]
-    await _executemany(
+    await executemany(
         connection,
         IMAGE.delete().where(IMAGE.c.product_id == bindparam("b_product_id")),
         ("b_product_id",),
         [(product_id,) for product_id, _ in pictures],
     )
-    await _executemany(
+    await executemany(
         connection,
         insert(IMAGE).inline(),
         ("product_id", "position", "path", "source", "telegram_file_id"),
@@ -551,7 +550,7 @@ async def _write_variants(connection: AsyncConnection, plan: Plan, stamp: Any) -
     parent_id = (
         select(parent.c.id).where(parent.c.sku_key == bindparam("b_parent")).scalar_subquery()
     )
-    await _executemany(
+    await executemany(
         connection,
         update(PRODUCT)
         .where(PRODUCT.c.sku_key == bindparam("b_key"))
@@ -699,33 +698,6 @@ async def _replaced(connection: AsyncConnection, updated: list[Update]) -> dict[
             )
             replaced.update((product_id, int(total or 0)) for product_id, total in rows)
     return replaced
-
-
-async def _executemany(
-    connection: AsyncConnection,
-    statement: Executable,
-    keys: tuple[str, ...],
-    rows: list[tuple[Any, ...]],
-) -> None:
-    """One executemany straight to the driver, of SQL compiled by SQLAlchemy for the dialect.
-
-    ``connection.execute`` would spend ~10 µs a row processing parameters, more than SQLite
-    takes to insert the row; so values must already be what the driver takes (strings,
-    numbers, booleans, None; timestamps through :func:`_for_driver`). ``keys`` name the
-    values of each row: columns, or the bind parameters of an UPDATE or DELETE.
-    """
-    if not rows:
-        return
-    compiled = statement.compile(dialect=connection.dialect, column_keys=list(keys))
-    order = [keys.index(key) for key in compiled.positiontup or ()]
-    if order != list(range(len(keys))):  # the SQL wants them in another order
-        rows = [tuple(row[position] for position in order) for row in rows]
-    await connection.exec_driver_sql(compiled.string, rows)
-
-
-def _for_driver(connection: AsyncConnection, column: Column[Any], value: Any) -> Any:
-    process = column.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
-    return process(value) if process else value
 
 
 async def _create_categories(connection: AsyncConnection, plan: Plan) -> None:

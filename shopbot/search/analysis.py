@@ -70,11 +70,17 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
-@lru_cache(maxsize=200_000)
 def keys(word: str) -> frozenset[str]:
     """A folded word's index keys: itself and its normal forms (Russian words only)."""
     if not _CYRILLIC.search(word):
         return frozenset((word,))
+    return _russian_keys(word)
+
+
+@lru_cache(maxsize=200_000)
+def _russian_keys(word: str) -> frozenset[str]:
+    """Parsed once per word (the cost of indexing); numbers and SKUs, each new in an import,
+    stay out of the cache."""
     forms = {fold(parse.normal_form) for parse in _analyzer().parse(word)}
     forms.add(word)
     return frozenset(forms)

@@ -19,12 +19,12 @@ import asyncio
 import hashlib
 from collections.abc import Sequence
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Insert, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from shopbot.db import changed, unit_of_work, upsert
+from shopbot.db import changed, executemany, for_driver, unit_of_work, upsert
 from shopbot.models import Category, Product, SearchDocument, utcnow
 from shopbot.search.index import Groups, Terms, Texts, analyse_groups
 from shopbot.services.catalogue import CATALOGUE
@@ -52,7 +52,7 @@ def digest(texts: Texts) -> str:
 def encode(groups: Groups) -> str:
     """Stored terms: a line per weight, the weight then its keys, all split by spaces (keys
     never hold one, see :func:`~shopbot.search.index.analyse_groups`)."""
-    return "\n".join(f"{weight:g} {' '.join(sorted(group))}" for weight, group in groups)
+    return "\n".join(f"{weight:g} {' '.join(group)}" for weight, group in groups)
 
 
 def decode(stored: str) -> Terms:
@@ -93,39 +93,36 @@ async def write_documents(
         source = digest(texts)
         if rewrite or source != stored:
             changed.append((product_id, source, texts))
-    now = utcnow()
+    connection = await session.connection()
+    now = for_driver(connection, DOCUMENT.c.indexed_at, utcnow())
     for start in range(0, len(changed), WRITE_CHUNK):
         chunk = changed[start : start + WRITE_CHUNK]
-        # Morphology in a thread: an import from the chat leaves the bot's loop running.
-        terms = await asyncio.to_thread(_encoded, [texts for _, _, texts in chunk])
-        await _upsert(
-            session,
-            [
-                {"product_id": product_id, "source": source, "terms": encoded, "indexed_at": now}
-                for (product_id, source, _), encoded in zip(chunk, terms, strict=True)
-            ],
-        )
+        # Morphology in a thread: an import from the chat leaves the bot's loop running. Not
+        # while the chunk before is written: a thread holding the GIL makes each row of an
+        # executemany wait for it (SQLite's driver lets go of it at every row).
+        terms = await asyncio.to_thread(_encoded, chunk)
+        written = [
+            (product_id, source, encoded, now)
+            for (product_id, source, _), encoded in zip(chunk, terms, strict=True)
+        ]
+        await executemany(connection, _upsert(session), _COLUMNS, written)
     return len(changed)
 
 
-def _encoded(texts: list[Texts]) -> list[str]:
-    return [encode(analyse_groups(one)) for one in texts]
+def _encoded(chunk: list[tuple[int, str, Texts]]) -> list[str]:
+    return [encode(analyse_groups(texts)) for _, _, texts in chunk]
 
 
-async def _upsert(session: AsyncSession, documents: list[dict[str, object]]) -> None:
-    """Insert or replace documents, as one executemany (a multi-row VALUES of thousands of
-    rows costs more to compile than to run)."""
+_COLUMNS = ("product_id", "source", "terms", "indexed_at")
+
+
+def _upsert(session: AsyncSession) -> Insert:
+    """Insert or replace documents (sent as one executemany straight to the driver: a
+    document is four values, and SQLAlchemy's processing of them cost more than writing)."""
     statement = upsert(session, DOCUMENT)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["product_id"],
-            set_={
-                "source": statement.excluded.source,
-                "terms": statement.excluded.terms,
-                "indexed_at": statement.excluded.indexed_at,
-            },
-        ),
-        documents,
+    return statement.on_conflict_do_update(
+        index_elements=["product_id"],
+        set_={column: statement.excluded[column] for column in _COLUMNS[1:]},
     )
 
 

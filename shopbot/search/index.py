@@ -67,7 +67,7 @@ class Document:
 Terms = dict[str, float]  # index key -> weight of the heaviest field it occurs in
 
 
-Groups = list[tuple[float, frozenset[str]]]  # the keys of each weight, heaviest first
+Groups = list[tuple[float, tuple[str, ...]]]  # the keys of each weight, sorted, heaviest first
 
 
 def analyse(texts: Texts) -> Terms:
@@ -77,27 +77,38 @@ def analyse(texts: Texts) -> Terms:
 
 def analyse_groups(texts: Texts) -> Groups:
     """The product's keys by the weight of the heaviest field each occurs in (each key in
-    one group only)."""
+    one group only, each group sorted).
+
+    An import analyses thousands of products whose categories, descriptions and keywords
+    repeat: each field's keys come sorted from a cache by its text, so a product costs a
+    pass over them rather than set algebra and a sort of its own (names are seldom
+    repeated, but short)."""
     sku_words = words(texts.sku)
     # The SKU whole too ("tsh-001"), unless it holds a space: a query's chunks never do.
     whole = fold(texts.sku).split()
     fields = (
-        (SKU, _keys_of_words((*sku_words, "".join(sku_words), *whole[: len(whole) == 1]))),
+        (
+            SKU,
+            tuple(
+                sorted(_keys_of_words((*sku_words, "".join(sku_words), *whole[: len(whole) == 1])))
+            ),
+        ),
         (NAME, _text_keys(texts.name)),
         (KEYWORDS, _text_keys(texts.keywords)),
         (CATEGORY, _text_keys(texts.category)),
         (DESCRIPTION, _text_keys(texts.description)),
     )
     groups: Groups = []
-    taken: frozenset[str] = frozenset()
+    taken: set[str] = set()
     for weight, field_keys in fields:
-        fresh = field_keys - taken
-        if fresh:
-            if groups and groups[-1][0] == weight:  # SKU and name weigh the same
-                groups[-1] = (weight, groups[-1][1] | fresh)
-            else:
-                groups.append((weight, fresh))
-            taken |= fresh
+        fresh = [key for key in field_keys if key not in taken]
+        if not fresh:
+            continue
+        taken.update(fresh)
+        if groups and groups[-1][0] == weight:  # SKU and name weigh the same
+            groups[-1] = (weight, tuple(sorted((*groups[-1][1], *fresh))))
+        else:
+            groups.append((weight, tuple(fresh)))
     return groups
 
 
@@ -109,9 +120,10 @@ def terms_of(groups: Groups) -> Terms:
 
 
 @lru_cache(maxsize=20_000)
-def _text_keys(text: str) -> frozenset[str]:
-    """The keys of a field's words (category paths and stock phrases repeat: cached)."""
-    return _keys_of_words(words(text))
+def _text_keys(text: str) -> tuple[str, ...]:
+    """The keys of a field's words, sorted (category paths and stock phrases repeat:
+    cached)."""
+    return tuple(sorted(_keys_of_words(words(text))))
 
 
 def _keys_of_words(field_words: Iterable[str]) -> frozenset[str]:
