@@ -80,20 +80,15 @@ def analyse_groups(texts: Texts) -> Groups:
     one group only, each group sorted).
 
     An import analyses thousands of products whose categories, descriptions and keywords
-    repeat: each field's keys come sorted from a cache by its text, so a product costs a
-    pass over them rather than set algebra and a sort of its own (names are seldom
-    repeated, but short)."""
+    repeat: those fields' keys come sorted from a cache by their text, so a product costs a
+    pass over them rather than set algebra and a sort of its own."""
     sku_words = words(texts.sku)
     # The SKU whole too ("tsh-001"), unless it holds a space: a query's chunks never do.
     whole = fold(texts.sku).split()
+    sku = _keys_of_words((*sku_words, "".join(sku_words), *whole[: len(whole) == 1]))
     fields = (
-        (
-            SKU,
-            tuple(
-                sorted(_keys_of_words((*sku_words, "".join(sku_words), *whole[: len(whole) == 1])))
-            ),
-        ),
-        (NAME, _text_keys(texts.name)),
+        (SKU, sorted(sku)),
+        (NAME, sorted(_keys_of_words(words(texts.name)))),  # names seldom repeat: no cache
         (KEYWORDS, _text_keys(texts.keywords)),
         (CATEGORY, _text_keys(texts.category)),
         (DESCRIPTION, _text_keys(texts.description)),
@@ -126,8 +121,11 @@ def _text_keys(text: str) -> tuple[str, ...]:
     return tuple(sorted(_keys_of_words(words(text))))
 
 
-def _keys_of_words(field_words: Iterable[str]) -> frozenset[str]:
-    return frozenset().union(*(keys(word) for word in set(field_words)))
+def _keys_of_words(field_words: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for word in set(field_words):
+        found |= keys(word)
+    return found
 
 
 @dataclass(frozen=True)
