@@ -22,7 +22,8 @@ pytestmark = pytest.mark.skipif(
     [
         ("bot_bench.py", ["--closed-loop-only", "--shoppers", "4", "--actions", "6"], "the bench"),
         ("search_bench.py", ["--rows", "200"], "checked for other processes' changes"),
-        ("import_bench.py", ["--rows", "200"], "ratio:"),
+        ("import_bench.py", ["--rows", "200", "--runs", "1"], "documents:"),
+        ("fts_bench.py", ["--rows", "200"], "queries whose top 5 is not"),
         ("reminder_bench.py", ["--subscribers", "50"], "the next pass"),
         ("support_bench.py", ["--shoppers", "3", "--messages", "2"], "in the order sent: True"),
         ("variants_bench.py", ["--products", "50", "--favourites", "5"], "ratio:"),
