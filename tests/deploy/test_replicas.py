@@ -75,7 +75,16 @@ async def test_shoppers_reach_paid_orders_once_each_while_a_replica_is_killed(
             f"\n{len(cut)} updates were in flight at the killed replica, {len(hit)} shoppers had "
             f"one; {len(stuck)} lost an answer: {sorted(stuck.values())}"
         )
-        assert stuck == {}
+        deliveries = {
+            journey.updates[-1]: [
+                d.status
+                for d in cluster.emulator.webhook_deliveries
+                if d.update_id == journey.updates[-1]
+            ]
+            for journey in shoppers
+            if journey.stuck
+        }
+        assert stuck == {}, deliveries  # the statuses of each lost answer's deliveries
         whole = shoppers
         # The unpaid orders' time runs out: one replica's expiry pass cancels each, once.
         unpaid = [j for j in whole if not j.pays]
