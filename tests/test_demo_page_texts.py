@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 
@@ -12,6 +13,7 @@ from aiohttp import web
 from shopbot.demo.texts import PAGE_TEXTS, page_texts
 from shopbot.demo.web import STATIC_DIR, DemoPeople, create_demo_app
 from shopbot.emulators.telegram import TelegramEmulator
+from shopbot.emulators.telegram_forum import forum
 
 TOKEN = "123456:TEST-token"
 INDEX = (STATIC_DIR / "index.html").read_text("utf-8")
@@ -78,3 +80,39 @@ async def test_the_page_speaks_the_demo_language(
     assert f'<html lang="{language}">' in page and "{{" not in page
     assert f'"online": "{online}"' in page
     assert refused == {"error": toast}
+
+
+async def test_the_staff_group_view_writes_into_the_chosen_topic(
+    telegram: TelegramEmulator,
+) -> None:
+    """The staff view streams the group's topics; a text needs a topic and goes into it as the
+    admin's; the group takes no files (said in the page's language)."""
+    staff = forum(telegram, -1005000003, "Персонал")
+    people = DemoPeople(telegram.user(1, "Анна"), telegram.user(2, "Хозяйка"), staff=staff)
+    staff.join(people.admin, "creator")
+    runner = web.AppRunner(create_demo_app(telegram, people, "ru"))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with aiohttp.ClientSession() as client:
+            bot_api = f"{telegram.base_url}/bot{TOKEN}/createForumTopic"
+            made = {"chat_id": staff.chat_id, "name": "Анна · #1"}
+            async with client.post(bot_api, json=made) as created:
+                thread = (await created.json())["result"]["message_thread_id"]
+            async with client.get(f"{url}/events?as=staff") as events:
+                reset = json.loads((await events.content.readline()).removeprefix(b"data: "))
+            api = f"{url}/api/staff"
+            async with client.post(f"{api}/text", json={"text": "Здравствуйте"}) as refused:
+                assert refused.status == 400
+                assert await refused.json() == {"error": "Сначала выберите тему."}
+            async with client.post(f"{api}/keyboard", json={"text": "x"}) as no_keyboard:
+                assert (await no_keyboard.json())["error"].startswith("В этом демо группа")
+            answer = {"text": "Здравствуйте", "thread": thread}
+            async with client.post(f"{api}/text", json=answer) as sent:
+                assert sent.status == 200
+    finally:
+        await runner.cleanup()
+    assert reset["topics"] == [{"id": thread, "name": "Анна · #1", "closed": False}]
+    (written,) = staff.in_topic(thread)
+    assert written["text"] == "Здравствуйте" and written["from"]["id"] == people.admin.id

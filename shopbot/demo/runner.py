@@ -24,9 +24,11 @@ from sqlalchemy import func, select
 
 from shopbot.app import ShopRuntime, settle_heap, start_shop
 from shopbot.config import Settings, load_settings
+from shopbot.demo.texts import STAFF_GROUP, translated
 from shopbot.demo.web import DemoPeople, create_demo_app
 from shopbot.demo.webapp import add_webapp_routes
 from shopbot.emulators.telegram import TelegramEmulator
+from shopbot.emulators.telegram_forum import forum
 from shopbot.emulators.yookassa import YooKassaEmulator
 from shopbot.importer import ImportOptions, import_file
 from shopbot.models import Order, Product
@@ -36,6 +38,8 @@ from shopbot.web.yookassa import WEBHOOK_PATH
 HOST = "127.0.0.1"
 SHOPPER_ID = 5000001
 ADMIN_ID = 5000002
+# The staff's supergroup with topics, where the admin answers the shoppers who ask for a person.
+STAFF_CHAT_ID = -1005000003
 BOT_ID = 7000000001
 BOT_USERNAME = "shopbot_demo_bot"
 YOOKASSA_SHOP_ID = "100500"
@@ -96,6 +100,7 @@ def demo_settings(
         media_dir=data_dir / "media",
         admin_ids=[ADMIN_ID],
         admin_chat_id=None,
+        support_chat_id=STAFF_CHAT_ID,
         redis_url=None,
         payment_provider="yookassa",
         delivery_options=DELIVERY_OPTIONS,
@@ -161,7 +166,10 @@ shopbot demo is running: open {page_url}
         → confirm → pay on the test payment page that opens → the order is paid;
         or the same in the Mini App: «🛍 Магазин» beside the message box;
         switch to «Админ» at the top: /admin lists the admin commands, e.g.
-        /stock TSH-001 5, /export, or 📎 a CSV with the caption /import.
+        /stock TSH-001 5, /export, or 📎 a CSV with the caption /import;
+        as the shopper, /support (or ❓ Help → write to a manager) asks for a person:
+        «Staff» at the top shows the staff group, where the shopper's topic appears;
+        answer there, and /close it (the shopper is asked to rate the help).
   Ctrl-C stops it.
 """.rstrip()
 
@@ -180,7 +188,9 @@ async def run_demo(options: DemoOptions) -> None:
     people = DemoPeople(
         shopper=telegram.user(SHOPPER_ID, "Анна", language_code=options.language),
         admin=telegram.user(ADMIN_ID, "Админ", language_code=options.language),
+        staff=forum(telegram, STAFF_CHAT_ID, translated(STAFF_GROUP, options.language)),
     )
+    people.staff.join(people.admin, "creator")
     page_app = create_demo_app(telegram, people, options.language)
     add_webapp_routes(page_app)  # the page is the Mini App's web view too
     page = web.AppRunner(page_app, access_log=None, shutdown_timeout=1)

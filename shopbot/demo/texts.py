@@ -21,6 +21,13 @@ PAGE_TEXTS = {
     "who": N_("Who you are"),
     "shopper": N_("Shopper"),
     "admin": N_("Admin"),
+    "staff": N_("Staff"),
+    "topics": N_("Topics of the staff group"),
+    "no_topics": N_(
+        "No topics yet. As the shopper, send /support (or ❓ Help → write to a manager): "
+        "the shopper's topic appears here, and what you write in it reaches the shopper."
+    ),
+    "topic_closed": N_("closed"),
     "attach": N_("Send a file (a CSV with caption /import)"),
     "placeholder": N_("Message or /command"),
     "message": N_("Message"),
@@ -44,6 +51,10 @@ KEY_GONE = N_("That button is no longer on the keyboard.")
 FILE_FIRST = N_("Choose a file first.")
 APP_GONE = N_("The bot no longer offers this app.")
 INVOICE_GONE = N_("This invoice is no longer valid.")
+TOPIC_FIRST = N_("Choose a topic first.")
+NOT_IN_GROUP = N_("The staff group takes text messages only in this demo.")
+# The staff group's title, as the bot sees it.
+STAFF_GROUP = N_("Shop staff")
 
 _SLOT = re.compile(r"\{\{(\w+)\}\}")
 

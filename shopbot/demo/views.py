@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from shopbot.demo.sanitize import sanitize_html
+from shopbot.emulators.telegram_forum import Topic
 
 # The photo size the page asks for: big enough for a phone, small enough to load fast.
 PHOTO_WIDTH = 800
@@ -18,10 +19,11 @@ def file_url(file_id: str, name: str | None = None) -> str:
 
 
 def message_view(message: dict[str, Any], bot_id: int) -> dict[str, Any]:
-    """``{id, outgoing, edited, html, photo?, document?, contact?, buttons}``.
+    """``{id, outgoing, edited, html, photo?, document?, contact?, thread?, buttons}``.
 
     ``html`` is the text or caption, sanitised bot HTML or escaped user text; ``buttons`` the
-    inline keyboard's rows of ``{text, data?, url?}``.
+    inline keyboard's rows of ``{text, data?, url?}``; ``thread`` the topic of a message in
+    the staff group.
     """
     if "html_text" in message:
         text_html = sanitize_html(message["html_text"])
@@ -37,6 +39,8 @@ def message_view(message: dict[str, Any], bot_id: int) -> dict[str, Any]:
             for row in message.get("reply_markup", {}).get("inline_keyboard", [])
         ],
     }
+    if "message_thread_id" in message:
+        view["thread"] = message["message_thread_id"]
     if message.get("photo"):
         sizes = message["photo"]
         fitting = [size for size in sizes if size["width"] <= PHOTO_WIDTH]
@@ -61,6 +65,15 @@ def message_view(message: dict[str, Any], bot_id: int) -> dict[str, Any]:
             "name": " ".join(filter(None, [contact.get("first_name"), contact.get("last_name")])),
         }
     return view
+
+
+def is_service(message: dict[str, Any]) -> bool:
+    """A topic's service message (made, renamed, closed, reopened): shown as the topic list."""
+    return any(key.startswith("forum_topic_") for key in message)
+
+
+def topic_view(topic: Topic) -> dict[str, Any]:
+    return {"id": topic.message_thread_id, "name": topic.name, "closed": topic.closed}
 
 
 def keyboard_view(markup: dict[str, Any] | None) -> list[list[dict[str, Any]]]:

@@ -1,10 +1,13 @@
 """The chat page's server: static files, live chat events (SSE) and the person's actions.
 
-``GET /events?as=shopper|admin`` streams that person's chat: first a ``reset`` with every
+``GET /events?as=shopper|admin|staff`` streams that person's chat: first a ``reset`` with every
 message and the reply keyboard, then ``message`` / ``edit`` / ``delete`` (each with the
-current reply keyboard) and ``callback_answer`` events. Actions are POSTs to
-``/api/{who}/text|press|keyboard|document``; they return at once, their effects arrive as
-events. ``/file/{file_id}`` fetches a file the bot or the person sent, through the Bot API.
+current reply keyboard) and ``callback_answer`` events. ``staff`` is the staff group with
+topics, where the admin writes: its events also carry the group's topics, and its messages
+their topic (the topics' service messages are left out). Actions are POSTs to
+``/api/{who}/text|press|keyboard|document`` (in the staff group: text, with its topic, and
+press); they return at once, their effects arrive as events. ``/file/{file_id}`` fetches a
+file the bot or the person sent, through the Bot API.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from shopbot import jsonsafe
-from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
+from shopbot.emulators.telegram import EmulatedChat, EmulatedUser, TelegramEmulator
 from shopbot.emulators.telegram_files import DOCUMENT_MAX_BYTES
 from shopbot.emulators.telegram_format import ApiFailure
+from shopbot.emulators.telegram_forum import ForumGroup
 from shopbot.i18n import DEFAULT_LANGUAGE
 
 from .texts import (
@@ -34,11 +38,13 @@ from .texts import (
     FILE_FIRST,
     KEY_GONE,
     MESSAGE_GONE,
+    NOT_IN_GROUP,
+    TOPIC_FIRST,
     TYPE_FIRST,
     render_page,
     translated,
 )
-from .views import keyboard_view, message_view
+from .views import is_service, keyboard_view, message_view, topic_view
 
 STATIC_DIR = Path(str(files("shopbot.demo") / "static"))
 HEARTBEAT = 15.0  # seconds between keep-alive comments on an idle event stream
@@ -47,17 +53,25 @@ _SHUTDOWN: dict[str, Any] = {"type": "shutdown"}
 
 @dataclass(frozen=True)
 class DemoPeople:
-    """The two people the page can be: a shopper and the shop's admin."""
+    """The people the page can be: a shopper and the shop's admin, in their private chats
+    with the bot, and the admin in the staff group (``staff``) when there is one."""
 
     shopper: EmulatedUser
     admin: EmulatedUser
+    staff: ForumGroup | None = None
 
     def get(self, who: str) -> EmulatedUser:
+        """Who acts: in the staff group, the admin."""
         if who == "shopper":
             return self.shopper
-        if who == "admin":
+        if who == "admin" or (who == "staff" and self.staff is not None):
             return self.admin
         raise web.HTTPNotFound(text=f"no such person: {who}")
+
+    def chat(self, who: str) -> EmulatedChat:
+        """The chat the page shows for ``who``."""
+        person = self.get(who)
+        return self.staff if who == "staff" and self.staff is not None else person
 
 
 EMULATOR_KEY = web.AppKey("emulator", TelegramEmulator)
@@ -123,14 +137,19 @@ async def _index(request: web.Request) -> web.Response:
 
 async def _events(request: web.Request) -> web.StreamResponse:
     emulator = request.app[EMULATOR_KEY]
-    person = request.app[PEOPLE_KEY].get(request.query.get("as", "shopper"))
+    person = request.app[PEOPLE_KEY].chat(request.query.get("as", "shopper"))
     bot_id = emulator.bot_user["id"]
     queue = emulator.subscribe()
     # Taken before any await, so no event falls between the snapshot and the stream.
     snapshot = {
         "type": "reset",
-        "messages": [message_view(message, bot_id) for message in person.history.values()],
+        "messages": [
+            message_view(message, bot_id)
+            for message in person.history.values()
+            if not is_service(message)
+        ],
         "keyboard": keyboard_view(person.reply_keyboard),
+        **_topics(person),
     }
     streams = request.app[STREAMS_KEY]
     streams.add(queue)
@@ -154,6 +173,10 @@ async def _events(request: web.Request) -> web.StreamResponse:
                 break
             if event["chat_id"] != person.chat_id:
                 continue
+            if event["type"] != "callback_answer" and is_service(event["message"]):
+                # A topic made, renamed, closed or reopened: the page redraws its topics.
+                await _write_event(response, {"type": "topics", **_topics(person)})
+                continue
             await _write_event(response, _page_event(event, person, bot_id))
     except ConnectionResetError:
         pass  # the page was closed or switched person
@@ -163,7 +186,7 @@ async def _events(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _page_event(event: dict[str, Any], person: EmulatedUser, bot_id: int) -> dict[str, Any]:
+def _page_event(event: dict[str, Any], person: EmulatedChat, bot_id: int) -> dict[str, Any]:
     if event["type"] == "callback_answer":
         return {"type": "callback_answer", "answer": event["answer"]}
     return {
@@ -171,6 +194,13 @@ def _page_event(event: dict[str, Any], person: EmulatedUser, bot_id: int) -> dic
         "message": message_view(event["message"], bot_id),
         "keyboard": keyboard_view(person.reply_keyboard),
     }
+
+
+def _topics(chat: EmulatedChat) -> dict[str, Any]:
+    """``{"topics": [...]}`` for the staff group, nothing for a private chat."""
+    if not isinstance(chat, ForumGroup):
+        return {}
+    return {"topics": [topic_view(topic) for topic in chat.topics.values()]}
 
 
 async def _write_event(response: web.StreamResponse, payload: dict[str, Any]) -> None:
@@ -203,20 +233,33 @@ def _bad(reason: str) -> web.HTTPException:
 
 
 async def _send_text(request: web.Request) -> web.Response:
-    person = request.app[PEOPLE_KEY].get(request.match_info["who"])
-    text = (await _json_body(request)).get("text")
+    """A text in the person's chat; in the staff group, in the topic ``thread``."""
+    who = request.match_info["who"]
+    people = request.app[PEOPLE_KEY]
+    person = people.get(who)
+    body = await _json_body(request)
+    text = body.get("text")
     if not isinstance(text, str) or not text.strip():
         raise _refused(request, TYPE_FIRST)
-    await person.send_text(text, wait=False)
+    chat = people.chat(who)
+    if isinstance(chat, ForumGroup):
+        thread = body.get("thread")
+        if not isinstance(thread, int) or thread not in chat.topics:
+            raise _refused(request, TOPIC_FIRST)
+        await chat.send_text(person, text, thread=thread, wait=False)
+    else:
+        await person.send_text(text, wait=False)
     return web.json_response({"ok": True})
 
 
 async def _press(request: web.Request) -> web.Response:
     """An inline button with callback data, pressed on the message that carries it."""
-    person = request.app[PEOPLE_KEY].get(request.match_info["who"])
+    who = request.match_info["who"]
+    person = request.app[PEOPLE_KEY].get(who)
+    chat = request.app[PEOPLE_KEY].chat(who)
     body = await _json_body(request)
     message_id, data = body.get("message_id"), body.get("data")
-    message = person.history.get(message_id) if isinstance(message_id, int) else None
+    message = chat.history.get(message_id) if isinstance(message_id, int) else None
     if message is None:
         raise _refused(request, MESSAGE_GONE)
     buttons = message.get("reply_markup", {}).get("inline_keyboard", [])
@@ -224,13 +267,25 @@ async def _press(request: web.Request) -> web.Response:
         button.get("callback_data") == data for row in buttons for button in row
     ):
         raise _refused(request, BUTTON_GONE)
-    await person.press_data(data, message=message, wait=False)
+    if isinstance(chat, ForumGroup):
+        await chat.press_data(person, data, message=message, wait=False)
+    else:
+        await person.press_data(data, message=message, wait=False)
     return web.json_response({"ok": True})
+
+
+def _private(request: web.Request) -> EmulatedUser:
+    """The person of a private chat's action (the staff group has no keyboard or files)."""
+    who = request.match_info["who"]
+    person = request.app[PEOPLE_KEY].get(who)
+    if request.app[PEOPLE_KEY].chat(who) is not person:
+        raise _refused(request, NOT_IN_GROUP)
+    return person
 
 
 async def _keyboard_button(request: web.Request) -> web.Response:
     """A reply-keyboard button: its text is sent, or the person's contact for "share contact"."""
-    person = request.app[PEOPLE_KEY].get(request.match_info["who"])
+    person = _private(request)
     label = (await _json_body(request)).get("text")
     keyboard = person.reply_keyboard or {}
     rows = keyboard.get("keyboard", [])
@@ -248,7 +303,7 @@ async def _keyboard_button(request: web.Request) -> web.Response:
 
 async def _send_document(request: web.Request) -> web.Response:
     """A file from the page's file picker, with an optional caption (``/import`` for CSVs)."""
-    person = request.app[PEOPLE_KEY].get(request.match_info["who"])
+    person = _private(request)
     form = await request.post()
     upload, caption = form.get("file"), form.get("caption")
     if not isinstance(upload, web.FileField):

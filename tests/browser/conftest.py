@@ -271,6 +271,19 @@ class ChatPage:
             f"the chat of {person}",
         )
 
+    def topic(self, name: str) -> None:
+        """In the staff group: show the topic whose name starts with ``name`` (waits for it)."""
+
+        def click() -> bool:
+            for button in self.driver.find_elements(By.CSS_SELECTOR, "#topics .topic"):
+                if button.text.startswith(name):
+                    if button.get_attribute("aria-pressed") == "true":
+                        return True
+                    button.click()  # the topics are drawn anew: seen pressed next time
+            return False
+
+        self.wait_for(click, f"a topic {name!r}")
+
     def toast(self) -> str:
         toast = self.driver.find_element(By.ID, "toast")
         return toast.text if toast.is_displayed() else ""

@@ -2,6 +2,8 @@
 
 // The shopbot demo chat: draws one person's chat from the server's event stream and turns
 // clicks and typing into that person's actions. Bot HTML arrives sanitised by the server.
+// "staff" is the staff group with topics: the page shows one topic at a time, chosen above
+// the chat, and the admin writes into it.
 
 const chat = document.getElementById("chat");
 const keyboard = document.getElementById("keyboard");
@@ -12,12 +14,16 @@ const fileInput = document.getElementById("file");
 const uploadBar = document.getElementById("upload");
 const toast = document.getElementById("toast");
 const alertBox = document.getElementById("alert");
+const topicsBar = document.getElementById("topics");
 // The page's words in the demo's language, filled in by the server.
 const T = JSON.parse(document.getElementById("texts").textContent);
 
-let person = location.hash === "#admin" ? "admin" : "shopper";
+const PEOPLE = ["shopper", "admin", "staff"];
+let person = PEOPLE.includes(location.hash.slice(1)) ? location.hash.slice(1) : "shopper";
 let events = null;
 let toastTimer = 0;
+let topics = []; // the staff group's topics: {id, name, closed}
+let topic = null; // the topic shown in the staff group
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -51,8 +57,12 @@ composer.addEventListener("submit", (event) => {
   event.preventDefault();
   const text = textInput.value;
   if (!text.trim()) return;
+  if (person === "staff" && topic === null) {
+    showToast(T.no_topics);
+    return;
+  }
   textInput.value = "";
-  act("text", { text });
+  act("text", person === "staff" ? { text, thread: topic } : { text });
 });
 
 fileInput.addEventListener("change", () => {
@@ -84,6 +94,7 @@ function closeUpload() {
 function renderMessage(message) {
   const row = el("div", `msg ${message.outgoing ? "out" : "in"}`);
   row.dataset.id = message.id;
+  if (message.thread !== undefined) row.dataset.thread = message.thread;
   const bubble = el("div", "bubble");
   if (message.photo) {
     const img = el("img", "photo");
@@ -186,8 +197,52 @@ function scrollDown() {
   chat.scrollTop = chat.scrollHeight;
 }
 
+// ------------------------------------------------------------------- topics
+
+function setTopics(list) {
+  const known = new Set(topics.map((item) => item.id));
+  const added = list.filter((item) => !known.has(item.id));
+  topics = list;
+  if (added.length) topic = added[added.length - 1].id; // a new conversation: show it
+  if (!topics.some((item) => item.id === topic)) {
+    topic = topics.length ? topics[topics.length - 1].id : null;
+  }
+  renderTopics();
+}
+
+function renderTopics() {
+  topicsBar.hidden = person !== "staff";
+  if (person !== "staff") return;
+  topicsBar.replaceChildren(...topics.map((item) => {
+    const node = el("button", "topic", item.name);
+    node.type = "button";
+    node.dataset.thread = item.id;
+    node.setAttribute("aria-pressed", String(item.id === topic));
+    if (item.closed) node.append(el("span", "topic-closed", T.topic_closed));
+    node.addEventListener("click", () => {
+      topic = item.id;
+      renderTopics();
+      scrollDown();
+    });
+    return node;
+  }));
+  for (const row of chat.querySelectorAll(".msg")) showIfInTopic(row);
+  let hint = chat.querySelector(".hint");
+  if (!topics.length && !hint) {
+    hint = el("div", "hint", T.no_topics);
+    chat.append(hint);
+  } else if (topics.length && hint) {
+    hint.remove();
+  }
+}
+
+function showIfInTopic(row) {
+  if (person === "staff") row.hidden = row.dataset.thread !== String(topic);
+}
+
 function upsert(message) {
   const node = renderMessage(message);
+  showIfInTopic(node);
   const existing = messageNode(message.id);
   if (existing) {
     existing.replaceWith(node);
@@ -223,7 +278,14 @@ function handle(event) {
     case "reset":
       chat.dataset.person = person;
       chat.replaceChildren(...event.messages.map(renderMessage));
+      topics = [];
+      topic = null;
+      setTopics(event.topics || []);
       renderKeyboard(event.keyboard);
+      scrollDown();
+      break;
+    case "topics":
+      setTopics(event.topics);
       scrollDown();
       break;
     case "message":
@@ -258,6 +320,8 @@ function connect() {
   toast.hidden = true;
   alertBox.hidden = true;
   closeUpload();
+  document.body.dataset.person = person;
+  topicsBar.hidden = true;
   for (const button of document.querySelectorAll(".switch button")) {
     button.setAttribute("aria-checked", String(button.dataset.person === person));
   }
@@ -272,7 +336,7 @@ for (const button of document.querySelectorAll(".switch button")) {
   button.addEventListener("click", () => {
     if (button.dataset.person === person) return;
     person = button.dataset.person;
-    history.replaceState(null, "", person === "admin" ? "#admin" : location.pathname);
+    history.replaceState(null, "", person === "shopper" ? location.pathname : `#${person}`);
     connect();
   });
 }
