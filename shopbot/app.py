@@ -208,7 +208,7 @@ def outbox_sender(notifier: BotNotifier, support_desk: SupportDesk | None = None
     conversations' by ``support_desk``)."""
     senders = {
         **marketing_senders(notifier),
-        **followup_senders(notifier),
+        **followup_senders(notifier, support_desk),
         **restock_senders(notifier),
         **miniapp_senders(notifier),
     }

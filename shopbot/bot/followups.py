@@ -15,6 +15,7 @@ from shopbot.bot.callbacks import CartAction, CartCb, RatingCb, RatingSkipCb
 from shopbot.bot.keyboards import with_unsubscribe
 from shopbot.bot.notifier import BotNotifier
 from shopbot.bot.render import TEXT_LIMIT, Line, Typed, compose, h
+from shopbot.bot.support_desk import SupportDesk
 from shopbot.bot.texts import LINE_NAME_LIMIT
 from shopbot.models import Rating, RatingKind, User, utcnow
 from shopbot.money import format_price
@@ -25,10 +26,12 @@ from shopbot.services.outbox import RetryLater, Sender, Undeliverable
 
 class FollowupNotifier:
     """Delivers ratings' and reminders' messages through the shop's :class:`BotNotifier`
-    (its language, clock, and handling of Telegram's refusals)."""
+    (its language, clock, and handling of Telegram's refusals); a low service rating also
+    goes into the shopper's topic through ``support_desk``."""
 
-    def __init__(self, notifier: BotNotifier) -> None:
+    def __init__(self, notifier: BotNotifier, support_desk: SupportDesk | None = None) -> None:
         self.notifier = notifier
+        self.support_desk = support_desk
 
     async def rating_question(self, session: AsyncSession, rating_id: int) -> None:
         rating = await session.get(Rating, rating_id, populate_existing=True)
@@ -54,6 +57,10 @@ class FollowupNotifier:
             return low_rating_alert(rating, shopper, staff, with_comment), None
 
         notifier = self.notifier
+        if self.support_desk is not None:
+            with notifier.speaking(notifier.settings.default_language):
+                text = low_rating_alert(rating, shopper, staff, with_comment)
+            await self.support_desk.note_in_topic(session, rating.subject_id, text)
         await alert_staff(notifier.bot, notifier.settings, session, render)
 
     async def cart_reminder(self, session: AsyncSession, reminder_id: int) -> None:
@@ -80,9 +87,11 @@ class FollowupNotifier:
         return user
 
 
-def followup_senders(notifier: BotNotifier) -> dict[str, Sender]:
+def followup_senders(
+    notifier: BotNotifier, support_desk: SupportDesk | None = None
+) -> dict[str, Sender]:
     """The outbox senders of ratings and reminders, by kind."""
-    followups = FollowupNotifier(notifier)
+    followups = FollowupNotifier(notifier, support_desk)
     return {**ratings.rating_senders(followups), **reminders.reminder_senders(followups)}
 
 

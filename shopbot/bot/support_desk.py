@@ -289,6 +289,27 @@ class SupportDesk:
         thread = await self._thread(session, conversation, fresh=True)
         return await send(thread)
 
+    async def note_in_topic(self, session: AsyncSession, conversation_id: int, text: str) -> bool:
+        """The bot's ``text`` (staff language, rendered by the caller) in the conversation's
+        topic, remade if staff deleted it, where staff see the conversation; False when the
+        conversation has no topic here or Telegram refused it (logged)."""
+        conversation = await session.get(SupportConversation, conversation_id)
+        if conversation is None or not conversation.in_topic or self.forum_chat is None:
+            return False
+        forum_chat = self.forum_chat
+
+        async def send(thread: int) -> int:
+            sent = await self.bot.send_message(forum_chat, text, message_thread_id=thread)
+            return sent.message_id
+
+        with _passing_failures():
+            try:
+                await self._in_thread(session, conversation, send)
+            except (TelegramBadRequest, TelegramForbiddenError) as exc:
+                log.warning("support: a note to conversation %s failed: %s", conversation_id, exc)
+                return False
+        return True
+
     # ------------------------------------------------------------- the card
 
     async def _mentions(

@@ -589,3 +589,27 @@ async def test_a_forum_that_took_the_bots_rights_after_start_loses_nothing(
     assert "not enough rights" in notice["text"]
     assert copy["text"] == "Где мой курьер?"
     assert staff.topics == {}
+
+
+async def test_a_low_rating_and_its_comment_go_into_the_shoppers_topic(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    shop, staff = started_forum
+    owner = shop.emulator.user(ADMIN)
+    anna = shop.emulator.user(SHOPPER, "Анна", username="anna")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    thread = only_topic(staff)
+    await staff.send_text(owner, "Посмотрю и напишу", thread=thread)
+    await staff.send_text(owner, "/close", thread=thread)
+    await shop.emulator.wait_handled()
+    await anna.press("2 ⭐", message=anna.last)
+    alert = staff.bot_in_topic(thread)[-1]["text"]
+    assert alert.startswith("⚠ Низкая оценка поддержки: ⭐⭐ 2/5")
+    assert "Отвечал(а): Хозяйка" in alert
+
+    await anna.send_text("Так и не написали")
+    await shop.emulator.wait_handled()
+    comment = staff.bot_in_topic(thread)[-1]["text"]
+    assert "Что пошло не так, словами покупателя:" in comment and "Так и не написали" in comment
+    assert shop.emulator.errors == [], [(e.method, e.description) for e in shop.emulator.errors]
