@@ -55,7 +55,13 @@ log = logging.getLogger(__name__)
 
 CARD_ORDERS = 3  # the shopper's latest orders on the card
 THREAD_NOT_FOUND = "message thread not found"
+TOPIC_DELETED = "TOPIC_DELETED"
 _TOPIC_CLOSED_ALREADY = "TOPIC_NOT_MODIFIED"
+
+
+def _topic_gone(exc: TelegramBadRequest) -> bool:
+    """Telegram's answer for a topic staff deleted (sending into it, or managing it)."""
+    return THREAD_NOT_FOUND in exc.message or TOPIC_DELETED in exc.message
 
 
 @contextmanager
@@ -78,11 +84,13 @@ class SupportDesk:
         self.settings = settings
         self.i18n = i18n
         self.forum_chat: int | None = None  # set by check(): the group whose topics are used
+        self._admins_told = False  # of topics lost while running, once per process
 
     # ---------------------------------------------------------------- set-up
 
-    async def check(self) -> None:
-        """Use the group's topics if Telegram says they can be; else log why not, once."""
+    async def check(self) -> str | None:
+        """Use the group's topics if Telegram says they can be; else log why not, once, and
+        return why."""
         chat_id = self.settings.support_chat
         reason = None
         if chat_id is None:
@@ -108,6 +116,7 @@ class SupportDesk:
         else:
             log.info("support: conversations go to the topics of chat %s", chat_id)
             self.forum_chat = chat_id
+        return reason
 
     @property
     def in_topics(self) -> bool:
@@ -251,10 +260,16 @@ class SupportDesk:
     # ----------------------------------------------------------- the topic
 
     async def _thread(
-        self, session: AsyncSession, conversation: SupportConversation, *, fresh: bool = False
+        self,
+        session: AsyncSession,
+        conversation: SupportConversation,
+        *,
+        fresh: bool = False,
+        card: bool = True,
     ) -> int:
         """The shopper's topic in the forum (made now if they have none, or ``fresh``: the
-        old one was deleted, and the card goes into the new one)."""
+        old one was deleted, and the card goes into the new one unless ``card`` is False:
+        the card itself is being sent)."""
         assert self.forum_chat is not None
         topic = await conversations.topic_of(session, conversation.user_id, self.forum_chat)
         if topic is not None and not fresh:
@@ -266,7 +281,7 @@ class SupportDesk:
         await conversations.save_topic(
             session, conversation.user_id, self.forum_chat, created.message_thread_id
         )
-        if fresh:
+        if fresh and card:
             await self._send_card(
                 session, conversation, self.forum_chat, thread=created.message_thread_id
             )
@@ -277,17 +292,44 @@ class SupportDesk:
         session: AsyncSession,
         conversation: SupportConversation,
         send: Callable[[int], Awaitable[int]],
+        *,
+        card: bool = True,
     ) -> int:
-        """Run ``send(thread)`` in the shopper's topic, remaking the topic once if staff
-        deleted it."""
+        """Run ``send(thread)`` in the shopper's topic, remaking the topic once (with the card,
+        if ``card``) if staff deleted it; a group that can no longer have topics (turned off,
+        rights taken) is found then: the desk falls back to the admins' private chats and
+        tells them."""
         thread = await self._thread(session, conversation)
         try:
             return await send(thread)
         except TelegramBadRequest as exc:
-            if THREAD_NOT_FOUND not in exc.message:
+            if not _topic_gone(exc):
                 raise
-        thread = await self._thread(session, conversation, fresh=True)
+        try:
+            thread = await self._thread(session, conversation, fresh=True, card=card)
+        except TelegramBadRequest:
+            await self._topics_lost()
+            raise
         return await send(thread)
+
+    async def _topics_lost(self) -> None:
+        """Check the group again; if topics can no longer be used, tell each admin in
+        private (once per process) why, and where hand-offs go from now on."""
+        reason = await self.check()
+        if reason is None or self._admins_told:
+            return
+        self._admins_told = True
+        with self._speaking(self._staff_language()):
+            text = _(
+                "⚠ Support: the staff group's topics can no longer be used ({reason}). "
+                "Hand-offs go to the admins' private chats from now on; turn the topics back "
+                "on (and give the bot the right to manage them), then restart the bot."
+            ).format(reason=h(reason))
+        for admin_id in self.settings.admin_ids:
+            try:
+                await self.bot.send_message(admin_id, text)
+            except TelegramAPIError as exc:
+                log.warning("support: admin %s could not be told: %s", admin_id, exc.message)
 
     async def note_in_topic(self, session: AsyncSession, conversation_id: int, text: str) -> bool:
         """The bot's ``text`` (staff language, rendered by the caller) in the conversation's
@@ -389,7 +431,7 @@ class SupportDesk:
             )
             return sent.message_id
 
-        return await self._in_thread(session, conversation, send)
+        return await self._in_thread(session, conversation, send, card=False)
 
     async def _reopen(self, thread: int) -> None:
         assert self.forum_chat is not None
@@ -578,7 +620,7 @@ class SupportDesk:
                 if close_topic:
                     await self.bot.close_forum_topic(self.forum_chat, topic.thread_id)
             except TelegramBadRequest as exc:
-                if THREAD_NOT_FOUND not in exc.message and _TOPIC_CLOSED_ALREADY not in exc.message:
+                if not _topic_gone(exc) and _TOPIC_CLOSED_ALREADY not in exc.message:
                     raise
             return
         for chat_id in conversation.assigned:

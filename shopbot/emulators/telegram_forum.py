@@ -7,9 +7,12 @@ with the rights given (``can_manage_topics`` to create, edit, close and reopen t
 known by its ``message_thread_id`` — the id of the service message that created it, as in
 Telegram. Messages in a topic carry ``message_thread_id`` and ``is_topic_message``; one that
 replies to nothing replies to the topic's creation message, as Telegram's clients send them.
-A deleted topic answers "message thread not found"; a closed one takes messages only from
-those who may manage topics. An administrator bot sees every message of the group (privacy
-mode does not apply to administrators).
+A deleted topic answers "message thread not found" to what is sent into it and
+"TOPIC_DELETED" to the topic methods (edit, close, reopen); a closed one takes messages only
+from those who may manage topics. :meth:`ForumGroup.turn_off_topics` is a person turning
+the group's topics off: it is then a plain supergroup, whose topics are gone. An
+administrator bot sees every message of the group (privacy mode does not apply to
+administrators).
 
 :class:`Media` makes what users send besides text — photos, albums, documents, voice,
 video, stickers, locations, contacts — for :meth:`EmulatedUser.send_content` and
@@ -47,6 +50,8 @@ TOPIC_NAME_MAX = 128
 # The colours Telegram allows for a topic's icon (createForumTopic's icon_color).
 TOPIC_COLORS = (7322096, 16766590, 13338331, 9367192, 16749490, 16478047)
 THREAD_NOT_FOUND = "message thread not found"
+TOPIC_DELETED = "TOPIC_DELETED"
+NOT_A_FORUM = "the chat is not a forum"
 COPY_MESSAGES_MAX = 100
 _MISSING_RIGHT = {
     "can_manage_topics": "not enough rights to manage topics",
@@ -108,13 +113,15 @@ class ForumGroup(EmulatedGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.topics: dict[int, Topic] = {}
+        self.deleted_topics: set[int] = set()
+        self.is_forum = True
         self.members: dict[int, str] = {}  # user id -> status
         self.bot_rights: dict[str, bool] = {}
 
     # ------------------------------------------------------------- set-up
 
     def as_chat(self) -> dict[str, Any]:
-        return {**super().as_chat(), "is_forum": True}
+        return {**super().as_chat(), "is_forum": True} if self.is_forum else super().as_chat()
 
     def set_bot_rights(self, rights: dict[str, bool]) -> None:
         """The bot's administrator rights (``{}``: a plain member, privacy mode on)."""
@@ -140,6 +147,12 @@ class ForumGroup(EmulatedGroup):
     def delete_topic(self, message_thread_id: int) -> None:
         """A person deletes the topic and everything in it (the bot is not told)."""
         self._drop_topic(message_thread_id)
+
+    def turn_off_topics(self) -> None:
+        """A person turns the group's topics off (the bot is not told): every topic is gone."""
+        self.is_forum = False
+        self.deleted_topics.update(self.topics)
+        self.topics.clear()
 
     # --------------------------------------------------------- inspection
 
@@ -240,6 +253,7 @@ class ForumGroup(EmulatedGroup):
     def _drop_topic(self, message_thread_id: int) -> None:
         if self.topics.pop(message_thread_id, None) is None:
             raise AssertionError(f"no topic {message_thread_id} in chat {self.chat_id}")
+        self.deleted_topics.add(message_thread_id)
         for message_id in [
             message_id
             for message_id, message in self.history.items()
@@ -380,8 +394,8 @@ class _ForumMethods:
 
     def _forum(self, p: _Params, right: str) -> ForumGroup:
         chat = self._emulator._chat(p)
-        if not isinstance(chat, ForumGroup):
-            raise bad_request("the chat is not a forum")
+        if not isinstance(chat, ForumGroup) or not chat.is_forum:
+            raise bad_request(NOT_A_FORUM)
         if not chat.bot_rights.get(right):
             raise bad_request(_MISSING_RIGHT[right])
         return chat
@@ -390,7 +404,7 @@ class _ForumMethods:
         thread = p.integer("message_thread_id")
         topic = chat.topics.get(thread or 0)
         if topic is None:
-            raise bad_request(THREAD_NOT_FOUND)
+            raise bad_request(TOPIC_DELETED if thread in chat.deleted_topics else THREAD_NOT_FOUND)
         return topic
 
     def _service_message(

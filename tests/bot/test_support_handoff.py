@@ -613,3 +613,49 @@ async def test_a_low_rating_and_its_comment_go_into_the_shoppers_topic(
     comment = staff.bot_in_topic(thread)[-1]["text"]
     assert "Что пошло не так, словами покупателя:" in comment and "Так и не написали" in comment
     assert shop.emulator.errors == [], [(e.method, e.description) for e in shop.emulator.errors]
+
+
+async def test_a_closed_topic_deleted_is_made_again_for_the_next_conversation(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    """Reopening the deleted topic answers TOPIC_DELETED: a new topic, with one card."""
+    shop, staff = started_forum
+    owner = shop.emulator.user(ADMIN)
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    old = only_topic(staff)
+    await staff.send_text(owner, "/close", thread=old)
+    await shop.emulator.wait_handled()
+    staff.delete_topic(old)
+    await hand_off(shop, anna, "💬 Другое")
+    await anna.send_text("Снова я")
+    await shop.emulator.wait_handled()
+    new = only_topic(staff)
+    assert new != old
+    texts = [message["text"] for message in staff.bot_in_topic(new)]
+    assert [text for text in texts if text.startswith("🆕 Покупатель просит человека")] == [
+        texts[0]
+    ]
+    assert texts[-1] == "Снова я"
+    assert "TOPIC_DELETED" in [error.description.split(": ")[-1] for error in shop.emulator.errors]
+
+
+async def test_topics_turned_off_while_running_fall_back_to_the_admins(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    """The group stops being a forum: the message that found it reaches the admins in
+    private, they are told once why, and the conversation goes on in their chats."""
+    shop, staff = started_forum
+    owner = shop.emulator.user(ADMIN)
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    staff.turn_off_topics()
+    await anna.send_text("Алло?")
+    await anna.send_text("Вы тут?")
+    await shop.emulator.wait_handled()
+    told = [text for text in owner.texts() if "темы группы персонала больше" in text]
+    assert len(told) == 1 and "is not a supergroup with topics" in told[0]
+    assert owner.texts().count("Алло?") == 1
+    assert owner.texts()[-1] == "Вы тут?"

@@ -88,7 +88,7 @@ async def test_rights_and_forums_are_checked(telegram: TelegramEmulator, bot: Bo
         await bot.create_forum_topic(STAFF, "тема")
 
 
-async def test_a_deleted_topic_answers_thread_not_found(
+async def test_a_deleted_topic_answers_thread_not_found_and_topic_deleted(
     telegram: TelegramEmulator, bot: Bot
 ) -> None:
     staff = forum(telegram, STAFF)
@@ -99,9 +99,26 @@ async def test_a_deleted_topic_answers_thread_not_found(
     for thread in (by_bot.message_thread_id, by_staff.message_thread_id):
         with pytest.raises(TelegramBadRequest, match="message thread not found"):
             await bot.send_message(STAFF, "есть кто?", message_thread_id=thread)
-        with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        with pytest.raises(TelegramBadRequest, match="TOPIC_DELETED"):
             await bot.close_forum_topic(STAFF, thread)
+        with pytest.raises(TelegramBadRequest, match="TOPIC_DELETED"):
+            await bot.reopen_forum_topic(STAFF, thread)
     assert staff.topic_names() == []
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await bot.close_forum_topic(STAFF, 999)  # never a topic
+
+
+async def test_topics_turned_off_leave_a_plain_supergroup(
+    telegram: TelegramEmulator, bot: Bot
+) -> None:
+    staff = forum(telegram, STAFF)
+    topic = await bot.create_forum_topic(STAFF, "Анна")
+    staff.turn_off_topics()
+    assert not (await bot.get_chat(STAFF)).is_forum
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await bot.send_message(STAFF, "есть кто?", message_thread_id=topic.message_thread_id)
+    with pytest.raises(TelegramBadRequest, match="the chat is not a forum"):
+        await bot.create_forum_topic(STAFF, "Анна")
 
 
 async def test_every_kind_of_message_is_copied_into_a_topic(
