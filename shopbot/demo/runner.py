@@ -167,9 +167,9 @@ shopbot demo is running: open {page_url}
         or the same in the Mini App: «🛍 Магазин» beside the message box;
         switch to «Админ» at the top: /admin lists the admin commands, e.g.
         /stock TSH-001 5, /export, or 📎 a CSV with the caption /import;
-        as the shopper, /support (or ❓ Help → write to a manager) asks for a person:
-        «Staff» at the top shows the staff group, where the shopper's topic appears;
-        answer there, and /close it (the shopper is asked to rate the help).
+        as the shopper, /support (or ❓ Помощь → a question → Написать менеджеру) asks
+        for a person: «Персонал» at the top is the staff group, where the shopper's topic
+        appears; answer there, then /close it (the shopper is asked to rate the help).
   Ctrl-C stops it.
 """.rstrip()
 
