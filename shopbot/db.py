@@ -166,6 +166,13 @@ class CommitHooks:
                 log.exception("delivering outbox messages %s failed", changes.outbox_ids)
 
 
+async def deliver_outbox(session: AsyncSession, ids: list[int]) -> None:
+    """Deliver these outbox rows now, as a commit that recorded them would."""
+    hooks = session.info.get(_HOOKS)
+    if hooks is not None and hooks.deliver is not None:
+        await hooks.deliver(session, ids)
+
+
 def commit_hooks(session_factory: async_sessionmaker[AsyncSession]) -> CommitHooks:
     hooks = session_factory.kw["info"][_HOOKS]
     assert isinstance(hooks, CommitHooks)

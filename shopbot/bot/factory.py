@@ -109,9 +109,12 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(PlainTextMiddleware())
     dispatcher.update.outer_middleware(ShopClockMiddleware(settings.shop_timezone))
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
+    # The user row is kept current before the update is served once: that write is the same
+    # whatever delivery makes it, so it is not the update's change (a redelivered /start of
+    # a new shopper shows the product rather than replaying half of its answer).
+    dispatcher.update.outer_middleware(ShopperMiddleware(UserDirectory(hooks), settings.admin_ids))
     ledger = storage if isinstance(storage, OnceRedisStorage) else ProcessLedger()
     dispatcher.update.outer_middleware(UpdateOnceMiddleware(ledger))
-    dispatcher.update.outer_middleware(ShopperMiddleware(UserDirectory(hooks), settings.admin_ids))
     ShopI18nMiddleware(create_i18n(settings.default_language)).setup(dispatcher)
     dispatcher.include_router(build_root_router())
     dispatcher.errors.register(apologise)

@@ -53,7 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot import db
 from shopbot.bot.middlewares import OUTCOME
-from shopbot.services import updates
+from shopbot.services import outbox, updates
 
 log = logging.getLogger(__name__)
 
@@ -266,9 +266,10 @@ class UpdateOnce:
             }
             for key, write in self.state_writes.items()
         ]
-        if not self.calls and not state:
+        outbox = list(db.changes_of(self.session).outbox_ids) if db.in_unit(self.session) else []
+        if not self.calls and not state and not outbox:
             return None
-        return {"calls": self.calls, "state": state}
+        return {"calls": self.calls, "state": state, "outbox": outbox}
 
     async def commit(self, trigger: TelegramMethod[Any] | None = None) -> None:
         """Commit the held change with what the update has to say (the waiting calls and
@@ -300,6 +301,9 @@ class UpdateOnce:
         self.waiting.clear()
         effects = await updates.recorded_effects(self.session, self.update_id) or {}
         await db.end_reading(self.session)
+        if effects.get("outbox"):  # what its commit was delivering when it died goes now
+            await outbox.reclaim(self.session, effects["outbox"])
+            await db.deliver_outbox(self.session, effects["outbox"])
         if not said:
             calls = [rebuilt(call) for call in effects.get("calls", ())]
             query = self.update.callback_query

@@ -108,6 +108,22 @@ async def settle(session: AsyncSession, key: str) -> bool:
     return result.rowcount == 1
 
 
+async def reclaim(session: AsyncSession, ids: Sequence[int]) -> None:
+    """These rows' deliverer is known to be gone (the update that recorded them died and
+    came again): free them from its claim and its grace, for delivery now rather than when
+    those run out."""
+    async with unit_of_work(session):
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(ids),
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.given_up_at.is_(None),
+            )
+            .values(claimed_until=None, available_at=utcnow())
+        )
+
+
 class OutboxDelivery:
     """Delivers outbox rows through ``send``, each at most once, retrying with backoff."""
 

@@ -98,7 +98,16 @@ async def test_shoppers_reach_paid_orders_once_each_while_a_replica_is_killed(
             if all(watch.said(j.user.id, "не оплачен вовремя") for j in unpaid):
                 break
             await asyncio.sleep(0.1)
-        await cluster.emulator.wait_handled(timeout=30)
+        try:
+            await cluster.emulator.wait_handled(timeout=30)
+        except AssertionError:
+            import re
+            ids = [int(x) for x in re.findall(r"\d{6,}", str(__import__("sys").exc_info()[1]))]
+            for uid in ids:
+                print("PENDING", uid, [(d.status, round(d.seconds, 2)) for d in cluster.emulator.webhook_deliveries if d.update_id == uid])
+                for replica in cluster.replicas:
+                    print("  R", replica.port, [l.strip()[:300] for l in replica.output[-12:]])
+            raise
         await asyncio.sleep(2 * cluster.reconcile_interval)  # any pass that would act twice
 
         latencies = [seconds for j in shoppers for seconds in j.latencies]
