@@ -46,6 +46,7 @@ from shopbot.replicas import (
     check_scale_out,
     check_schema_current,
 )
+from shopbot.search.meaning import VECTOR_INTERVAL, VectorPass
 from shopbot.services.marketing import marketing_senders
 from shopbot.services.notifications import order_sender
 from shopbot.services.outbox import OutboxDelivery, Sender, routed
@@ -147,6 +148,9 @@ async def start_shop(settings: Settings) -> ShopRuntime:
             bot, settings, session_factory, create_i18n(settings.default_language), send_rate
         )
         more_jobs = [("send mailings", mailing_sender.run_pass, MAILING_INTERVAL)]
+        if dispatcher["embedder"] is not None:
+            vectors = VectorPass(session_factory, dispatcher["embedder"])
+            more_jobs.append(("compute meaning vectors", vectors.run_pass, VECTOR_INTERVAL))
         jobs = BackgroundJobs(settings, session_factory, provider, delivery, more_jobs)
         readiness = {"telegram": bot.get_me, "jobs": jobs_keep_up(jobs)}
         web_app = create_web_app(

@@ -561,22 +561,36 @@ def _restore(settings: Settings, args: argparse.Namespace) -> int:
 def _reindex(settings: Settings, _args: argparse.Namespace) -> int:
     from shopbot.db import create_engine, create_session_factory, migrate
     from shopbot.search.documents import reindex
+    from shopbot.search.meaning import MeaningUnavailable, compute_vectors, create_embedder
 
-    async def go() -> int:
+    try:
+        embedder = create_embedder(settings)
+    except MeaningUnavailable as exc:
+        print(_("shopbot reindex: {problem}").format(problem=exc), file=sys.stderr)
+        return 2
+
+    async def go() -> tuple[int, int | None]:
         engine = create_engine(settings.database_url)
         try:
             await migrate(engine)
             async with create_session_factory(engine)() as session:
-                return await reindex(session)
+                written = await reindex(session)
+                if embedder is None:
+                    return written, None
+                return written, await compute_vectors(session, embedder)
         finally:
+            if embedder is not None:
+                await embedder.close()
             await engine.dispose()
 
-    written = asyncio.run(go())
+    written, vectors = asyncio.run(go())
     print(
         ngettext(
             "search index rebuilt: {n} product", "search index rebuilt: {n} products", written
         ).format(n=written)
     )
+    if vectors is not None:
+        print(_("meaning vectors computed: {n} (the others were up to date)").format(n=vectors))
     return 0
 
 

@@ -190,6 +190,29 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(
         10, gt=0, le=60, description="seconds a shopper waits for the LLM before the usual answer"
     )
+    semantic_search: bool = Field(
+        False,
+        description='search by meaning too ("тёплое на зиму" finds hoodies) with the '
+        "multilingual model shipped in shopbot[semantic] (EMBEDDINGS_URL turns it on too)",
+    )
+    embeddings_url: str | None = Field(
+        None,
+        description="an OpenAI-compatible embeddings API (e.g. http://127.0.0.1:8080/v1): "
+        "search by meaning uses it instead of the local model; needs shopbot[llm]",
+    )
+    embeddings_api_key: SecretStr | None = Field(
+        None, description="the embeddings API's key, if it asks for one"
+    )
+    embeddings_model: str = Field(
+        "text-embedding-3-small", description="the model the embeddings API is asked for"
+    )
+    embeddings_timeout: float = Field(
+        2,
+        gt=0,
+        le=30,
+        description="seconds a search waits for the embeddings API before "
+        "answering from words alone",
+    )
     abandoned_cart_hours: int = Field(
         24,
         ge=0,

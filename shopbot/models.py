@@ -556,6 +556,23 @@ class SearchDocument(Base):
     indexed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class MeaningVector(Base):
+    """The sentence embedding of a product's or FAQ entry's text (``shopbot.search.meaning``):
+    ``vector`` is float32 bytes, ``source`` the digest of the text it was computed from and
+    ``model`` the model that computed it, so a changed text or another model is computed
+    again. Written by a background pass, never by the unit of work that changes the text;
+    a row whose product or entry is gone is removed by the next pass."""
+
+    __tablename__ = "meaning_vector"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "product" or "faq"
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(200))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class FaqEntry(Base):
     """A common question and its answer, kept by the owner (``shopbot.services.faq``).
 

@@ -42,6 +42,7 @@ from shopbot.db import commit_hooks
 from shopbot.errors import StartupError
 from shopbot.payments.base import PaymentProvider
 from shopbot.search import SearchEngine
+from shopbot.search.meaning import Embedder, MeaningIndex, MeaningUnavailable, create_embedder
 from shopbot.services.assistant import ShopAssistant, create_assistant
 from shopbot.services.catalogue import CatalogueCache
 from shopbot.services.users import UserDirectory
@@ -88,19 +89,28 @@ def create_dispatcher(
     redis: Redis | None = None,
 ) -> Dispatcher:
     """The dispatcher; handlers get ``settings``, ``payment_provider``, ``catalogue_cache``
-    and ``search_engine``. FSM state lives in ``redis`` when given (closed with the storage),
-    else in the database."""
+    and ``search_engine`` (by meaning too when the settings turn it on: ``embedder``). FSM
+    state lives in ``redis`` when given (closed with the storage), else in the database."""
     storage, isolation = create_storage(session_factory, redis)
     hooks = commit_hooks(session_factory)
+    embedder = _embedder(settings)
+    meaning = None
+    if embedder is not None:
+        meaning = MeaningIndex(embedder, hooks, max_age=settings.catalogue_cache_seconds)
     dispatcher = Dispatcher(
         storage=storage,
         events_isolation=isolation,
         settings=settings,
         payment_provider=payment_provider,
         catalogue_cache=CatalogueCache(hooks, max_age=settings.catalogue_cache_seconds),
-        search_engine=SearchEngine(hooks, max_age=settings.catalogue_cache_seconds),
+        search_engine=SearchEngine(
+            hooks, max_age=settings.catalogue_cache_seconds, meaning=meaning
+        ),
         assistant=None,
+        embedder=embedder,
     )
+    if embedder is not None:
+        dispatcher.shutdown.register(embedder.close)
     if settings.llm_api_url:
         assistant = _assistant(settings)
         dispatcher["assistant"] = assistant
@@ -119,6 +129,13 @@ def create_dispatcher(
     dispatcher.include_router(build_root_router())
     dispatcher.errors.register(apologise)
     return dispatcher
+
+
+def _embedder(settings: Settings) -> Embedder | None:
+    try:
+        return create_embedder(settings)
+    except MeaningUnavailable as exc:
+        raise StartupError(str(exc)) from None
 
 
 def _assistant(settings: Settings) -> ShopAssistant:

@@ -39,6 +39,7 @@ without a stored document (written behind shopbot's back) is analysed in memory.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -53,8 +54,11 @@ from shopbot.db import CommitHooks
 from shopbot.models import Category, Product, SearchDocument, SearchSynonym
 from shopbot.search.documents import TEXT_COLUMNS, decode, digest
 from shopbot.search.index import Document, Index, Texts, analyse
+from shopbot.search.meaning import MeaningIndex, fuse
 from shopbot.search.shop_synonyms import load_synonyms
 from shopbot.services.catalogue import CATALOGUE, Page, ProductSummary, _page_count
+
+logger = logging.getLogger(__name__)
 
 CLOSE_MATCHES = 3
 # How much earlier than the newest change seen a row may be stamped and still commit after
@@ -79,8 +83,10 @@ class SearchEngine:
         *,
         max_age: float = math.inf,
         clock: Callable[[], float] = time.monotonic,
+        meaning: MeaningIndex | None = None,
     ) -> None:
         self.index = Index()
+        self.meaning = meaning
         self.max_age = max_age
         self.clock = clock
         self._hooks = hooks
@@ -101,14 +107,30 @@ class SearchEngine:
         """The page ``page`` of the active products matching ``query``, best first."""
         await self.refresh(session)
         found = self.index.search(query, CLOSE_MATCHES)
-        total = len(found.ids)
+        ids, close = found.ids, found.close
+        if self.meaning is not None:
+            ids = await self._with_meaning(session, query, ids)
+            close = close if not ids else []
+        total = len(ids)
         pages = _page_count(total, page_size)
         page = min(max(page, 0), pages - 1)
-        chosen = found.ids[page * page_size : (page + 1) * page_size]
+        chosen = ids[page * page_size : (page + 1) * page_size]
         return SearchResult(
             Page(items=self._summaries(chosen), page=page, pages=pages, total=total),
-            self._summaries(found.close),
+            self._summaries(close),
         )
+
+    async def _with_meaning(self, session: AsyncSession, query: str, ids: list[int]) -> list[int]:
+        """The word ranking fused with the meaning one; the word ranking alone when the
+        meaning layer fails (an embeddings API down or slow)."""
+        assert self.meaning is not None
+        try:
+            await self.meaning.refresh(session, self.clock())
+            ranked = await self.meaning.rank(query, self.index.documents)
+        except Exception as exc:
+            logger.warning("search by meaning failed, words only: %r", exc)
+            return ids
+        return fuse(ids, [item.item_id for item in ranked])
 
     def _summaries(self, ids: list[int]) -> list[ProductSummary]:
         documents = self.index.documents
