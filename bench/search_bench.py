@@ -4,15 +4,19 @@ measured in the same run on the same database.
 
 * quality: the labelled query set (``tests/data/search/queries.csv``) over the sample
   catalogue: recall@5, precision@5, MRR, and the share of queries for goods the shop does
-  not sell answered with nothing;
+  not sell answered with nothing; with search by meaning (the local model of
+  ``shopbot[semantic]``, when installed) also on the queries of meaning
+  (``tests/data/search/meaning.csv``);
 * speed: the same queries over a generated catalogue of ``--rows`` products (the import
   bench's generator): latency per query, p50 and p95, and what the engine's index costs:
   to build from texts alone (a database not yet reindexed), to load from the stored
   documents (a process starting), to bring in step after a stock change and after a
   product's keywords changed, to check for another process's changes; and how long
-  ``shopbot reindex`` takes.
+  ``shopbot reindex`` takes; with the local model, how long the background pass takes to
+  compute every product's vector and the latency of words + meaning (each query embedded:
+  no query's vector is cached).
 
-    .venv/bin/python bench/search_bench.py [--rows N] [--database-url URL]
+    .venv/bin/python bench/search_bench.py [--rows N] [--database-url URL] [--queries N]
 
 ``--database-url`` (e.g. a PostgreSQL database) is emptied first: give a scratch one.
 Without it, temporary SQLite files are used.
@@ -44,10 +48,17 @@ from shopbot.importer import ImportOptions, import_file  # noqa: E402
 from shopbot.models import Product, SearchDocument  # noqa: E402
 from shopbot.search import SearchEngine  # noqa: E402
 from shopbot.search.documents import reindex  # noqa: E402
+from shopbot.search.meaning import (  # noqa: E402
+    Embedder,
+    LocalEmbedder,
+    MeaningIndex,
+    MeaningUnavailable,
+    compute_vectors,
+)
 from shopbot.services.admin import set_keywords  # noqa: E402
 from shopbot.services.catalogue import CATALOGUE  # noqa: E402
 from shopbot.services.text import fold  # noqa: E402
-from tests.search.labelled import evaluate, load  # noqa: E402
+from tests.search.labelled import MEANING_QUERIES, evaluate, load  # noqa: E402
 
 SAMPLE = ROOT / "catalog" / "products.csv"
 PAGE = 8
@@ -93,24 +104,48 @@ def milliseconds(samples: list[float]) -> str:
     return f"p50 {statistics.median(samples) * 1000:6.2f} ms   p95 {cuts[18] * 1000:6.2f} ms"
 
 
-async def quality(factory: async_sessionmaker[AsyncSession]) -> None:
-    engine = SearchEngine(commit_hooks(factory))
+def local_embedder() -> Embedder | None:
+    try:
+        return LocalEmbedder()
+    except MeaningUnavailable:
+        print("(search by meaning not measured: pip install 'shopbot[semantic]')")
+        return None
+
+
+async def quality(factory: async_sessionmaker[AsyncSession], embedder: Embedder | None) -> None:
+    hooks = commit_hooks(factory)
+    engines = {"engine": SearchEngine(hooks)}
+    if embedder is not None:
+        async with factory() as session:
+            await compute_vectors(session, embedder)
+        meaning = MeaningIndex(embedder, hooks, max_age=float("inf"))
+        engines["+ meaning"] = SearchEngine(hooks, meaning=meaning)
     async with factory() as session:
 
-        async def new(query: str) -> list[str]:
-            result = await engine.search(session, query, 0, 5)
-            return [product.sku for product in result.page.items]
+        def searching(engine: SearchEngine) -> Callable[[str], Awaitable[list[str]]]:
+            async def search(query: str) -> list[str]:
+                result = await engine.search(session, query, 0, 5)
+                await session.commit()
+                return [product.sku for product in result.page.items]
+
+            return search
 
         async def old(query: str) -> list[str]:
             return await like_search(session, query)
 
-        print(f"Quality, {len(load())} labelled queries over the sample catalogue")
-        print(f"  {'':10} recall@5  precision@5    MRR   nothing")
-        for name, search in (("substring", old), ("engine", new)):
+        searches = {"substring": old} | {name: searching(e) for name, e in engines.items()}
+        print(
+            f"Quality, {len(load())} labelled queries (and {len(load(MEANING_QUERIES))} of "
+            "meaning) over the sample catalogue"
+        )
+        print(f"  {'':10} recall@5  precision@5    MRR   nothing  | meaning: recall@5    MRR")
+        for name, search in searches.items():
             scores = await evaluate(search)
+            of_meaning = await evaluate(search, MEANING_QUERIES)
             print(
                 f"  {name:10} {scores.recall:8.3f} {scores.precision:12.3f} "
-                f"{scores.mrr:6.3f} {scores.nothing:9.3f}"
+                f"{scores.mrr:6.3f} {scores.nothing:9.3f}  | {of_meaning.recall:17.3f} "
+                f"{of_meaning.mrr:6.3f}"
             )
 
 
@@ -126,9 +161,14 @@ async def timed(
     return samples
 
 
-async def speed(factory: async_sessionmaker[AsyncSession], rows: int) -> None:
+async def speed(
+    factory: async_sessionmaker[AsyncSession],
+    rows: int,
+    embedder: Embedder | None,
+    most: int | None,
+) -> None:
     hooks = commit_hooks(factory)
-    queries = [item.query for item in load()]
+    queries = [item.query for item in (*load(), *load(MEANING_QUERIES))][:most]
     async with factory() as session:
         await session.execute(delete(SearchDocument))  # as a database before reindex
         await session.commit()
@@ -156,6 +196,24 @@ async def speed(factory: async_sessionmaker[AsyncSession], rows: int) -> None:
         print(f"\nSpeed, {len(queries)} queries over {rows} generated products")
         print(f"  substring  {milliseconds(await timed(session, old, queries))}")
         print(f"  engine     {milliseconds(await timed(session, new, queries))}")
+
+        if embedder is not None:
+            started = time.perf_counter()
+            computed = await compute_vectors(session, embedder)
+            vectors = time.perf_counter() - started
+            meaning = MeaningIndex(embedder, hooks, max_age=2.0, query_cache=0)
+            fused = SearchEngine(hooks, max_age=2.0, meaning=meaning)
+
+            async def with_meaning(query: str) -> object:
+                return await fused.search(session, query, 0, PAGE)
+
+            await fused.refresh(session)  # warm: vectors read, each query's words analysed
+            await meaning.refresh(session, time.monotonic())
+            await session.commit()
+            for query in queries:
+                fused.index.search(query)
+            print(f"  + meaning  {milliseconds(await timed(session, with_meaning, queries))}")
+            print(f"  meaning vectors: {computed} computed in {vectors:.1f} s (a background pass)")
 
         await change_stock(session, hooks)
         in_step = await timed_refresh(engine, session)
@@ -208,6 +266,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--database-url", help="emptied first; default: temporary SQLite")
+    parser.add_argument("--queries", type=int, help="timed queries (default: all labelled)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
@@ -215,13 +274,14 @@ async def main() -> None:
         def url(name: str) -> str:
             return args.database_url or f"sqlite+aiosqlite:///{work / name}"
 
+        embedder = local_embedder()
         sample = await imported(url("sample.db"), SAMPLE, work / "media")
-        await quality(sample)
+        await quality(sample, embedder)
         await sample.kw["bind"].dispose()
         generated_csv = work / "generated.csv"
         write_csv(generated_csv, args.rows)
         generated = await imported(url("generated.db"), generated_csv, work / "media")
-        await speed(generated, args.rows)
+        await speed(generated, args.rows, embedder, args.queries)
         await generated.kw["bind"].dispose()
 
 

@@ -21,7 +21,11 @@ pytestmark = pytest.mark.skipif(
     ("script", "arguments", "last_words"),
     [
         ("bot_bench.py", ["--closed-loop-only", "--shoppers", "4", "--actions", "6"], "the bench"),
-        ("search_bench.py", ["--rows", "200"], "checked for other processes' changes"),
+        (
+            "search_bench.py",
+            ["--rows", "50", "--queries", "20"],
+            "meaning vectors: 50 computed",
+        ),
         ("import_bench.py", ["--rows", "200", "--runs", "1"], "documents:"),
         ("fts_bench.py", ["--rows", "200"], "queries whose top 5 is not"),
         ("reminder_bench.py", ["--subscribers", "50"], "the next pass"),

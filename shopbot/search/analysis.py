@@ -87,6 +87,11 @@ def _russian_keys(word: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=50_000)
+def content_words(text: str) -> list[str]:
+    """The words of ``text`` that are not stop words."""
+    return [word for word in words(text) if not is_stop_word(word)]
+
+
 def is_stop_word(word: str) -> bool:
     """A preposition, conjunction, particle, interjection ("для", "и", "for") or a word
     said around the goods ("купить", "хочу")."""

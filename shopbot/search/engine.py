@@ -52,8 +52,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.db import CommitHooks
 from shopbot.models import Category, Product, SearchDocument, SearchSynonym
+from shopbot.search import meaning
+from shopbot.search.analysis import content_words
 from shopbot.search.documents import TEXT_COLUMNS, decode, digest
-from shopbot.search.index import Document, Index, Texts, analyse
+from shopbot.search.index import Document, Found, Index, Texts, analyse
 from shopbot.search.meaning import MeaningIndex, fuse
 from shopbot.search.shop_synonyms import load_synonyms
 from shopbot.services.catalogue import CATALOGUE, Page, ProductSummary, _page_count
@@ -109,7 +111,7 @@ class SearchEngine:
         found = self.index.search(query, CLOSE_MATCHES)
         ids, close = found.ids, found.close
         if self.meaning is not None:
-            ids = await self._with_meaning(session, query, ids)
+            ids = await self._with_meaning(session, query, found)
             close = close if not ids else []
         total = len(ids)
         pages = _page_count(total, page_size)
@@ -120,17 +122,27 @@ class SearchEngine:
             self._summaries(close),
         )
 
-    async def _with_meaning(self, session: AsyncSession, query: str, ids: list[int]) -> list[int]:
+    async def _with_meaning(self, session: AsyncSession, query: str, found: Found) -> list[int]:
         """The word ranking fused with the meaning one; the word ranking alone when the
-        meaning layer fails (an embeddings API down or slow)."""
+        meaning layer fails (an embeddings API down or slow). Where words found nothing,
+        meaning alone answers only a phrase that names no goods of the shop: a single word
+        no product has names a thing the shop does not sell ("самокат"), and a phrase with
+        a product's name in it asks for goods the shop has, but not as asked ("красная
+        футболка"); "тёплое на зиму" asks for a need."""
         assert self.meaning is not None
+        if not found.ids and (
+            found.named or len(content_words(query)) < meaning.MIN_WORDS_ALONE
+        ):
+            return found.ids
         try:
             await self.meaning.refresh(session, self.clock())
-            ranked = await self.meaning.rank(query, self.index.documents)
+            ranked = await self.meaning.rank(
+                query, self.index.documents, beside_words=bool(found.ids)
+            )
         except Exception as exc:
             logger.warning("search by meaning failed, words only: %r", exc)
-            return ids
-        return fuse(ids, [item.item_id for item in ranked])
+            return found.ids
+        return fuse(found.ids, [item.item_id for item in ranked])
 
     def _summaries(self, ids: list[int]) -> list[ProductSummary]:
         documents = self.index.documents

@@ -143,6 +143,9 @@ class Found:
 
     ids: list[int]
     close: list[int]
+    # With no full match: some word of the query matched a product's name (or SKU, keywords,
+    # category): it names goods of the shop, but not as asked ("красная футболка").
+    named: bool = False
 
 
 @dataclass
@@ -344,7 +347,8 @@ class Index:
         close = heapq.nsmallest(
             close_limit, matched, key=lambda pid: (-len(matched[pid]), *rank(pid))
         )
-        return Found([], close)
+        named = any(weight >= NAME_LEVEL for scored in matched.values() for _, weight in scored)
+        return Found([], close, named)
 
 
 def _averaged(

@@ -44,9 +44,11 @@ logger = logging.getLogger(__name__)
 
 MEANING = "meaning"  # the topic of change of the stored vectors
 PRODUCT, FAQ = "product", "faq"
-# Cosine similarity a product needs to the query to be offered by meaning (USE v3): chosen
-# on the labelled sets at the lowest value that keeps "nothing" queries empty (README).
-FLOOR = 0.2
+# Cosine similarity (USE v3) a product needs to the query to be offered by meaning alone,
+# and beside what words found: chosen on the labelled sets (README, "Search by meaning").
+FLOOR = 0.14
+FLOOR_BESIDE_WORDS = 0.35
+MIN_WORDS_ALONE = 2  # words (not stop words) a query needs for meaning alone to answer it
 FUSION_K = 60  # reciprocal rank fusion's constant (Cormack et al.; the usual choice)
 MEANING_DEPTH = 20  # products meaning offers to the fusion at most
 COMPUTE_CHUNK = 64  # texts embedded and written at a time
@@ -245,7 +247,9 @@ async def compute_vectors(session: AsyncSession, embedder: Embedder) -> int:
     table: Any = MeaningVector.__table__
     for start in range(0, len(stale), COMPUTE_CHUNK):
         chunk = stale[start : start + COMPUTE_CHUNK]
-        vectors = await embedder.passages([wanted[key][1] for key in chunk])
+        texts = list(dict.fromkeys(wanted[key][1] for key in chunk))  # each text once
+        computed = dict(zip(texts, await embedder.passages(texts), strict=True))
+        vectors = [computed[wanted[key][1]] for key in chunk]
         rows = [
             {
                 "kind": kind,
@@ -296,8 +300,6 @@ class MeaningIndex:
     way the word index is: after a commit of this process that changed the vectors, and
     within ``max_age`` seconds of another process's, through a fingerprint of the table."""
 
-    QUERY_CACHE = 1000
-
     def __init__(
         self,
         embedder: Embedder,
@@ -306,6 +308,7 @@ class MeaningIndex:
         *,
         max_age: float,
         floor: float = FLOOR,
+        query_cache: int = 1000,
     ) -> None:
         import numpy as np
 
@@ -313,6 +316,7 @@ class MeaningIndex:
         self.kind = kind
         self.floor = floor
         self.max_age = max_age
+        self.query_cache = query_cache  # queries whose vectors are kept
         self._vectors: dict[int, bytes] = {}
         self._ids = np.zeros(0, dtype=np.int64)
         self._matrix = np.zeros((0, 0), dtype=np.float32)
@@ -372,17 +376,22 @@ class MeaningIndex:
         if cached is None:
             cached = await self.embedder.query(key)
             self._queries[key] = cached
-            if len(self._queries) > self.QUERY_CACHE:
+            if len(self._queries) > self.query_cache:
                 self._queries.popitem(last=False)
         else:
             self._queries.move_to_end(key)
         return cached
 
     async def rank(
-        self, text: str, allowed: Collection[int], depth: int = MEANING_DEPTH
+        self,
+        text: str,
+        allowed: Collection[int],
+        *,
+        beside_words: bool = False,
+        depth: int = MEANING_DEPTH,
     ) -> list[Ranked]:
         """The ``allowed`` items most like ``text`` in meaning, most alike first, none below
-        the floor."""
+        the floor (a higher one ``beside_words``: what words found is likelier)."""
         import numpy as np
 
         if not len(self._ids):
@@ -391,16 +400,12 @@ class MeaningIndex:
         if vector.shape[0] != self._matrix.shape[1]:
             return []  # vectors of a model whose dimension changed: computed again soon
         similarities = self._matrix @ vector
-        above = np.flatnonzero(similarities >= self.floor)
-        order = above[np.argsort(-similarities[above], kind="stable")]
-        ranked: list[Ranked] = []
-        for position in order:
-            item_id = int(self._ids[position])
-            if item_id in allowed:
-                ranked.append(Ranked(item_id, float(similarities[position])))
-                if len(ranked) == depth:
-                    break
-        return ranked
+        mask = np.fromiter((int(i) in allowed for i in self._ids), bool, len(self._ids))
+        similarities = np.where(mask, similarities, -1.0)
+        floor = FLOOR_BESIDE_WORDS if beside_words else self.floor
+        above = np.flatnonzero(similarities >= floor)
+        order = above[np.argsort(-similarities[above], kind="stable")][:depth]
+        return [Ranked(int(self._ids[i]), float(similarities[i])) for i in order]
 
 
 def fuse(words: Sequence[int], meaning: Sequence[int], k: int = FUSION_K) -> list[int]:

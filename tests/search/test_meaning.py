@@ -154,7 +154,11 @@ async def test_words_and_meaning_are_fused_and_nothing_stays_nothing(
     assert await found(words_only, session, "шерсть") == ["CAP-1"]
     assert await found(engine, session, "шерсть") == ["CAP-1", "HD-1"]
     assert await found(engine, session, "кружки") == ["MUG-1"]
-    assert await found(engine, session, "самокат") == []  # like nothing at all: below the floor
+    assert await found(engine, session, "детская коляска") == []  # like nothing: below the floor
+    # One word no product has names a thing the shop does not sell: meaning stays out.
+    assert await found(engine, session, "зима") == []
+    # So does a phrase naming goods of the shop, not as asked (no warm T-shirt).
+    assert await found(engine, session, "тёплая футболка") == []
     # A hidden product is not found by meaning either.
     await session.execute(update(Product).where(Product.sku == "HD-1").values(active=False))
     await session.commit()
