@@ -192,8 +192,8 @@ class Settings(BaseSettings):
     )
     semantic_search: bool = Field(
         False,
-        description='search by meaning too ("тёплое на зиму" finds hoodies) with the '
-        "multilingual model shipped in shopbot[semantic] (EMBEDDINGS_URL turns it on too)",
+        description='search by meaning too ("носить ключи и телефон" finds the tote with a '
+        "zip pocket) with the model shipped in shopbot[semantic]; EMBEDDINGS_URL turns it on too",
     )
     embeddings_url: str | None = Field(
         None,
