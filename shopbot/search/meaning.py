@@ -336,19 +336,19 @@ class MeaningIndex:
         async with self._lock:
             if not self._dirty and now - self._checked_at < self.max_age:
                 return
-            self._dirty = False
+            forced, self._dirty = self._dirty, False
             fresh_snapshot = not session.in_transaction()
-            mine = (MeaningVector.kind == self.kind, MeaningVector.model == self.embedder.model)
+            # The whole table's count and newest stamp: both from indexes, no row read.
             fingerprint = tuple(
                 (
-                    await session.execute(
-                        select(func.count(), func.max(MeaningVector.computed_at)).where(*mine)
-                    )
+                    await session.execute(select(func.count(), func.max(MeaningVector.computed_at)))
                 ).one()
             )
             old = self._fingerprint
             if fingerprint != old:
-                rows = select(MeaningVector.item_id, MeaningVector.vector).where(*mine)
+                rows = select(MeaningVector.item_id, MeaningVector.vector).where(
+                    MeaningVector.kind == self.kind, MeaningVector.model == self.embedder.model
+                )
                 if old is not None and fingerprint[0] >= old[0] and old[1] is not None:
                     rows = rows.where(MeaningVector.computed_at >= old[1] - CHANGE_LAG)
                 else:
@@ -357,7 +357,9 @@ class MeaningIndex:
                     self._vectors[item_id] = vector
                 self._rebuild()
                 self._fingerprint = fingerprint
-            self._checked_at = now if fresh_snapshot else -float("inf")
+            self._checked_at = now
+            # A snapshot older than this call may predate the change announced: look again.
+            self._dirty = self._dirty or (forced and not fresh_snapshot)
 
     def _rebuild(self) -> None:
         import numpy as np
@@ -400,12 +402,16 @@ class MeaningIndex:
         if vector.shape[0] != self._matrix.shape[1]:
             return []  # vectors of a model whose dimension changed: computed again soon
         similarities = self._matrix @ vector
-        mask = np.fromiter((int(i) in allowed for i in self._ids), bool, len(self._ids))
-        similarities = np.where(mask, similarities, -1.0)
         floor = FLOOR_BESIDE_WORDS if beside_words else self.floor
         above = np.flatnonzero(similarities >= floor)
-        order = above[np.argsort(-similarities[above], kind="stable")][:depth]
-        return [Ranked(int(self._ids[i]), float(similarities[i])) for i in order]
+        ranked: list[Ranked] = []
+        for position in above[np.argsort(-similarities[above], kind="stable")]:
+            item_id = int(self._ids[position])
+            if item_id in allowed:  # hidden and gone products have vectors a while longer
+                ranked.append(Ranked(item_id, float(similarities[position])))
+                if len(ranked) == depth:
+                    break
+        return ranked
 
 
 def fuse(words: Sequence[int], meaning: Sequence[int], k: int = FUSION_K) -> list[int]:
