@@ -48,9 +48,7 @@ def load(path: Path = QUERIES) -> list[Labelled]:
         ]
 
 
-async def evaluate(
-    search: Callable[[str], Awaitable[list[str]]], path: Path = QUERIES
-) -> Scores:
+async def evaluate(search: Callable[[str], Awaitable[list[str]]], path: Path = QUERIES) -> Scores:
     """Run every labelled query of ``path`` through ``search`` (query → SKUs, best first)."""
     recall: list[float] = []
     precision: list[float] = []

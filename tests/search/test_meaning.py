@@ -29,6 +29,7 @@ from shopbot.services import faq
 from tests.search.fake_embeddings import FakeEmbeddings, serve_fake_embeddings
 from tests.search.test_documents import imported
 from tests.search.test_engine import found
+from tests.test_cli import cli
 
 CATALOGUE = (
     "sku;name;price;stock;category;description\n"
@@ -198,3 +199,28 @@ def test_reciprocal_rank_fusion() -> None:
     assert fuse([], [4, 5]) == [4, 5]
     assert fuse([1, 2, 3], [2]) == [2, 1, 3]  # in both rankings beats first in one
     assert fuse([1, 2], [3, 4]) == [1, 3, 2, 4]  # a tie keeps the words' order first
+
+
+async def test_reindex_computes_the_missing_vectors_when_the_layer_is_on(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    fake: FakeEmbeddings,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    await imported(session_factory, tmp_path, CATALOGUE)
+    assert await cli(monkeypatch, database_url, tmp_path, "reindex") == 0
+    assert capsys.readouterr().out == "поисковый индекс построен заново: 4 товара\n"
+    assert await vectors(session) == {}  # the layer off: no vector
+    layer = {"EMBEDDINGS_URL": fake.url, "EMBEDDINGS_MODEL": "fake-embed"}
+    assert await cli(monkeypatch, database_url, tmp_path, "reindex", **layer) == 0
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "векторы смысла посчитаны: 4 (остальные были в порядке)"
+    )
+    assert len(await vectors(session)) == 4
+    assert await cli(monkeypatch, database_url, tmp_path, "reindex", **layer, LANG="en_US") == 0
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "meaning vectors computed: 0 (the others were up to date)"
+    )
