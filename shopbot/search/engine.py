@@ -130,9 +130,7 @@ class SearchEngine:
         a product's name in it asks for goods the shop has, but not as asked ("красная
         футболка"); "тёплое на зиму" asks for a need."""
         assert self.meaning is not None
-        if not found.ids and (
-            found.named or len(content_words(query)) < meaning.MIN_WORDS_ALONE
-        ):
+        if not found.ids and (found.named or len(content_words(query)) < meaning.MIN_WORDS_ALONE):
             return found.ids
         try:
             await self.meaning.refresh(session, self.clock())
