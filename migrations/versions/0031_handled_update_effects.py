@@ -2,7 +2,7 @@
 reply and conversation state), recorded with its change, so a redelivery after a crash says it
 
 Revision ID: 0031
-Revises: 0029
+Revises: 0030
 Create Date: 2026-12-03 17:10:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0031"
-down_revision = "0029"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
