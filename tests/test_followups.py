@@ -54,6 +54,17 @@ def test_quiet_hours_over_midnight_and_within_a_day() -> None:
     assert lunch.seconds_left(at(13, 15), MOSCOW) == 75 * 60
 
 
+def test_only_a_late_reminder_waits_for_the_quiet_hours_to_end() -> None:
+    night = QuietHours.parse("22:00-09:00")
+    at = lambda hour, minute=0: datetime(2026, 12, 10, hour, minute, tzinfo=MOSCOW)  # noqa: E731
+    # Recorded at 21:58 (outside the quiet hours), delivered at once: on time.
+    assert reminders.seconds_to_wait(at(21, 58), at(22, 1), night, MOSCOW) == 0
+    # Delivered by a retry at 23:30: waits for 09:00.
+    assert reminders.seconds_to_wait(at(21, 58), at(23, 30), night, MOSCOW) == 9.5 * 3600
+    # A retry outside the quiet hours goes out.
+    assert reminders.seconds_to_wait(at(12), at(13), night, MOSCOW) == 0
+
+
 @pytest.mark.parametrize("value", ["22-09", "25:00-09:00", "22:00", "night", "22:60-09:00"])
 def test_a_bad_quiet_hours_setting_is_one_line(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("QUIET_HOURS", value)
@@ -162,7 +173,8 @@ async def test_a_reminder_no_longer_due_is_not_sent(
         await subscriber_with_cart(session, user_id, product.id)
     assert await a_pass(session_factory, NOON) == 3
     ids = dict((await session.execute(select(CartReminder.user_id, CartReminder.id))).all())
-    assert await reminders.still_due(session, ids[531]) == 531
+    due = await reminders.still_due(session, ids[531])
+    assert due is not None and due.user_id == 531
     await reminders.mark_sent(session, ids[531])  # a retry after Telegram took it: not again
     assert await reminders.still_due(session, ids[531]) is None
     async with unit_of_work(session):  # the cart changed between the pass and the delivery

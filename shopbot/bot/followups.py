@@ -65,12 +65,15 @@ class FollowupNotifier:
 
     async def cart_reminder(self, session: AsyncSession, reminder_id: int) -> None:
         settings = self.notifier.settings
-        # Recorded before the quiet hours, delivered late (a retry): wait for their end.
-        if wait := settings.quiet_hours.seconds_left(utcnow(), settings.shop_timezone):
-            raise RetryLater("the shop's quiet hours", after=wait)
-        user_id = await reminders.still_due(session, reminder_id)
-        if user_id is None:
+        reminder = await reminders.still_due(session, reminder_id)
+        if reminder is None:
             return
+        wait = reminders.seconds_to_wait(
+            reminder.recorded_at, utcnow(), settings.quiet_hours, settings.shop_timezone
+        )
+        if wait:
+            raise RetryLater("the shop's quiet hours", after=wait)
+        user_id = reminder.user_id
         current = await cart.get_cart(session, user_id)
         if current.total == 0:  # nothing in it can be bought now: nothing to remind of
             return

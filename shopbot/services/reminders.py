@@ -56,6 +56,7 @@ CART_REMINDER = "cart_reminder"  # {reminder_id}: the forgotten cart, to the sho
 ORDER_WINDOW = timedelta(hours=72)  # an order this soon after a reminder counts as led by it
 PASS_INTERVAL = 600.0  # seconds between passes of the job
 RECORD_BATCH = 100  # reminders recorded per unit of work
+LATE = timedelta(minutes=10)  # delivered this long after its pass: a retry, not on time
 PAUSED = "cart_reminders_paused"  # shop preference: "yes" while the owner turned them off
 
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -282,9 +283,20 @@ async def _record(
     return len(reminder_ids)
 
 
-async def still_due(session: AsyncSession, reminder_id: int) -> int | None:
-    """The shopper to remind, at delivery time: None if the reminder is no longer wanted
-    (they unsubscribed, blocked the bot, changed or emptied the cart meanwhile)."""
+def seconds_to_wait(
+    recorded_at: datetime, now: datetime, quiet: QuietHours, zone: tzinfo
+) -> float:
+    """How long a reminder delivered at ``now`` must still wait. The pass records one only
+    outside the quiet hours (on its own clock), so a delivery soon after is on time; a late
+    one (a retry after Telegram or the process was down) waits for the quiet hours' end."""
+    if now - recorded_at < LATE:
+        return 0.0
+    return quiet.seconds_left(now, zone)
+
+
+async def still_due(session: AsyncSession, reminder_id: int) -> CartReminder | None:
+    """The reminder to send, at delivery time: None if it is no longer wanted (they
+    unsubscribed, blocked the bot, changed or emptied the cart meanwhile)."""
     reminder = await session.get(CartReminder, reminder_id, populate_existing=True)
     if reminder is None or reminder.sent_at is not None:  # sent: a retry must not send again
         return None
@@ -302,7 +314,7 @@ async def still_due(session: AsyncSession, reminder_id: int) -> int | None:
     ).all()
     if not lines or cart_state([tuple(line) for line in lines]) != reminder.cart_state:
         return None
-    return reminder.user_id
+    return reminder
 
 
 async def mark_sent(session: AsyncSession, reminder_id: int) -> None:
