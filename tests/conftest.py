@@ -29,6 +29,17 @@ if os.environ.get("CI"):
 POSTGRES_URL = os.environ.get("SHOPBOT_TEST_DATABASE_URL")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, run only the tests that can reach its database (through
+    :func:`postgres_url`): the others would repeat the SQLite pass exactly."""
+    if POSTGRES_URL is None:
+        return
+    same = [item for item in items if "postgres_url" not in getattr(item, "fixturenames", ())]
+    if same:
+        config.hook.pytest_deselected(items=same)
+        items[:] = [item for item in items if "postgres_url" in getattr(item, "fixturenames", ())]
+
+
 @pytest.fixture(scope="session")
 def postgres_url(worker_id: str) -> str | None:
     """The PostgreSQL database of this test process: the one named, or under xdist its own."""
