@@ -301,6 +301,15 @@ def _text_fields(text: FormattedText) -> dict[str, Any]:
     return fields
 
 
+def copied_content(original: dict[str, Any]) -> dict[str, Any]:
+    """What a copy of ``original`` shows (empty: a message that cannot be copied, such as a
+    service message); no buttons, no reply, no album (``copyMessages`` keeps those)."""
+    content = {name: original[name] for name in _COPIED_FIELDS if name in original}
+    if content and "html_text" in original:
+        content["html_text"] = original["html_text"]
+    return content
+
+
 def _caption_fields(caption: FormattedText) -> dict[str, Any]:
     if not caption.text:
         return {}
@@ -1209,11 +1218,9 @@ class TelegramEmulator:
         original = self._message(source, p, "message to copy not found")
         user = self._recipient(p)
         reply_to = self._reply_target(user, p)
-        content = {name: original[name] for name in _COPIED_FIELDS if name in original}
+        content = copied_content(original)
         if not content:
             raise bad_request("message can't be copied")
-        if "html_text" in original:
-            content["html_text"] = original["html_text"]
         if p.values.get("caption") is not None and any(name in content for name in _MEDIA_FIELDS):
             caption = self._caption(
                 p.text("caption"), p.text("parse_mode"), p.json("caption_entities")

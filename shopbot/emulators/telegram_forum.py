@@ -43,8 +43,9 @@ from shopbot.emulators.telegram import (
     TelegramEmulator,
     _Params,
     _typed,
+    copied_content,
 )
-from shopbot.emulators.telegram_format import ApiFailure, bad_request
+from shopbot.emulators.telegram_format import bad_request
 
 TOPIC_NAME_MAX = 128
 # The colours Telegram allows for a topic's icon (createForumTopic's icon_color).
@@ -53,6 +54,8 @@ THREAD_NOT_FOUND = "message thread not found"
 TOPIC_DELETED = "TOPIC_DELETED"
 NOT_A_FORUM = "the chat is not a forum"
 COPY_MESSAGES_MAX = 100
+# What of copyMessages' parameters applies to each copy it sends.
+_COPY_MESSAGES_SENDING = frozenset({"chat_id", "message_thread_id", "protect_content"})
 _MISSING_RIGHT = {
     "can_manage_topics": "not enough rights to manage topics",
     "can_delete_messages": "not enough rights to delete a topic",
@@ -532,8 +535,12 @@ class _ForumMethods:
         return member
 
     def copy_messages(self, p: _Params) -> list[dict[str, int]]:
-        """Each message of ``message_ids`` (ascending, 1–100) copied in order, as copyMessage
-        copies one; ids no longer in the chat are skipped, as Telegram skips them."""
+        """Each message of ``message_ids`` (of one chat, strictly increasing, 1–100) copied
+        in order as copyMessage copies one (``remove_caption``: without captions); ids no
+        longer in the chat, and messages that cannot be copied, are skipped, as Telegram
+        skips them. The items of an album stay together: each album copied is a new one
+        (its own ``media_group_id``). Like Telegram's, this method takes no reply and no
+        buttons."""
         ids = p.json("message_ids")
         if (
             not isinstance(ids, list)
@@ -543,26 +550,30 @@ class _ForumMethods:
             raise bad_request("message identifiers are not specified")
         if ids != sorted(set(ids)):
             raise bad_request("message identifiers must be in a strictly increasing order")
-        source = self._emulator._chat(p, "from_chat_id")
+        emulator = self._emulator
+        source = emulator._chat(p, "from_chat_id")
+        target = emulator._recipient(p)
+        sending = _Params(
+            {name: value for name, value in p.values.items() if name in _COPY_MESSAGES_SENDING},
+            {},
+        )
+        albums: dict[str, str] = {}  # the source's media_group_id -> the copies'
         copied = []
-        album = f"copy{next(self._emulator._query_ids)}"  # an album's copies stay an album
-        in_album = []
         for message_id in ids:
-            if message_id not in source.history:
+            original = source.history.get(message_id)
+            content = copied_content(original) if original is not None else {}
+            if not content:
                 continue
-            one = copy.copy(p)
-            one.values = {**p.values, "message_id": message_id}
-            one.values.pop("message_ids", None)
-            try:
-                copied.append(self._emulator._copy_message(one))
-                in_album.append("media_group_id" in source.history[message_id])
-            except ApiFailure as failure:
-                if failure.description != "Bad Request: message can't be copied":
-                    raise
+            if p.flag("remove_caption"):
+                for name in ("caption", "caption_entities", "html_text"):
+                    content.pop(name, None)
+            group = original.get("media_group_id") if original is not None else None
+            if group is not None:
+                content["media_group_id"] = albums.setdefault(
+                    group, f"copy{next(emulator._query_ids)}"
+                )
+            made = emulator._bot_message(target, content, None, None, sending)
+            copied.append({"message_id": made["message_id"]})
         if not copied:
             raise bad_request("there are no messages to forward")
-        target = self._emulator._recipient(p)
-        for made, grouped in zip(copied, in_album, strict=True):
-            if grouped and made["message_id"] in target.history:
-                target.history[made["message_id"]]["media_group_id"] = album
         return copied

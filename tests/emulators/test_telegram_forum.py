@@ -157,7 +157,8 @@ async def test_an_album_is_copied_in_order(
 ) -> None:
     staff = forum(telegram, STAFF)
     topic = await bot.create_forum_topic(STAFF, "Анна")
-    album = [await shopper.send_content(item, wait=False) for item in Media(telegram).album(3)]
+    items = Media(telegram).album(3, "три")
+    album = [await shopper.send_content(item, wait=False) for item in items]
     ids = [message["message_id"] for message in album]
     copied = await bot.copy_messages(
         STAFF, shopper.chat_id, ids, message_thread_id=topic.message_thread_id
@@ -167,8 +168,38 @@ async def test_an_album_is_copied_in_order(
     assert [m["photo"][-1]["file_id"] for m in in_topic] == [
         m["photo"][-1]["file_id"] for m in album
     ]
+    assert [m["message_id"] for m in in_topic] == [c.message_id for c in copied]
+    # One album, a new one (not the shopper's), its caption kept.
+    groups = {m["media_group_id"] for m in in_topic}
+    assert len(groups) == 1 and groups != {album[0]["media_group_id"]}
+    assert in_topic[0]["caption"] == album[0]["caption"]
     with pytest.raises(TelegramBadRequest, match="strictly increasing"):
         await bot.copy_messages(STAFF, shopper.chat_id, list(reversed(ids)))
+    with pytest.raises(TelegramBadRequest, match="strictly increasing"):
+        await bot.copy_messages(STAFF, shopper.chat_id, [ids[0], ids[0]])
+    with pytest.raises(TelegramBadRequest, match="not specified"):
+        await bot.copy_messages(STAFF, shopper.chat_id, [])
+    with pytest.raises(TelegramBadRequest, match="not specified"):
+        await bot.copy_messages(STAFF, shopper.chat_id, list(range(1, 102)))
+
+    # Two albums and a text in one call: two albums again, the text on its own; without
+    # captions when asked; an id not in the chat is skipped.
+    media = Media(telegram)
+    first = [await shopper.send_content(item, wait=False) for item in media.album(2, "одно")]
+    text = await shopper.send_text("между ними", wait=False)
+    second = [await shopper.send_content(item, wait=False) for item in media.album(2)]
+    ids = [m["message_id"] for m in [*first, text, *second]]
+    copied = await bot.copy_messages(shopper.chat_id, shopper.chat_id, [*ids, ids[-1] + 50])
+    assert len(copied) == 5
+    copies = [shopper.history[c.message_id] for c in copied]
+    assert copies[2]["text"] == "между ними" and "media_group_id" not in copies[2]
+    assert copies[0]["media_group_id"] == copies[1]["media_group_id"]
+    assert copies[3]["media_group_id"] == copies[4]["media_group_id"]
+    assert copies[0]["media_group_id"] != copies[3]["media_group_id"]
+    copied = await bot.copy_messages(shopper.chat_id, shopper.chat_id, ids[:2], remove_caption=True)
+    assert "caption" not in shopper.history[copied[0].message_id]
+    with pytest.raises(TelegramBadRequest, match="no messages to forward"):
+        await bot.copy_messages(STAFF, shopper.chat_id, [ids[-1] + 50])
 
 
 async def test_a_blocked_shopper_refuses_copies(
