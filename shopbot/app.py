@@ -140,6 +140,8 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         )
         opened.push_async_callback(dispatcher.storage.close)
         dispatcher["support_desk"] = support_desk
+        dispatcher.startup.register(support_desk.awake)
+        dispatcher.shutdown.register(support_desk.asleep)
         await register_commands(bot)
         await set_menu_button(bot, settings, notifier.i18n)
         send_rate = create_send_rate(settings.mailing_rate, redis)
@@ -152,6 +154,7 @@ async def start_shop(settings: Settings) -> ShopRuntime:
             vectors = VectorPass(session_factory, dispatcher["embedder"])
             more_jobs.append(("compute meaning vectors", vectors.run_pass, VECTOR_INTERVAL))
         jobs = BackgroundJobs(settings, session_factory, provider, delivery, more_jobs)
+        commit_hooks(session_factory).deliver_later = jobs.deliver_later
         readiness = {"telegram": bot.get_me, "jobs": jobs_keep_up(jobs)}
         web_app = create_web_app(
             settings, session_factory, provider, redis=redis, readiness=readiness
@@ -171,6 +174,7 @@ async def start_shop(settings: Settings) -> ShopRuntime:
         except OSError as exc:
             raise StartupError(_port_problem(settings.web_host, settings.web_port, exc)) from None
         opened.push_async_callback(web_runner.cleanup)
+        await support_desk.awake()  # a webhook's updates come from now on
         jobs.start()
         opened.pop_all()  # from here on, ShopRuntime.close() closes it all
     runtime = ShopRuntime(

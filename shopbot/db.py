@@ -121,6 +121,9 @@ class Changes:
 
     topics: set[str] = field(default_factory=set)
     outbox_ids: list[int] = field(default_factory=list)
+    # Outbox rows with a short delay, and the seconds until they are due: this process
+    # wakes for them then (the outbox's job loop passes only every few seconds).
+    outbox_soon: list[tuple[int, float]] = field(default_factory=list)
 
 
 class CommitHooks:
@@ -136,6 +139,7 @@ class CommitHooks:
         self._listeners: dict[str, list[Callable[[], None]]] = {}
         self._versions: dict[str, int] = {}
         self.deliver: Delivery | None = None
+        self.deliver_later: Callable[[list[int], float], None] | None = None
         self.broadcast: Callable[[set[str]], Awaitable[None]] | None = None
 
     def on_commit(self, topic: str, listener: Callable[[], None]) -> None:
@@ -164,6 +168,9 @@ class CommitHooks:
                 await self.deliver(session, changes.outbox_ids)
             except Exception:  # the outbox's job loop delivers what is left
                 log.exception("delivering outbox messages %s failed", changes.outbox_ids)
+        if changes.outbox_soon and self.deliver_later is not None:
+            for message_id, seconds in changes.outbox_soon:
+                self.deliver_later([message_id], seconds)
 
 
 async def deliver_outbox(session: AsyncSession, ids: list[int]) -> None:

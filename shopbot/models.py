@@ -830,6 +830,8 @@ class SupportMessage(Base):
     source_chat_id: Mapped[int] = mapped_column(BigInteger)
     source_message_id: Mapped[int] = mapped_column(BigInteger)
     reply_to_message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the source chat
+    # The album the message is an item of: the album's items go in one copyMessages.
+    media_group_id: Mapped[str | None] = mapped_column(String(64))
     # An edit of an already relayed message: its new text, to be relayed as an edit.
     edited_text: Mapped[str | None] = mapped_column(Text)
     target_chat_id: Mapped[int] = mapped_column(BigInteger)

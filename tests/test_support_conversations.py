@@ -11,7 +11,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopbot.config import SettingsError, load_settings
-from shopbot.models import OutboxMessage, SupportConversation, SupportEvent, SupportSubject
+from shopbot.models import (
+    OutboxMessage,
+    SupportConversation,
+    SupportEvent,
+    SupportMessage,
+    SupportSubject,
+    utcnow,
+)
 from shopbot.services import conversations
 from shopbot.services.support_hours import parse
 from tests.factories import make_user
@@ -99,18 +106,79 @@ async def test_pending_messages_are_claimed_in_order(session: AsyncSession) -> N
         await conversations.record_to_staff(
             session, conversation, message_id, reply_to=None, targets=[-100]
         )
-    card = await conversations.claim_next(session, conversation.id)
-    assert card is not None and card.source_message_id == conversations.CARD
+    since = utcnow() - conversations.ALBUM_WAIT
+    [card] = await conversations.claim_next(session, conversation.id, awake_since=since)
+    assert card.source_message_id == conversations.CARD
     with pytest.raises(conversations.RowTaken):  # held: the next must not overtake it
-        await conversations.claim_next(session, conversation.id)
-    await conversations.relayed(session, card.id, 1)
-    row = await conversations.claim_next(session, conversation.id)
-    assert row is not None and row.source_message_id == 5
-    await conversations.relayed(session, row.id, 2)
+        await conversations.claim_next(session, conversation.id, awake_since=since)
+    await conversations.relayed(session, [(card.id, 1, None)])
+    [row] = await conversations.claim_next(session, conversation.id, awake_since=since)
+    assert row.source_message_id == 5
+    await conversations.relayed(session, [(row.id, 2, None)])
     assert await conversations.counterpart(session, 101, 5, -100) == 2
     assert await conversations.counterpart(session, -100, 2, 101) == 5
     kinds = set(await session.scalars(select(OutboxMessage.kind)))
     assert kinds == {conversations.SUPPORT_RELAY}
+
+
+async def test_an_album_is_claimed_whole_per_chat_once_its_items_stop_coming(
+    session: AsyncSession,
+) -> None:
+    await make_user(session, 101)
+    conversation, _opened = await _open(session, 101)  # its card to -100 first
+    for message_id in (5, 6, 7):
+        await conversations.record_to_staff(
+            session,
+            conversation,
+            message_id,
+            reply_to=None,
+            targets=[-100, -200],
+            media_group_id="g1",
+        )
+    await conversations.record_to_staff(
+        session, conversation, 8, reply_to=None, targets=[-100, -200]
+    )
+    # Each item's relay waits for the album; the text's does not.
+    delays = [
+        message.available_at is not None and message.available_at > utcnow()
+        for message in await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+    ]
+    assert delays == [False, True, True, True, False]
+    long_awake = utcnow() - timedelta(hours=1)
+    [card] = await conversations.claim_next(session, conversation.id, awake_since=long_awake)
+    await conversations.relayed(session, [(card.id, 1, None)])
+    # The newest item is fresh: the album (and the text after it) waits.
+    with pytest.raises(conversations.AlbumComing) as coming:
+        await conversations.claim_next(session, conversation.id, awake_since=long_awake)
+    assert 0 < coming.value.after <= conversations.ALBUM_WAIT.total_seconds()
+    await session.execute(
+        update(SupportMessage).values(created_at=utcnow() - conversations.ALBUM_WAIT)
+    )
+    await session.commit()
+    # A process that has just started listens for the rest first; one stopping leaves it.
+    with pytest.raises(conversations.AlbumComing):
+        await conversations.claim_next(session, conversation.id, awake_since=utcnow())
+    with pytest.raises(conversations.AlbumComing):
+        await conversations.claim_next(session, conversation.id, awake_since=None)
+    album = await conversations.claim_next(session, conversation.id, awake_since=long_awake)
+    assert [(row.source_message_id, row.target_chat_id) for row in album] == [
+        (5, -100),
+        (6, -100),
+        (7, -100),
+    ]
+    await conversations.relayed(session, [(row.id, 11 + i, None) for i, row in enumerate(album)])
+    album = await conversations.claim_next(session, conversation.id, awake_since=long_awake)
+    assert [(row.source_message_id, row.target_chat_id) for row in album] == [
+        (5, -200),
+        (6, -200),
+        (7, -200),
+    ]
+    await conversations.release(session, [row.id for row in album])
+    assert (
+        len(await conversations.claim_next(session, conversation.id, awake_since=long_awake)) == 3
+    )
+    # Each item keeps its own copy: a reply to the second copy finds the second photo.
+    assert await conversations.counterpart(session, -100, 12, 101) == 6
 
 
 async def test_reminders_count_working_time_only(session: AsyncSession) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -85,6 +86,9 @@ class SupportDesk:
         self.i18n = i18n
         self.forum_chat: int | None = None  # set by check(): the group whose topics are used
         self._admins_told = False  # of topics lost while running, once per process
+        # Since when this process has been taking updates (None: it has stopped): an album
+        # is relayed only after it heard nothing more of it for a while.
+        self._awake_since: datetime | None = utcnow()
 
     # ---------------------------------------------------------------- set-up
 
@@ -117,6 +121,16 @@ class SupportDesk:
             log.info("support: conversations go to the topics of chat %s", chat_id)
             self.forum_chat = chat_id
         return reason
+
+    async def awake(self) -> None:
+        """Updates start coming (the dispatcher's start-up; a restart's first updates may be
+        the rest of an album whose first items came before it)."""
+        self._awake_since = utcnow()
+
+    async def asleep(self) -> None:
+        """Updates stop coming (the dispatcher's shutdown): albums are left to the next
+        process, which will hear all of their items."""
+        self._awake_since = None
 
     @property
     def in_topics(self) -> bool:
@@ -163,22 +177,33 @@ class SupportDesk:
         return conversation
 
     async def relay(self, session: AsyncSession, message: OutboxMessage) -> None:
-        """Relay the conversation's pending messages, oldest first; one that cannot go now
-        holds back the rest (RetryLater), so nothing overtakes it."""
+        """Relay the conversation's pending messages, oldest first (an album's items in one
+        call); one that cannot go now holds back the rest (RetryLater), so nothing
+        overtakes it."""
         conversation = await self._conversation(session, message)
         while True:
             try:
-                row = await conversations.claim_next(session, conversation.id)
+                rows = await conversations.claim_next(
+                    session, conversation.id, awake_since=self._awake_since
+                )
             except conversations.RowTaken as exc:
                 raise RetryLater("another process is relaying this conversation") from exc
-            if row is None:
+            except conversations.AlbumComing as exc:
+                raise RetryLater(str(exc), after=exc.after) from exc
+            if not rows:
                 return
             try:
-                target_id, failure = await self._relay_row(session, conversation, row)
+                if len(rows) == 1:
+                    outcomes = [await self._relay_row(session, conversation, rows[0])]
+                else:
+                    outcomes = await self._relay_album(session, conversation, rows)
             except BaseException:
-                await conversations.release(session, row.id)
+                await conversations.release(session, [row.id for row in rows])
                 raise
-            await conversations.relayed(session, row.id, target_id, failure)
+            done = zip(rows, outcomes, strict=True)
+            await conversations.relayed(
+                session, [(row.id, target, failure) for row, (target, failure) in done]
+            )
 
     async def _relay_row(
         self, session: AsyncSession, conversation: SupportConversation, row: SupportMessage
@@ -196,19 +221,71 @@ class SupportDesk:
             except (TelegramForbiddenError, TelegramBadRequest) as exc:
                 return None, await self._undeliverable(session, conversation, row, exc)
 
+    async def _relay_album(
+        self, session: AsyncSession, conversation: SupportConversation, rows: list[SupportMessage]
+    ) -> list[tuple[int | None, str | None]]:
+        """Send an album's rows (one chat to one chat) in one ``copyMessages``, so the copy is
+        an album too; each row gets its item's copy. ``copyMessages`` takes no reply: an
+        album that answered a message arrives without the thread."""
+        with _passing_failures():
+            try:
+                if rows[0].direction is RelayDirection.TO_STAFF:
+                    copies = await self._album_to_staff(session, conversation, rows)
+                else:
+                    copies = await self._album_to_shopper(session, conversation, rows)
+            except (TelegramForbiddenError, TelegramBadRequest) as exc:
+                failure = await self._undeliverable(session, conversation, rows[0], exc, rows)
+                return [(None, failure)] * len(rows)
+        if len(copies) != len(rows):  # Telegram skipped an item (deleted meanwhile)
+            log.info("support album %s: %s of %s items copied", rows[0].id, len(copies), len(rows))
+            return [(None, "album partly copied")] * len(rows)
+        return [(copy, None) for copy in copies]
+
+    async def _album_to_staff(
+        self, session: AsyncSession, conversation: SupportConversation, rows: list[SupportMessage]
+    ) -> list[int]:
+        first = rows[0]
+        ids = [row.source_message_id for row in rows]
+        if first.target_chat_id != self.forum_chat:
+            copied = await self.bot.copy_messages(first.target_chat_id, first.source_chat_id, ids)
+            return [item.message_id for item in copied]
+        copies: list[int] = []
+
+        async def send(thread: int) -> int:
+            copied = await self.bot.copy_messages(
+                first.target_chat_id, first.source_chat_id, ids, message_thread_id=thread
+            )
+            copies[:] = [item.message_id for item in copied]
+            return copies[0]
+
+        await self._in_thread(session, conversation, send)
+        return copies
+
+    async def _album_to_shopper(
+        self, session: AsyncSession, conversation: SupportConversation, rows: list[SupportMessage]
+    ) -> list[int]:
+        first = rows[0]
+        await self._staff_header(session, conversation, first)
+        copied = await self.bot.copy_messages(
+            conversation.user_id, first.source_chat_id, [row.source_message_id for row in rows]
+        )
+        return [item.message_id for item in copied]
+
     async def _undeliverable(
         self,
         session: AsyncSession,
         conversation: SupportConversation,
         row: SupportMessage,
         exc: TelegramAPIError,
+        album: list[SupportMessage] | None = None,
     ) -> str:
-        """A message Telegram will never take: say so on the other side, keep going."""
+        """A message (``row``, or the ``album`` it begins) Telegram will never take: say so
+        on the other side, keep going."""
         log.info("support message %s not relayed: %s", row.id, exc.message)
         if row.direction is RelayDirection.TO_STAFF and row.target_chat_id not in set(
             self.settings.admin_ids
         ):  # the staff chat refused it (an admin's own chat refusing: the others have it)
-            await self._to_admins_instead(row, exc)
+            await self._to_admins_instead(album or [row], exc)
         if row.direction is RelayDirection.TO_SHOPPER:
             if isinstance(exc, TelegramForbiddenError) or "chat not found" in exc.message:
                 await mark_blocked(session, conversation.user_id)
@@ -220,9 +297,11 @@ class SupportDesk:
             await self._notice(row.source_chat_id, row.source_message_id, text)
         return exc.message
 
-    async def _to_admins_instead(self, row: SupportMessage, exc: TelegramAPIError) -> None:
-        """A shopper's message the staff chat refused (the bot lost its rights there, or was
-        removed): never lost in silence — each admin gets it in private, with the reason."""
+    async def _to_admins_instead(self, rows: list[SupportMessage], exc: TelegramAPIError) -> None:
+        """A shopper's message (or album) the staff chat refused (the bot lost its rights
+        there, or was removed): never lost in silence — each admin gets it in private, with
+        the reason."""
+        row = rows[0]
         if row.source_message_id == conversations.CARD:
             return  # the card is the bot's own: the shopper's messages after it say it all
         log.warning(
@@ -240,7 +319,9 @@ class SupportDesk:
                 continue
             try:
                 await self.bot.send_message(admin_id, text)
-                await self.bot.copy_message(admin_id, row.source_chat_id, row.source_message_id)
+                await self.bot.copy_messages(
+                    admin_id, row.source_chat_id, [item.source_message_id for item in rows]
+                )
             except TelegramAPIError as failure:
                 log.warning("support: admin %s could not be told: %s", admin_id, failure.message)
 
@@ -483,22 +564,29 @@ class SupportDesk:
     async def _to_shopper(
         self, session: AsyncSession, conversation: SupportConversation, row: SupportMessage
     ) -> int:
-        user = await session.get(User, conversation.user_id)
-        language = user.language if user is not None else self.settings.default_language
-        if not await conversations.staff_replied_before(
-            session, conversation.id, row.sender_id, row.id
-        ):
-            name = await self._staff_name(session, row.sender_id)
-            with self._speaking(language):
-                text = _("💬 {name} from {shop} answers you:").format(
-                    name=name, shop=self.settings.shop_name
-                )
-            await self.bot.send_message(conversation.user_id, text)
+        await self._staff_header(session, conversation, row)
         reply = await self._reply_parameters(session, row)
         copied = await self.bot.copy_message(
             conversation.user_id, row.source_chat_id, row.source_message_id, reply_parameters=reply
         )
         return copied.message_id
+
+    async def _staff_header(
+        self, session: AsyncSession, conversation: SupportConversation, row: SupportMessage
+    ) -> None:
+        """Before an employee's first message to the shopper in a conversation: who answers."""
+        if await conversations.staff_replied_before(
+            session, conversation.id, row.sender_id, row.id
+        ):
+            return
+        user = await session.get(User, conversation.user_id)
+        language = user.language if user is not None else self.settings.default_language
+        name = await self._staff_name(session, row.sender_id)
+        with self._speaking(language):
+            text = _("💬 {name} from {shop} answers you:").format(
+                name=name, shop=self.settings.shop_name
+            )
+        await self.bot.send_message(conversation.user_id, text)
 
     async def _staff_name(self, session: AsyncSession, staff_id: int) -> str:
         staff = await session.get(SupportStaff, staff_id)

@@ -70,6 +70,7 @@ class BackgroundJobs:
         self._delivery = delivery
         self._more = list(more)
         self._tasks: list[asyncio.Task[None]] = []
+        self._wakes: set[asyncio.Task[None]] = set()
         self._passes: dict[str, _PassRecord] = {}
 
     def start(self) -> None:
@@ -96,10 +97,30 @@ class BackgroundJobs:
             for name, (job, _interval) in schedule.items()
         ]
 
+    def deliver_later(self, ids: list[int], seconds: float) -> None:
+        """Deliver these outbox rows in ``seconds``, when their delay ends (unless another
+        deliverer took them by then); stopping cancels the wait, the job loop delivers
+        them instead."""
+
+        async def wake() -> None:
+            await asyncio.sleep(seconds)
+            async with self._session_factory() as session:
+                await self._delivery.deliver_if_due(session, ids)
+
+        task = asyncio.create_task(wake())
+        self._wakes.add(task)
+        task.add_done_callback(self._woken)
+
+    def _woken(self, task: asyncio.Task[None]) -> None:
+        self._wakes.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("a delayed outbox delivery failed", exc_info=task.exception())
+
     async def stop(self) -> None:
         """Cancel the jobs and wait until they have stopped. A pass in flight is cut short;
         each of its changes is a unit of work of its own, so none is left half-written."""
-        tasks, self._tasks = self._tasks, []
+        tasks, self._tasks = [*self._tasks, *self._wakes], []
+        self._wakes = set()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -5,7 +5,10 @@ order; at most one is open per shopper. Every message either side sends while it
 is recorded as a :class:`SupportMessage` row in the unit of work that takes it, and the
 outbox's :data:`SUPPORT_RELAY` message for the conversation relays the pending rows in the
 order they came (the bot layer copies them); the row keeps the counterpart's id, so replies
-and edits find it after a restart. Status changes are compare-and-set with an event in
+and edits find it after a restart. An album comes as one message per item (one
+``media_group_id``): each item is a row as it comes, and the album is relayed as one, once
+no item has come for :data:`ALBUM_WAIT` (its rows' relay is recorded with that delay, so
+whichever process is alive then relays it). Status changes are compare-and-set with an event in
 ``support_event``. :func:`close` is the "conversation closed" point: it returns who the
 shopper was and which staff answered.
 """
@@ -43,6 +46,9 @@ SUPPORT_CLOSED = "support_closed"  # tell both sides the conversation ended
 SUPPORT_REMINDER = "support_reminder"  # no staff reply for too long: raise it again
 
 RELAY_LEASE = timedelta(minutes=2)  # a relaying process holds a row this long at most
+# An album is complete when no item of it has come for this long (Telegram sends its items
+# within a fraction of a second of each other).
+ALBUM_WAIT = timedelta(seconds=1)
 # Internal notes: staff messages starting with one of these stay in the topic.
 NOTE_PREFIXES = ("//", "#note")
 CARD = 0  # source_message_id of the rows of a conversation's card (to each staff chat)
@@ -208,8 +214,10 @@ async def record_to_staff(
     *,
     reply_to: int | None,
     targets: Sequence[int],
+    media_group_id: str | None = None,
 ) -> None:
-    """A shopper's message in their open conversation, to be copied to each staff chat."""
+    """A shopper's message in their open conversation, to be copied to each staff chat
+    (an item of the album ``media_group_id``: with the rest of it)."""
     async with unit_of_work(session):
         for target in targets:
             session.add(
@@ -220,11 +228,25 @@ async def record_to_staff(
                     source_chat_id=conversation.user_id,
                     source_message_id=message_id,
                     reply_to_message_id=reply_to,
+                    media_group_id=media_group_id,
                     target_chat_id=target,
                 )
             )
         await session.flush()
-        await outbox.record(session, SUPPORT_RELAY, {"conversation_id": conversation.id})
+        await _relay_later(session, conversation.id, media_group_id)
+
+
+async def _relay_later(
+    session: AsyncSession, conversation_id: int, media_group_id: str | None
+) -> None:
+    """The conversation's relay, after the commit; for an album's item once the album may
+    be complete (a later item puts it off again, see :func:`claim_next`)."""
+    await outbox.record(
+        session,
+        SUPPORT_RELAY,
+        {"conversation_id": conversation_id},
+        delay=ALBUM_WAIT if media_group_id is not None else None,
+    )
 
 
 async def record_to_shopper(
@@ -235,8 +257,10 @@ async def record_to_shopper(
     message_id: int,
     *,
     reply_to: int | None,
+    media_group_id: str | None = None,
 ) -> None:
-    """A staff message for the shopper; the first one marks the first response."""
+    """A staff message for the shopper (an item of the album ``media_group_id``: with the
+    rest of it); the first one marks the first response."""
     async with unit_of_work(session):
         session.add(
             SupportMessage(
@@ -246,6 +270,7 @@ async def record_to_shopper(
                 source_chat_id=chat_id,
                 source_message_id=message_id,
                 reply_to_message_id=reply_to,
+                media_group_id=media_group_id,
                 target_chat_id=conversation.user_id,
             )
         )
@@ -259,7 +284,7 @@ async def record_to_shopper(
         )
         if first.rowcount == 1:
             await _event(session, conversation.id, "first_response", staff_id)
-        await outbox.record(session, SUPPORT_RELAY, {"conversation_id": conversation.id})
+        await _relay_later(session, conversation.id, media_group_id)
 
 
 async def record_edit(session: AsyncSession, chat_id: int, message_id: int, text: str) -> bool:
@@ -453,9 +478,26 @@ class RowTaken(Exception):
     """Another process is relaying the conversation's next message: try again later."""
 
 
-async def claim_next(session: AsyncSession, conversation_id: int) -> SupportMessage | None:
-    """The conversation's oldest message still to relay, claimed (None: nothing pending).
-    :class:`RowTaken` when another process holds it: nothing may overtake it."""
+class AlbumComing(Exception):
+    """The conversation's next message is an item of an album whose items may still be
+    coming: try again in ``after`` seconds."""
+
+    def __init__(self, after: float) -> None:
+        super().__init__(f"an album may still be coming ({after:.1f} s)")
+        self.after = after
+
+
+async def claim_next(
+    session: AsyncSession, conversation_id: int, *, awake_since: datetime | None
+) -> list[SupportMessage]:
+    """The conversation's oldest message still to relay, claimed — with, when it is an item
+    of an album, the album's other items for the same chat (oldest first). ``[]``: nothing
+    pending. :class:`RowTaken` when another process holds one: nothing may overtake it.
+
+    :class:`AlbumComing` while an item of the album came less than :data:`ALBUM_WAIT` ago,
+    or the relaying process (taking updates since ``awake_since``; None: no longer) has not
+    yet listened that long for more: one started after a crash first takes the rest of the
+    album Telegram kept for it, one stopping leaves albums to the next."""
     row = await session.scalar(
         select(SupportMessage)
         .where(
@@ -466,46 +508,73 @@ async def claim_next(session: AsyncSession, conversation_id: int) -> SupportMess
         .limit(1)
     )
     if row is None:
-        return None
+        return []
     now = utcnow()
+    rows = [row]
+    if row.media_group_id is not None and row.edited_text is None:
+        rows = list(
+            await session.scalars(
+                select(SupportMessage)
+                .where(
+                    SupportMessage.conversation_id == conversation_id,
+                    SupportMessage.relayed_at.is_(None),
+                    SupportMessage.media_group_id == row.media_group_id,
+                    SupportMessage.source_chat_id == row.source_chat_id,
+                    SupportMessage.target_chat_id == row.target_chat_id,
+                    SupportMessage.edited_text.is_(None),
+                )
+                .order_by(SupportMessage.id)
+                .execution_options(populate_existing=True)
+            )
+        )
+        if awake_since is None:
+            raise AlbumComing(ALBUM_WAIT.total_seconds())
+        newest = max([item.created_at for item in rows] + [awake_since])
+        left = (newest + ALBUM_WAIT - now).total_seconds()
+        if left > 0:
+            raise AlbumComing(left)
+    ids = [item.id for item in rows]
     async with unit_of_work(session):
         claimed = await session.execute(
             update(SupportMessage)
             .where(
-                SupportMessage.id == row.id,
+                SupportMessage.id.in_(ids),
                 SupportMessage.relayed_at.is_(None),
                 or_(SupportMessage.claimed_until.is_(None), SupportMessage.claimed_until < now),
             )
             .values(claimed_until=now + RELAY_LEASE)
         )
-    if claimed.rowcount != 1:
-        raise RowTaken(row.id)
-    await session.refresh(row)
-    return row
+        if claimed.rowcount != len(ids):
+            raise RowTaken(row.id)  # the unit rolls back: none of them is claimed here
+    for item in rows:
+        await session.refresh(item)
+    return rows
 
 
 async def relayed(
-    session: AsyncSession, row_id: int, target_message_id: int | None, failure: str | None = None
+    session: AsyncSession, outcomes: Sequence[tuple[int, int | None, str | None]]
 ) -> None:
-    """The row was relayed as ``target_message_id`` (or given up with ``failure``)."""
+    """Each row ``(id, target_message_id, failure)`` was relayed as ``target_message_id``
+    (or given up with ``failure``)."""
     async with unit_of_work(session):
-        await session.execute(
-            update(SupportMessage)
-            .where(SupportMessage.id == row_id)
-            .values(
-                target_message_id=target_message_id,
-                relayed_at=utcnow(),
-                claimed_until=None,
-                failure=failure[:256] if failure else None,
+        for row_id, target_message_id, failure in outcomes:
+            await session.execute(
+                update(SupportMessage)
+                .where(SupportMessage.id == row_id)
+                .values(
+                    target_message_id=target_message_id,
+                    relayed_at=utcnow(),
+                    claimed_until=None,
+                    failure=failure[:256] if failure else None,
+                )
             )
-        )
 
 
-async def release(session: AsyncSession, row_id: int) -> None:
-    """The row could not be relayed now: free it for the next attempt."""
+async def release(session: AsyncSession, row_ids: Sequence[int]) -> None:
+    """The rows could not be relayed now: free them for the next attempt."""
     async with unit_of_work(session):
         await session.execute(
-            update(SupportMessage).where(SupportMessage.id == row_id).values(claimed_until=None)
+            update(SupportMessage).where(SupportMessage.id.in_(row_ids)).values(claimed_until=None)
         )
 
 

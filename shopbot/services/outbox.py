@@ -33,6 +33,9 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE = 5.0  # seconds; doubles per attempt
 BACKOFF_MAX = 3600.0
 BATCH = 100
+# A delay up to this long is also woken for by the process that recorded it, when it is due
+# (the job loop, which passes every few seconds, delivers it if that process died).
+WAKE_WITHIN = timedelta(seconds=30)
 
 
 class RetryLater(Exception):
@@ -75,7 +78,8 @@ async def record(
     With ``grace``, the job loop leaves the message alone for that long: the live process
     delivers it right after the commit, and the job only steps in if that process died
     (a payment link must not be created by two deliverers racing for it). With ``delay``,
-    nobody delivers it before that time: not the commit, the job loop once it is due."""
+    nobody delivers it before that time: not the commit; the job loop once it is due, and
+    for a delay of up to :data:`WAKE_WITHIN` this process too, right when it is due."""
     changes = changes_of(session)
     values: dict[str, Any] = {"kind": kind, "payload": payload, "dedupe_key": key, "attempts": 0}
     wait = delay if delay is not None else grace
@@ -87,6 +91,8 @@ async def record(
     message_id = await session.scalar(statement.returning(OutboxMessage.id))
     if message_id is not None and delay is None:
         changes.outbox_ids.append(message_id)
+    elif message_id is not None and delay is not None and delay <= WAKE_WITHIN:
+        changes.outbox_soon.append((message_id, delay.total_seconds()))
 
 
 async def settle(session: AsyncSession, key: str) -> bool:
@@ -135,6 +141,10 @@ class OutboxDelivery:
         """Deliver these rows, just recorded by a unit that committed (those no one else has
         claimed; a grace does not hold them back); returns how many were sent."""
         return await self._deliver(session, OutboxMessage.id.in_(ids), own=True)
+
+    async def deliver_if_due(self, session: AsyncSession, ids: Sequence[int]) -> int:
+        """Deliver these rows if they are due and no one else has claimed them."""
+        return await self._deliver(session, OutboxMessage.id.in_(ids))
 
     async def deliver_due(self, session: AsyncSession) -> int:
         """Deliver every row that is due (left over after a crash, or waiting to be retried)."""

@@ -3,6 +3,7 @@ dispatcher, the emulator's forum over HTTP, real databases."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from sqlalchemy import select, update
 from shopbot.emulators.telegram import EmulatedUser, TelegramEmulator
 from shopbot.emulators.telegram_forum import ForumGroup, Media, edit_message, forum
 from shopbot.models import ConversationStatus, SupportConversation, SupportMessage, utcnow
-from tests.bot.conftest import ADMIN, Catalogue, Shop, ShopFactory, buttons, check_out
+from tests.bot.conftest import ADMIN, Catalogue, Shop, ShopFactory, buttons, check_out, until
 
 STAFF = -1001500000001
 MANAGER = 301
@@ -156,7 +157,8 @@ async def test_media_relayed_both_ways(started_forum: tuple[Shop, ForumGroup]) -
         await anna.send_content(media.location()),
         await anna.send_content(media.contact()),
     ]
-    await shop.emulator.wait_handled()
+    # The album holds back what came after it until it is complete.
+    await until(lambda: len(staff.bot_in_topic(thread)) == 11, 10)
     copies = staff.bot_in_topic(thread)[1:]
     kinds = [
         "photo",
@@ -200,6 +202,85 @@ async def test_media_relayed_both_ways(started_forum: tuple[Shop, ForumGroup]) -
     assert [(e.method, e.description) for e in shop.emulator.errors] == [
         ("editMessageText", "Bad Request: message to edit not found")
     ]
+
+
+async def _relayed(shop: Shop) -> list[SupportMessage]:
+    """Every relayed row, once none is left pending (each is marked right after its copy)."""
+    async with asyncio.timeout(5):
+        while True:
+            async with shop.session_factory() as session:
+                rows = list(
+                    await session.scalars(select(SupportMessage).order_by(SupportMessage.id))
+                )
+            if all(row.relayed_at is not None for row in rows):
+                return rows
+            await asyncio.sleep(0.02)
+
+
+async def test_an_album_is_relayed_as_an_album_both_ways(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    shop, staff = started_forum
+    manager = shop.emulator.user(MANAGER)
+    await shop.emulator.user(ADMIN).send_text(f"/staff add {MANAGER}")
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna, "↩ Возврат или жалоба")
+    thread = only_topic(staff)
+    media = Media(shop.emulator)
+    album = [await anna.send_content(item) for item in media.album(3, "с трёх сторон")]
+    after = await anna.send_text("вот так пришло")
+    await until(lambda: len(staff.bot_in_topic(thread)) == 5, 10)
+
+    copies = staff.bot_in_topic(thread)[1:4]
+    assert [m["photo"][-1]["file_id"] for m in copies] == [m["photo"][-1]["file_id"] for m in album]
+    assert len({m["media_group_id"] for m in copies}) == 1  # one album in the topic
+    assert copies[0]["caption"] == "с трёх сторон"
+    assert staff.bot_in_topic(thread)[-1]["text"] == "вот так пришло"  # after it, in order
+    assert shop.emulator.count("copyMessages") == 1
+    copy_calls = [call for call in shop.emulator.calls if call.method == "copyMessage"]
+    assert [int(call.params["message_id"]) for call in copy_calls] == [after["message_id"]]
+    rows = [row for row in await _relayed(shop) if row.media_group_id is not None]
+    assert [(row.source_message_id, row.target_message_id) for row in rows] == [
+        (sent["message_id"], copy["message_id"]) for sent, copy in zip(album, copies, strict=True)
+    ]
+
+    # A reply to the album's second photo threads to the shopper's second photo.
+    await staff.send_text(manager, "Вторая — видно скол", thread=thread, reply_to=copies[1])
+    await shop.emulator.wait_handled()
+    assert anna.last["text"] == "Вторая — видно скол"
+    assert anna.last["reply_to_message"]["message_id"] == album[1]["message_id"]
+
+    # The staff's album reaches the shopper as an album.
+    for item in media.album(2, "как должно быть"):
+        await staff.send_content(manager, item, thread=thread)
+    await until(lambda: len(anna.messages) >= 2 and "photo" in anna.messages[-2], 10)
+    got = anna.messages[-2:]
+    assert got[0]["caption"] == "как должно быть" and "photo" in got[1]
+    assert got[0]["media_group_id"] == got[1]["media_group_id"]
+    assert shop.emulator.count("copyMessages") == 2
+    assert shop.emulator.errors == [], [(e.method, e.description) for e in shop.emulator.errors]
+
+
+async def test_an_album_across_a_restart_is_relayed_whole(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    shop, staff = started_forum
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna, "↩ Возврат или жалоба")
+    thread = only_topic(staff)
+    items = Media(shop.emulator).album(3)
+    sent = [await anna.send_content(item) for item in items[:2]]
+    await shop.restart()  # the process stops between the album's items
+    sent.append(await anna.send_content(items[2]))
+    await until(lambda: len(staff.bot_in_topic(thread)) == 4, 10)
+    copies = staff.bot_in_topic(thread)[1:]
+    assert len({m["media_group_id"] for m in copies}) == 1
+    assert [m["photo"][-1]["file_id"] for m in copies] == [m["photo"][-1]["file_id"] for m in sent]
+    assert shop.emulator.count("copyMessages") == 1
+    rows = await _relayed(shop)
+    assert [row.target_message_id for row in rows[1:]] == [m["message_id"] for m in copies]
 
 
 async def test_restart_mid_conversation_loses_nothing(

@@ -226,6 +226,7 @@ async def relay_to_staff(
         message.message_id,
         reply_to=reply,
         targets=support_desk.targets(conversation),
+        media_group_id=message.media_group_id,
     )
     hours, zone, now = settings.working_hours, settings.shop_timezone, utcnow()
     if await conversations.first_out_of_hours(session, conversation.id, now, hours, zone):

@@ -143,7 +143,13 @@ async def in_topic(
         else None
     )
     await conversations.record_to_shopper(
-        session, conversation, sender, message.chat.id, message.message_id, reply_to=reply_to
+        session,
+        conversation,
+        sender,
+        message.chat.id,
+        message.message_id,
+        reply_to=reply_to,
+        media_group_id=message.media_group_id,
     )
 
 
@@ -167,6 +173,7 @@ async def in_private(
         message.chat.id,
         message.message_id,
         reply_to=message.reply_to_message.message_id,
+        media_group_id=message.media_group_id,
     )
 
 
