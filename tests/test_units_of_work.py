@@ -15,12 +15,14 @@ import pytest
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shopbot.config import load_settings
 from shopbot.db import commit_hooks, unit_of_work
 from shopbot.importer import ImportOptions, import_catalog
 from shopbot.models import DeliveryMethod, OrderStatus, OutboxMessage, Payment, PaymentStatus
+from shopbot.payments.jobs import BackgroundJobs
 from shopbot.payments.service import apply_payment_state
 from shopbot.payments.telegram import TelegramProvider
-from shopbot.services import cart, orders
+from shopbot.services import cart, orders, outbox
 from shopbot.services.notifications import order_sender
 from shopbot.services.orders import Checkout
 from shopbot.services.outbox import OutboxDelivery
@@ -292,3 +294,38 @@ async def test_two_deliverers_at_once_send_each_message_once(
     sent = await asyncio.gather(*(deliver() for _ in range(4)))
     assert sum(sent) == 5
     assert sorted(notifier.paid) == [1, 2, 3, 4, 5]
+
+
+async def test_a_short_delay_is_woken_for_by_the_process_that_recorded_it(
+    session_factory: async_sessionmaker[AsyncSession], session: AsyncSession
+) -> None:
+    """Due in 0.3 s: this process delivers it then, not before and without the job loop; a
+    long delay is the job loop's, and stopping leaves a waiting one to it."""
+    sent: list[str] = []
+
+    async def send(_session: AsyncSession, message: OutboxMessage) -> None:
+        sent.append(message.payload["name"])
+
+    delivery = OutboxDelivery(send)
+    hooks = commit_hooks(session_factory)
+    hooks.deliver = delivery.deliver
+    jobs = BackgroundJobs(
+        load_settings(_env_file=None), session_factory, TelegramProvider(), delivery
+    )
+    hooks.deliver_later = jobs.deliver_later  # the job loop itself is not started
+    async with session_factory() as s, unit_of_work(s):
+        await outbox.record(s, "test", {"name": "soon"}, delay=timedelta(seconds=0.3))
+        await outbox.record(s, "test", {"name": "later"}, delay=outbox.WAKE_WITHIN * 2)
+    await asyncio.sleep(0.1)
+    assert sent == []  # not at the commit
+    await asyncio.sleep(0.5)
+    assert sent == ["soon"]
+
+    async with session_factory() as s, unit_of_work(s):
+        await outbox.record(s, "test", {"name": "cut"}, delay=timedelta(seconds=0.3))
+    await jobs.stop()
+    await asyncio.sleep(0.5)
+    assert sent == ["soon"]
+    async with session_factory() as s:
+        assert await delivery.deliver_due(s) == 1  # the job loop's pass, once it is due
+    assert sent == ["soon", "cut"]
