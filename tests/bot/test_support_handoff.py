@@ -310,6 +310,36 @@ async def test_restart_mid_conversation_loses_nothing(
     assert only_topic(staff) == thread
 
 
+async def test_a_member_who_is_not_staff_is_told_once_across_a_restart(
+    started_forum: tuple[Shop, ForumGroup],
+) -> None:
+    """ "Once" is kept in the database (``support_event``), not in the process: a restart
+    (or another replica) does not tell them again."""
+    shop, staff = started_forum
+    stranger = shop.emulator.user(STRANGER)
+    anna = shop.emulator.user(SHOPPER, "Анна")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    thread = only_topic(staff)
+    before = len(anna.messages)
+
+    def told() -> list[dict]:
+        return [
+            m
+            for m in staff.bot_in_topic(thread)
+            if "только сообщения сотрудников" in m.get("text", "")
+        ]
+
+    await staff.send_text(stranger, "я тоже отвечу", thread=thread)
+    await shop.emulator.wait_handled()
+    assert len(told()) == 1
+    await shop.restart()
+    await staff.send_text(stranger, "и после перезапуска", thread=thread)
+    await shop.emulator.wait_handled()
+    assert len(told()) == 1
+    assert len(anna.messages) == before  # nothing of theirs reached the shopper
+
+
 async def test_a_deleted_topic_is_made_again_with_the_card(
     started_forum: tuple[Shop, ForumGroup],
 ) -> None:
