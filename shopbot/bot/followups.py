@@ -27,7 +27,8 @@ from shopbot.services.outbox import RetryLater, Sender, Undeliverable
 class FollowupNotifier:
     """Delivers ratings' and reminders' messages through the shop's :class:`BotNotifier`
     (its language, clock, and handling of Telegram's refusals); a low service rating also
-    goes into the shopper's topic through ``support_desk``."""
+    goes into the shopper's topic through ``support_desk`` — only there when the staff
+    alerts' chat (``ADMIN_CHAT_ID``) is that same group."""
 
     def __init__(self, notifier: BotNotifier, support_desk: SupportDesk | None = None) -> None:
         self.notifier = notifier
@@ -56,11 +57,13 @@ class FollowupNotifier:
         async def render() -> tuple[str, InlineKeyboardMarkup | None]:
             return low_rating_alert(rating, shopper, staff, with_comment), None
 
-        notifier = self.notifier
-        if self.support_desk is not None:
+        notifier, desk = self.notifier, self.support_desk
+        if desk is not None:
             with notifier.speaking(notifier.settings.default_language):
                 text = low_rating_alert(rating, shopper, staff, with_comment)
-            await self.support_desk.note_in_topic(session, rating.subject_id, text)
+            noted = await desk.note_in_topic(session, rating.subject_id, text)
+            if noted and desk.forum_chat == notifier.settings.admin_chat_id:
+                return  # the staff alert would say it again in the same group
         await alert_staff(notifier.bot, notifier.settings, session, render)
 
     async def cart_reminder(self, session: AsyncSession, reminder_id: int) -> None:

@@ -723,6 +723,40 @@ async def test_a_low_rating_and_its_comment_go_into_the_shoppers_topic(
     await shop.emulator.wait_handled()
     comment = staff.bot_in_topic(thread)[-1]["text"]
     assert "Что пошло не так, словами покупателя:" in comment and "Так и не написали" in comment
+    # The staff alerts go elsewhere (the owner's chat, no ADMIN_CHAT_ID): told there too.
+    alerts = [m["text"] for m in owner.messages if m["text"].startswith("⚠ Низкая оценка")]
+    assert len(alerts) == 2
+    assert shop.emulator.errors == [], [(e.method, e.description) for e in shop.emulator.errors]
+
+
+async def test_a_low_rating_is_said_once_when_the_staff_alerts_share_the_group(
+    shop_factory: ShopFactory, emulator: TelegramEmulator
+) -> None:
+    """ADMIN_CHAT_ID is the support group: the alert is in the shopper's topic, not again in
+    General."""
+    staff = forum(emulator, STAFF, "Поддержка")
+    shop = await shop_factory(admin_ids=[ADMIN], admin_chat_id=STAFF)
+    await _people(shop, staff)
+    owner = shop.emulator.user(ADMIN)
+    anna = shop.emulator.user(SHOPPER, "Анна", username="anna")
+    await anna.send_text("/start")
+    await hand_off(shop, anna)
+    thread = only_topic(staff)
+    await staff.send_text(owner, "Посмотрю и напишу", thread=thread)
+    await staff.send_text(owner, "/close", thread=thread)
+    await shop.emulator.wait_handled()
+    await anna.press("1 ⭐", message=anna.last)
+    await anna.send_text("Не помогли")
+    await shop.emulator.wait_handled()
+
+    def low(messages: list[dict]) -> list[dict]:
+        return [m for m in messages if m.get("text", "").startswith("⚠ Низкая оценка")]
+
+    in_topic = low(staff.bot_in_topic(thread))
+    assert len(in_topic) == 2  # the rating, then its comment
+    assert "Не помогли" in in_topic[1]["text"]
+    assert low(staff.messages) == in_topic  # nothing of it in General
+    assert low(owner.messages) == []
     assert shop.emulator.errors == [], [(e.method, e.description) for e in shop.emulator.errors]
 
 
