@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +52,9 @@ ALBUM_WAIT = timedelta(seconds=1)
 # Internal notes: staff messages starting with one of these stay in the topic.
 NOTE_PREFIXES = ("//", "#note")
 CARD = 0  # source_message_id of the rows of a conversation's card (to each staff chat)
+# The failure of a row kept for an item of a staff album that is an internal note (its
+# caption): never relayed, and neither are the album's other items.
+NOTE_ITEM = "internal note"
 
 OPEN = ConversationStatus.OPEN
 CLOSED = ConversationStatus.CLOSED
@@ -287,6 +290,54 @@ async def record_to_shopper(
         await _relay_later(session, conversation.id, media_group_id)
 
 
+async def record_note_item(
+    session: AsyncSession,
+    conversation: SupportConversation,
+    staff_id: int,
+    chat_id: int,
+    message_id: int,
+    media_group_id: str,
+) -> None:
+    """An item of a staff album captioned as an internal note: kept (as never to be
+    relayed) so that no item of that album reaches the shopper."""
+    async with unit_of_work(session):
+        session.add(
+            SupportMessage(
+                conversation_id=conversation.id,
+                direction=RelayDirection.TO_SHOPPER,
+                sender_id=staff_id,
+                source_chat_id=chat_id,
+                source_message_id=message_id,
+                media_group_id=media_group_id,
+                target_chat_id=conversation.user_id,
+                relayed_at=utcnow(),
+                failure=NOTE_ITEM,
+            )
+        )
+        await session.flush()
+
+
+async def album_is_note(session: AsyncSession, chat_id: int, media_group_id: str) -> bool:
+    """Is the album ``media_group_id`` of ``chat_id`` an internal note (an item so captioned)?"""
+    return (
+        await session.scalar(
+            select(SupportMessage.id)
+            .where(
+                SupportMessage.source_chat_id == chat_id,
+                SupportMessage.media_group_id == media_group_id,
+                SupportMessage.failure == NOTE_ITEM,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _not_a_note() -> ColumnElement[bool]:
+    """Rows staff really wrote to the shopper (not a note's album item)."""
+    return or_(SupportMessage.failure.is_(None), SupportMessage.failure != NOTE_ITEM)
+
+
 async def record_edit(session: AsyncSession, chat_id: int, message_id: int, text: str) -> bool:
     """A relayed message was edited in ``chat_id``: the edit is relayed to each of its
     copies (False: it was never relayed, or its conversation is closed)."""
@@ -436,6 +487,7 @@ async def close(
             .where(
                 SupportMessage.conversation_id == conversation_id,
                 SupportMessage.direction == RelayDirection.TO_SHOPPER,
+                _not_a_note(),
             )
             .order_by(SupportMessage.id)
         )
@@ -533,6 +585,10 @@ async def claim_next(
         left = (newest + ALBUM_WAIT - now).total_seconds()
         if left > 0:
             raise AlbumComing(left)
+        if await album_is_note(session, row.source_chat_id, row.media_group_id):
+            # Items that came before the one captioned as a note: they stay in the group.
+            await relayed(session, [(item.id, None, NOTE_ITEM) for item in rows])
+            return await claim_next(session, conversation_id, awake_since=awake_since)
     ids = [item.id for item in rows]
     async with unit_of_work(session):
         claimed = await session.execute(
@@ -590,6 +646,7 @@ async def staff_replied_before(
                 SupportMessage.direction == RelayDirection.TO_SHOPPER,
                 SupportMessage.sender_id == staff_id,
                 SupportMessage.id < row_id,
+                _not_a_note(),
             )
             .limit(1)
         )

@@ -2,10 +2,11 @@
 
 In the forum group, a message in a shopper's topic from staff (an admin of ``ADMIN_IDS`` or
 an employee of ``/staff``) is relayed to that shopper, a reply keeping its thread; a
-message starting with ``//`` or ``#note`` is an internal note and stays in the group, as
-does any other command; ``/close`` (or the card's button) ends the conversation. A group
-member who is not staff is not relayed, and told so once per conversation. Writing in the
-topic of a shopper whose conversation ended opens a new one.
+message starting with ``//`` or ``#note`` is an internal note and stays in the group (an
+album with an item captioned so, all of it), as does any other command; ``/close`` (or the
+card's button) ends the conversation. A group member who is not staff is not relayed, and
+told so once per conversation. Writing in the topic of a shopper whose conversation ended
+opens a new one.
 
 Without topics (the DM fallback) staff answer by replying, in their private chat with the
 bot, to the card or to a shopper's message the bot copied there; ``/close`` as such a reply
@@ -46,6 +47,24 @@ def _is_service(message: Message) -> bool:
         "text", "photo", "document", "voice", "video", "audio", "animation", "sticker",
         "location", "contact", "video_note", "venue",
     )  # fmt: skip
+
+
+async def _kept_as_note(
+    message: Message, conversation: SupportConversation | None, session: AsyncSession
+) -> bool:
+    """Is this staff message an internal note, to stay where it is? An album is one when
+    any of its items is captioned so: the note's item is recorded, so the album's later
+    items stay too (and earlier ones, not yet relayed while the album gathers)."""
+    assert message.from_user is not None
+    group = message.media_group_id
+    if conversations.is_note(message.text or message.caption):
+        if group is not None and conversation is not None:
+            await conversations.record_note_item(
+                session, conversation, message.from_user.id, message.chat.id,
+                message.message_id, group,
+            )  # fmt: skip
+        return True
+    return group is not None and await conversations.album_is_note(session, message.chat.id, group)
 
 
 class InStaffTopic(Filter):
@@ -114,7 +133,8 @@ async def in_topic(
                 )
             )
         return
-    if conversations.is_note(message.text or message.caption):
+    current = conversation or await conversations.latest_of(session, shopper_id)
+    if await _kept_as_note(message, current, session):
         return
     if _is_close(message):
         if (
@@ -164,7 +184,7 @@ async def in_private(
         await conversations.close(session, conversation.id, by=message.from_user.id)
         await message.reply(_("✅ Conversation closed."))
         return
-    if conversations.is_note(message.text or message.caption):
+    if await _kept_as_note(message, conversation, session):
         return
     await conversations.record_to_shopper(
         session,
