@@ -3,12 +3,13 @@ guarded closing, relaying in order, reminders counted in working time."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.config import SettingsError, load_settings
 from shopbot.models import (
@@ -179,6 +180,53 @@ async def test_an_album_is_claimed_whole_per_chat_once_its_items_stop_coming(
     )
     # Each item keeps its own copy: a reply to the second copy finds the second photo.
     assert await conversations.counterpart(session, -100, 12, 101) == 6
+
+
+async def test_two_relays_racing_for_an_album_claim_it_whole_once(
+    session_factory: async_sessionmaker[AsyncSession], session: AsyncSession
+) -> None:
+    """Replicas (sessions of their own) relaying the same conversation at once: one claims
+    every item of the album, the other none of them."""
+    await make_user(session, 101)
+    conversation = SupportConversation(
+        user_id=101,
+        subject=SupportSubject.OTHER,
+        opened_by=101,
+        in_topic=True,
+        assigned=[],
+    )
+    session.add(conversation)
+    await session.commit()
+    for message_id in range(5, 15):
+        await conversations.record_to_staff(
+            session, conversation, message_id, reply_to=None, targets=[-100], media_group_id="g"
+        )
+    await session.execute(
+        update(SupportMessage).values(created_at=utcnow() - conversations.ALBUM_WAIT)
+    )
+    await session.commit()
+    long_awake = utcnow() - timedelta(hours=1)
+
+    async def claim() -> list[int] | None:
+        async with session_factory() as own:
+            try:
+                rows = await conversations.claim_next(own, conversation.id, awake_since=long_awake)
+            except conversations.RowTaken:
+                return None
+            return [row.source_message_id for row in rows]
+
+    for _ in range(3):
+        results = await asyncio.gather(*(claim() for _ in range(4)))
+        claimed = [result for result in results if result]
+        assert claimed in ([], [list(range(5, 15))])
+        if claimed:
+            break
+    else:
+        raise AssertionError("nobody claimed the album")
+    claimed_rows = await session.scalars(
+        select(SupportMessage.id).where(SupportMessage.claimed_until.is_not(None))
+    )
+    assert len(list(claimed_rows)) == 10
 
 
 async def test_reminders_count_working_time_only(session: AsyncSession) -> None:
