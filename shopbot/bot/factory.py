@@ -42,9 +42,16 @@ from shopbot.db import commit_hooks
 from shopbot.errors import StartupError
 from shopbot.payments.base import PaymentProvider
 from shopbot.search import SearchEngine
-from shopbot.search.meaning import Embedder, MeaningIndex, MeaningUnavailable, create_embedder
+from shopbot.search.meaning import (
+    FAQ,
+    Embedder,
+    MeaningIndex,
+    MeaningUnavailable,
+    create_embedder,
+)
 from shopbot.services.assistant import ShopAssistant, create_assistant
 from shopbot.services.catalogue import CatalogueCache
+from shopbot.services.faq import MEANING_CLOSE
 from shopbot.services.users import UserDirectory
 
 log = logging.getLogger(__name__)
@@ -89,14 +96,16 @@ def create_dispatcher(
     redis: Redis | None = None,
 ) -> Dispatcher:
     """The dispatcher; handlers get ``settings``, ``payment_provider``, ``catalogue_cache``
-    and ``search_engine`` (by meaning too when the settings turn it on: ``embedder``). FSM
+    and ``search_engine`` (by meaning too when the settings turn it on: ``embedder``, and
+    ``faq_meaning`` for typed questions). FSM
     state lives in ``redis`` when given (closed with the storage), else in the database."""
     storage, isolation = create_storage(session_factory, redis)
     hooks = commit_hooks(session_factory)
     embedder = _embedder(settings)
-    meaning = None
+    meaning = faq_meaning = None
     if embedder is not None:
         meaning = MeaningIndex(embedder, hooks, max_age=settings.catalogue_cache_seconds)
+        faq_meaning = meaning.sibling(FAQ, floor=MEANING_CLOSE)
     dispatcher = Dispatcher(
         storage=storage,
         events_isolation=isolation,
@@ -108,6 +117,7 @@ def create_dispatcher(
         ),
         assistant=None,
         embedder=embedder,
+        faq_meaning=faq_meaning,
     )
     if embedder is not None:
         dispatcher.shutdown.register(embedder.close)

@@ -325,7 +325,18 @@ class MeaningIndex:
         self._checked_at = -float("inf")
         self._fingerprint: tuple[Any, ...] | None = None
         self._lock = asyncio.Lock()
+        self._hooks = hooks
         hooks.on_commit(MEANING, self._changed)
+
+    def sibling(self, kind: str, *, floor: float) -> MeaningIndex:
+        """An index of another kind's vectors (the FAQ's beside the products') with the same
+        embedder and the same queries' vectors: a text asked of both is embedded once."""
+        other = MeaningIndex(
+            self.embedder, self._hooks, kind, max_age=self.max_age, floor=floor, query_cache=0
+        )
+        other.query_cache = self.query_cache
+        other._queries = self._queries
+        return other
 
     def _changed(self) -> None:
         self._dirty = True

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopbot.models import Category, Product
 from shopbot.money import format_price
 from shopbot.search import SearchEngine
+from shopbot.search.meaning import MeaningIndex
 from shopbot.services import faq
 from shopbot.services.orders import format_number, orders_of_user
 
@@ -93,9 +94,16 @@ class AssistantAnswer:
 
 
 async def ground(
-    session: AsyncSession, search_engine: SearchEngine, user_id: int, question: str, language: str
+    session: AsyncSession,
+    search_engine: SearchEngine,
+    user_id: int,
+    question: str,
+    language: str,
+    *,
+    faq_meaning: MeaningIndex | None = None,
 ) -> Grounding:
-    """Read what the model may see for ``question`` asked by ``user_id``."""
+    """Read what the model may see for ``question`` asked by ``user_id`` (the FAQ entries by
+    meaning too with ``faq_meaning``)."""
     found = await search_engine.search(session, question, 0, PRODUCTS_SHOWN)
     summaries = found.page.items or found.close[:PRODUCTS_SHOWN]
     products: list[ProductFact] = []
@@ -118,7 +126,7 @@ async def ground(
             for product, path in rows
         }
         products = [by_id[summary.id] for summary in summaries if summary.id in by_id]
-    matched = await faq.match_question(session, question)
+    matched = await faq.match_question(session, question, meaning=faq_meaning)
     entries = ([matched.confident] if matched.confident else []) + matched.close
     orders, _total = await orders_of_user(session, user_id, limit=ORDERS_SHOWN)
     return Grounding(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -24,6 +26,7 @@ from shopbot.importer.columns import normal
 from shopbot.importer.reader import NotCsv, decode, read_records, sniff_delimiter
 from shopbot.models import FaqEntry, faq_key, utcnow
 from shopbot.search.analysis import is_stop_word, keys, words
+from shopbot.search.meaning import MeaningIndex, Ranked, fuse
 from shopbot.services.preferences import recall, remember
 from shopbot.services.text import guard, unguard
 
@@ -41,6 +44,15 @@ MAX_ANSWER = 20_000
 MAX_ENTRIES = 1000
 # A typed text answers with an entry when it has this share of the entry's question words.
 CONFIDENT_SHARE = 0.6
+# Cosine similarity (USE v3) of a typed text to an entry's question that answers with the
+# entry, and the words (not stop words) the text needs for that; the floor of entries
+# offered loosely is the FAQ meaning index's (README, "Search by meaning": tuned on the
+# labelled FAQ queries).
+MEANING_CONFIDENT = 0.55
+MEANING_CLOSE = 0.35
+MIN_WORDS_CONFIDENT = 2
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -363,15 +375,44 @@ class FaqMatch:
     close: list[FaqEntry] = field(default_factory=list)
 
 
-async def match_question(session: AsyncSession, text: str, *, most: int = 3) -> FaqMatch:
+async def match_question(
+    session: AsyncSession,
+    text: str,
+    *,
+    most: int = 3,
+    meaning: MeaningIndex | None = None,
+    now: float | None = None,
+) -> FaqMatch:
     """The entries whose question shares words (in any of their forms) with ``text``;
-    confident when the text has most of an entry's question words."""
+    confident when the text has most of an entry's question words. With ``meaning`` (the
+    FAQ's vectors, search by meaning on) the entries alike in meaning too: confident above
+    :data:`MEANING_CONFIDENT` for a text of two words or more, offered loosely above the
+    index's floor; the words' answer alone when the layer fails."""
     typed = _content(text)
     if not typed:
         return FaqMatch()
+    entries = await all_entries(session)
+    scored = _word_scores(entries, typed)
+    ranked: list[Ranked] = []
+    if meaning is not None and entries:
+        try:
+            await meaning.refresh(session, time.monotonic() if now is None else now)
+            ranked = await meaning.rank(text, {entry.id for entry in entries}, depth=most + 1)
+        except Exception as exc:
+            logger.warning("FAQ by meaning failed, words only: %r", exc)
+    return _decide(entries, scored, ranked, len(typed), most)
+
+
+def _word_scores(
+    entries: list[FaqEntry], typed: list[frozenset[str]]
+) -> list[tuple[float, int, FaqEntry]]:
+    """Each entry sharing a word with the text: the share of its question's words the text
+    has and how many, best first."""
+    if not typed:
+        return []
     typed_keys = frozenset().union(*typed)
     scored: list[tuple[float, int, FaqEntry]] = []
-    for entry in await all_entries(session):
+    for entry in entries:
         wanted = _content(entry.question)
         if not wanted:
             continue
@@ -379,9 +420,29 @@ async def match_question(session: AsyncSession, text: str, *, most: int = 3) -> 
         if hits:
             scored.append((hits / len(wanted), hits, entry))
     scored.sort(key=lambda item: (-item[0], -item[1], item[2].position))
+    return scored
+
+
+def _decide(
+    entries: list[FaqEntry],
+    scored: list[tuple[float, int, FaqEntry]],
+    ranked: list[Ranked],
+    typed: int,
+    most: int,
+) -> FaqMatch:
+    """The words' confident entry if any, else the meaning's above its floor (a single word
+    is a product or a topic typed, never an answer by meaning); the rest of both rankings,
+    fused, as the close ones."""
     result = FaqMatch()
-    if scored and scored[0][0] >= CONFIDENT_SHARE and scored[0][1] >= min(2, len(typed)):
+    by_id = {entry.id: entry for entry in entries}
+    if scored and scored[0][0] >= CONFIDENT_SHARE and scored[0][1] >= min(2, typed):
         result.confident = scored[0][2]
-        scored = scored[1:]
-    result.close = [entry for _share, _hits, entry in scored[:most]]
+    elif ranked and ranked[0].similarity >= MEANING_CONFIDENT and typed >= MIN_WORDS_CONFIDENT:
+        result.confident = by_id[ranked[0].item_id]
+    order = fuse([entry.id for _share, _hits, entry in scored], [r.item_id for r in ranked])
+    result.close = [
+        by_id[entry_id]
+        for entry_id in order
+        if result.confident is None or entry_id != result.confident.id
+    ][:most]
     return result

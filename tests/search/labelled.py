@@ -77,3 +77,74 @@ async def evaluate(search: Callable[[str], Awaitable[list[str]]], path: Path = Q
         nothing=sum(nothing) / len(nothing),
         misses=misses,
     )
+
+
+# Questions typed to the bot over the sample FAQ (``catalog/faq.csv``): paraphrases in
+# other words, English ones, and questions it does not answer; written before the FAQ's
+# meaning layer was tuned. The expected and acceptable entries are named by their question,
+# several of them separated by " | ".
+FAQ_QUERIES = QUERIES.with_name("faq_queries.csv")
+
+
+@dataclass(frozen=True)
+class FaqLabelled:
+    query: str
+    right: frozenset[str]  # the expected and acceptable entries' questions (none: no answer)
+    kind: str
+
+
+@dataclass(frozen=True)
+class FaqScores:
+    answered: float  # share of the answerable queries answered with a right entry
+    wrong: float  # share of all queries answered with a wrong entry (the worst outcome)
+    offered: float  # share of the answerable queries with a right entry answered or offered
+    nothing: float  # share of the unanswerable queries left without an answer
+    misses: list[tuple[str, str | None]]  # queries not answered right, with the answer given
+
+
+def load_faq(path: Path = FAQ_QUERIES) -> list[FaqLabelled]:
+    with path.open(encoding="utf-8", newline="") as file:
+        return [
+            FaqLabelled(
+                row["query"],
+                frozenset(
+                    question
+                    for column in ("expected", "acceptable")
+                    for question in row[column].split(" | ")
+                    if question
+                ),
+                row["kind"],
+            )
+            for row in csv.DictReader(file)
+        ]
+
+
+async def evaluate_faq(
+    match: Callable[[str], Awaitable[tuple[str | None, list[str]]]], path: Path = FAQ_QUERIES
+) -> FaqScores:
+    """Run every labelled question through ``match`` (text → the question of the entry
+    answered, or None, and the questions offered loosely)."""
+    answered: list[bool] = []
+    offered: list[bool] = []
+    nothing: list[bool] = []
+    wrong = 0
+    misses: list[tuple[str, str | None]] = []
+    items = load_faq(path)
+    for item in items:
+        confident, close = await match(item.query)
+        if item.right:
+            answered.append(confident in item.right)
+            offered.append(answered[-1] or any(question in item.right for question in close))
+        else:
+            nothing.append(confident is None)
+        if confident is not None and confident not in item.right:
+            wrong += 1
+        if confident not in item.right if item.right else confident is not None:
+            misses.append((item.query, confident))
+    return FaqScores(
+        answered=sum(answered) / len(answered),
+        wrong=wrong / len(items),
+        offered=sum(offered) / len(offered),
+        nothing=sum(nothing) / len(nothing),
+        misses=misses,
+    )

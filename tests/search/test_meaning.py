@@ -186,6 +186,42 @@ async def test_an_embeddings_api_down_or_slow_leaves_the_words(
     assert await found(engine, session, "шерсть") == ["CAP-1", "HD-1"]
 
 
+async def test_a_typed_question_meets_the_faq_by_meaning_and_by_words_when_the_api_fails(
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    fake: FakeEmbeddings,
+    embedder: EndpointEmbedder,
+) -> None:
+    two = FAQ_FILE + "Можно ли мыть кружки в посудомойке?;Да;Уход\n".encode()
+    assert (await faq.import_faq(session_factory, two, dry_run=False)).ok
+    await VectorPass(session_factory, embedder).run_pass()
+    hooks = commit_hooks(session_factory)
+    products = MeaningIndex(embedder, hooks, max_age=float("inf"))
+    index = products.sibling(FAQ, floor=faq.MEANING_CLOSE)
+
+    async def asked(text: str, meaning: MeaningIndex | None = index) -> tuple[str | None, list]:
+        match = await faq.match_question(session, text, meaning=meaning)
+        await session.commit()
+        return (
+            match.confident.question if match.confident else None,
+            [entry.question for entry in match.close],
+        )
+
+    # No word of the question, but its meaning (the fake's "delivery" concept).
+    assert await asked("курьер или почта, почём?", None) == (None, [])
+    assert await asked("курьер или почта, почём?") == ("Сколько стоит доставка?", [])
+    assert await asked("почта") == (None, ["Сколько стоит доставка?"])  # one word: offered
+    assert await asked("зелёный слон гуляет") == (None, [])  # like nothing: below the floor
+    assert await asked("сколько стоит доставка") == ("Сколько стоит доставка?", [])  # words
+    # The sibling index shares the query's vectors with the products' index.
+    before = len(fake.requests)
+    await products.query_vector("курьер или почта, почём?")
+    assert len(fake.requests) == before
+    fake.status = 503  # the API down: the words' answer, no error
+    assert await asked("почта или курьер, почём?") == (None, [])
+    assert await asked("сколько стоит доставка") == ("Сколько стоит доставка?", [])
+
+
 def test_the_layer_is_off_unless_asked_for() -> None:
     assert create_embedder(Settings(bot_token="1:x")) is None
     chosen = create_embedder(

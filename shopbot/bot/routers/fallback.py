@@ -30,6 +30,7 @@ from shopbot.config import Settings
 from shopbot.db import end_reading
 from shopbot.search import SearchEngine
 from shopbot.search.intents import asks_for_a_person
+from shopbot.search.meaning import MeaningIndex
 from shopbot.services import faq, support
 from shopbot.services.assistant import ShopAssistant, ground, is_question
 from shopbot.services.catalogue import ProductSummary
@@ -65,6 +66,7 @@ async def unknown_message(
     settings: Settings,
     assistant: ShopAssistant | None,
     support_desk: SupportDesk,
+    faq_meaning: MeaningIndex | None = None,
     raw_state: str | None = None,
 ) -> None:
     """Text typed in a private chat outside any flow is understood as far as it can be: a
@@ -85,14 +87,14 @@ async def unknown_message(
         if support.asks_about_orders(query):
             await latest_orders(message, session)
             return
-        asked = await faq.match_question(session, query)
+        asked = await faq.match_question(session, query, meaning=faq_meaning)
         if asked.confident is not None:
             await answer_typed_question(message, asked.confident)
             return
         if (
             assistant is not None
             and is_question(query)
-            and await _model_answers(message, session, assistant, search_engine, query)
+            and await _model_answers(message, session, assistant, search_engine, query, faq_meaning)
         ):
             return
         found = await search_engine.search(session, query, 0, PAGE_SIZE)
@@ -147,12 +149,18 @@ async def _model_answers(
     assistant: ShopAssistant,
     search_engine: SearchEngine,
     question: str,
+    faq_meaning: MeaningIndex | None,
 ) -> bool:
     """The owner's LLM answers from the shop's facts (see :mod:`shopbot.services.assistant`),
     with the products it names as cards and a person one tap away; False when it cannot."""
     assert message.from_user is not None and message.bot is not None
     grounding = await ground(
-        session, search_engine, message.from_user.id, question, get_i18n().current_locale
+        session,
+        search_engine,
+        message.from_user.id,
+        question,
+        get_i18n().current_locale,
+        faq_meaning=faq_meaning,
     )
     await end_reading(session)  # no connection waits for the model
     await message.bot.send_chat_action(message.chat.id, ChatAction.TYPING)
