@@ -46,7 +46,12 @@ from shopbot.replicas import (
     check_scale_out,
     check_schema_current,
 )
-from shopbot.search.meaning import VECTOR_INTERVAL, VectorPass
+from shopbot.search.meaning import (
+    VECTOR_INTERVAL,
+    MeaningUnavailable,
+    VectorPass,
+    check_installed,
+)
 from shopbot.services.marketing import marketing_senders
 from shopbot.services.notifications import order_sender
 from shopbot.services.outbox import OutboxDelivery, Sender, routed
@@ -101,6 +106,10 @@ async def start_shop(settings: Settings) -> ShopRuntime:
     server and jobs. :class:`StartupError`, one line, when the shop cannot start; whatever
     was opened by then is closed again."""
     check_scale_out(settings)
+    try:
+        check_installed(settings)
+    except MeaningUnavailable as exc:
+        raise StartupError(exc.text) from None
     check_port_free(settings.web_host, settings.web_port)
     if settings.redis_url:
         await check_redis(settings.redis_url)

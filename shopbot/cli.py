@@ -566,7 +566,8 @@ def _reindex(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         embedder = create_embedder(settings)
     except MeaningUnavailable as exc:
-        print(_("shopbot reindex: {problem}").format(problem=exc), file=sys.stderr)
+        problem = exc.text.render(current_language())
+        print(_("shopbot reindex: {problem}").format(problem=problem), file=sys.stderr)
         return 2
 
     async def go() -> tuple[int, int | None]:
@@ -668,7 +669,7 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         asyncio.run(run_bot(settings))
     except StartupError as exc:
-        print(f"shopbot: {exc}", file=sys.stderr)
+        print(f"shopbot: {exc.render(current_language())}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # before polling took over the signals
         print(_("shopbot: stopped while starting"), file=sys.stderr)

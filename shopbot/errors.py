@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shopbot.i18n import Text
+
 
 class ShopError(Exception):
     """Base of everything the services refuse to do, with a stable ``code``."""
@@ -122,4 +124,11 @@ class StockWouldGoNegative(ShopError):
 
 class StartupError(Exception):
     """The shop cannot start (a service it needs does not answer); one line for the person
-    starting it."""
+    starting it, translated where it is a :class:`~shopbot.i18n.Text`."""
+
+    def __init__(self, problem: str | Text) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+    def render(self, language: str) -> str:
+        return self.problem.render(language) if isinstance(self.problem, Text) else self.problem

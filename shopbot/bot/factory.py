@@ -145,7 +145,7 @@ def _embedder(settings: Settings) -> Embedder | None:
     try:
         return create_embedder(settings)
     except MeaningUnavailable as exc:
-        raise StartupError(str(exc)) from None
+        raise StartupError(exc.text) from None
 
 
 def _assistant(settings: Settings) -> ShopAssistant:

