@@ -26,6 +26,7 @@ pytestmark = pytest.mark.skipif(
             ["--rows", "50", "--queries", "20"],
             "meaning vectors: 50 computed",
         ),
+        ("meaning_bench.py", ["--rows", "200", "--words", "50", "--queries", "20"], "the three"),
         ("import_bench.py", ["--rows", "200", "--runs", "1"], "documents:"),
         ("fts_bench.py", ["--rows", "200"], "queries whose top 5 is not"),
         ("reminder_bench.py", ["--subscribers", "50"], "the next pass"),
