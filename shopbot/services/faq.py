@@ -381,11 +381,10 @@ async def match_question(
     *,
     most: int = 3,
     meaning: MeaningIndex | None = None,
-    now: float | None = None,
 ) -> FaqMatch:
     """The entries whose question shares words (in any of their forms) with ``text``;
     confident when the text has most of an entry's question words. With ``meaning`` (the
-    FAQ's vectors, search by meaning on) the entries alike in meaning too: confident above
+    FAQ's vectors, search by meaning on) the entries alike in meaning too: confident at
     :data:`MEANING_CONFIDENT` for a text of two words or more, offered loosely above the
     index's floor; the words' answer alone when the layer fails."""
     typed = _content(text)
@@ -396,7 +395,7 @@ async def match_question(
     ranked: list[Ranked] = []
     if meaning is not None and entries:
         try:
-            await meaning.refresh(session, time.monotonic() if now is None else now)
+            await meaning.refresh(session, time.monotonic())
             ranked = await meaning.rank(text, {entry.id for entry in entries}, depth=most + 1)
         except Exception as exc:
             logger.warning("FAQ by meaning failed, words only: %r", exc)
