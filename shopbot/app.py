@@ -35,6 +35,7 @@ from shopbot.bot.webhook import serve_webhook, set_webhook, webhook_url
 from shopbot.config import Settings
 from shopbot.db import commit_hooks, create_engine, create_session_factory, migrate
 from shopbot.errors import StartupError
+from shopbot.i18n import N_, Text
 from shopbot.importer.exclusive import clear_leftovers
 from shopbot.payments import create_provider
 from shopbot.payments.base import PaymentProvider
@@ -250,9 +251,12 @@ def check_port_free(host: str, port: int) -> None:
         raise StartupError(_port_problem(host, port, exc)) from None
 
 
-def _port_problem(host: str, port: int, exc: OSError) -> str:
+def _port_problem(host: str, port: int, exc: OSError) -> Text:
     reason = os.strerror(exc.errno) if exc.errno else str(exc)
-    return f"cannot listen on {host}:{port} (WEB_HOST, WEB_PORT): {reason}"
+    return Text(  # the port as text: a number would get its digits grouped
+        N_("cannot listen on {host}:{port} (WEB_HOST, WEB_PORT): {reason}"),
+        {"host": host, "port": str(port), "reason": reason},
+    )
 
 
 async def reach_telegram(bot: Bot, where: str) -> User:
@@ -263,7 +267,8 @@ async def reach_telegram(bot: Bot, where: str) -> User:
         try:
             return await bot.get_me()
         except TelegramUnauthorizedError:
-            raise StartupError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
+            refused = N_("Telegram refused BOT_TOKEN: check it with @BotFather")
+            raise StartupError(Text(refused)) from None
         except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
             if isinstance(exc, TelegramRetryAfter):
                 pause = max(pause, float(exc.retry_after))

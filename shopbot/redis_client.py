@@ -10,6 +10,7 @@ from redis.backoff import EqualJitterBackoff
 from redis.exceptions import RedisError
 
 from shopbot.errors import StartupError
+from shopbot.i18n import N_, Text
 
 CONNECT_TIMEOUT = 2.0  # seconds, per attempt
 START_TIMEOUT = 5.0  # seconds for the check at start-up
@@ -36,9 +37,9 @@ async def check_redis(url: str) -> None:
     try:
         await probe.ping()
     except (RedisError, OSError) as exc:
-        raise StartupError(
-            f"cannot reach Redis at {_where(probe)} (REDIS_URL): {_reason(exc)}"
-        ) from None
+        problem = N_("cannot reach Redis at {where} (REDIS_URL): {reason}")
+        where, reason = _where(probe), _reason(exc)
+        raise StartupError(Text(problem, {"where": where, "reason": reason})) from None
     finally:
         await probe.aclose()
 

@@ -40,6 +40,7 @@ from shopbot.bot.storage import DatabaseStorage
 from shopbot.config import Settings
 from shopbot.db import commit_hooks
 from shopbot.errors import StartupError
+from shopbot.i18n import Text
 from shopbot.payments.base import PaymentProvider
 from shopbot.search import SearchEngine
 from shopbot.search.meaning import (
@@ -49,7 +50,7 @@ from shopbot.search.meaning import (
     MeaningUnavailable,
     create_embedder,
 )
-from shopbot.services.assistant import ShopAssistant, create_assistant
+from shopbot.services.assistant import NO_OPENAI, ShopAssistant, create_assistant
 from shopbot.services.catalogue import CatalogueCache
 from shopbot.services.faq import MEANING_CLOSE
 from shopbot.services.users import UserDirectory
@@ -157,10 +158,7 @@ def _assistant(settings: Settings) -> ShopAssistant:
             timeout=settings.llm_timeout,
         )
     except ImportError:
-        raise StartupError(
-            "LLM_API_URL is set, but the openai package is not installed: "
-            "pip install 'shopbot[llm]'"
-        ) from None
+        raise StartupError(Text(NO_OPENAI)) from None
 
 
 async def apologise(event: ErrorEvent) -> bool:

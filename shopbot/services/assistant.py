@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shopbot.i18n import N_
 from shopbot.models import Category, Product
 from shopbot.money import format_price
 from shopbot.search import SearchEngine
@@ -264,6 +265,11 @@ def _facts(grounding: Grounding) -> str:
     ] or ["- none"]
     lines.append(f"The shopper's question: {grounding.question}")
     return "\n".join(lines)
+
+
+NO_OPENAI = N_(
+    "LLM_API_URL is set, but the openai package is not installed: pip install 'shopbot[llm]'"
+)
 
 
 def create_assistant(

@@ -111,6 +111,7 @@ async def test_run_with_redis_unreachable_says_so_in_one_line(
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
         "REDIS_URL": f"redis://:secret-password@127.0.0.1:{port}/3",
         "WEB_PORT": "0",
+        "SHOPBOT_LANGUAGE": "ru",  # the reader's language, Russian by default
     }
     process = await shopbot("run", cwd=tmp_path, env=env)
     try:
@@ -121,7 +122,8 @@ async def test_run_with_redis_unreachable_says_so_in_one_line(
             await process.wait()
     assert process.returncode == 1
     assert stderr.decode().splitlines() == [
-        f"shopbot: cannot reach Redis at 127.0.0.1:{port}/3 (REDIS_URL): Connection refused"
+        f"shopbot: не удаётся подключиться к Redis по адресу 127.0.0.1:{port}/3 (REDIS_URL): "
+        "Connection refused"
     ]
     assert emulator.count("getMe") == 0  # checked before anything else
 
@@ -183,7 +185,12 @@ async def test_run_on_a_busy_web_port_says_so_before_contacting_anything(
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = _run_env(tmp_path, WEB_PORT=str(port), TELEGRAM_API_URL=emulator.base_url)
+        env = _run_env(
+            tmp_path,
+            WEB_PORT=str(port),
+            TELEGRAM_API_URL=emulator.base_url,
+            SHOPBOT_LANGUAGE="en",
+        )
         process = await shopbot("run", cwd=tmp_path, env=env)
         lines = await _stderr_lines(process)
     assert process.returncode == 1
@@ -236,12 +243,12 @@ async def test_run_retries_an_unreachable_telegram_one_line_a_time_then_starts(
 async def test_run_with_a_token_telegram_refuses_says_so_in_one_line(
     emulator: TelegramEmulator, tmp_path: Path
 ) -> None:
-    env = _run_env(tmp_path, BOT_TOKEN="123456:not-the-emulators-token")
+    env = _run_env(tmp_path, BOT_TOKEN="123456:not-the-emulators-token", SHOPBOT_LANGUAGE="ru")
     env["TELEGRAM_API_URL"] = emulator.base_url
     process = await shopbot("run", cwd=tmp_path, env=env)
     lines = await _stderr_lines(process)
     assert process.returncode == 1
-    assert lines[-1] == "shopbot: Telegram refused BOT_TOKEN: check it with @BotFather", lines
+    assert lines[-1] == "shopbot: Telegram не принял BOT_TOKEN: проверьте его у @BotFather", lines
     assert not any("Traceback" in line or "Unclosed" in line for line in lines), lines
 
 
