@@ -37,9 +37,7 @@ async def asked(session: AsyncSession, user_id: int) -> tuple[bool, int]:
     """Whether the user is marked asked, and how many questions the outbox holds."""
     user = await session.get(User, user_id, populate_existing=True)
     assert user is not None
-    count = await session.scalar(
-        select(func.count()).where(OutboxMessage.kind == CONSENT_QUESTION)
-    )
+    count = await session.scalar(select(func.count()).where(OutboxMessage.kind == CONSENT_QUESTION))
     return user.consent_asked_at is not None, count or 0
 
 

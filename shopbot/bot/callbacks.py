@@ -138,6 +138,8 @@ class FavouriteCb(CallbackData, prefix="v"):
     product_id: IdOrZero = 0
     category_id: IdOrZero = 0
     page: Page = 0
+
+
 class FaqAction(StrEnum):
     TOPICS = "t"  # the FAQ's topics
     TOPIC = "o"  # the questions of the topic of ``entry_id``
@@ -150,6 +152,8 @@ class FaqAction(StrEnum):
 class FaqCb(CallbackData, prefix="q"):
     action: FaqAction
     entry_id: IdOrZero = 0
+
+
 class ConsentAnswer(StrEnum):
     YES = "y"
     NO = "n"

@@ -283,9 +283,7 @@ async def _record(
     return len(reminder_ids)
 
 
-def seconds_to_wait(
-    recorded_at: datetime, now: datetime, quiet: QuietHours, zone: tzinfo
-) -> float:
+def seconds_to_wait(recorded_at: datetime, now: datetime, quiet: QuietHours, zone: tzinfo) -> float:
     """How long a reminder delivered at ``now`` must still wait. The pass records one only
     outside the quiet hours (on its own clock), so a delivery soon after is on time; a late
     one (a retry after Telegram or the process was down) waits for the quiet hours' end."""

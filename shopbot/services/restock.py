@@ -112,9 +112,7 @@ class RestockNotifier(Protocol):
         """Tell the shopper a product they keep is for sale again — unless, by now, they
         took their consent back, blocked the bot, or it sold out or was hidden again."""
 
-    async def favourite_on_sale(
-        self, session: AsyncSession, user_id: int, product_id: int
-    ) -> None:
+    async def favourite_on_sale(self, session: AsyncSession, user_id: int, product_id: int) -> None:
         """Tell the shopper a product they keep is on sale — unless, by now, they took
         their consent back, blocked the bot, or the sale is over or it sold out."""
 

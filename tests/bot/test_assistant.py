@@ -170,9 +170,7 @@ async def test_a_slow_or_failing_model_is_not_in_the_way(
     assert "Кружка «Утро»" in json.dumps(vera.last, ensure_ascii=False)
 
 
-async def test_a_product_typed_to_search_is_not_asked_about(
-    llm_shop: Shop, llm: FakeLLM
-) -> None:
+async def test_a_product_typed_to_search_is_not_asked_about(llm_shop: Shop, llm: FakeLLM) -> None:
     vera = llm_shop.emulator.user(816, "Вера")
     await vera.send_text("/start")
     await vera.send_text("кружки")

@@ -371,8 +371,9 @@ async def confirm(
         )
     except TotalChanged as exc:  # a sale ended (or a price changed) since the summary
         await query.answer(
-            _("The total is now {total}: prices changed since this summary. Please check it.")
-            .format(total=format_price(exc.total)),
+            _(
+                "The total is now {total}: prices changed since this summary. Please check it."
+            ).format(total=format_price(exc.total)),
             show_alert=True,
         )
         await show_summary(query, state, session, settings)
