@@ -13,7 +13,6 @@ is free within seconds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,18 +36,25 @@ class LeasedRedisIsolation(RedisEventIsolation):
         name = self.key_builder.build(key, "lock")
         lease = Lock(self.redis, name, timeout=LEASE_SECONDS, sleep=POLL_SECONDS)
         async with lease:
-            renewing = asyncio.create_task(self._renew(lease))
+            done = asyncio.Event()
+            renewing = asyncio.create_task(self._renew(lease, done))
             try:
                 yield None
             finally:
+                done.set()
                 renewing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewing
+                await asyncio.wait([renewing])  # a cancellation of this update still counts
 
     @staticmethod
-    async def _renew(lease: Lock) -> None:
-        while True:
+    async def _renew(lease: Lock, done: asyncio.Event) -> None:
+        """Renew until ``done``. Cancelling alone is not enough to stop it: on Python 3.11
+        ``asyncio.wait_for`` (redis-py wraps socket writes in it) swallows a cancellation
+        that comes as the write finishes, and the loop then renewed the lease for ever,
+        its update's end waiting on it and the shopper's next updates on the lease."""
+        while not done.is_set():
             await asyncio.sleep(LEASE_SECONDS / 3)
+            if done.is_set():
+                return
             try:
                 await lease.reacquire()
             except (LockError, RedisError):

@@ -4,6 +4,7 @@ free soon after its replica died (not after aiogram's default minute)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 import uuid
@@ -66,3 +67,34 @@ async def test_a_dead_replicas_lock_is_free_within_the_lease(redis: Redis) -> No
     async with survivor.lock(key):
         waited = time.monotonic() - started
     assert 0 < waited < LEASE + 0.5
+
+
+async def test_an_update_ends_though_its_renewal_missed_the_cancellation(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Python 3.11 ``asyncio.wait_for`` (around redis-py's socket writes) swallows a
+    cancellation that comes as its write finishes: the renewal stops all the same, the
+    update ends and the shopper's next one gets the lock."""
+    reacquire = Lock.reacquire
+
+    async def deaf_reacquire(self: Lock) -> bool:
+        # The write in flight as the update ends; its cancellation lost, as wait_for loses
+        # it when the write is done at that moment.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(LEASE / 2)
+        return await reacquire(self)
+
+    monkeypatch.setattr(Lock, "reacquire", deaf_reacquire)
+    key = a_shopper()
+    one, other = LeasedRedisIsolation(redis), LeasedRedisIsolation(redis)
+
+    async def an_update_then_the_next() -> None:
+        async with one.lock(key):
+            await asyncio.sleep(LEASE / 3 + LEASE / 6)  # ends while a renewal is in flight
+        async with other.lock(key):
+            pass
+
+    both = asyncio.create_task(an_update_then_the_next())
+    done, _pending = await asyncio.wait([both], timeout=LEASE * 5)
+    both.cancel()
+    assert both in done
