@@ -23,6 +23,7 @@ from shopbot.bot.i18n import LANGUAGES, ShopI18nMiddleware, create_i18n
 from shopbot.bot.middlewares import (
     DbSessionMiddleware,
     KeepResponseTypes,
+    LateCallbackAnswerMiddleware,
     ObservedUpdateMiddleware,
     PlainTextMiddleware,
     RetryAfterMiddleware,
@@ -68,6 +69,7 @@ def create_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=api) if api else AiohttpSession()
     session.middleware(CommitBeforeSaying())  # outermost: once per call, not per retry
     session.middleware(KeepResponseTypes())
+    session.middleware(LateCallbackAnswerMiddleware())
     session.middleware(RetryAfterMiddleware())
     session.middleware(TelegramMetricsMiddleware())  # inside the retries: counts each attempt
     return Bot(

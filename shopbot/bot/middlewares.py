@@ -22,7 +22,7 @@ from aiogram.dispatcher.middlewares.user_context import (
     UserContextMiddleware,
 )
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
-from aiogram.methods import TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import MessageEntity, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -231,6 +231,36 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                 )
                 await asyncio.sleep(exc.retry_after)
         raise AssertionError("unreachable")
+
+
+# Telegram's words for an answer to a button press it no longer takes: answered already, or
+# pressed too long ago.
+_QUERY_GONE = ("query is too old", "query id is invalid")
+
+
+class LateCallbackAnswerMiddleware(BaseRequestMiddleware):
+    """An answer to a button press that Telegram refuses as too old is logged and taken as
+    given. It only stops the button's spinner, and a redelivered press meets this refusal
+    whenever the first delivery answered it before its replica died: raised, it failed the
+    update and lost the reply that was still to come (the checkout's first question)."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        try:
+            return await make_request(bot, method)
+        except tg.TelegramBadRequest as exc:
+            if not isinstance(method, AnswerCallbackQuery) or not any(
+                words in exc.message.lower() for words in _QUERY_GONE
+            ):
+                raise
+            log.info(
+                "the button press %s was answered already or is too old", method.callback_query_id
+            )
+            return True
 
 
 class TelegramMetricsMiddleware(BaseRequestMiddleware):

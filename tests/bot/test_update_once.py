@@ -134,3 +134,24 @@ async def test_killed_after_an_update_is_done_the_next_step_is_not_taken_for_it(
     await shopper.press("🏬 Самовывоз")
     await shopper.send_text("Без звонка")
     assert "Ирина" in shopper.last["text"]
+
+
+async def test_killed_after_answering_a_press_the_press_again_still_asks(
+    shop: Shop, catalogue: Catalogue
+) -> None:
+    """The checkout press answered its button, then the process died before the question:
+    Telegram refuses a second answer to the press ("query is too old"), and the press coming
+    again asks the question all the same."""
+    # Not SHOPPER: the test before leaves that one's conversation state in Redis.
+    shopper = shop.emulator.user(2 * 10**9 + secrets.randbelow(10**9), "Ира")
+    await shopper.send_text("/start p_MUG-1")
+    await shopper.press("🛒 В корзину")
+    await shopper.send_text("/cart")
+    shop.bot.session.middleware(DieOn("send"))
+    await shopper.press("✅ Оформить заказ", wait=False)
+    await killed(shop)
+
+    assert len(shop.emulator.callback_answers) == 2  # the cart press and the checkout's, once
+    assert shopper.last["text"].endswith("На какое имя оформить заказ?")
+    await shopper.send_text("Ирина")
+    assert shopper.last["text"].startswith("Ваш номер")
