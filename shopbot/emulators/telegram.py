@@ -12,10 +12,10 @@ statuses, so the shop's error handling runs against realistic failures.
 
 People are played by :class:`EmulatedUser`: each action becomes an update the bot fetches
 with ``getUpdates`` long polling — or, once ``setWebhook`` was called, that the emulator
-POSTs to the webhook (with the secret token header, up to ``max_connections`` at a time,
-again until answered 2xx, while ``getUpdates`` gets 409) — and by default waits until the
-bot has handled it (see :meth:`TelegramEmulator.wait_handled`), so a test can read the
-bot's answer right after.
+POSTs to the webhook (with the secret token header, up to ``max_connections`` at a time but
+one per chat, in order, again until answered 2xx, while ``getUpdates`` gets 409) — and by
+default waits until the bot has handled it (see :meth:`TelegramEmulator.wait_handled`), so
+a test can read the bot's answer right after.
 A private chat's id is the user's id. Groups and supergroups (:class:`EmulatedGroup`, a
 negative id) have the bot as a member until it is removed; users write and press buttons
 there, and with privacy mode on (Telegram's default for bots) the bot gets only commands.
@@ -317,6 +317,23 @@ def _caption_fields(caption: FormattedText) -> dict[str, Any]:
     if caption.entities:
         fields["caption_entities"] = caption.entities
     return fields
+
+
+def _webhook_queue(update: dict[str, Any]) -> int:
+    """The queue an update waits in for webhook delivery: its chat's (a button's message's
+    chat for a press), or its sender's for one without a chat (a private chat's id is its
+    user's, so both are one queue). Telegram's Bot API server sends one update of a queue at
+    a time (its WebhookActor): a person's next message is not sent while the one before it
+    goes unanswered (a replica died with it), so it cannot overtake that one's redelivery."""
+    for payload in update.values():
+        if not isinstance(payload, dict):
+            continue
+        chat = payload.get("chat") or (payload.get("message") or {}).get("chat")
+        if chat:
+            return int(chat["id"])
+        if payload.get("from"):
+            return int(payload["from"]["id"])
+    return -int(update["update_id"]) - 2**53  # a queue of its own
 
 
 def _compared(message: dict[str, Any]) -> dict[str, Any]:
@@ -993,7 +1010,9 @@ class TelegramEmulator:
 
     async def _deliver_by_webhook(self) -> None:
         """POST pending updates to the webhook, up to its ``max_connections`` at a time, each
-        removed from the queue only once answered 2xx; a failure is tried again later."""
+        removed from the queue only once answered 2xx; a failure is tried again later. As
+        Telegram's Bot API server does, one update of a chat at a time, in order: the next
+        waits until the one before it was answered 2xx (see :func:`_webhook_queue`)."""
         sending: dict[int, asyncio.Task[None]] = {}  # by position-independent update id
         async with aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT)
@@ -1001,9 +1020,14 @@ class TelegramEmulator:
             try:
                 while self.webhook is not None and not self._closing:
                     webhook = self.webhook
+                    reached: set[int] = set()  # queues whose first pending update was seen
                     for update in list(self._updates):
                         if len(sending) >= webhook.max_connections:
                             break
+                        queue = _webhook_queue(update)
+                        if queue in reached:  # an earlier update of its chat is not answered
+                            continue
+                        reached.add(queue)
                         key = id(update)
                         if key not in sending:
                             sending[key] = asyncio.create_task(

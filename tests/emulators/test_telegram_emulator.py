@@ -623,3 +623,40 @@ async def test_a_group_without_the_bot_refuses_its_messages(
         telegram.group(5)
     with pytest.raises(ValueError):
         telegram.user(-5)
+
+
+async def test_webhook_sends_one_update_of_a_chat_at_a_time_in_order(
+    telegram: TelegramEmulator, bot: Bot
+) -> None:
+    """Like Telegram's Bot API server: a chat's next update waits until the one before it
+    was answered 2xx (here after a 500 and a retry), while another chat's goes meanwhile."""
+    posted: list[tuple[int, str]] = []
+    first_refused = asyncio.Event()
+
+    async def webhook(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        update = await request.json()
+        posted.append((update["message"]["chat"]["id"], update["message"]["text"]))
+        if update["message"]["text"] == "one" and not first_refused.is_set():
+            first_refused.set()
+            return aiohttp.web.Response(status=500)
+        return aiohttp.web.Response()
+
+    app = aiohttp.web.Application()
+    app.router.add_post("/hook", webhook)
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        await bot.set_webhook(f"http://127.0.0.1:{port}/hook", max_connections=10)
+        anna, boris = telegram.user(501, "Анна"), telegram.user(502, "Борис")
+        await anna.send_text("one", wait=False)
+        await anna.send_text("two", wait=False)
+        await boris.send_text("hello", wait=False)
+        await telegram.wait_handled()
+    finally:
+        await runner.cleanup()
+    anna_posts = [text for chat, text in posted if chat == 501]
+    assert anna_posts == ["one", "one", "two"]  # "two" not before "one" was taken
+    assert posted.index((502, "hello")) < posted.index((501, "two"))  # Boris did not wait
