@@ -324,7 +324,8 @@ def _webhook_queue(update: dict[str, Any]) -> int:
     chat for a press), or its sender's for one without a chat (a private chat's id is its
     user's, so both are one queue). Telegram's Bot API server sends one update of a queue at
     a time (its WebhookActor): a person's next message is not sent while the one before it
-    goes unanswered (a replica died with it), so it cannot overtake that one's redelivery."""
+    goes unanswered (a replica died with it), so it cannot overtake that one's redelivery.
+    That Telegram queues a press with its chat's messages is this emulator's assumption."""
     for payload in update.values():
         if not isinstance(payload, dict):
             continue
