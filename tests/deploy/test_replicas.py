@@ -33,12 +33,6 @@ SHOPPERS = 100
 REDIS_URL = os.environ.get("SHOPBOT_TEST_REDIS_URL")
 
 pytestmark = [
-    # Not green yet (README, "Running in production"): every answer arrives now, but in about
-    # one run of three an update queued after the expiry pass is not acknowledged within 30 s.
-    pytest.mark.skipif(
-        os.environ.get("SHOPBOT_REPLICA_TEST") != "1",
-        reason="the replica kill test runs with SHOPBOT_REPLICA_TEST=1 (a known hang: README)",
-    ),
     pytest.mark.skipif(not REDIS_URL, reason="needs SHOPBOT_TEST_REDIS_URL (CI sets it)"),
     pytest.mark.skipif(
         shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(),
